@@ -1,0 +1,15 @@
+//! Pure domain model of ERP MIF Maroc: entities, value objects, enums with their French wire
+//! values, domain errors and the ports (traits) that adapters implement. No I/O lives here.
+
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod password;
+pub mod ports;
+pub mod text;
+pub mod user;
+
+pub use clock::{Clock, Timestamp};
+pub use error::{DomainError, FieldViolation, ViolationCode};
+pub use ids::{ClientId, UserId};
+pub use user::{Email, FullName, NewUser, User, UserRole, Username};

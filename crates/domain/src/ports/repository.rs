@@ -1,0 +1,149 @@
+//! Storage ports: repositories, the unit of work, and the transaction runner.
+
+use crate::clock::Timestamp;
+use crate::ids::{ClientId, UserId};
+use crate::user::{NewUser, User};
+
+/// Which unique rule an insert or update broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniqueKey {
+    /// `users.username_norm`.
+    Username,
+    /// `users.email`.
+    Email,
+    /// Any other unique index, named by the adapter's log.
+    Other,
+}
+
+/// What a storage port can fail with. Adapters never let driver errors cross this boundary.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RepoError {
+    /// The row a write targeted does not exist.
+    #[error("row not found")]
+    NotFound,
+    /// A unique rule was broken.
+    #[error("unique constraint violated: {0:?}")]
+    Duplicate(UniqueKey),
+    /// A foreign key points to a missing row, or a row is still referenced.
+    #[error("foreign key violated")]
+    ForeignKey,
+    /// A CHECK constraint refused the row: a bug upstream, since the domain validates first.
+    #[error("check constraint violated")]
+    Check,
+    /// A concurrent transaction got in the way (serialization failure, busy database).
+    #[error("concurrent modification")]
+    Conflict,
+    /// The database cannot be reached or no connection is free in time.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else; the message is for logs only.
+    #[error("storage failure: {0}")]
+    Other(String),
+}
+
+/// Users storage (DATA.md §2.1).
+pub trait UserRepository {
+    /// Inserts a user and returns it with its new id.
+    ///
+    /// # Errors
+    /// [`RepoError::Duplicate`] with [`UniqueKey::Username`] or [`UniqueKey::Email`] when the
+    /// normalised username or the e-mail is taken; [`RepoError::ForeignKey`] when `client_id`
+    /// names no client account.
+    fn insert_user(&mut self, user: &NewUser) -> Result<User, RepoError>;
+
+    /// The user with this id, if any.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn user_by_id(&mut self, id: UserId) -> Result<Option<User>, RepoError>;
+
+    /// The user whose normalised username equals `username_norm`, if any.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn user_by_username_norm(&mut self, username_norm: &str) -> Result<Option<User>, RepoError>;
+
+    /// The user with this (already lowercased) e-mail, if any.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn user_by_email(&mut self, email: &str) -> Result<Option<User>, RepoError>;
+
+    /// How many users exist, active or not.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn count_users(&mut self) -> Result<i64, RepoError>;
+
+    /// Records a successful login time.
+    ///
+    /// # Errors
+    /// [`RepoError::NotFound`] when no user has this id.
+    fn set_last_login(&mut self, id: UserId, at: Timestamp) -> Result<(), RepoError>;
+
+    /// Activates or deactivates a user.
+    ///
+    /// # Errors
+    /// [`RepoError::NotFound`] when no user has this id.
+    fn set_user_active(&mut self, id: UserId, active: bool, at: Timestamp)
+    -> Result<(), RepoError>;
+}
+
+/// A client account to insert (DATA.md §2.2).
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    /// Company name, ≤ 255 characters.
+    pub nom_entreprise: String,
+    /// Contact address.
+    pub email: Option<String>,
+    /// Creation time.
+    pub now: Timestamp,
+}
+
+/// Client accounts storage (DATA.md §2.2).
+pub trait ClientRepository {
+    /// Inserts a client account and returns its id.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn insert_client(&mut self, client: &NewClient) -> Result<ClientId, RepoError>;
+
+    /// Whether a client account with this id exists.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn client_exists(&mut self, id: ClientId) -> Result<bool, RepoError>;
+}
+
+/// Every repository, inside one open transaction.
+pub trait UnitOfWork: UserRepository + ClientRepository {}
+
+impl<T: UserRepository + ClientRepository> UnitOfWork for T {}
+
+/// Whether a transaction may write. Read-only work can run concurrently with writers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionMode {
+    /// Reads only.
+    ReadOnly,
+    /// Reads and writes; on SQLite the write lock is taken at `BEGIN`.
+    ReadWrite,
+}
+
+/// Returned by a unit of work to roll its transaction back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rollback;
+
+/// Runs units of work in database transactions.
+pub trait TransactionRunner: Send + Sync + std::fmt::Debug {
+    /// Takes one pooled connection, opens one transaction, runs `work`, and commits when it
+    /// returns `Ok` or rolls back when it returns `Err(Rollback)`.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] when no connection can be had; a storage error of the commit;
+    /// `Ok(())` is returned after a requested rollback (the caller knows why it rolled back).
+    fn run_in_transaction(
+        &self,
+        mode: TransactionMode,
+        work: &mut dyn FnMut(&mut dyn UnitOfWork) -> Result<(), Rollback>,
+    ) -> Result<(), RepoError>;
+}

@@ -1,0 +1,445 @@
+//! The pooled database: URL parsing, r2d2 pools for both backends, SQLite PRAGMAs, and the
+//! [`TransactionRunner`] and [`DatabaseProbe`] ports.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection as _;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection as _, RunQueryDsl as _};
+use erp_domain::ports::{
+    DatabaseBackend, DatabaseProbe, MigrationStatus, ProbeError, RepoError, Rollback,
+    TransactionMode, TransactionRunner, UnitOfWork,
+};
+
+use crate::dialect::Conn;
+use crate::migrations::{self, MigrationError};
+use crate::repos::DieselUnitOfWork;
+
+/// The URL schemes the server understands, for error messages.
+pub const SUPPORTED_SCHEMES: &str = "sqlite://, postgres://, postgresql://";
+
+/// Pool and connection settings.
+#[derive(Debug, Clone)]
+pub struct DatabaseOptions {
+    /// Largest number of pooled connections.
+    pub max_connections: u32,
+    /// How long a request waits for a free connection.
+    pub acquire_timeout: Duration,
+    /// SQLite `busy_timeout`: how long a writer waits for the lock.
+    pub sqlite_busy_timeout: Duration,
+    /// PostgreSQL `connect_timeout` used when the URL does not set one.
+    pub connect_timeout: Duration,
+}
+
+impl Default for DatabaseOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+            sqlite_busy_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// Why the database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The URL's scheme is not one of [`SUPPORTED_SCHEMES`].
+    #[error(
+        "unsupported database URL scheme '{scheme}': supported schemes are {SUPPORTED_SCHEMES}"
+    )]
+    UnsupportedScheme {
+        /// What was found before `:` (or the whole URL when it has no scheme).
+        scheme: String,
+    },
+    /// A `sqlite://` URL without a path.
+    #[error("the sqlite:// URL must name a database file, e.g. sqlite://./data/erp.db")]
+    MissingSqlitePath,
+    /// The SQLite file's directory could not be created.
+    #[error("cannot create the database directory {path}: {source}")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The pool could not open a first connection.
+    #[error("cannot connect to the {backend} database: {message}")]
+    Connect {
+        /// Backend name.
+        backend: &'static str,
+        /// Driver message (never contains the password: URLs are not echoed).
+        message: String,
+    },
+}
+
+/// A parsed database location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Parses a URL by its scheme.
+    ///
+    /// # Errors
+    /// [`ConnectError::UnsupportedScheme`] or [`ConnectError::MissingSqlitePath`].
+    pub fn parse(url: &str) -> Result<Self, ConnectError> {
+        let url = url.trim();
+        let (scheme, rest) = url.split_once(':').unwrap_or((url, ""));
+        match scheme.to_ascii_lowercase().as_str() {
+            "sqlite" => {
+                let path = rest.strip_prefix("//").unwrap_or(rest);
+                if path.is_empty() || path == ":memory:" {
+                    return Err(ConnectError::MissingSqlitePath);
+                }
+                Ok(Self::Sqlite(PathBuf::from(path)))
+            }
+            "postgres" | "postgresql" => Ok(Self::Postgres(url.to_owned())),
+            _ => Err(ConnectError::UnsupportedScheme {
+                scheme: scheme.to_owned(),
+            }),
+        }
+    }
+}
+
+enum Pools {
+    Sqlite(Pool<ConnectionManager<SqliteConnection>>),
+    Postgres(Pool<ConnectionManager<PgConnection>>),
+}
+
+/// A pooled connection of either backend, checked out for one unit of work.
+pub enum PooledConn {
+    /// SQLite.
+    Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
+    /// PostgreSQL.
+    Postgres(PooledConnection<ConnectionManager<PgConnection>>),
+}
+
+impl std::fmt::Debug for PooledConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Sqlite(_) => "PooledConn::Sqlite",
+            Self::Postgres(_) => "PooledConn::Postgres",
+        })
+    }
+}
+
+impl PooledConn {
+    /// Borrows the connection as the backend-neutral [`Conn`].
+    pub fn as_conn(&mut self) -> Conn<'_> {
+        match self {
+            Self::Sqlite(c) => Conn::Sqlite(c),
+            Self::Postgres(c) => Conn::Postgres(c),
+        }
+    }
+}
+
+/// The PRAGMAs of D1, run on every new SQLite connection.
+#[derive(Debug, Clone, Copy)]
+struct SqlitePragmas {
+    busy_timeout: Duration,
+}
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        // busy_timeout first, so that switching to WAL waits for a concurrent opener.
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+             PRAGMA foreign_keys = ON;",
+            self.busy_timeout.as_millis()
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// The application database: a connection pool on one backend.
+pub struct Database {
+    pools: Pools,
+    options: DatabaseOptions,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("backend", &self.backend().as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Database {
+    /// Opens a pool for `url` and checks that one connection can be made. Does not migrate.
+    ///
+    /// # Errors
+    /// [`ConnectError`] naming what is wrong; an unknown scheme never creates a file.
+    pub fn connect(url: &str, options: DatabaseOptions) -> Result<Self, ConnectError> {
+        let pools = match DatabaseUrl::parse(url)? {
+            DatabaseUrl::Sqlite(path) => Pools::Sqlite(sqlite_pool(&path, &options)?),
+            DatabaseUrl::Postgres(url) => Pools::Postgres(postgres_pool(&url, &options)?),
+        };
+        Ok(Self { pools, options })
+    }
+
+    /// The backend in use.
+    #[must_use]
+    pub fn backend(&self) -> DatabaseBackend {
+        match self.pools {
+            Pools::Sqlite(_) => DatabaseBackend::Sqlite,
+            Pools::Postgres(_) => DatabaseBackend::Postgres,
+        }
+    }
+
+    /// Checks out a connection, waiting at most `timeout`.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] when none is available in time.
+    pub fn checkout(&self, timeout: Duration) -> Result<PooledConn, RepoError> {
+        let unavailable = |e: diesel::r2d2::PoolError| RepoError::Unavailable(e.to_string());
+        Ok(match &self.pools {
+            Pools::Sqlite(p) => PooledConn::Sqlite(p.get_timeout(timeout).map_err(unavailable)?),
+            Pools::Postgres(p) => {
+                PooledConn::Postgres(p.get_timeout(timeout).map_err(unavailable)?)
+            }
+        })
+    }
+
+    /// Applies pending migrations; returns the versions applied.
+    ///
+    /// # Errors
+    /// [`MigrationError`] when no connection can be had or a migration fails.
+    pub fn migrate(&self) -> Result<Vec<String>, MigrationError> {
+        let mut conn = self
+            .checkout(self.options.acquire_timeout)
+            .map_err(|e| MigrationError(e.to_string()))?;
+        migrations::run_pending(&mut conn.as_conn())
+    }
+
+    /// Reverts every migration (tests and `erp migrate --revert-all`).
+    ///
+    /// # Errors
+    /// [`MigrationError`] when no connection can be had or a down migration fails.
+    pub fn revert_all_migrations(&self) -> Result<Vec<String>, MigrationError> {
+        let mut conn = self
+            .checkout(self.options.acquire_timeout)
+            .map_err(|e| MigrationError(e.to_string()))?;
+        migrations::revert_all(&mut conn.as_conn())
+    }
+
+    /// Idle and in-use connection counts of the pool.
+    #[must_use]
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = match &self.pools {
+            Pools::Sqlite(p) => p.state(),
+            Pools::Postgres(p) => p.state(),
+        };
+        (
+            state.idle_connections,
+            state.connections - state.idle_connections,
+        )
+    }
+}
+
+fn sqlite_pool(
+    path: &Path,
+    options: &DatabaseOptions,
+) -> Result<Pool<ConnectionManager<SqliteConnection>>, ConnectError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| ConnectError::CreateDir {
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
+    let manager = ConnectionManager::<SqliteConnection>::new(path.to_string_lossy());
+    Pool::builder()
+        .max_size(options.max_connections.max(1))
+        .min_idle(Some(1))
+        .connection_timeout(options.acquire_timeout)
+        .test_on_check_out(false)
+        .connection_customizer(Box::new(SqlitePragmas {
+            busy_timeout: options.sqlite_busy_timeout,
+        }))
+        .build(manager)
+        .map_err(|e| ConnectError::Connect {
+            backend: "sqlite",
+            message: e.to_string(),
+        })
+}
+
+fn postgres_pool(
+    url: &str,
+    options: &DatabaseOptions,
+) -> Result<Pool<ConnectionManager<PgConnection>>, ConnectError> {
+    let url = with_connect_timeout(url, options.connect_timeout);
+    let manager = ConnectionManager::<PgConnection>::new(url);
+    Pool::builder()
+        .max_size(options.max_connections.max(1))
+        .min_idle(Some(1))
+        .connection_timeout(options.acquire_timeout)
+        // A pooled connection may have died with the server: check it before use, so that a
+        // restarted PostgreSQL is picked up again without restarting us.
+        .test_on_check_out(true)
+        .build(manager)
+        .map_err(|e| ConnectError::Connect { backend: "postgres", message: e.to_string() })
+}
+
+/// Adds libpq's `connect_timeout` to a URL that does not set it, so that an unreachable
+/// server fails fast instead of blocking a worker.
+fn with_connect_timeout(url: &str, timeout: Duration) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_owned();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}connect_timeout={}", timeout.as_secs().max(1))
+}
+
+#[derive(Debug)]
+enum TxError {
+    Rollback,
+    Diesel(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for TxError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Diesel(e)
+    }
+}
+
+impl TransactionRunner for Database {
+    fn run_in_transaction(
+        &self,
+        mode: TransactionMode,
+        work: &mut dyn FnMut(&mut dyn UnitOfWork) -> Result<(), Rollback>,
+    ) -> Result<(), RepoError> {
+        let mut pooled = self.checkout(self.options.acquire_timeout)?;
+        let result: Result<(), TxError> = match &mut pooled {
+            PooledConn::Sqlite(pooled) => {
+                let c: &mut SqliteConnection = pooled;
+                let body = |c: &mut SqliteConnection| {
+                    work(&mut DieselUnitOfWork::new(Conn::Sqlite(c)))
+                        .map_err(|Rollback| TxError::Rollback)
+                };
+                match mode {
+                    // BEGIN IMMEDIATE takes the write lock up front: a deferred transaction
+                    // that upgrades later can fail with SQLITE_BUSY regardless of busy_timeout.
+                    TransactionMode::ReadWrite => c.immediate_transaction(body),
+                    TransactionMode::ReadOnly => c.transaction(body),
+                }
+            }
+            PooledConn::Postgres(pooled) => {
+                let c: &mut PgConnection = pooled;
+                let body = |c: &mut PgConnection| {
+                    work(&mut DieselUnitOfWork::new(Conn::Postgres(c)))
+                        .map_err(|Rollback| TxError::Rollback)
+                };
+                match mode {
+                    TransactionMode::ReadWrite => c.transaction(body),
+                    TransactionMode::ReadOnly => c.build_transaction().read_only().run(body),
+                }
+            }
+        };
+        match result {
+            Ok(()) | Err(TxError::Rollback) => Ok(()),
+            Err(TxError::Diesel(e)) => Err(crate::errors::map(e)),
+        }
+    }
+}
+
+impl DatabaseProbe for Database {
+    fn backend(&self) -> DatabaseBackend {
+        Self::backend(self)
+    }
+
+    fn ping(&self, timeout: Duration) -> Result<Duration, ProbeError> {
+        let started = Instant::now();
+        let mut pooled = self
+            .checkout(timeout)
+            .map_err(|e| ProbeError(e.to_string()))?;
+        let ran = match &mut pooled {
+            PooledConn::Sqlite(c) => diesel::sql_query("SELECT 1").execute(&mut **c),
+            PooledConn::Postgres(c) => diesel::sql_query("SELECT 1").execute(&mut **c),
+        };
+        ran.map_err(|e| ProbeError(e.to_string()))?;
+        Ok(started.elapsed())
+    }
+
+    fn migration_status(&self, timeout: Duration) -> Result<MigrationStatus, ProbeError> {
+        let mut pooled = self
+            .checkout(timeout)
+            .map_err(|e| ProbeError(e.to_string()))?;
+        migrations::status(&mut pooled.as_conn()).map_err(|e| ProbeError(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_parsed_by_scheme() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://./data/erp.db").unwrap(),
+            DatabaseUrl::Sqlite("./data/erp.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///tmp/x.db").unwrap(),
+            DatabaseUrl::Sqlite("/tmp/x.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:erp.db").unwrap(),
+            DatabaseUrl::Sqlite("erp.db".into())
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://u@h/db").unwrap(),
+            DatabaseUrl::Postgres(_)
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("postgresql://u@h/db").unwrap(),
+            DatabaseUrl::Postgres(_)
+        ));
+    }
+
+    #[test]
+    fn unknown_schemes_and_empty_paths_are_refused_with_the_supported_list() {
+        let e = DatabaseUrl::parse("mysql://x").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unsupported database URL scheme 'mysql': supported schemes are sqlite://, postgres://, postgresql://"
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("./erp.db"),
+            Err(ConnectError::UnsupportedScheme { .. })
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("sqlite://"),
+            Err(ConnectError::MissingSqlitePath)
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("sqlite::memory:"),
+            Err(ConnectError::MissingSqlitePath)
+        ));
+    }
+
+    #[test]
+    fn connect_timeout_is_added_once() {
+        let t = Duration::from_secs(3);
+        assert_eq!(
+            with_connect_timeout("postgres://h/db", t),
+            "postgres://h/db?connect_timeout=3"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://h/db?sslmode=disable", t),
+            "postgres://h/db?sslmode=disable&connect_timeout=3"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://h/db?connect_timeout=9", t),
+            "postgres://h/db?connect_timeout=9"
+        );
+    }
+}

@@ -1,0 +1,170 @@
+//! `users` adapter (DATA.md §2.1).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use erp_domain::clock::Timestamp;
+use erp_domain::password::PasswordHash;
+use erp_domain::ports::{RepoError, UserRepository};
+use erp_domain::text::norm;
+use erp_domain::user::{Email, FullName, NewUser, User, UserRole, Username};
+use erp_domain::{ClientId, UserId};
+
+use super::DieselUnitOfWork;
+use crate::errors::map;
+use crate::schema::users;
+use crate::time::{from_db, to_db};
+use crate::with_conn;
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users)]
+struct UserRow {
+    id: i64,
+    username: String,
+    email: String,
+    full_name: Option<String>,
+    hashed_password: String,
+    role: String,
+    is_active: bool,
+    client_id: Option<i64>,
+    last_login: Option<NaiveDateTime>,
+    password_changed_at: NaiveDateTime,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+struct NewUserRow<'a> {
+    username: &'a str,
+    username_norm: String,
+    email: &'a str,
+    full_name: Option<&'a str>,
+    full_name_norm: Option<String>,
+    hashed_password: &'a str,
+    role: &'static str,
+    is_active: bool,
+    client_id: Option<i64>,
+    password_changed_at: NaiveDateTime,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl UserRow {
+    fn into_domain(self) -> Result<User, RepoError> {
+        let corrupt =
+            |what: &str| RepoError::Other(format!("users row {}: invalid {what}", self.id));
+        Ok(User {
+            id: UserId::new(self.id),
+            username: Username::parse("username", &self.username)
+                .map_err(|_| corrupt("username"))?,
+            email: Email::parse("email", &self.email).map_err(|_| corrupt("email"))?,
+            full_name: match self.full_name.as_deref() {
+                Some(n) => Some(FullName::parse("full_name", n).map_err(|_| corrupt("full_name"))?),
+                None => None,
+            },
+            password_hash: PasswordHash::from_phc(self.hashed_password.clone()),
+            role: self.role.parse::<UserRole>().map_err(|_| corrupt("role"))?,
+            is_active: self.is_active,
+            client_id: self.client_id.map(ClientId::new),
+            last_login: self.last_login.map(from_db),
+            password_changed_at: from_db(self.password_changed_at),
+            created_at: from_db(self.created_at),
+            updated_at: from_db(self.updated_at),
+        })
+    }
+}
+
+fn one(row: Option<UserRow>) -> Result<Option<User>, RepoError> {
+    row.map(UserRow::into_domain).transpose()
+}
+
+impl UserRepository for DieselUnitOfWork<'_> {
+    fn insert_user(&mut self, user: &NewUser) -> Result<User, RepoError> {
+        let now = to_db(user.now);
+        let row = NewUserRow {
+            username: user.username.as_str(),
+            username_norm: user.username.normalized(),
+            email: user.email.as_str(),
+            full_name: user.full_name.as_ref().map(FullName::as_str),
+            full_name_norm: user.full_name.as_ref().map(|n| norm(n.as_str())),
+            hashed_password: user.password_hash.as_phc(),
+            role: user.role.as_str(),
+            is_active: user.is_active,
+            client_id: user.client_id.map(ClientId::get),
+            password_changed_at: now,
+            created_at: now,
+            updated_at: now,
+        };
+        let inserted: UserRow = with_conn!(&mut self.conn, c => diesel::insert_into(users::table)
+            .values(&row)
+            .returning(UserRow::as_returning())
+            .get_result(c))
+        .map_err(map)?;
+        inserted.into_domain()
+    }
+
+    fn user_by_id(&mut self, id: UserId) -> Result<Option<User>, RepoError> {
+        let row = with_conn!(&mut self.conn, c => users::table
+            .find(id.get())
+            .select(UserRow::as_select())
+            .first(c)
+            .optional())
+        .map_err(map)?;
+        one(row)
+    }
+
+    fn user_by_username_norm(&mut self, username_norm: &str) -> Result<Option<User>, RepoError> {
+        let row = with_conn!(&mut self.conn, c => users::table
+            .filter(users::username_norm.eq(username_norm))
+            .select(UserRow::as_select())
+            .first(c)
+            .optional())
+        .map_err(map)?;
+        one(row)
+    }
+
+    fn user_by_email(&mut self, email: &str) -> Result<Option<User>, RepoError> {
+        let row = with_conn!(&mut self.conn, c => users::table
+            .filter(users::email.eq(email))
+            .select(UserRow::as_select())
+            .first(c)
+            .optional())
+        .map_err(map)?;
+        one(row)
+    }
+
+    fn count_users(&mut self) -> Result<i64, RepoError> {
+        with_conn!(&mut self.conn, c => users::table.count().get_result(c)).map_err(map)
+    }
+
+    fn set_last_login(&mut self, id: UserId, at: Timestamp) -> Result<(), RepoError> {
+        let at = to_db(at);
+        let n = with_conn!(&mut self.conn, c => diesel::update(users::table.find(id.get()))
+            .set(users::last_login.eq(Some(at)))
+            .execute(c))
+        .map_err(map)?;
+        if n == 0 {
+            Err(RepoError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn set_user_active(
+        &mut self,
+        id: UserId,
+        active: bool,
+        at: Timestamp,
+    ) -> Result<(), RepoError> {
+        let at = to_db(at);
+        let n = with_conn!(&mut self.conn, c => diesel::update(users::table.find(id.get()))
+            .set((users::is_active.eq(active), users::updated_at.eq(at)))
+            .execute(c))
+        .map_err(map)?;
+        if n == 0 {
+            Err(RepoError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+}
