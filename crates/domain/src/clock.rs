@@ -17,6 +17,30 @@ pub fn truncate_to_micros(t: Timestamp) -> Timestamp {
     t.trunc_subsecs(6)
 }
 
+/// The real clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the one place that reads the system time"
+    )]
+    fn now(&self) -> Timestamp {
+        truncate_to_micros(Utc::now())
+    }
+}
+
+/// A clock stuck at one instant, for tests and reproducible runs.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub Timestamp);
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        truncate_to_micros(self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ pub mod ports;
 pub mod text;
 pub mod user;
 
-pub use clock::{Clock, Timestamp};
+pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
 pub use error::{DomainError, FieldViolation, ViolationCode};
 pub use ids::{ClientId, UserId};
 pub use user::{Email, FullName, NewUser, User, UserRole, Username};

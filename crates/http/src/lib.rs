@@ -1,1 +1,16 @@
-//! placeholder
+//! actix-web adapter of ERP MIF Maroc: the app factory used by the server and by tests, routes,
+//! extractors, middleware, and the single error envelope (API.md §1).
+
+pub mod app;
+pub mod cors;
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod routes;
+pub mod routing;
+pub mod state;
+pub mod wire;
+
+pub use app::app;
+pub use error::ApiError;
+pub use state::{AppState, HttpSettings, ServiceInfo};

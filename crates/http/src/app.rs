@@ -1,0 +1,48 @@
+//! The app factory: the one place where routes, middleware and app data are assembled, used
+//! by the server for every worker and by the in-process tests.
+
+use actix_web::body::BoxBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
+use actix_web::{App, Error, HttpResponse, web};
+
+use crate::error::ApiError;
+use crate::extract::JsonLimit;
+use crate::middleware::request_context;
+use crate::routes::probes;
+use crate::routing::Endpoint;
+use crate::state::AppState;
+
+/// Builds the application.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<BoxBody>,
+        Error = Error,
+        InitError = (),
+    >,
+> {
+    let json_limit = JsonLimit(state.http().json_limit);
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(json_limit)
+        .configure(routes)
+        .default_service(web::to(unknown_route))
+        // Registered last, so it runs first: a trailing slash is stripped before routing.
+        .wrap(NormalizePath::new(TrailingSlash::Trim))
+        .wrap(from_fn(request_context))
+}
+
+/// Every route of the API.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(Endpoint::new("/").get(probes::root).build());
+    probes::configure(cfg, "");
+    probes::configure(cfg, "/api/v1");
+}
+
+async fn unknown_route() -> Result<HttpResponse<BoxBody>, ApiError> {
+    Err(ApiError::status(actix_web::http::StatusCode::NOT_FOUND))
+}

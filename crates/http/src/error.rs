@@ -1,0 +1,301 @@
+//! The one error envelope (API.md §1.5, D13) and the single `AppError → response` mapping.
+//!
+//! An [`ApiError`] renders as an empty response carrying an [`ErrorBody`] extension; the
+//! request-context middleware, which knows the request id, writes the envelope. Error
+//! responses that did not come from an `ApiError` (actix's own) get a generic envelope there.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use erp_application::AppError;
+use erp_domain::error::{FieldViolation, ViolationCode};
+use serde_json::{Value, json};
+
+/// Where a field error was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// JSON body.
+    Body,
+    /// Query string.
+    Query,
+    /// Path segment.
+    Path,
+    /// Form or multipart field.
+    Form,
+    /// Header.
+    Header,
+}
+
+impl Location {
+    /// Wire value.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Body => "body",
+            Self::Query => "query",
+            Self::Path => "path",
+            Self::Form => "form",
+            Self::Header => "header",
+        }
+    }
+}
+
+/// The envelope content, minus the request id the middleware adds.
+#[derive(Debug, Clone)]
+pub struct ErrorBody {
+    /// Machine code, e.g. `VALIDATION_ERROR`.
+    pub code: &'static str,
+    /// French message.
+    pub message: String,
+    /// Structured details, or `null`.
+    pub details: Option<Value>,
+    /// Cause for the logs only (never sent).
+    pub internal: Option<String>,
+}
+
+impl ErrorBody {
+    /// The JSON envelope with `trace_id`.
+    #[must_use]
+    pub fn to_json(&self, trace_id: &str) -> Value {
+        json!({"error": {
+            "code": self.code,
+            "message": self.message,
+            "details": self.details,
+            "trace_id": trace_id,
+        }})
+    }
+}
+
+/// An error response of the API.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.body.code,
+            self.body.message
+        )
+    }
+}
+
+/// Default message of each status (API.md §1.5).
+#[must_use]
+pub fn default_for(status: StatusCode) -> (&'static str, &'static str) {
+    match status.as_u16() {
+        400 => ("BAD_REQUEST", "Requête invalide"),
+        401 => ("UNAUTHORIZED", "Authentification requise"),
+        403 => ("FORBIDDEN", "Accès refusé"),
+        404 => ("RESOURCE_NOT_FOUND", "Ressource introuvable"),
+        405 => ("METHOD_NOT_ALLOWED", "Méthode non autorisée"),
+        409 => ("CONFLICT", "Conflit avec l'état actuel de la ressource"),
+        413 => ("PAYLOAD_TOO_LARGE", "Corps de requête trop volumineux"),
+        415 => ("UNSUPPORTED_MEDIA_TYPE", "Type de contenu non supporté"),
+        422 => ("VALIDATION_ERROR", "Erreur de validation des données"),
+        429 => ("TOO_MANY_REQUESTS", "Trop de requêtes"),
+        503 => ("SERVICE_UNAVAILABLE", "Service temporairement indisponible"),
+        s if s >= 500 => ("INTERNAL_SERVER_ERROR", "Une erreur interne est survenue."),
+        _ => ("BAD_REQUEST", "Requête invalide"),
+    }
+}
+
+impl ApiError {
+    /// An error with the default code and message of `status`.
+    #[must_use]
+    pub fn status(status: StatusCode) -> Self {
+        let (code, message) = default_for(status);
+        Self::new(status, code, message)
+    }
+
+    /// An error with an explicit code and message.
+    #[must_use]
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: ErrorBody {
+                code,
+                message: message.into(),
+                details: None,
+                internal: None,
+            },
+            headers: Vec::new(),
+        }
+    }
+
+    /// Adds `details`.
+    #[must_use]
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.body.details = Some(details);
+        self
+    }
+
+    /// Adds a response header.
+    #[must_use]
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// Records the cause for the logs (never sent to the client).
+    #[must_use]
+    pub fn with_internal(mut self, cause: impl Into<String>) -> Self {
+        self.body.internal = Some(cause.into());
+        self
+    }
+
+    /// 404 with a resource-specific message.
+    #[must_use]
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", message)
+    }
+
+    /// 405 with the `Allow` header.
+    #[must_use]
+    pub fn method_not_allowed(allow: &str) -> Self {
+        let value = HeaderValue::from_str(allow).unwrap_or(HeaderValue::from_static("GET"));
+        Self::status(StatusCode::METHOD_NOT_ALLOWED)
+            .with_header(actix_web::http::header::ALLOW, value)
+    }
+
+    /// 422 listing every violation.
+    #[must_use]
+    pub fn validation(
+        location: Location,
+        violations: &[FieldViolation],
+        message: Option<String>,
+    ) -> Self {
+        let details: Vec<Value> = violations
+            .iter()
+            .map(|v| {
+                json!({"location": location.as_str(), "field": v.field, "code": v.code.as_str(), "message": v.message})
+            })
+            .collect();
+        let (_, default) = default_for(StatusCode::UNPROCESSABLE_ENTITY);
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "VALIDATION_ERROR",
+            message.unwrap_or_else(|| default.to_owned()),
+        )
+        .with_details(Value::Array(details))
+    }
+
+    /// 422 `invalid_json` on the whole body.
+    #[must_use]
+    pub fn invalid_json(message: &str) -> Self {
+        Self::validation(
+            Location::Body,
+            &[FieldViolation::new(
+                "body",
+                ViolationCode::InvalidJson,
+                message,
+            )],
+            None,
+        )
+    }
+
+    /// 500 whose cause goes to the log only.
+    #[must_use]
+    pub fn internal(cause: impl Into<String>) -> Self {
+        Self::status(StatusCode::INTERNAL_SERVER_ERROR).with_internal(cause)
+    }
+
+    /// The HTTP status.
+    #[must_use]
+    pub fn status_code_value(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The envelope content.
+    #[must_use]
+    pub fn body(&self) -> &ErrorBody {
+        &self.body
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status);
+        for (name, value) in &self.headers {
+            res.insert_header((name.clone(), value.clone()));
+        }
+        let mut res = res.finish();
+        res.extensions_mut().insert(self.body.clone());
+        res
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Validation {
+                message,
+                violations,
+            } => Self::validation(Location::Body, &violations, message),
+            AppError::NotFound(message) => Self::not_found(message),
+            AppError::Conflict(message) => Self::new(StatusCode::CONFLICT, "CONFLICT", message),
+            AppError::Unavailable(cause) => Self::status(StatusCode::SERVICE_UNAVAILABLE)
+                .with_header(
+                    actix_web::http::header::RETRY_AFTER,
+                    HeaderValue::from_static("5"),
+                )
+                .with_internal(cause),
+            AppError::Internal(cause) => Self::internal(cause),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_app_error_maps_to_its_status() {
+        let cases = [
+            (
+                AppError::Validation {
+                    message: None,
+                    violations: vec![FieldViolation::required("x")],
+                },
+                422,
+            ),
+            (AppError::NotFound("Utilisateur non trouvé.".into()), 404),
+            (AppError::Conflict("x".into()), 409),
+            (AppError::Unavailable("db".into()), 503),
+            (AppError::Internal("boom".into()), 500),
+        ];
+        for (e, status) in cases {
+            assert_eq!(ApiError::from(e).status_code().as_u16(), status);
+        }
+    }
+
+    #[test]
+    fn internal_causes_are_not_in_the_envelope() {
+        let e = ApiError::internal("SELECT * FROM users failed at /srv/db");
+        let json = e.body().to_json("req-1").to_string();
+        assert!(!json.contains("SELECT"));
+        assert!(json.contains("Une erreur interne est survenue."));
+        assert!(json.contains("\"trace_id\":\"req-1\""));
+    }
+
+    #[test]
+    fn validation_details_carry_location_field_code_and_message() {
+        let e = ApiError::validation(Location::Query, &[FieldViolation::required("limit")], None);
+        assert_eq!(
+            e.body().details,
+            Some(
+                json!([{"location": "query", "field": "limit", "code": "required", "message": "Champ obligatoire"}])
+            )
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! Route tables, one module per area of API.md §3.
+
+pub mod probes;

@@ -1,0 +1,165 @@
+//! Resource builder: every route gets the envelope 405 with `Allow`, and CORS preflights on the
+//! paths that exist (unknown paths stay 404, as API.md §1.5's precedence wants).
+
+use actix_web::dev::HttpServiceFactory;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Responder, Route, web};
+
+use crate::cors;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A path and its handlers, one per method.
+pub struct Endpoint {
+    path: String,
+    routes: Vec<(Method, Route)>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let methods: Vec<&Method> = self.routes.iter().map(|(m, _)| m).collect();
+        f.debug_struct("Endpoint")
+            .field("path", &self.path)
+            .field("methods", &methods)
+            .finish()
+    }
+}
+
+impl Endpoint {
+    /// An endpoint at `path` (a single trailing slash is stripped before routing).
+    #[must_use]
+    pub fn new(path: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            routes: Vec::new(),
+        }
+    }
+
+    fn on<F, Args>(mut self, method: Method, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.routes
+            .push((method.clone(), web::method(method).to(handler)));
+        self
+    }
+
+    /// Adds a `GET` handler.
+    #[must_use]
+    pub fn get<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.on(Method::GET, handler)
+    }
+
+    /// Adds a `POST` handler.
+    #[must_use]
+    pub fn post<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.on(Method::POST, handler)
+    }
+
+    /// Adds a `PUT` handler.
+    #[must_use]
+    pub fn put<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.on(Method::PUT, handler)
+    }
+
+    /// Adds a `PATCH` handler.
+    #[must_use]
+    pub fn patch<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.on(Method::PATCH, handler)
+    }
+
+    /// Adds a `DELETE` handler.
+    #[must_use]
+    pub fn delete<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.on(Method::DELETE, handler)
+    }
+
+    /// The actix resource: the routes, `OPTIONS` (preflight), and the 405 fallback.
+    #[must_use]
+    pub fn build(self) -> impl HttpServiceFactory {
+        let mut allow: Vec<String> = self.routes.iter().map(|(m, _)| m.to_string()).collect();
+        allow.push("OPTIONS".to_owned());
+        let allow = allow.join(", ");
+        let mut resource = web::resource(self.path);
+        for (_, route) in self.routes {
+            resource = resource.route(route);
+        }
+        let allow_for_options = allow.clone();
+        resource
+            .route(web::method(Method::OPTIONS).to(move |req: HttpRequest| {
+                let allow = allow_for_options.clone();
+                async move { options(&req, &allow) }
+            }))
+            .default_service(web::to(move || {
+                let allow = allow.clone();
+                async move { Err::<HttpResponse, _>(ApiError::method_not_allowed(&allow)) }
+            }))
+    }
+}
+
+/// A CORS preflight (with `Access-Control-Request-Method`) or a plain `OPTIONS`.
+fn options(req: &HttpRequest, allow: &str) -> Result<HttpResponse, ApiError> {
+    if !req
+        .headers()
+        .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+    {
+        return Ok(HttpResponse::NoContent()
+            .insert_header((header::ALLOW, allow.to_owned()))
+            .finish());
+    }
+    let allowed = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .zip(req.app_data::<web::Data<AppState>>())
+        .is_some_and(|(origin, state)| state.http().cors.allows(origin));
+    if !allowed {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "Origine non autorisée",
+        ));
+    }
+    Ok(HttpResponse::NoContent()
+        .insert_header((
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static(cors::ALLOW_METHODS),
+        ))
+        .insert_header((
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static(cors::ALLOW_HEADERS),
+        ))
+        .insert_header((
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static(cors::MAX_AGE_SECONDS),
+        ))
+        .finish())
+}
