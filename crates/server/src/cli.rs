@@ -1,0 +1,120 @@
+//! The `erp` command line.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use erp_domain::ports::DatabaseProbe as _;
+
+use crate::config::{Settings, Sources};
+use crate::startup::{self, StartupError};
+use crate::{healthcheck, serve, telemetry};
+
+/// ERP MIF Maroc server.
+#[derive(Debug, Parser)]
+#[command(name = "erp", version, about)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (migrates first).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate {
+        /// Only report applied and pending migrations.
+        #[arg(long)]
+        status: bool,
+    },
+    /// Validate the configuration, print it with secrets redacted, and exit.
+    CheckConfig,
+    /// Probe the running server's `/live` (for container health checks).
+    Healthcheck {
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 3)]
+        timeout: u64,
+    },
+}
+
+/// Parses the command line, runs it, and turns a failure into one line on stderr.
+#[must_use]
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command.unwrap_or(Command::Serve)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            report_error(&message);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[expect(
+    clippy::print_stderr,
+    reason = "a start-up failure is one line on stderr"
+)]
+fn report_error(message: &str) {
+    eprintln!("erp: error: {message}");
+}
+
+#[expect(clippy::print_stdout, reason = "CLI output")]
+fn print(text: &str) {
+    println!("{text}");
+}
+
+fn run(command: Command) -> Result<(), String> {
+    let settings = Settings::load(&Sources::from_process()).map_err(|e| e.to_string())?;
+    match command {
+        Command::Serve => {
+            telemetry::init(&settings);
+            serve::run(&settings).map_err(|e| e.to_string())
+        }
+        Command::Migrate { status } => {
+            telemetry::init(&settings);
+            migrate(&settings, status).map_err(|e| e.to_string())
+        }
+        Command::CheckConfig => {
+            // The database URL scheme is part of the configuration: check it without connecting.
+            erp_persistence::database::DatabaseUrl::parse(secrecy::ExposeSecret::expose_secret(
+                &settings.database_url(),
+            ))
+            .map_err(|e| e.to_string())?;
+            let summary = serde_json::to_string_pretty(&settings.redacted_summary())
+                .map_err(|e| e.to_string())?;
+            print(&summary);
+            print("configuration OK");
+            Ok(())
+        }
+        Command::Healthcheck { timeout } => healthcheck::check(
+            &settings.server.host,
+            settings.server.port,
+            Duration::from_secs(timeout),
+        ),
+    }
+}
+
+fn migrate(settings: &Settings, status_only: bool) -> Result<(), StartupError> {
+    let db = startup::open_database(settings)?;
+    if !status_only {
+        let applied = db.migrate()?;
+        print(&format!(
+            "applied {} migration(s): {}",
+            applied.len(),
+            applied.join(", ")
+        ));
+    }
+    let status = db.migration_status(Duration::from_secs(10)).map_err(|e| {
+        StartupError::Migration(erp_persistence::migrations::MigrationError(e.to_string()))
+    })?;
+    print(&format!(
+        "{} backend: {} applied, {} pending",
+        db.backend().as_str(),
+        status.applied,
+        status.pending
+    ));
+    Ok(())
+}

@@ -1,0 +1,602 @@
+//! Typed configuration (D3): `config/default.toml`, then `config/<environment>.toml`, then
+//! `ERP__SECTION__KEY` environment variables. Loaded and validated once at start-up, then
+//! passed explicitly. Unknown keys are errors; secrets are [`SecretString`]s.
+//!
+//! The TOML files are read from `ERP_CONFIG_DIR` (default `./config`); a file missing there is
+//! taken from the copy embedded in the binary, so the binary runs anywhere.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format as _, Toml};
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::Deserialize;
+
+const EMBEDDED_DEFAULT: &str = include_str!("../../../config/default.toml");
+const EMBEDDED_DEVELOPMENT: &str = include_str!("../../../config/development.toml");
+const EMBEDDED_TEST: &str = include_str!("../../../config/test.toml");
+const EMBEDDED_PRODUCTION: &str = include_str!("../../../config/production.toml");
+
+/// The deployment environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// A developer's machine: generated keys, permissive CORS defaults.
+    Development,
+    /// Automated tests.
+    Test,
+    /// Real deployments: keys and secrets must be provided.
+    Production,
+}
+
+impl Environment {
+    /// Lowercase name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Test => "test",
+            Self::Production => "production",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "development" => Some(Self::Development),
+            "test" => Some(Self::Test),
+            "production" => Some(Self::Production),
+            _ => None,
+        }
+    }
+}
+
+/// Every setting of the server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `ERP__ENVIRONMENT`.
+    pub environment: Environment,
+    /// `ERP__DATA_DIR`: SQLite file, development keys, uploads.
+    pub data_dir: PathBuf,
+    /// `[service]`.
+    pub service: ServiceSettings,
+    /// `[server]`.
+    pub server: ServerSettings,
+    /// `[database]`.
+    pub database: DatabaseSettings,
+    /// `[security]`.
+    pub security: SecuritySettings,
+    /// `[cors]`.
+    pub cors: CorsSettings,
+    /// `[rate_limit]`.
+    pub rate_limit: RateLimitSettings,
+    /// `[log]`.
+    pub log: LogSettings,
+    /// `[bootstrap]`.
+    pub bootstrap: BootstrapSettings,
+}
+
+/// `[service]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSettings {
+    /// Name shown by probes and logs.
+    pub name: String,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Interface to bind.
+    pub host: String,
+    /// Port; 0 picks a free one (tests).
+    pub port: u16,
+    /// HTTP workers; 0 = one per core.
+    pub workers: usize,
+    /// Grace period for in-flight requests on shutdown.
+    pub shutdown_timeout_seconds: u64,
+    /// Time `/ready` reports draining before the listener closes.
+    pub drain_seconds: u64,
+    /// `Strict-Transport-Security`; default on in production only.
+    pub hsts: Option<bool>,
+    /// Largest JSON body.
+    pub json_limit_bytes: usize,
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// Database URL; empty = SQLite under the data directory.
+    pub url: SecretString,
+    /// Pool size.
+    pub max_connections: u32,
+    /// Wait for a pooled connection.
+    pub acquire_timeout_ms: u64,
+    /// SQLite busy timeout.
+    pub sqlite_busy_timeout_ms: u64,
+    /// PostgreSQL connect timeout.
+    pub connect_timeout_seconds: u64,
+}
+
+/// `[security]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecuritySettings {
+    /// Path of the RS256 signing key.
+    pub jwt_private_key_file: Option<PathBuf>,
+    /// The RS256 signing key PEM itself (takes precedence over the file).
+    pub jwt_private_key: Option<SecretString>,
+    /// Fernet key ring, comma-separated, newest first.
+    pub fernet_keys: Option<SecretString>,
+}
+
+/// `[cors]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsSettings {
+    /// Exact origins allowed; `*` is refused in production.
+    pub allowed_origins: Vec<String>,
+}
+
+/// `[rate_limit]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// General per-IP limit per minute (D11).
+    pub requests_per_minute: u32,
+    /// Peers trusted to set `X-Forwarded-For`.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable.
+    Pretty,
+    /// Pretty on a terminal in development, JSON otherwise.
+    Auto,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `tracing` filter directive.
+    pub level: String,
+    /// Output format.
+    pub format: LogFormat,
+}
+
+/// `[bootstrap]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapSettings {
+    /// Username of the first admin.
+    pub admin_username: String,
+    /// E-mail of the first admin.
+    pub admin_email: String,
+}
+
+/// The configuration is unusable; the message says which key and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file could not be parsed, a key is unknown, or a value has the wrong type.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    /// `ERP__ENVIRONMENT` is not one of the three environments.
+    #[error(
+        "invalid configuration: ERP__ENVIRONMENT must be development, test or production, not '{0}'"
+    )]
+    UnknownEnvironment(String),
+    /// A value breaks a rule checked after loading.
+    #[error("invalid configuration: {key}: {reason}")]
+    Rule {
+        /// The offending key, as `section.key`.
+        key: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Where the layers come from. `Sources::from_process()` in production; tests build it.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    /// Directory of the TOML files.
+    pub config_dir: PathBuf,
+}
+
+impl Sources {
+    /// `ERP_CONFIG_DIR` or `./config`.
+    #[must_use]
+    pub fn from_process() -> Self {
+        let config_dir = std::env::var_os("ERP_CONFIG_DIR")
+            .map_or_else(|| PathBuf::from("config"), PathBuf::from);
+        Self { config_dir }
+    }
+}
+
+fn layer(dir: &Path, name: &str, embedded: &'static str) -> figment::providers::Data<Toml> {
+    let path = dir.join(name);
+    if path.is_file() {
+        Toml::file(path)
+    } else {
+        Toml::string(embedded)
+    }
+}
+
+impl Settings {
+    /// Loads the three layers and validates the result.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the offending key.
+    pub fn load(sources: &Sources) -> Result<Self, ConfigError> {
+        let dir = &sources.config_dir;
+        let base = Figment::new().merge(layer(dir, "default.toml", EMBEDDED_DEFAULT));
+        let env_name = match std::env::var("ERP__ENVIRONMENT") {
+            Ok(v) => v,
+            Err(_) => base
+                .extract_inner::<String>("environment")
+                .unwrap_or_else(|_| "development".into()),
+        };
+        let environment =
+            Environment::parse(&env_name).ok_or(ConfigError::UnknownEnvironment(env_name))?;
+        let embedded = match environment {
+            Environment::Development => EMBEDDED_DEVELOPMENT,
+            Environment::Test => EMBEDDED_TEST,
+            Environment::Production => EMBEDDED_PRODUCTION,
+        };
+        let figment = base
+            .merge(layer(
+                dir,
+                &format!("{}.toml", environment.as_str()),
+                embedded,
+            ))
+            .merge(Env::prefixed("ERP__").split("__"));
+        let mut settings: Self = figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(flatten(&e)))?;
+        if settings.security.fernet_keys.is_none()
+            && let Ok(keys) = std::env::var("FERNET_KEYS")
+            && !keys.trim().is_empty()
+        {
+            settings.security.fernet_keys = Some(SecretString::from(keys));
+        }
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let rule = |key, reason: &str| {
+            Err(ConfigError::Rule {
+                key,
+                reason: reason.to_owned(),
+            })
+        };
+        if self.service.name.trim().is_empty() {
+            return rule("service.name", "must not be empty");
+        }
+        if self.database.max_connections == 0 {
+            return rule("database.max_connections", "must be at least 1");
+        }
+        if self.rate_limit.requests_per_minute == 0 {
+            return rule("rate_limit.requests_per_minute", "must be at least 1");
+        }
+        if self.server.json_limit_bytes < 1024 {
+            return rule("server.json_limit_bytes", "must be at least 1024");
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return rule(
+                "log.level",
+                "is not a valid tracing filter (e.g. info, erp_http=debug)",
+            );
+        }
+        if self.is_production() {
+            if self.cors.allowed_origins.iter().any(|o| o.trim() == "*") {
+                return rule(
+                    "cors.allowed_origins",
+                    "'*' is refused in production: list the origins",
+                );
+            }
+            if self.security.jwt_private_key.is_none()
+                && self.security.jwt_private_key_file.is_none()
+            {
+                return rule(
+                    "security.jwt_private_key_file",
+                    "production requires a provided signing key (ERP__SECURITY__JWT_PRIVATE_KEY_FILE or ERP__SECURITY__JWT_PRIVATE_KEY)",
+                );
+            }
+            if self
+                .security
+                .fernet_keys
+                .as_ref()
+                .is_none_or(|k| k.expose_secret().trim().is_empty())
+            {
+                return rule(
+                    "security.fernet_keys",
+                    "production requires FERNET_KEYS (or ERP__SECURITY__FERNET_KEYS)",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this is the production environment.
+    #[must_use]
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+
+    /// The database URL, defaulting to SQLite under the data directory.
+    #[must_use]
+    pub fn database_url(&self) -> SecretString {
+        let url = self.database.url.expose_secret().trim();
+        if url.is_empty() {
+            SecretString::from(format!(
+                "sqlite://{}",
+                self.data_dir.join("erp.db").display()
+            ))
+        } else {
+            SecretString::from(url.to_owned())
+        }
+    }
+
+    /// Whether HSTS is sent.
+    #[must_use]
+    pub fn hsts(&self) -> bool {
+        self.server.hsts.unwrap_or(self.is_production())
+    }
+
+    /// A summary safe to print: every secret replaced by whether it is set.
+    #[must_use]
+    pub fn redacted_summary(&self) -> serde_json::Value {
+        let set = |s: &Option<SecretString>| s.as_ref().map(|_| "[set]");
+        serde_json::json!({
+            "environment": self.environment.as_str(),
+            "data_dir": self.data_dir.display().to_string(),
+            "service": {"name": self.service.name},
+            "server": {
+                "host": self.server.host, "port": self.server.port, "workers": self.server.workers,
+                "shutdown_timeout_seconds": self.server.shutdown_timeout_seconds,
+                "drain_seconds": self.server.drain_seconds, "hsts": self.hsts(),
+                "json_limit_bytes": self.server.json_limit_bytes,
+            },
+            "database": {
+                "backend": redact_url(self.database_url().expose_secret()),
+                "max_connections": self.database.max_connections,
+                "acquire_timeout_ms": self.database.acquire_timeout_ms,
+                "sqlite_busy_timeout_ms": self.database.sqlite_busy_timeout_ms,
+                "connect_timeout_seconds": self.database.connect_timeout_seconds,
+            },
+            "security": {
+                "jwt_private_key_file": self.security.jwt_private_key_file.as_ref().map(|p| p.display().to_string()),
+                "jwt_private_key": set(&self.security.jwt_private_key),
+                "fernet_keys": set(&self.security.fernet_keys),
+            },
+            "cors": {"allowed_origins": self.cors.allowed_origins},
+            "rate_limit": {
+                "requests_per_minute": self.rate_limit.requests_per_minute,
+                "trusted_proxies": self.rate_limit.trusted_proxies,
+            },
+            "log": {"level": self.log.level, "format": format!("{:?}", self.log.format).to_lowercase()},
+            "bootstrap": {"admin_username": self.bootstrap.admin_username, "admin_email": self.bootstrap.admin_email},
+        })
+    }
+}
+
+/// The URL with any password replaced, for display.
+#[must_use]
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            if userinfo.contains(':') {
+                format!("{scheme}://{user}:***@{host}")
+            } else {
+                format!("{scheme}://{user}@{host}")
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// figment errors span several lines; a start-up error must be one.
+fn flatten(e: &figment::Error) -> String {
+    e.clone()
+        .into_iter()
+        .map(|e| e.to_string().replace('\n', " "))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    fn load_in(jail: &Jail) -> Result<Settings, ConfigError> {
+        Settings::load(&Sources {
+            config_dir: jail.directory().join("config"),
+        })
+    }
+
+    #[test]
+    fn the_embedded_defaults_give_a_development_server_on_sqlite() {
+        Jail::expect_with(|jail| {
+            let s = load_in(jail).map_err(|e| e.to_string())?;
+            assert_eq!(s.environment, Environment::Development);
+            assert_eq!(s.server.host, "127.0.0.1");
+            assert_eq!(s.server.port, 8000);
+            assert_eq!(s.database_url().expose_secret(), "sqlite://./data/erp.db");
+            assert_eq!(s.rate_limit.requests_per_minute, 120);
+            assert!(
+                s.cors
+                    .allowed_origins
+                    .contains(&"http://localhost:5173".to_owned())
+            );
+            assert!(!s.hsts());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_variables_override_files_with_the_fixed_names() {
+        Jail::expect_with(|jail| {
+            jail.set_env("ERP__SERVER__HOST", "0.0.0.0");
+            jail.set_env("ERP__SERVER__PORT", "9001");
+            jail.set_env("ERP__DATA_DIR", "/var/lib/erp");
+            jail.set_env("ERP__DATABASE__URL", "postgres://erp:s3cret@db:5432/erp");
+            jail.set_env("ERP__RATE_LIMIT__REQUESTS_PER_MINUTE", "60");
+            jail.set_env("ERP__CORS__ALLOWED_ORIGINS", "[\"https://erp.mif.ma\"]");
+            let s = load_in(jail).map_err(|e| e.to_string())?;
+            assert_eq!(s.server.host, "0.0.0.0");
+            assert_eq!(s.server.port, 9001);
+            assert_eq!(s.data_dir, PathBuf::from("/var/lib/erp"));
+            assert_eq!(s.rate_limit.requests_per_minute, 60);
+            assert_eq!(
+                s.cors.allowed_origins,
+                vec!["https://erp.mif.ma".to_owned()]
+            );
+            let summary = s.redacted_summary().to_string();
+            assert!(!summary.contains("s3cret"), "{summary}");
+            assert!(summary.contains("postgres://erp:***@db:5432/erp"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn files_in_the_config_directory_override_the_embedded_copies() {
+        Jail::expect_with(|jail| {
+            jail.create_dir("config")?;
+            jail.create_file(
+                "config/default.toml",
+                &EMBEDDED_DEFAULT.replace("port = 8000", "port = 8123"),
+            )?;
+            jail.create_file("config/development.toml", "[log]\nlevel = \"debug\"\n")?;
+            let s = load_in(jail).map_err(|e| e.to_string())?;
+            assert_eq!(s.server.port, 8123);
+            assert_eq!(s.log.level, "debug");
+            assert!(
+                s.cors.allowed_origins.is_empty(),
+                "the file replaced the embedded development layer"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_from_files_and_environment() {
+        Jail::expect_with(|jail| {
+            jail.set_env("ERP__SERVER__PROT", "1");
+            let e = load_in(jail).unwrap_err().to_string();
+            assert!(e.to_lowercase().contains("prot"), "{e}");
+            assert!(!e.contains('\n'));
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.create_dir("config")?;
+            jail.create_file("config/development.toml", "[databse]\nurl = \"x\"\n")?;
+            let e = load_in(jail).unwrap_err().to_string();
+            assert!(e.contains("databse"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn wrong_types_and_environments_are_errors() {
+        Jail::expect_with(|jail| {
+            jail.set_env("ERP__SERVER__PORT", "eighty");
+            assert!(
+                load_in(jail)
+                    .unwrap_err()
+                    .to_string()
+                    .to_lowercase()
+                    .contains("server.port")
+            );
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("ERP__ENVIRONMENT", "staging");
+            assert!(matches!(
+                load_in(jail),
+                Err(ConfigError::UnknownEnvironment(_))
+            ));
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("ERP__RATE_LIMIT__REQUESTS_PER_MINUTE", "0");
+            assert!(matches!(
+                load_in(jail),
+                Err(ConfigError::Rule {
+                    key: "rate_limit.requests_per_minute",
+                    ..
+                })
+            ));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn production_refuses_missing_keys_and_wildcard_cors() {
+        Jail::expect_with(|jail| {
+            jail.set_env("ERP__ENVIRONMENT", "production");
+            let e = load_in(jail).unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    ConfigError::Rule {
+                        key: "security.jwt_private_key_file",
+                        ..
+                    }
+                ),
+                "{e}"
+            );
+            jail.set_env(
+                "ERP__SECURITY__JWT_PRIVATE_KEY_FILE",
+                "/run/secrets/jwt.pem",
+            );
+            let e = load_in(jail).unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    ConfigError::Rule {
+                        key: "security.fernet_keys",
+                        ..
+                    }
+                ),
+                "{e}"
+            );
+            jail.set_env("FERNET_KEYS", "k1");
+            let s = load_in(jail).map_err(|e| e.to_string())?;
+            assert!(s.hsts());
+            assert_eq!(s.server.host, "0.0.0.0");
+            jail.set_env("ERP__CORS__ALLOWED_ORIGINS", "[\"*\"]");
+            assert!(matches!(
+                load_in(jail),
+                Err(ConfigError::Rule {
+                    key: "cors.allowed_origins",
+                    ..
+                })
+            ));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(redact_url("postgres://u:p@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            redact_url("sqlite://./data/erp.db"),
+            "sqlite://./data/erp.db"
+        );
+    }
+}

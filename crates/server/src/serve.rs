@@ -1,0 +1,88 @@
+//! `erp serve`: the HTTP server with graceful shutdown. On SIGTERM or SIGINT `/ready` turns
+//! 503 (draining), the listener closes after `drain_seconds`, in-flight requests get
+//! `shutdown_timeout_seconds` to finish, and the process exits 0.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::HttpServer;
+
+use crate::config::Settings;
+use crate::startup::{self, StartupError};
+
+/// Runs every start-up step, then serves until a shutdown signal.
+///
+/// # Errors
+/// The first start-up step that failed.
+pub fn run(settings: &Settings) -> Result<(), StartupError> {
+    let db = startup::open_database(settings)?;
+    let applied = db.migrate()?;
+    tracing::info!(
+        backend = db.backend().as_str(),
+        applied = applied.len(),
+        "database ready"
+    );
+    let _keys = startup::provision_keys(settings)?;
+    startup::bootstrap_admin(settings, &db)?;
+    let state = startup::http_state(settings, Arc::new(db));
+    actix_web::rt::System::new().block_on(serve_http(settings, state))
+}
+
+async fn serve_http(settings: &Settings, state: erp_http::AppState) -> Result<(), StartupError> {
+    let workers = match settings.server.workers {
+        0 => std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+        n => n,
+    };
+    let app_state = state.clone();
+    let server = HttpServer::new(move || erp_http::app(app_state.clone()))
+        .workers(workers)
+        .shutdown_timeout(settings.server.shutdown_timeout_seconds)
+        .disable_signals()
+        .bind((settings.server.host.as_str(), settings.server.port))?;
+    for addr in server.addrs() {
+        tracing::info!(address = %addr, environment = settings.environment.as_str(), workers, "server listening");
+    }
+    let server = server.run();
+    let handle = server.handle();
+    let drain = Duration::from_secs(settings.server.drain_seconds);
+    actix_web::rt::spawn(async move {
+        let signal = shutdown_signal().await;
+        tracing::info!(
+            signal,
+            drain_seconds = drain.as_secs(),
+            "shutdown requested: draining"
+        );
+        state.start_draining();
+        actix_web::rt::time::sleep(drain).await;
+        handle.stop(true).await;
+    });
+    server.await?;
+    tracing::info!("server stopped");
+    Ok(())
+}
+
+/// Waits for SIGTERM or SIGINT and names it.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            },
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "SIGINT"
+    }
+}

@@ -1,0 +1,204 @@
+//! Start-up steps shared by `serve` and the other commands: database, migrations, keys, and the
+//! bootstrap admin (D2).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use erp_application::bootstrap::{
+    BootstrapAdmin, BootstrapDeps, BootstrapOutcome, ensure_bootstrap_admin,
+};
+use erp_domain::SystemClock;
+use erp_domain::password::PlainPassword;
+use erp_persistence::{Database, DatabaseOptions};
+use erp_security::keys::{self, FernetKeyRing, SigningKey};
+use erp_security::{Argon2Hasher, OsSecretGenerator};
+use secrecy::ExposeSecret as _;
+
+use crate::config::Settings;
+
+/// Why the server cannot start. Each renders as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// Configuration.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// Database connection.
+    #[error(transparent)]
+    Database(#[from] erp_persistence::ConnectError),
+    /// Migrations.
+    #[error(transparent)]
+    Migration(#[from] erp_persistence::migrations::MigrationError),
+    /// Keys.
+    #[error("key material: {0}")]
+    Keys(#[from] keys::KeyError),
+    /// Bootstrap admin.
+    #[error("bootstrap admin: {0}")]
+    Bootstrap(String),
+    /// Binding or running the HTTP server.
+    #[error("http server: {0}")]
+    Http(#[from] std::io::Error),
+}
+
+/// Opens the pool described by the settings (does not migrate).
+///
+/// # Errors
+/// [`StartupError::Database`], e.g. an unsupported URL scheme.
+pub fn open_database(settings: &Settings) -> Result<Database, StartupError> {
+    let options = DatabaseOptions {
+        max_connections: settings.database.max_connections,
+        acquire_timeout: Duration::from_millis(settings.database.acquire_timeout_ms),
+        sqlite_busy_timeout: Duration::from_millis(settings.database.sqlite_busy_timeout_ms),
+        connect_timeout: Duration::from_secs(settings.database.connect_timeout_seconds),
+    };
+    Ok(Database::connect(
+        settings.database_url().expose_secret(),
+        options,
+    )?)
+}
+
+/// The keys the server runs with.
+#[derive(Debug)]
+pub struct KeyMaterial {
+    /// RS256 signing key.
+    pub signing: SigningKey,
+    /// Fernet ring.
+    pub fernet: FernetKeyRing,
+}
+
+/// Loads the provided keys, or — outside production — the development keys under
+/// `<data_dir>/keys/`, generating them with a loud warning when absent.
+///
+/// # Errors
+/// [`StartupError::Keys`] for unreadable or invalid keys; production without keys is refused
+/// earlier, by configuration validation.
+pub fn provision_keys(settings: &Settings) -> Result<KeyMaterial, StartupError> {
+    let dev_dir = settings.data_dir.join("keys");
+    let signing = if let Some(pem) = &settings.security.jwt_private_key {
+        SigningKey::from_pem(pem.expose_secret())?
+    } else if let Some(path) = &settings.security.jwt_private_key_file {
+        SigningKey::from_file(path)?
+    } else {
+        let (key, generated) = keys::dev_signing_key(&dev_dir)?;
+        warn_dev_key(
+            &dev_dir.join(keys::DEV_SIGNING_KEY_FILE),
+            generated,
+            "JWT signing key",
+        );
+        key
+    };
+    let fernet = if let Some(list) = &settings.security.fernet_keys {
+        FernetKeyRing::parse(list.expose_secret())?
+    } else {
+        let (ring, generated) = keys::dev_fernet_keys(&dev_dir)?;
+        warn_dev_key(
+            &dev_dir.join(keys::DEV_FERNET_KEY_FILE),
+            generated,
+            "Fernet key",
+        );
+        ring
+    };
+    tracing::info!(
+        kid = signing.kid(),
+        fernet_keys = fernet.len(),
+        "key material loaded"
+    );
+    Ok(KeyMaterial { signing, fernet })
+}
+
+fn warn_dev_key(path: &Path, generated: bool, what: &str) {
+    let action = if generated { "GENERATED" } else { "using" };
+    tracing::warn!(
+        path = %path.display(),
+        "{action} a DEVELOPMENT {what}: never use it in production (provide your own keys; see docs/operations.md)"
+    );
+}
+
+/// Creates the bootstrap admin on an empty database and shows a generated password once.
+///
+/// # Errors
+/// [`StartupError::Bootstrap`] when the provided password breaks the policy or storage fails.
+pub fn bootstrap_admin(settings: &Settings, db: &Database) -> Result<(), StartupError> {
+    let password = std::env::var("ERP_BOOTSTRAP_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(PlainPassword::new);
+    let hasher = Argon2Hasher::owasp().map_err(|e| StartupError::Bootstrap(e.to_string()))?;
+    let deps = BootstrapDeps {
+        db,
+        hasher: &hasher,
+        secrets: &OsSecretGenerator,
+        clock: &SystemClock,
+    };
+    let admin = BootstrapAdmin {
+        username: settings.bootstrap.admin_username.clone(),
+        email: settings.bootstrap.admin_email.clone(),
+        password,
+    };
+    match ensure_bootstrap_admin(deps, admin).map_err(|e| StartupError::Bootstrap(describe(&e)))? {
+        BootstrapOutcome::AlreadyInitialised => {}
+        BootstrapOutcome::Created {
+            generated_password: None,
+            ..
+        } => {
+            tracing::info!(username = %settings.bootstrap.admin_username, "bootstrap admin created with ERP_BOOTSTRAP_ADMIN_PASSWORD");
+        }
+        BootstrapOutcome::Created {
+            generated_password: Some(password),
+            ..
+        } => {
+            tracing::warn!(username = %settings.bootstrap.admin_username, "bootstrap admin created with a generated password, shown once on stderr");
+            show_generated_password(&settings.bootstrap.admin_username, &password);
+        }
+    }
+    Ok(())
+}
+
+fn describe(e: &erp_application::AppError) -> String {
+    match e {
+        erp_application::AppError::Validation {
+            message,
+            violations,
+        } => message.clone().unwrap_or_else(|| {
+            violations
+                .iter()
+                .map(|v| format!("{}: {}", v.field, v.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        }),
+        other => other.to_string(),
+    }
+}
+
+#[expect(
+    clippy::print_stderr,
+    reason = "the operator must see the generated password once, outside the logs"
+)]
+fn show_generated_password(username: &str, password: &PlainPassword) {
+    eprintln!(
+        "\n==================================================================\n  \
+         Bootstrap administrator created: username '{username}'\n  \
+         Password (shown only this once, store it now): {}\n\
+         ==================================================================\n",
+        password.expose()
+    );
+}
+
+/// The shared state of the HTTP adapter.
+#[must_use]
+pub fn http_state(settings: &Settings, db: Arc<Database>) -> erp_http::AppState {
+    erp_http::AppState::new(
+        erp_http::ServiceInfo {
+            name: settings.service.name.clone(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            environment: settings.environment.as_str().to_owned(),
+        },
+        erp_http::HttpSettings {
+            cors: erp_http::cors::CorsPolicy::new(&settings.cors.allowed_origins),
+            hsts: settings.hsts(),
+            json_limit: settings.server.json_limit_bytes,
+        },
+        db,
+        Arc::new(SystemClock),
+    )
+}
