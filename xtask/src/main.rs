@@ -1,1 +1,439 @@
-fn main() {}
+//! Project automation: `cargo xtask <command>`. Never a dependency of the product.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use clap::{Parser, Subcommand};
+use serde_json::Value;
+
+/// ERP MIF Maroc project automation.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Everything CI checks: `lint`, then `test` (PostgreSQL too when configured).
+    Ci {
+        /// PostgreSQL server for the PostgreSQL suite (else ERP_TEST_POSTGRES_URL).
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
+    },
+    /// `cargo fmt --check`, `cargo clippy -D warnings`, and the layering check.
+    Lint,
+    /// The whole test suite on SQLite, and on PostgreSQL when a server is given.
+    Test {
+        /// PostgreSQL server for the PostgreSQL suite (else ERP_TEST_POSTGRES_URL).
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
+    },
+    /// Only the layering check: domain and application depend on no adapter or I/O crate.
+    Layering,
+    /// Generate an RS256 signing key pair and a Fernet key into a directory.
+    Keygen {
+        /// Output directory (created; existing files are never overwritten).
+        #[arg(long, default_value = "keys")]
+        out: PathBuf,
+    },
+}
+
+type TaskResult = Result<(), String>;
+
+#[expect(clippy::print_stdout, reason = "xtask reports to the developer")]
+fn say(line: &str) {
+    println!("xtask: {line}");
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Task::Ci { postgres } => lint().and_then(|()| test(postgres)),
+        Task::Lint => lint(),
+        Task::Test { postgres } => test(postgres),
+        Task::Layering => layering(),
+        Task::Keygen { out } => keygen(&out),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            say(&format!("FAILED: {e}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(workspace_root());
+    cmd
+}
+
+fn run(step: &str, cmd: &mut Command) -> TaskResult {
+    say(&format!("{step}: {cmd:?}"));
+    let status = cmd
+        .status()
+        .map_err(|e| format!("{step}: cannot run: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{step} failed ({status})"))
+    }
+}
+
+fn lint() -> TaskResult {
+    run("fmt", cargo().args(["fmt", "--all", "--check"]))?;
+    run(
+        "clippy",
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    layering()
+}
+
+fn test(postgres: Option<String>) -> TaskResult {
+    let url = postgres
+        .or_else(|| std::env::var("ERP_TEST_POSTGRES_URL").ok())
+        .filter(|u| !u.trim().is_empty());
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    let mut cmd = cargo();
+    // --all-targets: libraries, binaries and integration tests (there are no doc tests).
+    cmd.args(["test", "--workspace", "--all-targets", "--locked"]);
+    match &url {
+        Some(url) => {
+            say(&format!(
+                "PostgreSQL suite: ENABLED against {}",
+                redact(url)
+            ));
+            cmd.env("ERP_TEST_POSTGRES_URL", url);
+        }
+        None if in_ci => return Err(
+            "CI=true but no PostgreSQL server: pass --postgres URL or set ERP_TEST_POSTGRES_URL"
+                .into(),
+        ),
+        None => {
+            say(
+                "PostgreSQL suite: SKIPPED (no --postgres URL and no ERP_TEST_POSTGRES_URL); every skipped test says so",
+            );
+            cmd.env_remove("ERP_TEST_POSTGRES_URL");
+        }
+    }
+    let totals = run_counting(&mut cmd)?;
+    say(&match url {
+        Some(_) => "tests passed on SQLite and PostgreSQL".to_owned(),
+        None => "tests passed on SQLite (PostgreSQL suite skipped)".to_owned(),
+    });
+    // One closing line over every test binary, in the plain format CI tools read.
+    say_plain(&format!(
+        "summary: {} passed, {} failed",
+        totals.passed, totals.failed
+    ));
+    Ok(())
+}
+
+#[expect(clippy::print_stdout, reason = "xtask reports to the developer")]
+fn say_plain(line: &str) {
+    println!("{line}");
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Totals {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+}
+
+/// Adds the counts of one libtest line `test result: ok. 8 passed; 0 failed; 0 ignored; …`.
+fn count_line(totals: &mut Totals, line: &str) {
+    let Some(rest) = line.trim().strip_prefix("test result: ") else {
+        return;
+    };
+    for part in rest.split(';') {
+        let mut words = part.split_whitespace().rev();
+        let (Some(kind), Some(n)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let Ok(n) = n.parse::<u64>() else { continue };
+        match kind {
+            "passed" => totals.passed += n,
+            "failed" => totals.failed += n,
+            "ignored" => totals.ignored += n,
+            _ => {}
+        }
+    }
+}
+
+/// Runs `cargo test`, echoing its output, and totals the libtest result lines.
+fn run_counting(cmd: &mut Command) -> Result<Totals, String> {
+    use std::io::{BufRead as _, BufReader};
+    say(&format!("test: {cmd:?}"));
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("test: cannot run: {e}"))?;
+    let mut totals = Totals::default();
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            say_plain(&line);
+            count_line(&mut totals, &line);
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    if !status.success() {
+        say_plain(&format!(
+            "summary: {} passed, {} failed",
+            totals.passed,
+            totals.failed.max(1)
+        ));
+        return Err(format!("test failed ({status})"));
+    }
+    if totals.ignored > 0 {
+        return Err(format!(
+            "{} test(s) are #[ignore]d: no test may be skipped that way",
+            totals.ignored
+        ));
+    }
+    if totals.passed == 0 {
+        return Err("no test ran".into());
+    }
+    Ok(totals)
+}
+
+fn redact(url: &str) -> String {
+    match (url.split_once("://"), url.rsplit_once('@')) {
+        (Some((scheme, _)), Some((_, host))) => format!("{scheme}://***@{host}"),
+        _ => url.to_owned(),
+    }
+}
+
+/// Crates the inner layers may never reach, directly or transitively.
+const FORBIDDEN_FOR_CORE: &[&str] = &[
+    "erp-persistence",
+    "erp-http",
+    "erp-security",
+    "erp-server",
+    "actix-web",
+    "actix-rt",
+    "actix-http",
+    "diesel",
+    "diesel_migrations",
+    "r2d2",
+    "libsqlite3-sys",
+    "pq-sys",
+    "tokio",
+    "reqwest",
+    "hyper",
+];
+
+/// Checks the arrows of ARCHITECTURE.md: `domain` and `application` depend (normal
+/// dependencies, transitively) on no adapter or I/O crate, and `domain` not on `application`.
+fn layering() -> TaskResult {
+    let out = cargo()
+        .args(["metadata", "--format-version", "1", "--locked"])
+        .output()
+        .map_err(|e| format!("cargo metadata: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let meta: Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata output: {e}"))?;
+    let violations = layering_violations(&meta)?;
+    if violations.is_empty() {
+        say("layering: domain and application depend on no adapter, actix, diesel or tokio");
+        Ok(())
+    } else {
+        Err(format!("layering violated:\n  {}", violations.join("\n  ")))
+    }
+}
+
+fn layering_violations(meta: &Value) -> Result<Vec<String>, String> {
+    let packages = meta["packages"]
+        .as_array()
+        .ok_or("metadata without packages")?;
+    let names: BTreeMap<&str, &str> = packages
+        .iter()
+        .filter_map(|p| Some((p["id"].as_str()?, p["name"].as_str()?)))
+        .collect();
+    let nodes = meta["resolve"]["nodes"]
+        .as_array()
+        .ok_or("metadata without resolve graph")?;
+    // Normal (non-dev, non-build) edges only: tests may use anything.
+    let mut edges: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for node in nodes {
+        let Some(id) = node["id"].as_str() else {
+            continue;
+        };
+        let deps = node["deps"].as_array().into_iter().flatten().filter(|d| {
+            d["dep_kinds"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|k| k["kind"].is_null())
+        });
+        edges.insert(id, deps.filter_map(|d| d["pkg"].as_str()).collect());
+    }
+    let mut violations = Vec::new();
+    for (layer, extra) in [
+        ("erp-domain", &["erp-application"][..]),
+        ("erp-application", &[][..]),
+    ] {
+        let Some(root) = names.iter().find(|(_, n)| **n == layer).map(|(id, _)| *id) else {
+            return Err(format!("{layer} not found in the workspace"));
+        };
+        let mut seen = BTreeSet::new();
+        let mut queue = VecDeque::from([(root, vec![layer])]);
+        while let Some((id, path)) = queue.pop_front() {
+            for dep in edges.get(id).into_iter().flatten() {
+                if !seen.insert(*dep) {
+                    continue;
+                }
+                let name = names.get(dep).copied().unwrap_or("?");
+                let mut next = path.clone();
+                next.push(name);
+                if FORBIDDEN_FOR_CORE.contains(&name)
+                    || extra.contains(&name)
+                    || name.starts_with("actix")
+                {
+                    violations.push(next.join(" -> "));
+                }
+                queue.push_back((dep, next));
+            }
+        }
+    }
+    Ok(violations)
+}
+
+fn keygen(out: &Path) -> TaskResult {
+    use erp_security::keys;
+    let write = |name: &str, contents: &str| -> TaskResult {
+        let path = out.join(name);
+        keys::write_secret_file(&path, contents).map_err(|e| e.to_string())?;
+        say(&format!("wrote {}", path.display()));
+        Ok(())
+    };
+    let pem = keys::generate_rsa_pem().map_err(|e| e.to_string())?;
+    let signing = keys::SigningKey::from_pem(secrecy::ExposeSecret::expose_secret(&pem))
+        .map_err(|e| e.to_string())?;
+    write("jwt-signing-key.pem", signing.private_pem())?;
+    write("jwt-public-key.pem", signing.public_pem())?;
+    write(
+        "fernet.key",
+        &format!(
+            "{}\n",
+            secrecy::ExposeSecret::expose_secret(&keys::generate_fernet_key())
+        ),
+    )?;
+    say(&format!("signing key id (kid): {}", signing.kid()));
+    say(
+        "use: ERP__SECURITY__JWT_PRIVATE_KEY_FILE=<out>/jwt-signing-key.pem and FERNET_KEYS=$(cat <out>/fernet.key)",
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn meta(edges: &[(&str, &str)]) -> Value {
+        let mut names: BTreeSet<&str> = BTreeSet::new();
+        for (a, b) in edges {
+            names.insert(a);
+            names.insert(b);
+        }
+        names.insert("erp-domain");
+        names.insert("erp-application");
+        let packages: Vec<Value> = names.iter().map(|n| json!({"id": n, "name": n})).collect();
+        let nodes: Vec<Value> = names
+            .iter()
+            .map(|n| {
+                let deps: Vec<Value> = edges
+                    .iter()
+                    .filter(|(a, _)| a == n)
+                    .map(|(_, b)| json!({"pkg": b, "dep_kinds": [{"kind": null}]}))
+                    .collect();
+                json!({"id": n, "deps": deps})
+            })
+            .collect();
+        json!({"packages": packages, "resolve": {"nodes": nodes}})
+    }
+
+    #[test]
+    fn a_clean_graph_passes() {
+        let m = meta(&[("erp-application", "erp-domain"), ("erp-domain", "chrono")]);
+        assert!(layering_violations(&m).unwrap().is_empty());
+    }
+
+    #[test]
+    fn direct_and_transitive_adapter_dependencies_are_reported_with_their_path() {
+        let m = meta(&[
+            ("erp-domain", "diesel"),
+            ("erp-application", "helper"),
+            ("helper", "tokio"),
+        ]);
+        let v = layering_violations(&m).unwrap();
+        assert!(v.contains(&"erp-domain -> diesel".to_owned()), "{v:?}");
+        assert!(
+            v.contains(&"erp-application -> helper -> tokio".to_owned()),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn domain_may_not_depend_on_application() {
+        let m = meta(&[("erp-domain", "erp-application")]);
+        assert_eq!(
+            layering_violations(&m).unwrap(),
+            vec!["erp-domain -> erp-application".to_owned()]
+        );
+    }
+
+    #[test]
+    fn libtest_result_lines_are_totalled() {
+        let mut t = Totals::default();
+        count_line(
+            &mut t,
+            "test result: ok. 8 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s",
+        );
+        count_line(
+            &mut t,
+            "test result: FAILED. 3 passed; 2 failed; 1 ignored; 0 measured; 0 filtered out",
+        );
+        count_line(&mut t, "running 8 tests");
+        assert_eq!(
+            t,
+            Totals {
+                passed: 11,
+                failed: 2,
+                ignored: 1
+            }
+        );
+    }
+
+    #[test]
+    fn urls_are_redacted_in_reports() {
+        assert_eq!(
+            redact("postgres://postgres:pw@127.0.0.1:5432/test"),
+            "postgres://***@127.0.0.1:5432/test"
+        );
+    }
+}

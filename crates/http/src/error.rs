@@ -66,9 +66,12 @@ impl ErrorBody {
     }
 }
 
-/// An error response of the API.
+/// An error response of the API (boxed: errors travel through every `Result`).
 #[derive(Debug, Clone)]
-pub struct ApiError {
+pub struct ApiError(Box<Inner>);
+
+#[derive(Debug, Clone)]
+struct Inner {
     status: StatusCode,
     body: ErrorBody,
     headers: Vec<(HeaderName, HeaderValue)>,
@@ -79,9 +82,9 @@ impl std::fmt::Display for ApiError {
         write!(
             f,
             "{} {}: {}",
-            self.status.as_u16(),
-            self.body.code,
-            self.body.message
+            self.0.status.as_u16(),
+            self.0.body.code,
+            self.0.body.message
         )
     }
 }
@@ -117,7 +120,7 @@ impl ApiError {
     /// An error with an explicit code and message.
     #[must_use]
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(Inner {
             status,
             body: ErrorBody {
                 code,
@@ -126,27 +129,27 @@ impl ApiError {
                 internal: None,
             },
             headers: Vec::new(),
-        }
+        }))
     }
 
     /// Adds `details`.
     #[must_use]
     pub fn with_details(mut self, details: Value) -> Self {
-        self.body.details = Some(details);
+        self.0.body.details = Some(details);
         self
     }
 
     /// Adds a response header.
     #[must_use]
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.headers.push((name, value));
+        self.0.headers.push((name, value));
         self
     }
 
     /// Records the cause for the logs (never sent to the client).
     #[must_use]
     pub fn with_internal(mut self, cause: impl Into<String>) -> Self {
-        self.body.internal = Some(cause.into());
+        self.0.body.internal = Some(cause.into());
         self
     }
 
@@ -209,28 +212,28 @@ impl ApiError {
     /// The HTTP status.
     #[must_use]
     pub fn status_code_value(&self) -> StatusCode {
-        self.status
+        self.0.status
     }
 
     /// The envelope content.
     #[must_use]
     pub fn body(&self) -> &ErrorBody {
-        &self.body
+        &self.0.body
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        self.0.status
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut res = HttpResponse::build(self.status);
-        for (name, value) in &self.headers {
+        let mut res = HttpResponse::build(self.0.status);
+        for (name, value) in &self.0.headers {
             res.insert_header((name.clone(), value.clone()));
         }
         let mut res = res.finish();
-        res.extensions_mut().insert(self.body.clone());
+        res.extensions_mut().insert(self.0.body.clone());
         res
     }
 }

@@ -1,6 +1,11 @@
 //! The HTTP skeleton through the real app factory on a real SQLite database: probes, request
 //! ids, the error envelope for routing errors, security and CORS headers.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] functions: failing loudly is the point"
+)]
+
 mod support;
 
 use std::sync::Arc;

@@ -1,6 +1,11 @@
 //! Contract suite of the users and clients ports: the same tests on SQLite and PostgreSQL,
 //! checking the sentences of the ports' `# Errors` sections.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] functions: failing loudly is the point"
+)]
+
 use chrono::{TimeZone, Utc};
 use erp_application::tx::transaction;
 use erp_domain::password::PasswordHash;

@@ -20,7 +20,7 @@ pub struct Cli {
 }
 
 /// Subcommands.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Copy, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (migrates first).
     Serve,

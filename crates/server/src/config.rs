@@ -419,6 +419,11 @@ fn flatten(e: &figment::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![expect(
+        clippy::result_large_err,
+        reason = "figment::Jail fixes the closure's error type"
+    )]
+
     use super::*;
     use figment::Jail;
 

@@ -2,6 +2,12 @@
 //! spoken to over real HTTP. Covers first run, restart, refusals at start-up, graceful
 //! shutdown, and PostgreSQL including an outage.
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers outside #[test] functions: failing loudly is the point"
+)]
+
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;

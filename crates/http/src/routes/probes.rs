@@ -70,7 +70,7 @@ async fn database_checks(state: &AppState) -> (DatabaseCheck, MigrationsCheck) {
     }
 }
 
-fn check_json(status: CheckStatus, message: String) -> Value {
+fn check_json(status: CheckStatus, message: &str) -> Value {
     json!({"status": status.as_str(), "message": message})
 }
 
@@ -81,8 +81,8 @@ async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
         && migrations.status == CheckStatus::Healthy
         && !draining;
     let mut checks = json!({
-        "database": check_json(database.status, database.message().to_owned()),
-        "migrations": check_json(migrations.status, migrations.message()),
+        "database": check_json(database.status, database.message()),
+        "migrations": check_json(migrations.status, &migrations.message()),
     });
     if draining {
         checks["server"] = json!({"status": "draining"});
