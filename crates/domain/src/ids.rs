@@ -38,3 +38,11 @@ id_type!(
     /// Identifier of a client account (`clients`).
     ClientId
 );
+id_type!(
+    /// Identifier of a login session (`auth_sessions`), the `sid` claim.
+    SessionId
+);
+id_type!(
+    /// Identifier of an audit event.
+    AuditEventId
+);

@@ -1,15 +1,19 @@
 //! Pure domain model of ERP MIF Maroc: entities, value objects, enums with their French wire
 //! values, domain errors and the ports (traits) that adapters implement. No I/O lives here.
 
+pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod list;
 pub mod password;
 pub mod ports;
+pub mod session;
 pub mod text;
+pub mod throttle;
 pub mod user;
 
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
 pub use error::{DomainError, FieldViolation, ViolationCode};
-pub use ids::{ClientId, UserId};
+pub use ids::{AuditEventId, ClientId, SessionId, UserId};
 pub use user::{Email, FullName, NewUser, User, UserRole, Username};

@@ -242,6 +242,49 @@ pub struct NewUser {
     pub now: Timestamp,
 }
 
+/// Sort keys of `GET /users`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSortField {
+    /// `id` (default).
+    Id,
+    /// `username` (normalised).
+    Username,
+    /// `created_at`.
+    CreatedAt,
+    /// `last_login` (nulls last).
+    LastLogin,
+}
+
+impl UserSortField {
+    /// Wire names, for error messages.
+    pub const NAMES: [&'static str; 4] = ["id", "username", "created_at", "last_login"];
+
+    /// Parses a wire name.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "id" => Some(Self::Id),
+            "username" => Some(Self::Username),
+            "created_at" => Some(Self::CreatedAt),
+            "last_login" => Some(Self::LastLogin),
+            _ => None,
+        }
+    }
+}
+
+/// Filters of `GET /users`.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Any of these roles (empty = all).
+    pub roles: Vec<UserRole>,
+    /// Active or not.
+    pub is_active: Option<bool>,
+    /// Client account.
+    pub client_id: Option<ClientId>,
+    /// Contains (normalised) on username, e-mail and full name.
+    pub search: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

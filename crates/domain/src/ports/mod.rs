@@ -7,7 +7,10 @@ mod security;
 
 pub use health::{DatabaseBackend, DatabaseProbe, MigrationStatus, ProbeError};
 pub use repository::{
-    ClientRepository, NewClient, RepoError, Rollback, TransactionMode, TransactionRunner,
-    UniqueKey, UnitOfWork, UserRepository,
+    AuditRepository, ClientRepository, NewClient, RepoError, Rollback, SessionRepository,
+    ThrottleRepository, TransactionMode, TransactionRunner, UniqueKey, UnitOfWork, UserRepository,
 };
-pub use security::{HashError, PasswordHasher, SecretGenerator};
+pub use security::{
+    AccessClaims, HashError, IssuedToken, OpaqueToken, OpaqueTokens, PasswordHasher,
+    SecretGenerator, TokenIssuer, TokenRejected, TokenVerifier,
+};

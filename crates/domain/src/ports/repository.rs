@@ -1,8 +1,12 @@
 //! Storage ports: repositories, the unit of work, and the transaction runner.
 
+use crate::audit::{AuditEvent, AuditFilter, NewAuditEvent};
 use crate::clock::Timestamp;
-use crate::ids::{ClientId, UserId};
-use crate::user::{NewUser, User};
+use crate::ids::{ClientId, SessionId, UserId};
+use crate::list::{Listed, Page, SortKey};
+use crate::session::{NewRefreshToken, NewSession, RefreshTokenRecord, RevocationReason, Session};
+use crate::throttle::{ThrottleScope, ThrottleState};
+use crate::user::{NewUser, User, UserFilter, UserSortField};
 
 /// Which unique rule an insert or update broke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +91,157 @@ pub trait UserRepository {
     /// [`RepoError::NotFound`] when no user has this id.
     fn set_user_active(&mut self, id: UserId, active: bool, at: Timestamp)
     -> Result<(), RepoError>;
+
+    /// Writes every mutable field of `user` (username, e-mail, full name, hash, role, active
+    /// flag, client account, `password_changed_at`, `updated_at`).
+    ///
+    /// # Errors
+    /// [`RepoError::NotFound`]; [`RepoError::Duplicate`] as for inserts;
+    /// [`RepoError::ForeignKey`] for an unknown client account.
+    fn update_user(&mut self, user: &User) -> Result<(), RepoError>;
+
+    /// One page of users matching `filter`, sorted by `sort` then `id`, with the total count.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn list_users(
+        &mut self,
+        filter: &UserFilter,
+        sort: &[SortKey<UserSortField>],
+        page: Page,
+    ) -> Result<Listed<User>, RepoError>;
+
+    /// Active users with role `admin`.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn count_active_admins(&mut self) -> Result<i64, RepoError>;
+}
+
+/// Sessions and refresh tokens (DATA.md §2.3–2.4).
+pub trait SessionRepository {
+    /// Opens a session.
+    ///
+    /// # Errors
+    /// [`RepoError::ForeignKey`] for an unknown user.
+    fn insert_session(&mut self, session: &NewSession) -> Result<Session, RepoError>;
+
+    /// The session and its user, in one read (every authenticated request does it).
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn session_with_user(&mut self, id: SessionId) -> Result<Option<(Session, User)>, RepoError>;
+
+    /// Revokes one session unless already revoked; returns whether it changed.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn revoke_session(
+        &mut self,
+        id: SessionId,
+        reason: RevocationReason,
+        at: Timestamp,
+    ) -> Result<bool, RepoError>;
+
+    /// Revokes every active session of a user; returns how many.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn revoke_user_sessions(
+        &mut self,
+        user: UserId,
+        reason: RevocationReason,
+        at: Timestamp,
+    ) -> Result<usize, RepoError>;
+
+    /// Records a refresh: `last_seen_at` and the new `expires_at`.
+    ///
+    /// # Errors
+    /// [`RepoError::NotFound`] for an unknown session.
+    fn touch_session(
+        &mut self,
+        id: SessionId,
+        at: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), RepoError>;
+
+    /// Stores a refresh token's hash; returns its row id.
+    ///
+    /// # Errors
+    /// [`RepoError::Duplicate`] if the hash exists (a 256-bit collision: never in practice).
+    fn insert_refresh_token(&mut self, token: &NewRefreshToken) -> Result<i64, RepoError>;
+
+    /// The refresh token with this hash, if any.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn refresh_token_by_hash(
+        &mut self,
+        token_hash: &str,
+    ) -> Result<Option<RefreshTokenRecord>, RepoError>;
+
+    /// Marks a token rotated if it is not yet: `UPDATE … WHERE id = ? AND rotated_at IS NULL`.
+    /// Returns `false` when another request rotated it first (a reuse).
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn mark_refresh_token_rotated(
+        &mut self,
+        id: i64,
+        at: Timestamp,
+        replaced_by: i64,
+    ) -> Result<bool, RepoError>;
+}
+
+/// Login throttling state (DATA.md §2.5).
+pub trait ThrottleRepository {
+    /// The state of a key, locked for the rest of the transaction where the backend can
+    /// (PostgreSQL `FOR UPDATE`; SQLite write transactions are serialised anyway).
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn throttle_state(
+        &mut self,
+        scope: ThrottleScope,
+        key: &str,
+    ) -> Result<Option<ThrottleState>, RepoError>;
+
+    /// Inserts or replaces the state of a key.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn save_throttle_state(
+        &mut self,
+        scope: ThrottleScope,
+        key: &str,
+        state: &ThrottleState,
+        at: Timestamp,
+    ) -> Result<(), RepoError>;
+
+    /// Forgets a key (successful login).
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn clear_throttle(&mut self, scope: ThrottleScope, key: &str) -> Result<(), RepoError>;
+}
+
+/// The append-only audit trail (DATA.md §2.7).
+pub trait AuditRepository {
+    /// Appends an event.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn append_audit(&mut self, event: &NewAuditEvent) -> Result<(), RepoError>;
+
+    /// One page of events, newest first (`occurred_at`, `id` descending), with the total.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn list_audit(
+        &mut self,
+        filter: &AuditFilter,
+        page: Page,
+    ) -> Result<Listed<AuditEvent>, RepoError>;
 }
 
 /// A client account to insert (DATA.md §2.2).
@@ -116,9 +271,15 @@ pub trait ClientRepository {
 }
 
 /// Every repository, inside one open transaction.
-pub trait UnitOfWork: UserRepository + ClientRepository {}
+pub trait UnitOfWork:
+    UserRepository + ClientRepository + SessionRepository + ThrottleRepository + AuditRepository
+{
+}
 
-impl<T: UserRepository + ClientRepository> UnitOfWork for T {}
+impl<T> UnitOfWork for T where
+    T: UserRepository + ClientRepository + SessionRepository + ThrottleRepository + AuditRepository
+{
+}
 
 /// Whether a transaction may write. Read-only work can run concurrently with writers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,10 @@
 //! Repository adapters. One [`DieselUnitOfWork`] implements every repository port over the
 //! connection of the current transaction.
 
+mod audit;
 mod clients;
+mod sessions;
+mod throttle;
 mod users;
 
 use crate::dialect::Conn;

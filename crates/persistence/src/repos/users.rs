@@ -3,10 +3,13 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use erp_domain::clock::Timestamp;
+use erp_domain::list::{Listed, Page, SortDir, SortKey, like_contains};
 use erp_domain::password::PasswordHash;
 use erp_domain::ports::{RepoError, UserRepository};
 use erp_domain::text::norm;
-use erp_domain::user::{Email, FullName, NewUser, User, UserRole, Username};
+use erp_domain::user::{
+    Email, FullName, NewUser, User, UserFilter, UserRole, UserSortField, Username,
+};
 use erp_domain::{ClientId, UserId};
 
 use super::DieselUnitOfWork;
@@ -17,7 +20,7 @@ use crate::with_conn;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = users)]
-struct UserRow {
+pub(crate) struct UserRow {
     id: i64,
     username: String,
     email: String,
@@ -50,7 +53,7 @@ struct NewUserRow<'a> {
 }
 
 impl UserRow {
-    fn into_domain(self) -> Result<User, RepoError> {
+    pub(crate) fn into_domain(self) -> Result<User, RepoError> {
         let corrupt =
             |what: &str| RepoError::Other(format!("users row {}: invalid {what}", self.id));
         Ok(User {
@@ -166,5 +169,133 @@ impl UserRepository for DieselUnitOfWork<'_> {
         } else {
             Ok(())
         }
+    }
+
+    fn update_user(&mut self, user: &User) -> Result<(), RepoError> {
+        self.update_user_row(user)
+    }
+
+    fn list_users(
+        &mut self,
+        filter: &UserFilter,
+        sort: &[SortKey<UserSortField>],
+        page: Page,
+    ) -> Result<Listed<User>, RepoError> {
+        self.list_user_rows(filter, sort, page)
+    }
+
+    fn count_active_admins(&mut self) -> Result<i64, RepoError> {
+        self.count_admins()
+    }
+}
+
+/// Applies the filters of `GET /users` to a boxed `users` query.
+macro_rules! user_filters {
+    ($query:expr, $roles:expr, $filter:expr, $search:expr) => {{
+        let mut q = $query;
+        if !$roles.is_empty() {
+            q = q.filter(users::role.eq_any($roles.clone()));
+        }
+        if let Some(active) = $filter.is_active {
+            q = q.filter(users::is_active.eq(active));
+        }
+        if let Some(client) = $filter.client_id {
+            q = q.filter(users::client_id.eq(client.get()));
+        }
+        if let Some(pattern) = $search {
+            q = q.filter(
+                users::username_norm
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(users::email.like(pattern.clone()).escape('\\'))
+                    .or(users::full_name_norm
+                        .assume_not_null()
+                        .like(pattern.clone())
+                        .escape('\\')),
+            );
+        }
+        q
+    }};
+}
+
+impl DieselUnitOfWork<'_> {
+    pub(crate) fn update_user_row(&mut self, user: &User) -> Result<(), RepoError> {
+        let changes = (
+            users::username.eq(user.username.as_str()),
+            users::username_norm.eq(user.username.normalized()),
+            users::email.eq(user.email.as_str()),
+            users::full_name.eq(user.full_name.as_ref().map(FullName::as_str)),
+            users::full_name_norm.eq(user.full_name.as_ref().map(|n| norm(n.as_str()))),
+            users::hashed_password.eq(user.password_hash.as_phc()),
+            users::role.eq(user.role.as_str()),
+            users::is_active.eq(user.is_active),
+            users::client_id.eq(user.client_id.map(ClientId::get)),
+            users::password_changed_at.eq(to_db(user.password_changed_at)),
+            users::updated_at.eq(to_db(user.updated_at)),
+        );
+        let n = with_conn!(&mut self.conn, c => diesel::update(users::table.find(user.id.get()))
+            .set(changes.clone())
+            .execute(c))
+        .map_err(map)?;
+        if n == 0 {
+            Err(RepoError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub(crate) fn list_user_rows(
+        &mut self,
+        filter: &UserFilter,
+        sort: &[SortKey<UserSortField>],
+        page: Page,
+    ) -> Result<Listed<User>, RepoError> {
+        let roles: Vec<&'static str> = filter.roles.iter().map(|r| r.as_str()).collect();
+        let search = filter.search.as_deref().map(|s| like_contains(&norm(s)));
+        let first_dir = sort.first().map_or(SortDir::Asc, |k| k.dir);
+        let (total, rows) = with_conn!(&mut self.conn, c => (|| {
+            let total: i64 = user_filters!(users::table.into_boxed(), roles, filter, &search)
+                .count()
+                .get_result(c)?;
+            let mut q = user_filters!(users::table.select(UserRow::as_select()).into_boxed(), roles, filter, &search);
+            for key in sort {
+                q = match (key.field, key.dir) {
+                    (UserSortField::Id, SortDir::Asc) => q.then_order_by(users::id.asc()),
+                    (UserSortField::Id, SortDir::Desc) => q.then_order_by(users::id.desc()),
+                    (UserSortField::Username, SortDir::Asc) => q.then_order_by(users::username_norm.asc()),
+                    (UserSortField::Username, SortDir::Desc) => q.then_order_by(users::username_norm.desc()),
+                    (UserSortField::CreatedAt, SortDir::Asc) => q.then_order_by(users::created_at.asc()),
+                    (UserSortField::CreatedAt, SortDir::Desc) => q.then_order_by(users::created_at.desc()),
+                    // Nulls last in both directions, portably: order by "is null" first.
+                    (UserSortField::LastLogin, SortDir::Asc) => q
+                        .then_order_by(users::last_login.is_null().asc())
+                        .then_order_by(users::last_login.asc()),
+                    (UserSortField::LastLogin, SortDir::Desc) => q
+                        .then_order_by(users::last_login.is_null().asc())
+                        .then_order_by(users::last_login.desc()),
+                };
+            }
+            q = match first_dir {
+                SortDir::Asc => q.then_order_by(users::id.asc()),
+                SortDir::Desc => q.then_order_by(users::id.desc()),
+            };
+            let rows: Vec<UserRow> = q.limit(page.limit).offset(page.offset).load(c)?;
+            Ok::<_, diesel::result::Error>((total, rows))
+        })())
+        .map_err(map)?;
+        let items = rows
+            .into_iter()
+            .map(UserRow::into_domain)
+            .collect::<Result<_, _>>()?;
+        Ok(Listed { items, total })
+    }
+
+    pub(crate) fn count_admins(&mut self) -> Result<i64, RepoError> {
+        with_conn!(&mut self.conn, c => users::table
+            .filter(users::role.eq(UserRole::Admin.as_str()))
+            .filter(users::is_active.eq(true))
+            .count()
+            .get_result(c))
+        .map_err(map)
     }
 }

@@ -1,0 +1,179 @@
+//! Login throttling (D11, DATA.md §2.5): the failure window and the escalating lockout, as pure
+//! functions of the stored state and the current time.
+
+use chrono::Duration;
+
+use crate::clock::Timestamp;
+
+/// Failures within [`WINDOW`] that lock a key.
+pub const THRESHOLD: i32 = 5;
+/// The failure-counting window.
+pub const WINDOW: Duration = Duration::minutes(15);
+/// First lockout; each further one doubles, up to [`MAX_LOCKOUT`].
+pub const BASE_LOCKOUT: Duration = Duration::minutes(5);
+/// Longest lockout.
+pub const MAX_LOCKOUT: Duration = Duration::minutes(40);
+/// A key unused this long starts over at lockout level 0.
+pub const RESET_AFTER: Duration = Duration::hours(24);
+
+/// The two independent keys of a login attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ThrottleScope {
+    /// The account (its `username_norm`, or the normalised unknown identifier).
+    Username,
+    /// The client IP.
+    Ip,
+}
+
+impl ThrottleScope {
+    /// Storage value.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Username => "username",
+            Self::Ip => "ip",
+        }
+    }
+}
+
+/// One row of `login_throttle`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ThrottleState {
+    /// Failures in the current window.
+    pub failure_count: i32,
+    /// First failure of the window.
+    pub window_started_at: Option<Timestamp>,
+    /// Lockouts imposed since the last reset.
+    pub lockout_level: i32,
+    /// Locked until then.
+    pub locked_until: Option<Timestamp>,
+    /// Last failure.
+    pub last_failure_at: Option<Timestamp>,
+}
+
+/// Whole seconds to wait, rounded up, at least 1.
+#[must_use]
+pub fn retry_after_seconds(until: Timestamp, now: Timestamp) -> i64 {
+    let ms = (until - now).num_milliseconds();
+    ((ms + 999) / 1_000).max(1)
+}
+
+impl ThrottleState {
+    /// Seconds the key is still locked for, if it is.
+    #[must_use]
+    pub fn locked_for(&self, now: Timestamp) -> Option<i64> {
+        self.locked_until
+            .filter(|u| *u > now)
+            .map(|u| retry_after_seconds(u, now))
+    }
+
+    /// Counts one failure; returns the new `locked_until` when this failure locks the key.
+    pub fn record_failure(&mut self, now: Timestamp) -> Option<Timestamp> {
+        if self.last_failure_at.is_some_and(|t| now - t > RESET_AFTER) {
+            self.lockout_level = 0;
+        }
+        if self.window_started_at.is_none_or(|t| now - t > WINDOW) {
+            self.failure_count = 0;
+            self.window_started_at = Some(now);
+        }
+        self.failure_count += 1;
+        self.last_failure_at = Some(now);
+        if self.failure_count < THRESHOLD {
+            return None;
+        }
+        self.lockout_level += 1;
+        let until = now + lockout_duration(self.lockout_level);
+        self.locked_until = Some(until);
+        self.failure_count = 0;
+        self.window_started_at = None;
+        Some(until)
+    }
+}
+
+/// `min(5 min × 2^(level−1), 40 min)`.
+#[must_use]
+pub fn lockout_duration(level: i32) -> Duration {
+    let exponent = u32::try_from(level.saturating_sub(1)).unwrap_or(0).min(8);
+    let minutes = 5_i64.saturating_mul(1_i64 << exponent);
+    Duration::minutes(minutes).min(MAX_LOCKOUT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone as _;
+
+    fn t0() -> Timestamp {
+        chrono::Utc
+            .with_ymd_and_hms(2026, 3, 1, 8, 0, 0)
+            .single()
+            .unwrap()
+    }
+
+    fn fail_n(s: &mut ThrottleState, n: i32, at: Timestamp) -> Option<Timestamp> {
+        let mut last = None;
+        for _ in 0..n {
+            last = s.record_failure(at);
+        }
+        last
+    }
+
+    #[test]
+    fn the_fifth_failure_in_the_window_locks_for_five_minutes() {
+        let mut s = ThrottleState::default();
+        assert_eq!(fail_n(&mut s, 4, t0()), None);
+        assert_eq!(s.locked_for(t0()), None);
+        let until = s.record_failure(t0()).unwrap();
+        assert_eq!(until, t0() + Duration::minutes(5));
+        assert_eq!(s.locked_for(t0()), Some(300));
+        assert_eq!(
+            s.locked_for(t0() + Duration::milliseconds(299_500)),
+            Some(1)
+        );
+        assert_eq!(s.locked_for(until), None);
+    }
+
+    #[test]
+    fn lockouts_double_up_to_forty_minutes() {
+        let mut s = ThrottleState::default();
+        let mut now = t0();
+        let mut durations = Vec::new();
+        for _ in 0..6 {
+            let until = fail_n(&mut s, 5, now).unwrap();
+            durations.push((until - now).num_minutes());
+            now = until + Duration::seconds(1);
+        }
+        assert_eq!(durations, vec![5, 10, 20, 40, 40, 40]);
+    }
+
+    #[test]
+    fn failures_outside_the_window_start_a_new_count() {
+        let mut s = ThrottleState::default();
+        fail_n(&mut s, 4, t0());
+        assert_eq!(s.record_failure(t0() + Duration::minutes(16)), None);
+        assert_eq!(s.failure_count, 1);
+    }
+
+    #[test]
+    fn a_day_without_failures_resets_the_level() {
+        let mut s = ThrottleState::default();
+        fail_n(&mut s, 5, t0());
+        let later = t0() + Duration::hours(25);
+        let until = fail_n(&mut s, 5, later).unwrap();
+        assert_eq!(until - later, Duration::minutes(5));
+        assert_eq!(s.lockout_level, 1);
+    }
+
+    #[test]
+    fn retry_after_rounds_up_and_is_at_least_one() {
+        assert_eq!(
+            retry_after_seconds(t0() + Duration::milliseconds(1), t0()),
+            1
+        );
+        assert_eq!(
+            retry_after_seconds(t0() + Duration::milliseconds(1_001), t0()),
+            2
+        );
+        assert_eq!(retry_after_seconds(t0(), t0()), 1);
+    }
+}

@@ -1,0 +1,105 @@
+//! `login_throttle` adapter (DATA.md §2.5).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use erp_domain::clock::Timestamp;
+use erp_domain::ports::{RepoError, ThrottleRepository};
+use erp_domain::throttle::{ThrottleScope, ThrottleState};
+
+use super::DieselUnitOfWork;
+use crate::dialect::Conn;
+use crate::errors::map;
+use crate::schema::login_throttle;
+use crate::time::{from_db, to_db};
+use crate::with_conn;
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = login_throttle)]
+struct ThrottleRow {
+    failure_count: i32,
+    window_started_at: Option<NaiveDateTime>,
+    lockout_level: i32,
+    locked_until: Option<NaiveDateTime>,
+    last_failure_at: Option<NaiveDateTime>,
+}
+
+impl ThrottleRepository for DieselUnitOfWork<'_> {
+    fn throttle_state(
+        &mut self,
+        scope: ThrottleScope,
+        key: &str,
+    ) -> Result<Option<ThrottleState>, RepoError> {
+        let query = || {
+            login_throttle::table
+                .filter(login_throttle::scope.eq(scope.as_str()))
+                .filter(login_throttle::key.eq(key))
+        };
+        // PostgreSQL locks the row against a concurrent login's read-modify-write; SQLite write
+        // transactions already run one at a time (BEGIN IMMEDIATE).
+        let row = match &mut self.conn {
+            Conn::Sqlite(c) => query()
+                .select(ThrottleRow::as_select())
+                .first(&mut **c)
+                .optional(),
+            Conn::Postgres(c) => query()
+                .select(ThrottleRow::as_select())
+                .for_update()
+                .first(&mut **c)
+                .optional(),
+        }
+        .map_err(map)?;
+        Ok(row.map(|r| ThrottleState {
+            failure_count: r.failure_count,
+            window_started_at: r.window_started_at.map(from_db),
+            lockout_level: r.lockout_level,
+            locked_until: r.locked_until.map(from_db),
+            last_failure_at: r.last_failure_at.map(from_db),
+        }))
+    }
+
+    fn save_throttle_state(
+        &mut self,
+        scope: ThrottleScope,
+        key: &str,
+        state: &ThrottleState,
+        at: Timestamp,
+    ) -> Result<(), RepoError> {
+        let values = (
+            login_throttle::scope.eq(scope.as_str()),
+            login_throttle::key.eq(key),
+            login_throttle::failure_count.eq(state.failure_count),
+            login_throttle::window_started_at.eq(state.window_started_at.map(to_db)),
+            login_throttle::lockout_level.eq(state.lockout_level),
+            login_throttle::locked_until.eq(state.locked_until.map(to_db)),
+            login_throttle::last_failure_at.eq(state.last_failure_at.map(to_db)),
+            login_throttle::updated_at.eq(to_db(at)),
+        );
+        with_conn!(&mut self.conn, c => diesel::insert_into(login_throttle::table)
+            .values(values.clone())
+            .on_conflict((login_throttle::scope, login_throttle::key))
+            .do_update()
+            .set((
+                login_throttle::failure_count.eq(excluded(login_throttle::failure_count)),
+                login_throttle::window_started_at.eq(excluded(login_throttle::window_started_at)),
+                login_throttle::lockout_level.eq(excluded(login_throttle::lockout_level)),
+                login_throttle::locked_until.eq(excluded(login_throttle::locked_until)),
+                login_throttle::last_failure_at.eq(excluded(login_throttle::last_failure_at)),
+                login_throttle::updated_at.eq(excluded(login_throttle::updated_at)),
+            ))
+            .execute(c))
+        .map_err(map)?;
+        Ok(())
+    }
+
+    fn clear_throttle(&mut self, scope: ThrottleScope, key: &str) -> Result<(), RepoError> {
+        with_conn!(&mut self.conn, c => diesel::delete(
+                login_throttle::table
+                    .filter(login_throttle::scope.eq(scope.as_str()))
+                    .filter(login_throttle::key.eq(key)),
+            )
+            .execute(c))
+        .map_err(map)?;
+        Ok(())
+    }
+}
