@@ -80,6 +80,75 @@ impl PasswordHasher for Argon2Hasher {
     }
 }
 
+/// A hasher that runs at most `limit` hashes at once: a login flood queues behind the limit
+/// instead of taking every core from the other requests (D11).
+#[derive(Debug, Clone)]
+pub struct BoundedHasher<H> {
+    inner: H,
+    gate: std::sync::Arc<Gate>,
+}
+
+#[derive(Debug)]
+struct Gate {
+    free: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+struct Permit<'a>(&'a Gate);
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut free) = self.0.free.lock() {
+            *free += 1;
+        }
+        self.0.freed.notify_one();
+    }
+}
+
+impl Gate {
+    fn acquire(&self) -> Result<Permit<'_>, HashError> {
+        let poisoned = |_| HashError("hashing gate poisoned".into());
+        let mut free = self.free.lock().map_err(poisoned)?;
+        while *free == 0 {
+            free = self.freed.wait(free).map_err(poisoned)?;
+        }
+        *free -= 1;
+        Ok(Permit(self))
+    }
+}
+
+impl<H> BoundedHasher<H> {
+    /// Wraps `inner`, allowing `limit` (at least 1) concurrent hashes or verifications.
+    #[must_use]
+    pub fn new(inner: H, limit: usize) -> Self {
+        Self {
+            inner,
+            gate: std::sync::Arc::new(Gate {
+                free: std::sync::Mutex::new(limit.max(1)),
+                freed: std::sync::Condvar::new(),
+            }),
+        }
+    }
+
+    /// The default limit: one core is always left to the rest of the server.
+    #[must_use]
+    pub fn default_limit() -> usize {
+        std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
+    }
+}
+
+impl<H: PasswordHasher> PasswordHasher for BoundedHasher<H> {
+    fn hash(&self, password: &PlainPassword) -> Result<PasswordHash, HashError> {
+        let _permit = self.gate.acquire()?;
+        self.inner.hash(password)
+    }
+
+    fn verify(&self, password: &PlainPassword, hash: &PasswordHash) -> Result<bool, HashError> {
+        let _permit = self.gate.acquire()?;
+        self.inner.verify(password, hash)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +193,55 @@ mod tests {
             )
             .is_err()
         );
+    }
+}
+
+#[cfg(test)]
+mod bounded_tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// Counts how many calls run at the same time.
+    #[derive(Debug, Default)]
+    struct Probe {
+        running: AtomicUsize,
+        peak: AtomicUsize,
+    }
+
+    #[derive(Debug, Clone)]
+    struct Shared(Arc<Probe>);
+
+    impl std::ops::Deref for Shared {
+        type Target = Probe;
+        fn deref(&self) -> &Probe {
+            &self.0
+        }
+    }
+
+    impl PasswordHasher for Shared {
+        fn hash(&self, _: &PlainPassword) -> Result<PasswordHash, HashError> {
+            let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+            self.peak.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            self.running.fetch_sub(1, Ordering::SeqCst);
+            Ok(PasswordHash::from_phc("x"))
+        }
+        fn verify(&self, p: &PlainPassword, _: &PasswordHash) -> Result<bool, HashError> {
+            self.hash(p).map(|_| true)
+        }
+    }
+
+    #[test]
+    fn no_more_than_the_limit_run_at_once() {
+        let probe = Arc::new(Probe::default());
+        let hasher = BoundedHasher::new(Shared(Arc::clone(&probe)), 2);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| hasher.hash(&PlainPassword::new("x")).unwrap());
+            }
+        });
+        assert_eq!(probe.peak.load(Ordering::SeqCst), 2);
     }
 }
