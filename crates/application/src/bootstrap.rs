@@ -102,101 +102,13 @@ pub fn ensure_bootstrap_admin(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-
     use chrono::TimeZone as _;
     use erp_domain::clock::FixedClock;
     use erp_domain::password::PasswordHash;
-    use erp_domain::ports::{
-        ClientRepository, HashError, NewClient, RepoError, Rollback, TransactionMode, UnitOfWork,
-        UserRepository,
-    };
-    use erp_domain::{ClientId, Timestamp, User};
+    use erp_domain::ports::HashError;
 
     use super::*;
-
-    /// In-memory users with transactional semantics: work runs on a copy that is kept only
-    /// on commit.
-    #[derive(Debug, Default)]
-    struct FakeDb {
-        users: Mutex<Vec<User>>,
-    }
-
-    struct FakeUow {
-        users: Vec<User>,
-    }
-
-    impl UserRepository for FakeUow {
-        fn insert_user(&mut self, u: &NewUser) -> Result<User, RepoError> {
-            let user = User {
-                id: UserId::new(i64::try_from(self.users.len()).unwrap_or(0) + 1),
-                username: u.username.clone(),
-                email: u.email.clone(),
-                full_name: u.full_name.clone(),
-                password_hash: u.password_hash.clone(),
-                role: u.role,
-                is_active: u.is_active,
-                client_id: u.client_id,
-                last_login: None,
-                password_changed_at: u.now,
-                created_at: u.now,
-                updated_at: u.now,
-            };
-            self.users.push(user.clone());
-            Ok(user)
-        }
-        fn user_by_id(&mut self, id: UserId) -> Result<Option<User>, RepoError> {
-            Ok(self.users.iter().find(|u| u.id == id).cloned())
-        }
-        fn user_by_username_norm(&mut self, n: &str) -> Result<Option<User>, RepoError> {
-            Ok(self
-                .users
-                .iter()
-                .find(|u| u.username.normalized() == n)
-                .cloned())
-        }
-        fn user_by_email(&mut self, e: &str) -> Result<Option<User>, RepoError> {
-            Ok(self.users.iter().find(|u| u.email.as_str() == e).cloned())
-        }
-        fn count_users(&mut self) -> Result<i64, RepoError> {
-            Ok(i64::try_from(self.users.len()).unwrap_or(i64::MAX))
-        }
-        fn set_last_login(&mut self, _: UserId, _: Timestamp) -> Result<(), RepoError> {
-            Ok(())
-        }
-        fn set_user_active(&mut self, _: UserId, _: bool, _: Timestamp) -> Result<(), RepoError> {
-            Ok(())
-        }
-    }
-
-    impl ClientRepository for FakeUow {
-        fn insert_client(&mut self, _: &NewClient) -> Result<ClientId, RepoError> {
-            Ok(ClientId::new(1))
-        }
-        fn client_exists(&mut self, _: ClientId) -> Result<bool, RepoError> {
-            Ok(false)
-        }
-    }
-
-    impl TransactionRunner for FakeDb {
-        fn run_in_transaction(
-            &self,
-            _: TransactionMode,
-            work: &mut dyn FnMut(&mut dyn UnitOfWork) -> Result<(), Rollback>,
-        ) -> Result<(), RepoError> {
-            let mut guard = self
-                .users
-                .lock()
-                .map_err(|_| RepoError::Other("poisoned".into()))?;
-            let mut uow = FakeUow {
-                users: guard.clone(),
-            };
-            if work(&mut uow).is_ok() {
-                *guard = uow.users;
-            }
-            Ok(())
-        }
-    }
+    use crate::fakes::FakeDb;
 
     /// Records the plaintext it was given, so tests can check what was hashed.
     #[derive(Debug, Default)]
@@ -257,7 +169,7 @@ mod tests {
             panic!("expected a generated password, got {outcome:?}");
         };
         assert_eq!(p.expose(), "Generated#Pass2026");
-        let users = db.users.lock().unwrap();
+        let users = db.snapshot().users;
         assert_eq!(users.len(), 1);
         assert_eq!(users[0].role, UserRole::Admin);
         assert!(users[0].is_active);
@@ -276,7 +188,7 @@ mod tests {
             }
         ));
         assert_eq!(
-            db.users.lock().unwrap()[0].password_hash.as_phc(),
+            db.snapshot().users[0].password_hash.as_phc(),
             "fake$Maintenance#2026x"
         );
     }
@@ -287,7 +199,7 @@ mod tests {
         ensure_bootstrap_admin(deps(&db), admin(None)).unwrap();
         let again = ensure_bootstrap_admin(deps(&db), admin(Some("Maintenance#2026x"))).unwrap();
         assert!(matches!(again, BootstrapOutcome::AlreadyInitialised));
-        assert_eq!(db.users.lock().unwrap().len(), 1);
+        assert_eq!(db.snapshot().users.len(), 1);
     }
 
     #[test]
@@ -303,7 +215,7 @@ mod tests {
         };
         assert!(message.unwrap().starts_with("Mot de passe invalide: "));
         assert_eq!(violations.len(), 4);
-        assert!(db.users.lock().unwrap().is_empty(), "nothing is created");
+        assert!(db.snapshot().users.is_empty(), "nothing is created");
     }
 
     #[test]

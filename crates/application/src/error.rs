@@ -2,6 +2,22 @@
 
 use erp_domain::error::{DomainError, FieldViolation};
 use erp_domain::ports::{HashError, RepoError};
+use erp_domain::user::UserRole;
+
+/// Why authentication failed (API.md §1.6, §3.2). Each has its own wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No `Authorization: Bearer` header.
+    MissingCredentials,
+    /// The bearer token was refused (any reason).
+    InvalidToken,
+    /// The token's user is deactivated.
+    UserDeactivated,
+    /// Unknown identifier or wrong password at login.
+    BadCredentials,
+    /// The refresh token was refused.
+    InvalidRefreshToken,
+}
 
 /// Why a use case did not succeed. The HTTP adapter maps each variant to one status.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -13,6 +29,28 @@ pub enum AppError {
         message: Option<String>,
         /// Every violation.
         violations: Vec<FieldViolation>,
+    },
+    /// Authentication failed (401); the HTTP adapter words it per endpoint.
+    #[error("unauthorized: {0:?}")]
+    Unauthorized(AuthFailure),
+    /// Authenticated but not allowed (403).
+    #[error("forbidden: {message}")]
+    Forbidden {
+        /// French message.
+        message: String,
+        /// `required_roles` or `reason`, for the audit trail.
+        required_roles: Vec<UserRole>,
+    },
+    /// A request that is well-formed but wrong (400), e.g. a wrong current password.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// Too many attempts (429).
+    #[error("too many requests: retry after {retry_after} s")]
+    TooManyRequests {
+        /// French message.
+        message: String,
+        /// Seconds to wait.
+        retry_after: i64,
     },
     /// The targeted resource does not exist or is not visible (404).
     #[error("not found: {0}")]

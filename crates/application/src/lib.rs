@@ -2,9 +2,18 @@
 //! transaction through the [`erp_domain::ports::TransactionRunner`] port, and returns domain
 //! values or an [`AppError`].
 
+pub mod app;
+pub mod audit_trail;
+pub mod auth;
+pub mod authz;
 pub mod bootstrap;
 pub mod error;
 pub mod health;
 pub mod tx;
+pub mod users;
 
-pub use error::AppError;
+#[cfg(test)]
+mod fakes;
+
+pub use app::{Application, Caller, IdentityConfig, Ports};
+pub use error::{AppError, AuthFailure};

@@ -103,19 +103,19 @@ backend_tests! {
     }
 
     fn throttle_state_is_upserted_and_cleared(db: &Database) {
-        let none = transaction(db, TransactionMode::ReadWrite, |uow| uow.throttle_state(ThrottleScope::Username, "amal")).unwrap();
+        let none = transaction(db, TransactionMode::ReadWrite, |uow| uow.throttle_state(ThrottleScope::Username, "amal", true)).unwrap();
         assert!(none.is_none());
         let mut state = ThrottleState::default();
         state.record_failure(t(0));
         transaction(db, TransactionMode::ReadWrite, |uow| uow.save_throttle_state(ThrottleScope::Username, "amal", &state, t(0))).unwrap();
         state.record_failure(t(1));
         transaction(db, TransactionMode::ReadWrite, |uow| uow.save_throttle_state(ThrottleScope::Username, "amal", &state, t(1))).unwrap();
-        let read = transaction(db, TransactionMode::ReadWrite, |uow| uow.throttle_state(ThrottleScope::Username, "amal")).unwrap();
+        let read = transaction(db, TransactionMode::ReadWrite, |uow| uow.throttle_state(ThrottleScope::Username, "amal", true)).unwrap();
         assert_eq!(read, Some(state));
-        let ip = transaction(db, TransactionMode::ReadWrite, |uow| uow.throttle_state(ThrottleScope::Ip, "amal")).unwrap();
+        let ip = transaction(db, TransactionMode::ReadWrite, |uow| uow.throttle_state(ThrottleScope::Ip, "amal", false)).unwrap();
         assert!(ip.is_none(), "scopes are independent");
         transaction(db, TransactionMode::ReadWrite, |uow| uow.clear_throttle(ThrottleScope::Username, "amal")).unwrap();
-        assert!(transaction(db, TransactionMode::ReadWrite, |uow| uow.throttle_state(ThrottleScope::Username, "amal")).unwrap().is_none());
+        assert!(transaction(db, TransactionMode::ReadWrite, |uow| uow.throttle_state(ThrottleScope::Username, "amal", true)).unwrap().is_none());
     }
 
     fn audit_events_are_appended_and_filtered_newest_first(db: &Database) {

@@ -195,8 +195,9 @@ pub trait SessionRepository {
 
 /// Login throttling state (DATA.md §2.5).
 pub trait ThrottleRepository {
-    /// The state of a key, locked for the rest of the transaction where the backend can
-    /// (PostgreSQL `FOR UPDATE`; SQLite write transactions are serialised anyway).
+    /// The state of a key. With `for_update` (read-write transactions only) the row is locked
+    /// for the rest of the transaction where the backend can (PostgreSQL `FOR UPDATE`; SQLite
+    /// write transactions are serialised anyway).
     ///
     /// # Errors
     /// Only storage failures.
@@ -204,6 +205,7 @@ pub trait ThrottleRepository {
         &mut self,
         scope: ThrottleScope,
         key: &str,
+        for_update: bool,
     ) -> Result<Option<ThrottleState>, RepoError>;
 
     /// Inserts or replaces the state of a key.

@@ -29,6 +29,7 @@ impl ThrottleRepository for DieselUnitOfWork<'_> {
         &mut self,
         scope: ThrottleScope,
         key: &str,
+        for_update: bool,
     ) -> Result<Option<ThrottleState>, RepoError> {
         let query = || {
             login_throttle::table
@@ -42,9 +43,13 @@ impl ThrottleRepository for DieselUnitOfWork<'_> {
                 .select(ThrottleRow::as_select())
                 .first(&mut **c)
                 .optional(),
-            Conn::Postgres(c) => query()
+            Conn::Postgres(c) if for_update => query()
                 .select(ThrottleRow::as_select())
                 .for_update()
+                .first(&mut **c)
+                .optional(),
+            Conn::Postgres(c) => query()
+                .select(ThrottleRow::as_select())
                 .first(&mut **c)
                 .optional(),
         }
