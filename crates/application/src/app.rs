@@ -78,6 +78,12 @@ impl Application {
         self.ports.clock.as_ref()
     }
 
+    /// The clock, shared.
+    #[must_use]
+    pub fn clock_arc(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.ports.clock)
+    }
+
     /// The database (for probes and tests).
     #[must_use]
     pub fn db(&self) -> &dyn TransactionRunner {

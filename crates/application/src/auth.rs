@@ -371,13 +371,13 @@ impl Application {
                 expires_in: access.expires_in,
             }))
         })
-        .or_else(|e| match e {
+        .map_err(|e| match e {
             // The concurrent rotation rolled our transaction back: treat it as the reuse it is.
             AppError::Conflict(_) => {
                 self.revoke_for_reuse(&hash, ctx);
-                Err(AppError::Unauthorized(AuthFailure::InvalidRefreshToken))
+                AppError::Unauthorized(AuthFailure::InvalidRefreshToken)
             }
-            other => Err(other),
+            other => other,
         })
     }
 
@@ -590,9 +590,6 @@ impl Application {
         if session.user_id != claims.user_id {
             return Err(invalid("session of another user".into()));
         }
-        if !session.is_active(now) {
-            return Err(invalid("session revoked or expired".into()));
-        }
         if !user.is_active {
             self.audit_alone(
                 Audit::new(AuditEventType::TokenInvalid, false, ctx, now)
@@ -601,6 +598,9 @@ impl Application {
                     .details(json!({"reason": "user_deactivated"})),
             );
             return Err(AppError::Unauthorized(AuthFailure::UserDeactivated));
+        }
+        if !session.is_active(now) {
+            return Err(invalid("session revoked or expired".into()));
         }
         Ok(Caller {
             user,

@@ -9,7 +9,7 @@ use actix_web::{App, Error, HttpResponse, web};
 use crate::error::ApiError;
 use crate::extract::JsonLimit;
 use crate::middleware::request_context;
-use crate::routes::probes;
+use crate::routes::{audit, auth, probes, users};
 use crate::routing::Endpoint;
 use crate::state::AppState;
 
@@ -41,6 +41,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(Endpoint::new("/").get(probes::root).build());
     probes::configure(cfg, "");
     probes::configure(cfg, "/api/v1");
+    auth::configure(cfg);
+    users::configure(cfg);
+    audit::configure(cfg);
 }
 
 async fn unknown_route() -> Result<HttpResponse<BoxBody>, ApiError> {

@@ -7,7 +7,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use erp_application::AppError;
+use erp_application::{AppError, AuthFailure};
 use erp_domain::error::{FieldViolation, ViolationCode};
 use serde_json::{Value, json};
 
@@ -132,6 +132,13 @@ impl ApiError {
         }))
     }
 
+    /// Replaces the message.
+    #[must_use]
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.0.body.message = message.into();
+        self
+    }
+
     /// Adds `details`.
     #[must_use]
     pub fn with_details(mut self, details: Value) -> Self {
@@ -238,6 +245,32 @@ impl ResponseError for ApiError {
     }
 }
 
+/// The 401 of an authentication failure, with its `WWW-Authenticate` (API.md §1.6).
+#[must_use]
+pub fn unauthorized(failure: AuthFailure) -> ApiError {
+    let (message, challenge) = match failure {
+        AuthFailure::MissingCredentials => ("Authentification requise", "Bearer"),
+        AuthFailure::InvalidToken => ("Token invalide ou expiré", "Bearer error=\"invalid_token\""),
+        AuthFailure::UserDeactivated => ("Utilisateur désactivé", "Bearer error=\"invalid_token\""),
+        AuthFailure::BadCredentials => ("Email ou mot de passe incorrect", "Bearer"),
+        AuthFailure::InvalidRefreshToken => ("Refresh token invalide", "Bearer"),
+    };
+    ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message).with_header(
+        actix_web::http::header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(challenge),
+    )
+}
+
+/// The 429 with `Retry-After` and `details.retry_after`.
+#[must_use]
+pub fn too_many_requests(message: String, retry_after: i64) -> ApiError {
+    let value =
+        HeaderValue::from_str(&retry_after.to_string()).unwrap_or(HeaderValue::from_static("60"));
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", message)
+        .with_details(json!({"retry_after": retry_after}))
+        .with_header(actix_web::http::header::RETRY_AFTER, value)
+}
+
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         match e {
@@ -245,6 +278,17 @@ impl From<AppError> for ApiError {
                 message,
                 violations,
             } => Self::validation(Location::Body, &violations, message),
+            AppError::Unauthorized(failure) => unauthorized(failure),
+            AppError::Forbidden { message, .. } => {
+                Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", message)
+            }
+            AppError::BadRequest(message) => {
+                Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
+            }
+            AppError::TooManyRequests {
+                message,
+                retry_after,
+            } => too_many_requests(message, retry_after),
             AppError::NotFound(message) => Self::not_found(message),
             AppError::Conflict(message) => Self::new(StatusCode::CONFLICT, "CONFLICT", message),
             AppError::Unavailable(cause) => Self::status(StatusCode::SERVICE_UNAVAILABLE)
@@ -276,6 +320,22 @@ mod tests {
             (AppError::Conflict("x".into()), 409),
             (AppError::Unavailable("db".into()), 503),
             (AppError::Internal("boom".into()), 500),
+            (AppError::Unauthorized(AuthFailure::InvalidToken), 401),
+            (
+                AppError::Forbidden {
+                    message: "x".into(),
+                    required_roles: vec![],
+                },
+                403,
+            ),
+            (AppError::BadRequest("x".into()), 400),
+            (
+                AppError::TooManyRequests {
+                    message: "x".into(),
+                    retry_after: 3,
+                },
+                429,
+            ),
         ];
         for (e, status) in cases {
             assert_eq!(ApiError::from(e).status_code().as_u16(), status);

@@ -3,9 +3,11 @@
 
 pub mod app;
 pub mod cors;
+pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod middleware;
+pub mod rate_limit;
 pub mod routes;
 pub mod routing;
 pub mod state;

@@ -1,9 +1,11 @@
 //! Resource builder: every route gets the envelope 405 with `Allow`, and CORS preflights on the
 //! paths that exist (unknown paths stay 404, as API.md §1.5's precedence wants).
 
-use actix_web::dev::HttpServiceFactory;
+use actix_web::body::BoxBody;
+use actix_web::dev::{HttpServiceFactory, ServiceRequest};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::{Next, from_fn};
 use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Responder, Route, web};
 
 use crate::cors;
@@ -14,6 +16,7 @@ use crate::state::AppState;
 pub struct Endpoint {
     path: String,
     routes: Vec<(Method, Route)>,
+    rate_limited: bool,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -33,7 +36,15 @@ impl Endpoint {
         Self {
             path: path.into(),
             routes: Vec::new(),
+            rate_limited: true,
         }
+    }
+
+    /// Exempts the endpoint from the general rate limit (probes, metrics).
+    #[must_use]
+    pub fn without_rate_limit(mut self) -> Self {
+        self.rate_limited = false;
+        self
     }
 
     fn on<F, Args>(mut self, method: Method, handler: F) -> Self
@@ -105,6 +116,8 @@ impl Endpoint {
     /// The actix resource: the routes, `OPTIONS` (preflight), and the 405 fallback.
     #[must_use]
     pub fn build(self) -> impl HttpServiceFactory {
+        let methods: Vec<Method> = self.routes.iter().map(|(m, _)| m.clone()).collect();
+        let rate_limited = self.rate_limited;
         let mut allow: Vec<String> = self.routes.iter().map(|(m, _)| m.to_string()).collect();
         allow.push("OPTIONS".to_owned());
         let allow = allow.join(", ");
@@ -122,6 +135,41 @@ impl Endpoint {
                 let allow = allow.clone();
                 async move { Err::<HttpResponse, _>(ApiError::method_not_allowed(&allow)) }
             }))
+            .wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
+                // Routing (404/405) and preflights come before the rate limit (API.md §1.5).
+                let counted = rate_limited && methods.contains(req.method());
+                async move {
+                    if counted && let Some(rejection) = rate_limit(&req) {
+                        return Ok(req.error_response(rejection));
+                    }
+                    next.call(req).await
+                }
+            }))
+    }
+}
+
+/// Counts the request against its IP's window; the 429 when over the limit. The first
+/// rejection of an IP in a window is audited in the background (never a write on the request's
+/// path).
+fn rate_limit(req: &ServiceRequest) -> Option<ApiError> {
+    let state = req.app_data::<web::Data<AppState>>()?;
+    let ip = crate::extract::client::client_ip(req.request(), &state.http().trusted_proxies)?;
+    match state.limiter().check(ip, state.clock().now()) {
+        crate::rate_limit::Decision::Allowed => None,
+        crate::rate_limit::Decision::Rejected { retry_after, first } => {
+            if first {
+                let app = state.app().clone();
+                let ctx = crate::extract::client::context_of(req.request());
+                let limit = state.limiter().limit();
+                actix_web::rt::spawn(async move {
+                    let _ = web::block(move || app.record_rate_limited(&ctx, limit)).await;
+                });
+            }
+            Some(crate::error::too_many_requests(
+                format!("Trop de requêtes. Réessayez dans {retry_after} secondes."),
+                retry_after,
+            ))
+        }
     }
 }
 

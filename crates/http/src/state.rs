@@ -4,10 +4,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use std::net::IpAddr;
+
+use erp_application::Application;
 use erp_domain::clock::Clock;
 use erp_domain::ports::DatabaseProbe;
 
 use crate::cors::CorsPolicy;
+use crate::rate_limit::RateLimiter;
 
 /// Identity of the running service, shown by probes.
 #[derive(Debug, Clone)]
@@ -29,6 +33,10 @@ pub struct HttpSettings {
     pub hsts: bool,
     /// Largest JSON request body, in bytes.
     pub json_limit: usize,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// General per-IP limit per minute.
+    pub requests_per_minute: u32,
 }
 
 /// Everything handlers and middleware share. Cheap to clone.
@@ -43,6 +51,8 @@ struct Inner {
     http: HttpSettings,
     probe: Arc<dyn DatabaseProbe>,
     clock: Arc<dyn Clock>,
+    app: Application,
+    limiter: RateLimiter,
     started_at: Instant,
     draining: AtomicBool,
 }
@@ -54,14 +64,18 @@ impl AppState {
         service: ServiceInfo,
         http: HttpSettings,
         probe: Arc<dyn DatabaseProbe>,
-        clock: Arc<dyn Clock>,
+        app: Application,
     ) -> Self {
+        let clock = app.clock_arc();
+        let limiter = RateLimiter::new(http.requests_per_minute);
         Self {
             inner: Arc::new(Inner {
                 service,
                 http,
                 probe,
                 clock,
+                app,
+                limiter,
                 started_at: Instant::now(),
                 draining: AtomicBool::new(false),
             }),
@@ -90,6 +104,18 @@ impl AppState {
     #[must_use]
     pub fn clock(&self) -> &dyn Clock {
         self.inner.clock.as_ref()
+    }
+
+    /// The application (use cases).
+    #[must_use]
+    pub fn app(&self) -> &Application {
+        &self.inner.app
+    }
+
+    /// The general rate limiter.
+    #[must_use]
+    pub fn limiter(&self) -> &RateLimiter {
+        &self.inner.limiter
     }
 
     /// Seconds since the state was built (server start).

@@ -1,6 +1,6 @@
 //! Wire formats shared by every endpoint (API.md §1.3).
 
-use chrono::{DateTime, Timelike as _, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SubsecRound as _, Timelike as _, Utc};
 
 /// `YYYY-MM-DDTHH:MM:SSZ`, or with exactly six fractional digits when the sub-second part is
 /// not zero.
@@ -11,6 +11,28 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
     } else {
         t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
     }
+}
+
+/// Parses an input timestamp (API.md §1.3): RFC 3339 with `Z` or an offset, a naive
+/// `YYYY-MM-DDTHH:MM:SS[.f]` taken as UTC, or a date at midnight UTC. Truncated to
+/// microseconds. Returns whether it was a bare date.
+#[must_use]
+pub fn parse_timestamp(s: &str) -> Option<(DateTime<Utc>, bool)> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some((t.with_timezone(&Utc).trunc_subsecs(6), false));
+    }
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S%.f",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
+            return Some((t.and_utc().trunc_subsecs(6), false));
+        }
+    }
+    let date = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    Some((date.and_hms_opt(0, 0, 0)?.and_utc(), true))
 }
 
 #[cfg(test)]
@@ -27,5 +49,28 @@ mod tests {
         assert_eq!(timestamp(whole), "2025-09-20T10:11:12Z");
         let frac = whole + chrono::Duration::microseconds(1_500);
         assert_eq!(timestamp(frac), "2025-09-20T10:11:12.001500Z");
+    }
+
+    #[test]
+    fn every_input_form_is_accepted_and_normalised_to_utc() {
+        let utc = |s| parse_timestamp(s).map(|(t, d)| (timestamp(t), d));
+        assert_eq!(
+            utc("2025-09-20T10:11:12Z"),
+            Some(("2025-09-20T10:11:12Z".into(), false))
+        );
+        assert_eq!(
+            utc("2025-09-20T12:11:12+02:00"),
+            Some(("2025-09-20T10:11:12Z".into(), false))
+        );
+        assert_eq!(
+            utc("2025-09-20T10:11:12.1234567"),
+            Some(("2025-09-20T10:11:12.123456Z".into(), false))
+        );
+        assert_eq!(
+            utc("2025-09-20"),
+            Some(("2025-09-20T00:00:00Z".into(), true))
+        );
+        assert_eq!(utc("20/09/2025"), None);
+        assert_eq!(utc("2025-02-30"), None);
     }
 }

@@ -6,9 +6,7 @@
     reason = "test helpers outside #[test] functions: failing loudly is the point"
 )]
 
-mod support;
-
-use std::sync::Arc;
+pub mod support;
 
 use actix_web::http::{Method, StatusCode};
 use actix_web::test::{self, TestRequest};
@@ -17,7 +15,7 @@ use serde_json::Value;
 
 macro_rules! app {
     ($db:expr) => {
-        test::init_service(erp_http::app(support::state(Arc::new($db)))).await
+        test::init_service(erp_http::app(support::state($db))).await
     };
 }
 
@@ -170,7 +168,7 @@ async fn a_database_with_pending_migrations_is_not_ready() {
 #[actix_web::test]
 async fn a_draining_server_is_not_ready_but_alive() {
     let guard = sqlite();
-    let state = support::state(Arc::new(guard.migrated()));
+    let state = support::state(guard.migrated());
     state.start_draining();
     let app = test::init_service(erp_http::app(state)).await;
     let res = test::call_service(&app, TestRequest::get().uri("/ready").to_request()).await;

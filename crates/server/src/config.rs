@@ -121,10 +121,35 @@ pub struct DatabaseSettings {
     pub connect_timeout_seconds: u64,
 }
 
+/// Access-token signature algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum JwtAlgorithm {
+    /// RSA (default).
+    RS256,
+    /// Shared secret; only when explicitly configured.
+    HS256,
+}
+
 /// `[security]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecuritySettings {
+    /// `RS256` (default) or `HS256`.
+    pub jwt_algorithm: JwtAlgorithm,
+    /// HS256 secret (≥ 32 bytes), only with `jwt_algorithm = "HS256"`.
+    pub jwt_hs256_secret: Option<SecretString>,
+    /// Public keys (PEM files) of previous signing keys, still accepted during a rotation.
+    pub jwt_previous_public_key_files: Vec<PathBuf>,
+    /// `iss` claim.
+    pub jwt_issuer: String,
+    /// `aud` claim.
+    pub jwt_audience: String,
+    /// Access-token lifetime.
+    pub access_token_ttl_seconds: i64,
+    /// Refresh-token lifetime.
+    pub refresh_token_ttl_days: i64,
+    /// Concurrent password hashes; 0 = cores − 1 (at least 1).
+    pub password_hash_concurrency: usize,
     /// Path of the RS256 signing key.
     pub jwt_private_key_file: Option<PathBuf>,
     /// The RS256 signing key PEM itself (takes precedence over the file).
@@ -287,6 +312,30 @@ impl Settings {
         if self.rate_limit.requests_per_minute == 0 {
             return rule("rate_limit.requests_per_minute", "must be at least 1");
         }
+        if !(60..=86_400).contains(&self.security.access_token_ttl_seconds) {
+            return rule(
+                "security.access_token_ttl_seconds",
+                "must be between 60 and 86400",
+            );
+        }
+        if !(1..=365).contains(&self.security.refresh_token_ttl_days) {
+            return rule(
+                "security.refresh_token_ttl_days",
+                "must be between 1 and 365",
+            );
+        }
+        if self.security.jwt_algorithm == JwtAlgorithm::HS256
+            && self
+                .security
+                .jwt_hs256_secret
+                .as_ref()
+                .is_none_or(|s| s.expose_secret().len() < 32)
+        {
+            return rule(
+                "security.jwt_hs256_secret",
+                "HS256 requires a secret of at least 32 bytes",
+            );
+        }
         if self.server.json_limit_bytes < 1024 {
             return rule("server.json_limit_bytes", "must be at least 1024");
         }
@@ -377,6 +426,14 @@ impl Settings {
                 "jwt_private_key_file": self.security.jwt_private_key_file.as_ref().map(|p| p.display().to_string()),
                 "jwt_private_key": set(&self.security.jwt_private_key),
                 "fernet_keys": set(&self.security.fernet_keys),
+                "jwt_algorithm": format!("{:?}", self.security.jwt_algorithm),
+                "jwt_hs256_secret": set(&self.security.jwt_hs256_secret),
+                "jwt_previous_public_key_files": self.security.jwt_previous_public_key_files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+                "jwt_issuer": self.security.jwt_issuer,
+                "jwt_audience": self.security.jwt_audience,
+                "access_token_ttl_seconds": self.security.access_token_ttl_seconds,
+                "refresh_token_ttl_days": self.security.refresh_token_ttl_days,
+                "password_hash_concurrency": self.security.password_hash_concurrency,
             },
             "cors": {"allowed_origins": self.cors.allowed_origins},
             "rate_limit": {

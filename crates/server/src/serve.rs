@@ -22,9 +22,11 @@ pub fn run(settings: &Settings) -> Result<(), StartupError> {
         applied = applied.len(),
         "database ready"
     );
-    let _keys = startup::provision_keys(settings)?;
+    let keys = startup::provision_keys(settings)?;
     startup::bootstrap_admin(settings, &db)?;
-    let state = startup::http_state(settings, Arc::new(db));
+    let db = Arc::new(db);
+    let app = startup::application(settings, Arc::clone(&db), &keys)?;
+    let state = startup::http_state(settings, db, app);
     actix_web::rt::System::new().block_on(serve_http(settings, state))
 }
 

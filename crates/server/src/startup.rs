@@ -8,14 +8,18 @@ use std::time::Duration;
 use erp_application::bootstrap::{
     BootstrapAdmin, BootstrapDeps, BootstrapOutcome, ensure_bootstrap_admin,
 };
+use erp_application::{Application, IdentityConfig, Ports};
 use erp_domain::SystemClock;
 use erp_domain::password::PlainPassword;
 use erp_persistence::{Database, DatabaseOptions};
 use erp_security::keys::{self, FernetKeyRing, SigningKey};
-use erp_security::{Argon2Hasher, OsSecretGenerator};
+use erp_security::{
+    Argon2Hasher, BoundedHasher, JwtService, JwtSettings, OsSecretGenerator, RandomOpaqueTokens,
+    SigningConfig,
+};
 use secrecy::ExposeSecret as _;
 
-use crate::config::Settings;
+use crate::config::{JwtAlgorithm, Settings};
 
 /// Why the server cannot start. Each renders as one line.
 #[derive(Debug, thiserror::Error)]
@@ -60,7 +64,7 @@ pub fn open_database(settings: &Settings) -> Result<Database, StartupError> {
 /// The keys the server runs with.
 #[derive(Debug)]
 pub struct KeyMaterial {
-    /// RS256 signing key.
+    /// RS256 signing key (unused when HS256 is configured).
     pub signing: SigningKey,
     /// Fernet ring.
     pub fernet: FernetKeyRing,
@@ -112,6 +116,72 @@ fn warn_dev_key(path: &Path, generated: bool, what: &str) {
         path = %path.display(),
         "{action} a DEVELOPMENT {what}: never use it in production (provide your own keys; see docs/operations.md)"
     );
+}
+
+/// The application with every adapter plugged in.
+///
+/// # Errors
+/// [`StartupError::Keys`] for unusable token keys.
+pub fn application(
+    settings: &Settings,
+    db: Arc<Database>,
+    keys: &KeyMaterial,
+) -> Result<Application, StartupError> {
+    let s = &settings.security;
+    let signing = match s.jwt_algorithm {
+        JwtAlgorithm::RS256 => {
+            let mut previous = Vec::new();
+            for path in &s.jwt_previous_public_key_files {
+                previous.push(std::fs::read_to_string(path).map_err(|source| {
+                    keys::KeyError::Io {
+                        path: path.clone(),
+                        source,
+                    }
+                })?);
+            }
+            SigningConfig::Rs256 {
+                signing: keys.signing.clone(),
+                previous_public_pems: previous,
+            }
+        }
+        JwtAlgorithm::HS256 => SigningConfig::Hs256 {
+            secret: s
+                .jwt_hs256_secret
+                .clone()
+                .ok_or_else(|| keys::KeyError::InvalidRsa("HS256 without a secret".into()))?,
+        },
+    };
+    let jwt = Arc::new(JwtService::new(
+        &signing,
+        JwtSettings {
+            issuer: s.jwt_issuer.clone(),
+            audience: s.jwt_audience.clone(),
+            ttl_seconds: s.access_token_ttl_seconds,
+        },
+    )?);
+    tracing::info!(
+        algorithm = jwt.algorithm(),
+        kid = jwt.kid(),
+        "access tokens configured"
+    );
+    let concurrency = match s.password_hash_concurrency {
+        0 => BoundedHasher::<Argon2Hasher>::default_limit(),
+        n => n,
+    };
+    let hasher = Argon2Hasher::owasp().map_err(|e| StartupError::Bootstrap(e.to_string()))?;
+    let ports = Ports {
+        db,
+        hasher: Arc::new(BoundedHasher::new(hasher, concurrency)),
+        issuer: Arc::clone(&jwt) as _,
+        verifier: jwt,
+        opaque: Arc::new(RandomOpaqueTokens),
+        secrets: Arc::new(OsSecretGenerator),
+        clock: Arc::new(SystemClock),
+    };
+    let config = IdentityConfig {
+        refresh_ttl: chrono::Duration::days(s.refresh_token_ttl_days),
+    };
+    Application::new(ports, config).map_err(|e| StartupError::Bootstrap(e.to_string()))
 }
 
 /// Creates the bootstrap admin on an empty database and shows a generated password once.
@@ -186,7 +256,7 @@ fn show_generated_password(username: &str, password: &PlainPassword) {
 
 /// The shared state of the HTTP adapter.
 #[must_use]
-pub fn http_state(settings: &Settings, db: Arc<Database>) -> erp_http::AppState {
+pub fn http_state(settings: &Settings, db: Arc<Database>, app: Application) -> erp_http::AppState {
     erp_http::AppState::new(
         erp_http::ServiceInfo {
             name: settings.service.name.clone(),
@@ -197,8 +267,10 @@ pub fn http_state(settings: &Settings, db: Arc<Database>) -> erp_http::AppState 
             cors: erp_http::cors::CorsPolicy::new(&settings.cors.allowed_origins),
             hsts: settings.hsts(),
             json_limit: settings.server.json_limit_bytes,
+            trusted_proxies: settings.rate_limit.trusted_proxies.clone(),
+            requests_per_minute: settings.rate_limit.requests_per_minute,
         },
         db,
-        Arc::new(SystemClock),
+        app,
     )
 }

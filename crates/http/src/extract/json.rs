@@ -26,7 +26,10 @@ pub struct JsonLimit(pub usize);
 #[derive(Debug, Clone, PartialEq)]
 pub struct JsonObject(pub Map<String, Value>);
 
-fn is_json(req: &HttpRequest) -> Option<bool> {
+/// `Some(true)` for `application/json` (any parameters), `Some(false)` for another type,
+/// `None` without `Content-Type`.
+#[must_use]
+pub fn is_json(req: &HttpRequest) -> Option<bool> {
     let ct = req.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
     let essence = ct.split(';').next().unwrap_or_default().trim();
     Some(essence.eq_ignore_ascii_case("application/json"))
@@ -37,57 +40,116 @@ impl FromRequest for JsonObject {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<JsonLimit>()
-            .or_else(|| req.app_data::<web::Data<JsonLimit>>().map(|d| d.get_ref()))
-            .map_or(DEFAULT_JSON_LIMIT, |l| l.0);
-        let declared_len = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let content_type = is_json(req);
-        let mut payload = payload.take();
-        Box::pin(async move {
-            let too_large = || ApiError::status(actix_web::http::StatusCode::PAYLOAD_TOO_LARGE);
-            if content_type == Some(false) {
-                return Err(ApiError::status(
-                    actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                ));
-            }
-            if declared_len.is_some_and(|n| n > limit) {
-                return Err(too_large());
-            }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| {
-                    ApiError::status(actix_web::http::StatusCode::BAD_REQUEST)
-                        .with_internal(e.to_string())
-                })?;
-                if body.len() + chunk.len() > limit {
-                    return Err(too_large());
-                }
-                body.extend_from_slice(&chunk);
-            }
-            if body.iter().all(u8::is_ascii_whitespace) {
-                return Err(ApiError::validation(
-                    Location::Body,
-                    &[FieldViolation::required("body")],
-                    None,
-                ));
-            }
-            if content_type.is_none() {
-                return Err(ApiError::status(
-                    actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                ));
-            }
-            match serde_json::from_slice::<Value>(&body) {
-                Ok(Value::Object(map)) => Ok(Self(map)),
-                Ok(_) => Err(ApiError::invalid_json("Le corps doit être un objet JSON")),
-                Err(_) => Err(ApiError::invalid_json("JSON invalide")),
-            }
-        })
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move { read_json_object(&req, payload).await.map(Self) })
     }
+}
+
+/// Reads the body of `req` as a JSON object, in the checks order of the contract. Handlers call
+/// it after authorization, so that 401/403 come before 415/413/422.
+///
+/// # Errors
+/// 415 not JSON, 413 over the limit, 422 absent body or `invalid_json`.
+pub async fn read_json_object(
+    req: &HttpRequest,
+    mut payload: Payload,
+) -> Result<Map<String, Value>, ApiError> {
+    let limit = req
+        .app_data::<JsonLimit>()
+        .or_else(|| req.app_data::<web::Data<JsonLimit>>().map(|d| d.get_ref()))
+        .map_or(DEFAULT_JSON_LIMIT, |l| l.0);
+    let content_type = is_json(req);
+    if content_type == Some(false) {
+        return Err(ApiError::status(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ));
+    }
+    let body = read_limited(req, &mut payload, limit).await?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::validation(
+            Location::Body,
+            &[FieldViolation::required("body")],
+            None,
+        ));
+    }
+    if content_type.is_none() {
+        return Err(ApiError::status(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ));
+    }
+    parse_object(&body)
+}
+
+/// Like [`read_json_object`] for endpoints whose fields are all optional: an absent or empty
+/// body (without `Content-Type`) is an empty object.
+///
+/// # Errors
+/// As [`read_json_object`], except for the absent body.
+pub async fn read_optional_json_object(
+    req: &HttpRequest,
+    mut payload: Payload,
+) -> Result<Map<String, Value>, ApiError> {
+    let limit = req
+        .app_data::<JsonLimit>()
+        .map_or(DEFAULT_JSON_LIMIT, |l| l.0);
+    if is_json(req) == Some(false) && declared_len(req).is_some_and(|n| n > 0) {
+        return Err(ApiError::status(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ));
+    }
+    let body = read_limited(req, &mut payload, limit).await?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    if is_json(req) != Some(true) {
+        return Err(ApiError::status(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ));
+    }
+    parse_object(&body)
+}
+
+fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::invalid_json("Le corps doit être un objet JSON")),
+        Err(_) => Err(ApiError::invalid_json("JSON invalide")),
+    }
+}
+
+/// Reads a body of at most `limit` bytes (the caller checks its type first); 413 as soon as
+/// the limit is passed.
+///
+/// # Errors
+/// 413, or 400 when the connection breaks.
+pub async fn read_limited(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+) -> Result<web::BytesMut, ApiError> {
+    let too_large = || ApiError::status(actix_web::http::StatusCode::PAYLOAD_TOO_LARGE);
+    if declared_len(req).is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::status(actix_web::http::StatusCode::BAD_REQUEST).with_internal(e.to_string())
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn declared_len(req: &HttpRequest) -> Option<usize> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
 }
 
 #[cfg(test)]

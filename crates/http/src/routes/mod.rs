@@ -1,3 +1,7 @@
 //! Route tables, one module per area of API.md §3.
 
+pub mod audit;
+pub mod auth;
+pub mod ids;
 pub mod probes;
+pub mod users;

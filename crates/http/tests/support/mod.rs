@@ -1,27 +1,154 @@
-//! Shared set-up of the in-process HTTP tests: the real app factory on a real database.
+//! Shared set-up of the in-process HTTP tests: the real app factory, the real application
+//! with every real adapter, on a real database.
 
-use std::sync::Arc;
+#![expect(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "test set-up: failing loudly is the point"
+)]
 
-use erp_domain::SystemClock;
-use erp_domain::ports::DatabaseProbe;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, LazyLock};
+
+use erp_application::tx::transaction;
+use erp_application::{Application, IdentityConfig, Ports};
+use erp_domain::User;
+use erp_domain::clock::{Clock, Timestamp, truncate_to_micros};
+use erp_domain::password::PlainPassword;
+use erp_domain::ports::{PasswordHasher as _, TransactionMode};
+use erp_domain::user::{Email, FullName, NewUser, UserRole, Username};
 use erp_http::cors::CorsPolicy;
 use erp_http::{AppState, HttpSettings, ServiceInfo};
+use erp_persistence::Database;
+use erp_security::keys::SigningKey;
+use erp_security::{
+    Argon2Hasher, BoundedHasher, JwtService, JwtSettings, OsSecretGenerator, RandomOpaqueTokens,
+    SigningConfig,
+};
 
 pub const ALLOWED_ORIGIN: &str = "http://localhost:5173";
+pub const PASSWORD: &str = "Maintenance#2026x";
 
-pub fn state(probe: Arc<dyn DatabaseProbe>) -> AppState {
-    AppState::new(
-        ServiceInfo {
-            name: "erp-mif-maroc".into(),
-            version: "0.1.0-test".into(),
-            environment: "test".into(),
-        },
-        HttpSettings {
-            cors: CorsPolicy::new(&[ALLOWED_ORIGIN.to_owned()]),
-            hsts: false,
-            json_limit: erp_http::extract::DEFAULT_JSON_LIMIT,
-        },
-        probe,
-        Arc::new(SystemClock),
+/// One RSA key per test binary (generation takes a while).
+pub static SIGNING_KEY: LazyLock<SigningKey> = LazyLock::new(|| {
+    let pem = erp_security::keys::generate_rsa_pem().expect("rsa");
+    SigningKey::from_pem(secrecy::ExposeSecret::expose_secret(&pem)).expect("key")
+});
+
+/// A clock tests can move forward.
+#[derive(Debug)]
+pub struct TestClock(AtomicI64);
+
+impl TestClock {
+    pub fn starting_now() -> Arc<Self> {
+        Arc::new(Self(AtomicI64::new(
+            erp_domain::SystemClock.now().timestamp_micros(),
+        )))
+    }
+
+    pub fn advance(&self, d: chrono::Duration) {
+        self.0
+            .fetch_add(d.num_microseconds().unwrap_or(0), Ordering::SeqCst);
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        truncate_to_micros(
+            chrono::DateTime::from_timestamp_micros(self.0.load(Ordering::SeqCst))
+                .unwrap_or_default(),
+        )
+    }
+}
+
+pub fn jwt() -> Arc<JwtService> {
+    Arc::new(
+        JwtService::new(
+            &SigningConfig::Rs256 {
+                signing: SIGNING_KEY.clone(),
+                previous_public_pems: vec![],
+            },
+            JwtSettings {
+                issuer: "erp-mif-maroc".into(),
+                audience: "erp-mif-maroc-api".into(),
+                ttl_seconds: 900,
+            },
+        )
+        .expect("jwt"),
     )
+}
+
+pub fn application(db: Arc<Database>, clock: Arc<dyn Clock>) -> Application {
+    let jwt = jwt();
+    let ports = Ports {
+        db,
+        hasher: Arc::new(BoundedHasher::new(
+            Argon2Hasher::owasp().expect("argon2"),
+            2,
+        )),
+        issuer: Arc::clone(&jwt) as _,
+        verifier: jwt,
+        opaque: Arc::new(RandomOpaqueTokens),
+        secrets: Arc::new(OsSecretGenerator),
+        clock,
+    };
+    Application::new(ports, IdentityConfig::default()).expect("application")
+}
+
+pub fn settings(requests_per_minute: u32) -> HttpSettings {
+    HttpSettings {
+        cors: CorsPolicy::new(&[ALLOWED_ORIGIN.to_owned()]),
+        hsts: false,
+        json_limit: erp_http::extract::DEFAULT_JSON_LIMIT,
+        trusted_proxies: vec![],
+        requests_per_minute,
+    }
+}
+
+pub fn service() -> ServiceInfo {
+    ServiceInfo {
+        name: "erp-mif-maroc".into(),
+        version: "0.1.0-test".into(),
+        environment: "test".into(),
+    }
+}
+
+/// The state over `db` with the system clock and a generous rate limit.
+pub fn state(db: Database) -> AppState {
+    state_with(Arc::new(db), Arc::new(erp_domain::SystemClock), 10_000)
+}
+
+pub fn state_with(db: Arc<Database>, clock: Arc<dyn Clock>, requests_per_minute: u32) -> AppState {
+    let app = application(Arc::clone(&db), clock);
+    AppState::new(service(), settings(requests_per_minute), db, app)
+}
+
+/// Inserts a user directly (real Argon2 hash of [`PASSWORD`] unless given).
+pub fn seed_user(db: &Database, username: &str, role: UserRole, password: Option<&str>) -> User {
+    let hash = Argon2Hasher::owasp()
+        .unwrap()
+        .hash(&PlainPassword::new(password.unwrap_or(PASSWORD)))
+        .unwrap();
+    transaction(db, TransactionMode::ReadWrite, |uow| {
+        let client_id = if role == UserRole::Client {
+            Some(uow.insert_client(&erp_domain::ports::NewClient {
+                nom_entreprise: format!("Client {username}"),
+                email: None,
+                now: erp_domain::SystemClock.now(),
+            })?)
+        } else {
+            None
+        };
+        uow.insert_user(&NewUser {
+            username: Username::parse("username", username).unwrap(),
+            email: Email::parse("email", &format!("{username}@mif.ma")).unwrap(),
+            full_name: Some(FullName::parse("full_name", &format!("Nom {username}")).unwrap()),
+            password_hash: hash,
+            role,
+            is_active: true,
+            client_id,
+            now: erp_domain::SystemClock.now(),
+        })
+    })
+    .unwrap()
 }

@@ -106,7 +106,7 @@ impl AuditRepository for DieselUnitOfWork<'_> {
             audit_events::action.eq(e.action.as_deref()),
             audit_events::details.eq(details.as_deref()),
         );
-        with_conn!(&mut self.conn, c => diesel::insert_into(audit_events::table).values(values.clone()).execute(c))
+        with_conn!(&mut self.conn, c => diesel::insert_into(audit_events::table).values(values).execute(c))
             .map_err(map)?;
         Ok(())
     }

@@ -81,7 +81,7 @@ impl ThrottleRepository for DieselUnitOfWork<'_> {
             login_throttle::updated_at.eq(to_db(at)),
         );
         with_conn!(&mut self.conn, c => diesel::insert_into(login_throttle::table)
-            .values(values.clone())
+            .values(values)
             .on_conflict((login_throttle::scope, login_throttle::key))
             .do_update()
             .set((

@@ -234,7 +234,7 @@ impl DieselUnitOfWork<'_> {
             users::updated_at.eq(to_db(user.updated_at)),
         );
         let n = with_conn!(&mut self.conn, c => diesel::update(users::table.find(user.id.get()))
-            .set(changes.clone())
+            .set(changes)
             .execute(c))
         .map_err(map)?;
         if n == 0 {

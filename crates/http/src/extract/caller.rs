@@ -1,0 +1,107 @@
+//! The authenticated caller (API.md §1.6): `Authorization: Bearer <token>` verified, then the
+//! session and user read from the database, so revocations count on the very next request.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use erp_application::authz::{Action, authorize};
+use erp_application::{AppError, AuthFailure, Caller};
+
+use crate::error::{ApiError, unauthorized};
+use crate::extract::client::context_of;
+use crate::state::AppState;
+
+/// An authenticated request.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Caller);
+
+/// The bearer token of a request, if the header is a well-formed `Bearer` one.
+#[must_use]
+pub fn bearer_token(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+impl FromRequest for Authenticated {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer_token(req);
+        let ctx = context_of(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let token = token.ok_or_else(|| unauthorized(AuthFailure::MissingCredentials))?;
+            let app = state.app().clone();
+            let caller = web::block(move || app.authenticate(&token, &ctx))
+                .await
+                .map_err(|e| ApiError::internal(e.to_string()))??;
+            Ok(Self(caller))
+        })
+    }
+}
+
+impl Authenticated {
+    /// Checks the role matrix for `action`; a refusal is a 403 written to the audit trail.
+    ///
+    /// # Errors
+    /// The 403.
+    pub async fn allow(&self, req: &HttpRequest, action: Action) -> Result<(), ApiError> {
+        match authorize(self.0.user.role, action) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(deny(req, &self.0, e).await),
+        }
+    }
+}
+
+/// Audits a 403 (`rbac.violation`) and returns it as a response error.
+pub async fn deny(req: &HttpRequest, caller: &Caller, error: AppError) -> ApiError {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return ApiError::from(error);
+    };
+    let ctx = context_of(req);
+    let caller = caller.clone();
+    let recorded = error.clone();
+    let app = state.app().clone();
+    if let Err(e) = web::block(move || app.record_denial(&caller, &recorded, &ctx)).await {
+        tracing::error!(error = %e, "could not audit a denial");
+    }
+    ApiError::from(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn only_well_formed_bearer_headers_give_a_token() {
+        let with = |v: &str| {
+            bearer_token(
+                &TestRequest::default()
+                    .insert_header(("Authorization", v))
+                    .to_http_request(),
+            )
+        };
+        assert_eq!(with("Bearer abc"), Some("abc".into()));
+        assert_eq!(
+            with("bearer abc"),
+            Some("abc".into()),
+            "scheme is case-insensitive"
+        );
+        assert_eq!(with("BEARER  abc "), Some("abc".into()));
+        assert_eq!(with("Basic abc"), None);
+        assert_eq!(with("Bearer"), None);
+        assert_eq!(with("Bearer "), None);
+        assert_eq!(
+            bearer_token(&TestRequest::default().to_http_request()),
+            None
+        );
+    }
+}

@@ -1,0 +1,273 @@
+//! `/api/v1/users*` (API.md §3.3).
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use erp_application::authz::Action;
+use erp_application::users::{CreateUser, UpdateMe, UpdateUser};
+use erp_domain::error::{DomainError, FieldViolation};
+use erp_domain::password::PlainPassword;
+use erp_domain::user::{Email, FullName, UserFilter, UserRole, UserSortField, Username};
+use erp_domain::{ClientId, UserId};
+
+use crate::dto::{collection, user_out};
+use crate::error::{ApiError, Location};
+use crate::extract::client::context_of;
+use crate::extract::fields::{Fields, Patch};
+use crate::extract::query::Query;
+use crate::extract::{Authenticated, read_json_object};
+use crate::routes::auth::blocking;
+use crate::routes::ids::path_id;
+use crate::routing::Endpoint;
+use crate::state::AppState;
+
+const NOT_FOUND: &str = "Utilisateur non trouvé.";
+
+/// Registers the users routes; literal segments before `{id}`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        Endpoint::new("/api/v1/users")
+            .get(list)
+            .post(create)
+            .build(),
+    )
+    .service(Endpoint::new("/api/v1/users/me").get(me).build())
+    .service(Endpoint::new("/api/v1/users/update").put(update_me).build())
+    .service(
+        Endpoint::new("/api/v1/users/{id}")
+            .get(get)
+            .put(update)
+            .patch(update)
+            .delete(deactivate)
+            .build(),
+    )
+    .service(
+        Endpoint::new("/api/v1/users/{id}/activate")
+            .patch(activate)
+            .build(),
+    );
+}
+
+fn parse_role(s: &str) -> Result<UserRole, DomainError> {
+    s.parse::<UserRole>().map_err(|_| {
+        DomainError::single(FieldViolation::invalid_value(
+            "role",
+            &UserRole::wire_values(),
+        ))
+    })
+}
+
+fn user_id(raw: &str) -> Result<UserId, ApiError> {
+    path_id("id", raw)?
+        .map(UserId::new)
+        .ok_or_else(|| ApiError::not_found(NOT_FOUND))
+}
+
+fn created(user: &erp_domain::User) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/users/{}", user.id)))
+        .json(user_out(user))
+}
+
+async fn create(
+    req: HttpRequest,
+    caller: Authenticated,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ManageUsers).await?;
+    let mut f = Fields::new(
+        read_json_object(&req, payload.into_inner()).await?,
+        Location::Body,
+    );
+    let username = f.parse_required("username", |s| Username::parse("username", s));
+    let full_name = f.parse_required("full_name", |s| FullName::parse("full_name", s));
+    let email = f.parse_required("email", |s| Email::parse("email", s));
+    let role = f.parse_required("role", parse_role);
+    let password = f.secret("password", 1024);
+    let is_active = match f.boolean("is_active") {
+        Patch::Value(b) => b,
+        Patch::Absent => true,
+        Patch::Null => f.not_null("is_active", Patch::<bool>::Null).unwrap_or(true),
+    };
+    let client_id = match f.id("client_id") {
+        Patch::Value(id) => Some(ClientId::new(id)),
+        Patch::Null | Patch::Absent => None,
+    };
+    f.finish()?;
+    let (Some(username), Some(full_name), Some(email), Some(role), Some(password)) =
+        (username, full_name, email, role, password)
+    else {
+        return Err(ApiError::internal("validated fields missing"));
+    };
+    let cmd = CreateUser {
+        username,
+        full_name,
+        email,
+        role,
+        password: PlainPassword::new(password),
+        is_active,
+        client_id,
+    };
+    let ctx = context_of(&req);
+    let app = state.app().clone();
+    let user = blocking(move || app.create_user(&caller.0, cmd, &ctx)).await?;
+    Ok(created(&user))
+}
+
+async fn list(
+    req: HttpRequest,
+    caller: Authenticated,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ManageUsers).await?;
+    let mut q = Query::of(&req);
+    let filter = UserFilter {
+        roles: q.enum_list("role", &UserRole::wire_values()),
+        is_active: q.boolean("is_active"),
+        client_id: q.id("client_id").map(ClientId::new),
+        search: q.text("search"),
+    };
+    let sort = q.sort(UserSortField::parse, &UserSortField::NAMES, &[]);
+    let page = q.page();
+    q.finish()?;
+    let app = state.app().clone();
+    let listed = blocking(move || app.list_users(&caller.0, &filter, &sort, page)).await?;
+    Ok(collection(&listed, user_out))
+}
+
+async fn me(req: HttpRequest, caller: Authenticated) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::OwnAccount).await?;
+    Ok(HttpResponse::Ok().json(user_out(&caller.0.user)))
+}
+
+async fn get(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ManageUsers).await?;
+    let id = user_id(&id)?;
+    let app = state.app().clone();
+    let user = blocking(move || app.get_user(&caller.0, id)).await?;
+    Ok(HttpResponse::Ok().json(user_out(&user)))
+}
+
+async fn update(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ManageUsers).await?;
+    let raw_id = id.into_inner();
+    let mut f = Fields::new(
+        read_json_object(&req, payload.into_inner()).await?,
+        Location::Body,
+    );
+    let username = f.parse("username", |s| Username::parse("username", s));
+    let username = f.not_null("username", username);
+    let full_name = f
+        .parse("full_name", |s| FullName::parse("full_name", s))
+        .into_option();
+    let email = f.parse("email", |s| Email::parse("email", s));
+    let email = f.not_null("email", email);
+    let role = f.parse("role", parse_role);
+    let role = f.not_null("role", role);
+    let is_active = f.boolean("is_active");
+    let is_active = f.not_null("is_active", is_active);
+    let password = f.optional_secret("password", 1024).map(PlainPassword::new);
+    let client_id = f
+        .id("client_id")
+        .into_option()
+        .map(|c| c.map(ClientId::new));
+    f.finish()?;
+    let id = user_id(&raw_id)?;
+    let cmd = UpdateUser {
+        username,
+        full_name,
+        email,
+        role,
+        is_active,
+        password,
+        client_id,
+    };
+    let ctx = context_of(&req);
+    let app = state.app().clone();
+    let user = blocking(move || app.update_user(&caller.0, id, cmd, &ctx)).await?;
+    Ok(HttpResponse::Ok().json(user_out(&user)))
+}
+
+async fn deactivate(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ManageUsers).await?;
+    let id = user_id(&id)?;
+    let ctx = context_of(&req);
+    let app = state.app().clone();
+    blocking(move || app.deactivate_user(&caller.0, id, &ctx)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn activate(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ManageUsers).await?;
+    let id = user_id(&id)?;
+    let ctx = context_of(&req);
+    let app = state.app().clone();
+    let user = blocking(move || app.activate_user(&caller.0, id, &ctx)).await?;
+    Ok(HttpResponse::Ok().json(user_out(&user)))
+}
+
+async fn update_me(
+    req: HttpRequest,
+    caller: Authenticated,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::OwnAccount).await?;
+    let mut f = Fields::new(
+        read_json_object(&req, payload.into_inner()).await?,
+        Location::Body,
+    );
+    f.read_only(
+        &["email", "role", "username", "is_active", "client_id"],
+        "Champ non modifiable",
+    );
+    let full_name = f
+        .parse("full_name", |s| FullName::parse("full_name", s))
+        .into_option();
+    let password = f.optional_secret("password", 1024);
+    let current = if password.is_some() {
+        f.secret("current_password", 1024)
+    } else {
+        f.optional_secret("current_password", 1024)
+    };
+    f.finish()?;
+    let password = match (password, current) {
+        (Some(new), Some(current)) => Some((PlainPassword::new(new), PlainPassword::new(current))),
+        _ => None,
+    };
+    let ctx = context_of(&req);
+    let app = state.app().clone();
+    let user = blocking(move || {
+        app.update_me(
+            &caller.0,
+            UpdateMe {
+                full_name,
+                password,
+            },
+            &ctx,
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(user_out(&user)))
+}

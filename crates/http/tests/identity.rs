@@ -1,0 +1,1097 @@
+//! Auth, users and audit through the real app factory on real databases (SQLite always,
+//! PostgreSQL when configured): every behaviour of API.md §3.2, §3.3, §3.11 and its error cases.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] functions: failing loudly is the point"
+)]
+
+pub mod support;
+
+use std::sync::Arc;
+
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::{Method, StatusCode};
+use actix_web::test::{self, TestRequest};
+use erp_domain::UserRole;
+use erp_persistence::testing::{TestBackend, TestDatabase};
+use serde_json::{Value, json};
+use support::{PASSWORD, TestClock, seed_user};
+
+type App = actix_service::boxed::BoxService<actix_http::Request, ServiceResponse, actix_web::Error>;
+
+struct Harness {
+    app: App,
+    db: Arc<erp_persistence::Database>,
+    clock: Arc<TestClock>,
+    _guard: TestDatabase,
+}
+
+async fn harness(backend: TestBackend) -> Option<Harness> {
+    harness_with(backend, 10_000).await
+}
+
+async fn harness_with(backend: TestBackend, rpm: u32) -> Option<Harness> {
+    let guard = TestDatabase::new(backend)?;
+    let db = Arc::new(guard.migrated());
+    let clock = TestClock::starting_now();
+    let state = support::state_with(Arc::clone(&db), Arc::clone(&clock) as _, rpm);
+    let app = test::init_service(erp_http::app(state)).await;
+    Some(Harness {
+        app: actix_service::boxed::service(app),
+        db,
+        clock,
+        _guard: guard,
+    })
+}
+
+struct Res {
+    status: StatusCode,
+    headers: actix_web::http::header::HeaderMap,
+    body: Value,
+}
+
+impl Res {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+    fn message(&self) -> &str {
+        self.body["error"]["message"].as_str().unwrap_or_default()
+    }
+    fn detail_codes(&self) -> Vec<(String, String)> {
+        self.body["error"]["details"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|d| {
+                        (
+                            d["field"].as_str().unwrap().to_owned(),
+                            d["code"].as_str().unwrap().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Harness {
+    async fn call(&self, req: TestRequest) -> Res {
+        let res = self
+            .app
+            .call(
+                req.peer_addr("127.0.0.1:5555".parse().unwrap())
+                    .to_request(),
+            )
+            .await
+            .unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = test::read_body(res).await;
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
+        Res {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn json(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Res {
+        let mut req = TestRequest::default().method(method).uri(uri);
+        if let Some(t) = token {
+            req = req.insert_header(("Authorization", format!("Bearer {t}")));
+        }
+        if let Some(b) = body {
+            req = req.set_json(b);
+        }
+        self.call(req).await
+    }
+
+    async fn login(&self, username: &str, password: &str) -> Res {
+        self.json(
+            Method::POST,
+            "/api/v1/auth/token",
+            None,
+            Some(json!({"username": username, "password": password})),
+        )
+        .await
+    }
+
+    async fn token(&self, username: &str) -> (String, String) {
+        let res = self.login(username, PASSWORD).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        (
+            res.body["access_token"].as_str().unwrap().to_owned(),
+            res.body["refresh_token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    async fn admin(&self) -> String {
+        seed_user(&self.db, "admin", UserRole::Admin, None);
+        self.token("admin").await.0
+    }
+}
+
+/// Runs an async test body on SQLite and PostgreSQL.
+macro_rules! both {
+    ($($name:ident => $body:expr;)*) => {
+        mod sqlite {
+            use super::*;
+            $(#[actix_web::test] async fn $name() { let h = harness(TestBackend::Sqlite).await.unwrap(); $body(h).await; })*
+        }
+        mod postgres {
+            use super::*;
+            $(#[actix_web::test] async fn $name() { let Some(h) = harness(TestBackend::Postgres).await else { return }; $body(h).await; })*
+        }
+    };
+}
+
+async fn login_in_every_format(h: Harness) {
+    seed_user(&h.db, "amal", UserRole::Responsable, None);
+    // JSON with username, JSON with e-mail (any case), form, multipart.
+    let res = h.login("AMAL", PASSWORD).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.body["token_type"], "bearer");
+    assert_eq!(res.body["expires_in"], 900);
+    assert_eq!(res.body["refresh_token"].as_str().unwrap().len(), 43);
+    assert_eq!(res.header("cache-control"), Some("no-store"));
+    assert_eq!(res.header("pragma"), Some("no-cache"));
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": " Amal@MIF.ma ", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let form = TestRequest::post()
+        .uri("/api/v1/auth/token")
+        .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+        .set_payload(format!(
+            "grant_type=password&username=amal&password={}",
+            "Maintenance%232026x"
+        ));
+    assert_eq!(h.call(form).await.status, StatusCode::OK);
+    let boundary = "XyZ";
+    let multipart = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\namal\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\n{PASSWORD}\r\n--{boundary}--\r\n"
+    );
+    let req = TestRequest::post()
+        .uri("/api/v1/auth/login")
+        .insert_header((
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        ))
+        .set_payload(multipart);
+    assert_eq!(h.call(req).await.status, StatusCode::OK);
+}
+
+async fn login_failures_are_indistinguishable(h: Harness) {
+    seed_user(&h.db, "amal", UserRole::Responsable, None);
+    let wrong = h.login("amal", "Wrong#Password1").await;
+    let unknown = h.login("nobody", "Wrong#Password1").await;
+    for res in [&wrong, &unknown] {
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(res.message(), "Email ou mot de passe incorrect");
+        assert_eq!(res.header("www-authenticate"), Some("Bearer"));
+    }
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "amal", "password": "x"})),
+        )
+        .await;
+    assert_eq!(res.message(), "Identifiants invalides");
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/auth/token",
+            None,
+            Some(json!({"password": "x"})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        res.detail_codes(),
+        vec![("username".into(), "required".into())]
+    );
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/auth/token",
+            None,
+            Some(json!({"username": "amal"})),
+        )
+        .await;
+    assert_eq!(
+        res.detail_codes(),
+        vec![("password".into(), "required".into())]
+    );
+    let res = h
+        .call(
+            TestRequest::post()
+                .uri("/api/v1/auth/token")
+                .insert_header(("Content-Type", "text/plain"))
+                .set_payload("x"),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+async fn an_inactive_account_with_the_right_password_is_403(h: Harness) {
+    let admin = h.admin().await;
+    let user = seed_user(&h.db, "karim", UserRole::Technicien, None);
+    let res = h
+        .json(
+            Method::DELETE,
+            &format!("/api/v1/users/{}", user.id),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT);
+    let res = h.login("karim", PASSWORD).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(res.message(), "Compte désactivé");
+    assert_eq!(
+        h.login("karim", "Wrong#Password1").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+async fn bearer_tokens_are_checked(h: Harness) {
+    seed_user(&h.db, "amal", UserRole::Responsable, None);
+    let (token, _) = h.token("amal").await;
+    let res = h
+        .json(Method::GET, "/api/v1/auth/me", Some(&token), None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.body["username"], "amal");
+    assert_eq!(res.body["role"], "responsable");
+    assert!(res.body.get("hashed_password").is_none());
+    assert!(res.body["last_login"].is_string());
+
+    let res = h.json(Method::GET, "/api/v1/auth/me", None, None).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(res.message(), "Authentification requise");
+    assert_eq!(res.header("www-authenticate"), Some("Bearer"));
+    let res = h
+        .call(
+            TestRequest::get()
+                .uri("/api/v1/auth/me")
+                .insert_header(("Authorization", format!("Basic {token}"))),
+        )
+        .await;
+    assert_eq!(res.message(), "Authentification requise");
+    for bad in ["garbage", &format!("{token}x")] {
+        let res = h
+            .json(Method::GET, "/api/v1/users/me", Some(bad), None)
+            .await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(res.message(), "Token invalide ou expiré");
+        assert_eq!(
+            res.header("www-authenticate"),
+            Some("Bearer error=\"invalid_token\"")
+        );
+    }
+    // No leeway: at exp the token is dead.
+    h.clock.advance(chrono::Duration::seconds(900));
+    let res = h
+        .json(Method::GET, "/api/v1/users/me", Some(&token), None)
+        .await;
+    assert_eq!(res.message(), "Token invalide ou expiré");
+}
+
+async fn refresh_rotates_and_reuse_revokes_the_session(h: Harness) {
+    seed_user(&h.db, "amal", UserRole::Responsable, None);
+    let (access, refresh) = h.token("amal").await;
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let second = res.body["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(second, refresh);
+    let new_access = res.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        h.json(Method::GET, "/api/v1/auth/me", Some(&new_access), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    // Presenting the rotated token again revokes the whole session.
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(res.message(), "Refresh token invalide");
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": second})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "the family is dead");
+    for t in [&access, &new_access] {
+        assert_eq!(
+            h.json(Method::GET, "/api/v1/auth/me", Some(t), None)
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": "unknown"})),
+        )
+        .await;
+    assert_eq!(res.message(), "Refresh token invalide");
+    let res = h
+        .json(Method::POST, "/api/v1/auth/refresh", None, Some(json!({})))
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let form = TestRequest::post()
+        .uri("/api/v1/auth/refresh")
+        .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+        .set_payload("refresh_token=nope");
+    assert_eq!(
+        h.call(form).await.status,
+        StatusCode::UNAUTHORIZED,
+        "form bodies are accepted"
+    );
+}
+
+async fn logout_ends_the_session_at_once(h: Harness) {
+    seed_user(&h.db, "amal", UserRole::Responsable, None);
+    let (access, refresh) = h.token("amal").await;
+    let (other_access, _) = h.token("amal").await;
+    let res = h
+        .call(
+            TestRequest::post()
+                .uri("/api/v1/auth/logout")
+                .insert_header(("Authorization", format!("Bearer {access}"))),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.body["message"], "Déconnexion réussie");
+    assert_eq!(
+        h.json(Method::GET, "/api/v1/auth/me", Some(&access), None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        h.json(Method::GET, "/api/v1/auth/me", Some(&other_access), None)
+            .await
+            .status,
+        StatusCode::OK,
+        "only this session"
+    );
+}
+
+async fn change_password_checks_then_ends_every_session(h: Harness) {
+    seed_user(&h.db, "amal", UserRole::Responsable, None);
+    let (access, _) = h.token("amal").await;
+    let (other, _) = h.token("amal").await;
+    let change =
+        |current: &str, new: &str| json!({"current_password": current, "new_password": new});
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/auth/change-password",
+            Some(&access),
+            Some(change(PASSWORD, PASSWORD)),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        res.detail_codes(),
+        vec![("new_password".into(), "invalid_value".into())]
+    );
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/auth/change-password",
+            Some(&access),
+            Some(change(PASSWORD, "short")),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.message().starts_with(
+            "Mot de passe invalide: Le mot de passe doit contenir au moins 12 caractères"
+        ),
+        "{}",
+        res.message()
+    );
+    assert!(
+        res.detail_codes()
+            .iter()
+            .all(|(f, c)| f == "new_password" && c == "password_policy")
+    );
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/auth/change-password",
+            Some(&access),
+            Some(change("Wrong#Password1", "Nouveau#Passe2026")),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert_eq!(res.message(), "Mot de passe actuel incorrect");
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/auth/change-password",
+            Some(&access),
+            Some(change(PASSWORD, "Nouveau#Passe2026")),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.body["message"], "Mot de passe changé avec succès");
+    for t in [&access, &other] {
+        assert_eq!(
+            h.json(Method::GET, "/api/v1/auth/me", Some(t), None)
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        h.login("amal", PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        h.login("amal", "Nouveau#Passe2026").await.status,
+        StatusCode::OK
+    );
+}
+
+async fn five_failures_lock_the_account_then_it_escalates(h: Harness) {
+    seed_user(&h.db, "amal", UserRole::Responsable, None);
+    for i in 1..=5 {
+        let res = h.login("amal", "Wrong#Password1").await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let res = h.login("amal", PASSWORD).await;
+    assert_eq!(
+        res.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password while locked"
+    );
+    assert_eq!(res.header("retry-after"), Some("300"));
+    assert_eq!(res.body["error"]["details"]["retry_after"], 300);
+    assert_eq!(
+        res.message(),
+        "Trop de tentatives échouées. Réessayez dans 300 secondes."
+    );
+    // The e-mail is the same account key.
+    assert_eq!(
+        h.login("amal@mif.ma", PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    h.clock
+        .advance(chrono::Duration::minutes(5) + chrono::Duration::seconds(1));
+    for _ in 0..5 {
+        let _ = h.login("amal", "Wrong#Password1").await;
+    }
+    let res = h.login("amal", PASSWORD).await;
+    assert_eq!(
+        res.header("retry-after"),
+        Some("600"),
+        "the second lockout lasts 10 minutes"
+    );
+    h.clock
+        .advance(chrono::Duration::minutes(10) + chrono::Duration::seconds(1));
+    assert_eq!(
+        h.login("amal", PASSWORD).await.status,
+        StatusCode::OK,
+        "success clears the account key"
+    );
+}
+
+async fn users_are_administered_by_admins_only(h: Harness) {
+    let admin = h.admin().await;
+    let body = json!({"username": "karim", "full_name": " Karim T ", "email": "Karim@MIF.ma", "role": "technicien", "password": "Technicien#2026"});
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/users",
+            Some(&admin),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let id = res.body["id"].as_i64().unwrap();
+    assert_eq!(
+        res.header("location"),
+        Some(format!("/api/v1/users/{id}").as_str())
+    );
+    assert_eq!(res.body["email"], "karim@mif.ma");
+    assert_eq!(res.body["full_name"], "Karim T");
+    assert_eq!(res.body["is_active"], true);
+    assert_eq!(res.body["client_id"], Value::Null);
+    assert_eq!(res.body["last_login"], Value::Null);
+
+    let mut dup = body.clone();
+    dup["username"] = "KARIM2".into();
+    let res = h
+        .json(Method::POST, "/api/v1/users", Some(&admin), Some(dup))
+        .await;
+    assert_eq!(
+        (res.status, res.message()),
+        (StatusCode::CONFLICT, "Email déjà utilisé.")
+    );
+    let mut dup = body.clone();
+    dup["email"] = "other@mif.ma".into();
+    dup["username"] = "KARIM".into();
+    let res = h
+        .json(Method::POST, "/api/v1/users", Some(&admin), Some(dup))
+        .await;
+    assert_eq!(
+        (res.status, res.message()),
+        (StatusCode::CONFLICT, "Username déjà utilisé.")
+    );
+
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/users",
+            Some(&admin),
+            Some(json!({"username": "x", "email": "bad", "role": "root", "is_active": "yes"})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let codes = res.detail_codes();
+    for expected in [
+        ("username", "too_short"),
+        ("full_name", "required"),
+        ("email", "invalid_format"),
+        ("role", "invalid_value"),
+        ("password", "required"),
+        ("is_active", "invalid_type"),
+    ] {
+        assert!(
+            codes.contains(&(expected.0.into(), expected.1.into())),
+            "{expected:?} in {codes:?}"
+        );
+    }
+    let mut weak = body.clone();
+    weak["username"] = "weak".into();
+    weak["email"] = "weak@mif.ma".into();
+    weak["password"] = "Password123!".into();
+    let res = h
+        .json(Method::POST, "/api/v1/users", Some(&admin), Some(weak))
+        .await;
+    assert_eq!(
+        res.message(),
+        "Mot de passe invalide: Ce mot de passe est trop courant et n'est pas autorisé"
+    );
+    let res = h.json(Method::POST, "/api/v1/users", Some(&admin), Some(json!({"username": "cli1", "full_name": "C", "email": "c1@x.ma", "role": "technicien", "password": "Technicien#2026", "client_id": 3}))).await;
+    assert_eq!(
+        res.detail_codes(),
+        vec![("client_id".into(), "invalid_value".into())]
+    );
+    let res = h.json(Method::POST, "/api/v1/users", Some(&admin), Some(json!({"username": "cli2", "full_name": "Client Deux", "email": "c2@x.ma", "role": "client", "password": "Technicien#2026", "client_id": 999}))).await;
+    assert_eq!(
+        (res.status, res.message()),
+        (StatusCode::NOT_FOUND, "Compte client introuvable")
+    );
+    let res = h.json(Method::POST, "/api/v1/users", Some(&admin), Some(json!({"username": "cli3", "full_name": "Client Trois", "email": "c3@x.ma", "role": "client", "password": "Technicien#2026"}))).await;
+    assert_eq!(res.status, StatusCode::CREATED);
+    assert!(
+        res.body["client_id"].is_i64(),
+        "a client account is created"
+    );
+
+    let res = h
+        .json(
+            Method::GET,
+            "/api/v1/users?role=technicien,client&sort=-username&limit=1",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.header("x-total-count"), Some("2"));
+    assert_eq!(res.body.as_array().unwrap().len(), 1);
+    assert_eq!(res.body[0]["username"], "karim");
+    let res = h
+        .json(
+            Method::GET,
+            "/api/v1/users?sort=nope&limit=0",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.body["error"]["details"][0]["location"], "query");
+
+    let res = h
+        .json(
+            Method::GET,
+            &format!("/api/v1/users/{id}/"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "trailing slash");
+    let res = h
+        .json(Method::GET, "/api/v1/users/999", Some(&admin), None)
+        .await;
+    assert_eq!(
+        (res.status, res.message()),
+        (StatusCode::NOT_FOUND, "Utilisateur non trouvé.")
+    );
+    assert_eq!(
+        h.json(Method::GET, "/api/v1/users/0", Some(&admin), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let res = h
+        .json(Method::GET, "/api/v1/users/abc", Some(&admin), None)
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.body["error"]["details"][0]["location"], "path");
+
+    // A technicien is refused with the roles listed, and the refusal is audited.
+    let login = h.login("karim", "Technicien#2026").await;
+    let tech = login.body["access_token"].as_str().unwrap().to_owned();
+    let res = h
+        .json(Method::GET, "/api/v1/users", Some(&tech), None)
+        .await;
+    assert_eq!(
+        (res.status, res.message()),
+        (StatusCode::FORBIDDEN, "Accès réservé aux rôles : admin")
+    );
+    let res = h
+        .json(Method::POST, "/api/v1/users", Some(&tech), Some(json!({})))
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "403 before 422");
+    let res = h
+        .json(
+            Method::GET,
+            "/api/v1/audit/events?event_type=rbac.violation",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(res.header("x-total-count"), Some("2"));
+}
+
+async fn role_change_deactivation_and_the_last_admin(h: Harness) {
+    let admin = h.admin().await;
+    let karim = seed_user(&h.db, "karim", UserRole::Technicien, None);
+    let (karim_token, _) = h.token("karim").await;
+    let res = h
+        .json(
+            Method::PATCH,
+            &format!("/api/v1/users/{}", karim.id),
+            Some(&admin),
+            Some(json!({"role": "responsable", "full_name": null})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.body["role"], "responsable");
+    assert_eq!(res.body["full_name"], Value::Null);
+    assert_eq!(
+        h.json(Method::GET, "/api/v1/auth/me", Some(&karim_token), None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED,
+        "role change ends sessions"
+    );
+    let res = h
+        .json(
+            Method::PUT,
+            &format!("/api/v1/users/{}", karim.id),
+            Some(&admin),
+            Some(json!({"email": null})),
+        )
+        .await;
+    assert_eq!(
+        res.detail_codes(),
+        vec![("email".into(), "invalid_value".into())]
+    );
+
+    let (karim_token, _) = h.token("karim").await;
+    assert_eq!(
+        h.json(
+            Method::DELETE,
+            &format!("/api/v1/users/{}", karim.id),
+            Some(&admin),
+            None
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        h.json(
+            Method::DELETE,
+            &format!("/api/v1/users/{}", karim.id),
+            Some(&admin),
+            None
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT,
+        "idempotent"
+    );
+    let res = h
+        .json(Method::GET, "/api/v1/auth/me", Some(&karim_token), None)
+        .await;
+    assert_eq!(
+        (res.status, res.message()),
+        (StatusCode::UNAUTHORIZED, "Utilisateur désactivé")
+    );
+    let res = h
+        .json(
+            Method::PATCH,
+            &format!("/api/v1/users/{}/activate", karim.id),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (res.status, res.body["is_active"].clone()),
+        (StatusCode::OK, Value::Bool(true))
+    );
+
+    let me = h
+        .json(Method::GET, "/api/v1/users/me", Some(&admin), None)
+        .await;
+    let admin_id = me.body["id"].as_i64().unwrap();
+    let res = h
+        .json(
+            Method::PATCH,
+            &format!("/api/v1/users/{admin_id}"),
+            Some(&admin),
+            Some(json!({"role": "responsable"})),
+        )
+        .await;
+    assert_eq!(
+        (res.status, res.message()),
+        (
+            StatusCode::CONFLICT,
+            "Impossible de retirer le dernier administrateur actif"
+        )
+    );
+    let res = h
+        .json(
+            Method::DELETE,
+            &format!("/api/v1/users/{admin_id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+}
+
+async fn self_service_updates(h: Harness) {
+    seed_user(&h.db, "amal", UserRole::Responsable, None);
+    let (token, _) = h.token("amal").await;
+    let res = h
+        .json(
+            Method::PUT,
+            "/api/v1/users/update",
+            Some(&token),
+            Some(json!({"full_name": "Amal B.", "role": "admin"})),
+        )
+        .await;
+    assert_eq!(
+        res.detail_codes(),
+        vec![("role".into(), "read_only".into())]
+    );
+    let res = h
+        .json(
+            Method::PUT,
+            "/api/v1/users/update",
+            Some(&token),
+            Some(json!({"password": "Nouveau#Passe2026"})),
+        )
+        .await;
+    assert_eq!(
+        res.detail_codes(),
+        vec![("current_password".into(), "required".into())]
+    );
+    let res = h
+        .json(
+            Method::PUT,
+            "/api/v1/users/update",
+            Some(&token),
+            Some(json!({"password": "Nouveau#Passe2026", "current_password": "Wrong#Password1"})),
+        )
+        .await;
+    assert_eq!(
+        (res.status, res.message()),
+        (StatusCode::BAD_REQUEST, "Mot de passe actuel incorrect")
+    );
+    let res = h
+        .json(
+            Method::PUT,
+            "/api/v1/users/update",
+            Some(&token),
+            Some(json!({"full_name": "  Amal B.  "})),
+        )
+        .await;
+    assert_eq!(
+        (res.status, res.body["full_name"].clone()),
+        (StatusCode::OK, json!("Amal B."))
+    );
+    let res = h
+        .json(
+            Method::PUT,
+            "/api/v1/users/update",
+            Some(&token),
+            Some(json!({"password": "Nouveau#Passe2026", "current_password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(
+        h.json(Method::GET, "/api/v1/users/me", Some(&token), None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+async fn the_audit_trail_records_and_filters(h: Harness) {
+    let admin = h.admin().await;
+    let _ = h.login("admin", "Wrong#Password1").await;
+    let res = h
+        .json(Method::GET, "/api/v1/audit/events", Some(&admin), None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let events = res.body.as_array().unwrap();
+    assert_eq!(events[0]["event_type"], "auth.login.failed", "newest first");
+    assert_eq!(events[0]["details"]["failure_reason"], "bad_password");
+    assert_eq!(events[0]["ip_address"], "127.0.0.1");
+    assert!(events[0]["request_id"].is_string());
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event_type"] == "auth.login.success")
+    );
+    let res = h
+        .json(
+            Method::GET,
+            "/api/v1/audit/events?event_type=auth.login.success&success=true",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(res.header("x-total-count"), Some("1"));
+    let res = h
+        .json(
+            Method::GET,
+            "/api/v1/audit/events?event_type=nope",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let res = h
+        .json(
+            Method::GET,
+            "/api/v1/audit/events?date_min=yesterday",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        res.detail_codes(),
+        vec![("date_min".into(), "invalid_format".into())]
+    );
+    let text = res.body.to_string();
+    assert!(!text.contains(PASSWORD));
+}
+
+both! {
+    login_works_in_every_format => login_in_every_format;
+    login_failures_look_the_same => login_failures_are_indistinguishable;
+    inactive_accounts_are_refused => an_inactive_account_with_the_right_password_is_403;
+    bearer_tokens => bearer_tokens_are_checked;
+    refresh_and_reuse => refresh_rotates_and_reuse_revokes_the_session;
+    logout => logout_ends_the_session_at_once;
+    change_password => change_password_checks_then_ends_every_session;
+    lockout => five_failures_lock_the_account_then_it_escalates;
+    users_admin => users_are_administered_by_admins_only;
+    role_change_and_last_admin => role_change_deactivation_and_the_last_admin;
+    self_service => self_service_updates;
+    audit_trail => the_audit_trail_records_and_filters;
+}
+
+#[actix_web::test]
+async fn the_general_rate_limit_answers_429_with_the_envelope() {
+    let h = harness_with(TestBackend::Sqlite, 3).await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            h.json(Method::GET, "/api/v1/auth/me", None, None)
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let res = h
+        .call(
+            TestRequest::get()
+                .uri("/api/v1/auth/me")
+                .insert_header(("X-Request-ID", "rl-1"))
+                .insert_header(("Origin", support::ALLOWED_ORIGIN)),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(res.body["error"]["code"], "TOO_MANY_REQUESTS");
+    assert!(
+        res.message()
+            .starts_with("Trop de requêtes. Réessayez dans ")
+    );
+    let retry: i64 = res.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry));
+    assert_eq!(res.body["error"]["details"]["retry_after"], retry);
+    assert_eq!(res.header("x-request-id"), Some("rl-1"));
+    assert_eq!(
+        res.header("access-control-allow-origin"),
+        Some(support::ALLOWED_ORIGIN)
+    );
+    assert_eq!(
+        h.json(Method::GET, "/live", None, None).await.status,
+        StatusCode::OK,
+        "probes are exempt"
+    );
+    assert_eq!(
+        h.json(Method::GET, "/api/v1/nope", None, None).await.status,
+        StatusCode::NOT_FOUND,
+        "routing comes first"
+    );
+}
+
+/// Two servers on one database: a logout, a lockout and a deactivation made through the first
+/// are seen by the second at once.
+#[actix_web::test]
+async fn a_second_instance_sees_logout_lockout_and_deactivation() {
+    let guard = TestDatabase::new(TestBackend::Sqlite).unwrap();
+    let db_a = Arc::new(guard.migrated());
+    let db_b = Arc::new(guard.connect());
+    let clock = TestClock::starting_now();
+    let a = Harness {
+        app: actix_service::boxed::service(
+            test::init_service(erp_http::app(support::state_with(
+                Arc::clone(&db_a),
+                Arc::clone(&clock) as _,
+                10_000,
+            )))
+            .await,
+        ),
+        db: Arc::clone(&db_a),
+        clock: Arc::clone(&clock),
+        _guard: TestDatabase::new(TestBackend::Sqlite).unwrap(),
+    };
+    let b = Harness {
+        app: actix_service::boxed::service(
+            test::init_service(erp_http::app(support::state_with(
+                db_b,
+                Arc::clone(&clock) as _,
+                10_000,
+            )))
+            .await,
+        ),
+        db: Arc::clone(&db_a),
+        clock,
+        _guard: TestDatabase::new(TestBackend::Sqlite).unwrap(),
+    };
+    let admin = a.admin().await;
+    let karim = seed_user(&a.db, "karim", UserRole::Technicien, None);
+
+    let (token, _) = a.token("karim").await;
+    assert_eq!(
+        b.json(Method::GET, "/api/v1/auth/me", Some(&token), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    a.call(
+        TestRequest::post()
+            .uri("/api/v1/auth/logout")
+            .insert_header(("Authorization", format!("Bearer {token}"))),
+    )
+    .await;
+    assert_eq!(
+        b.json(Method::GET, "/api/v1/auth/me", Some(&token), None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED,
+        "logout seen by B"
+    );
+
+    for _ in 0..5 {
+        let _ = a.login("karim", "Wrong#Password1").await;
+    }
+    assert_eq!(
+        b.login("karim", PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "lockout seen by B"
+    );
+
+    a.clock
+        .advance(chrono::Duration::minutes(5) + chrono::Duration::seconds(1));
+    let (token, _) = b.token("karim").await;
+    assert_eq!(
+        a.json(
+            Method::DELETE,
+            &format!("/api/v1/users/{}", karim.id),
+            Some(&admin),
+            None
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    let res = b
+        .json(Method::GET, "/api/v1/auth/me", Some(&token), None)
+        .await;
+    assert_eq!(
+        (res.status, res.message()),
+        (StatusCode::UNAUTHORIZED, "Utilisateur désactivé"),
+        "deactivation seen by B"
+    );
+}
