@@ -323,28 +323,13 @@ fn layering_violations(meta: &Value) -> Result<Vec<String>, String> {
 }
 
 fn keygen(out: &Path) -> TaskResult {
-    use erp_security::keys;
-    let write = |name: &str, contents: &str| -> TaskResult {
-        let path = out.join(name);
-        keys::write_secret_file(&path, contents).map_err(|e| e.to_string())?;
-        say(&format!("wrote {}", path.display()));
-        Ok(())
-    };
-    let pem = keys::generate_rsa_pem().map_err(|e| e.to_string())?;
-    let signing = keys::SigningKey::from_pem(secrecy::ExposeSecret::expose_secret(&pem))
-        .map_err(|e| e.to_string())?;
-    write("jwt-signing-key.pem", signing.private_pem())?;
-    write("jwt-public-key.pem", signing.public_pem())?;
-    write(
-        "fernet.key",
-        &format!(
-            "{}\n",
-            secrecy::ExposeSecret::expose_secret(&keys::generate_fernet_key())
-        ),
-    )?;
-    say(&format!("signing key id (kid): {}", signing.kid()));
+    let generated = erp_security::keys::generate_key_files(out).map_err(|e| e.to_string())?;
+    for file in &generated.files {
+        say(&format!("wrote {} (mode 0600)", file.display()));
+    }
+    say(&format!("signing key id (kid): {}", generated.kid));
     say(
-        "use: ERP__SECURITY__JWT_PRIVATE_KEY_FILE=<out>/jwt-signing-key.pem and FERNET_KEYS=$(cat <out>/fernet.key)",
+        "use: ERP__SECURITY__JWT_PRIVATE_KEY_FILE=<out>/jwt-signing-key.pem and FERNET_KEYS=$(cat <out>/fernet.key); see docs/SECURITY.md for rotation",
     );
     Ok(())
 }

@@ -20,7 +20,7 @@ pub struct Cli {
 }
 
 /// Subcommands.
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (migrates first).
     Serve,
@@ -32,6 +32,9 @@ pub enum Command {
     },
     /// Validate the configuration, print it with secrets redacted, and exit.
     CheckConfig,
+    /// Key management.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Probe the running server's `/live` (for container health checks).
     Healthcheck {
         /// Seconds to wait for the answer.
@@ -40,11 +43,22 @@ pub enum Command {
     },
 }
 
+/// `erp keys …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum KeysCommand {
+    /// Write a new RS256 key pair and a Fernet key (mode 0600, never overwriting).
+    Generate {
+        /// Output directory.
+        #[arg(long, default_value = "keys")]
+        out: std::path::PathBuf,
+    },
+}
+
 /// Parses the command line, runs it, and turns a failure into one line on stderr.
 #[must_use]
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli.command.unwrap_or(Command::Serve)) {
+    match run(&cli.command.unwrap_or(Command::Serve)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             report_error(&message);
@@ -66,7 +80,16 @@ fn print(text: &str) {
     println!("{text}");
 }
 
-fn run(command: Command) -> Result<(), String> {
+fn run(command: &Command) -> Result<(), String> {
+    // Key generation needs no configuration: it only writes files.
+    if let Command::Keys(KeysCommand::Generate { out }) = command {
+        let generated = erp_security::keys::generate_key_files(out).map_err(|e| e.to_string())?;
+        for file in &generated.files {
+            print(&format!("wrote {} (mode 0600)", file.display()));
+        }
+        print(&format!("signing key id (kid): {}", generated.kid));
+        return Ok(());
+    }
     let settings = Settings::load(&Sources::from_process()).map_err(|e| e.to_string())?;
     match command {
         Command::Serve => {
@@ -75,7 +98,7 @@ fn run(command: Command) -> Result<(), String> {
         }
         Command::Migrate { status } => {
             telemetry::init(&settings);
-            migrate(&settings, status).map_err(|e| e.to_string())
+            migrate(&settings, *status).map_err(|e| e.to_string())
         }
         Command::CheckConfig => {
             // The database URL scheme is part of the configuration: check it without connecting.
@@ -89,10 +112,11 @@ fn run(command: Command) -> Result<(), String> {
             print("configuration OK");
             Ok(())
         }
+        Command::Keys(KeysCommand::Generate { .. }) => Ok(()),
         Command::Healthcheck { timeout } => healthcheck::check(
             &settings.server.host,
             settings.server.port,
-            Duration::from_secs(timeout),
+            Duration::from_secs(*timeout),
         ),
     }
 }

@@ -441,3 +441,47 @@ fn postgres_serves_the_same_and_readiness_follows_an_outage() {
     }
     drop(server);
 }
+
+#[test]
+fn keys_generate_writes_owner_only_key_files_the_server_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = command(dir.path(), &[])
+        .args(["keys", "generate", "--out", "secrets"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in ["jwt-signing-key.pem", "jwt-public-key.pem", "fernet.key"] {
+        let path = dir.path().join("secrets").join(name);
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&path).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600, "{name}");
+    }
+    let again = command(dir.path(), &[])
+        .args(["keys", "generate", "--out", "secrets"])
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "never overwrites");
+
+    // Production starts with these keys and no development key is generated.
+    let fernet = std::fs::read_to_string(dir.path().join("secrets/fernet.key")).unwrap();
+    let server = start(
+        dir.path(),
+        &[
+            ("ERP__ENVIRONMENT", "production"),
+            ("ERP__SERVER__HOST", "127.0.0.1"),
+            (
+                "ERP__SECURITY__JWT_PRIVATE_KEY_FILE",
+                "secrets/jwt-signing-key.pem",
+            ),
+            ("FERNET_KEYS", fernet.trim()),
+            ("ERP_BOOTSTRAP_ADMIN_PASSWORD", "Maintenance#2026x"),
+        ],
+    );
+    assert_eq!(get(&format!("{}/ready", server.base)).0, 200);
+    assert!(!dir.path().join("data/keys").exists());
+}
