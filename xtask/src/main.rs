@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+
+mod bench;
 use serde_json::Value;
 
 /// ERP MIF Maroc project automation.
@@ -33,12 +35,28 @@ enum Task {
     },
     /// Only the layering check: domain and application depend on no adapter or I/O crate.
     Layering,
+    /// Benchmarks on the release binary; writes the figures to docs/benchmarks.md.
+    Bench {
+        /// Which benchmark.
+        #[arg(value_enum, default_value = "auth")]
+        suite: BenchSuite,
+        /// Seconds per load phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// Generate an RS256 signing key pair and a Fernet key into a directory.
     Keygen {
         /// Output directory (created; existing files are never overwritten).
         #[arg(long, default_value = "keys")]
         out: PathBuf,
     },
+}
+
+/// Benchmark suites.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum BenchSuite {
+    /// Login latency, authenticated reads, and reads under a login flood.
+    Auth,
 }
 
 type TaskResult = Result<(), String>;
@@ -56,6 +74,10 @@ fn main() -> ExitCode {
         Task::Test { postgres } => test(postgres),
         Task::Layering => layering(),
         Task::Keygen { out } => keygen(&out),
+        Task::Bench {
+            suite: BenchSuite::Auth,
+            seconds,
+        } => bench_auth(seconds),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -320,6 +342,34 @@ fn layering_violations(meta: &Value) -> Result<Vec<String>, String> {
         }
     }
     Ok(violations)
+}
+
+fn bench_auth(seconds: u64) -> TaskResult {
+    run(
+        "build",
+        cargo().args(["build", "--release", "--locked", "-p", "erp-server"]),
+    )?;
+    let table = bench::auth(&workspace_root(), seconds)?;
+    say_plain(&table);
+    let rev = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(workspace_root())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let doc = workspace_root().join("docs/benchmarks.md");
+    let section = format!("## Identity (`cargo xtask bench auth`, revision {rev})\n\n{table}");
+    let mut text = std::fs::read_to_string(&doc).unwrap_or_else(|_| "# Benchmarks\n\nFigures measured by `cargo xtask bench`; each section is replaced by its latest run.\n\n".to_owned());
+    if let Some(start) = text.find("## Identity") {
+        let end = text[start + 2..]
+            .find("\n## ")
+            .map_or(text.len(), |i| start + 2 + i + 1);
+        text.replace_range(start..end, "");
+    }
+    text.push_str(&section);
+    std::fs::write(&doc, text).map_err(|e| e.to_string())?;
+    say(&format!("wrote {}", doc.display()));
+    Ok(())
 }
 
 fn keygen(out: &Path) -> TaskResult {

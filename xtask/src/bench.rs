@@ -1,0 +1,317 @@
+//! `cargo xtask bench auth`: the identity figures of the closing note, measured on the release
+//! binary over loopback with a small keep-alive HTTP/1.1 load generator.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+const ADMIN_PASSWORD: &str = "Bench#Admin2026";
+
+/// The server under test; killed when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(binary: &Path, workdir: &Path) -> Result<Server, String> {
+    let mut child = Command::new(binary)
+        .current_dir(workdir)
+        .env("ERP__ENVIRONMENT", "test")
+        .env("ERP__SERVER__PORT", "0")
+        .env("ERP__LOG__LEVEL", "info")
+        .env("ERP__LOG__FORMAT", "json")
+        .env("ERP__RATE_LIMIT__REQUESTS_PER_MINUTE", "100000000")
+        .env("ERP__RATE_LIMIT__TRUSTED_PROXIES", "[\"127.0.0.1\"]")
+        .env("ERP_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+                && v["message"] == "server listening"
+            {
+                let _ = tx.send(v["address"].as_str().unwrap_or_default().to_owned());
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(60))
+        .map_err(|_| "the server did not start".to_owned())?;
+    Ok(Server { child, addr })
+}
+
+/// A keep-alive HTTP/1.1 connection.
+struct Conn {
+    stream: BufReader<TcpStream>,
+}
+
+impl Conn {
+    fn open(addr: &str) -> Result<Self, String> {
+        let stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            stream: BufReader::new(stream),
+        })
+    }
+
+    /// Sends one request and reads the whole response; returns the status and body.
+    fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Result<(u16, String), String> {
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        req.push_str(body);
+        self.stream
+            .get_mut()
+            .write_all(req.as_bytes())
+            .map_err(|e| e.to_string())?;
+        let mut status_line = String::new();
+        self.stream
+            .read_line(&mut status_line)
+            .map_err(|e| e.to_string())?;
+        let status = status_line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or("bad status line")?;
+        let mut length = 0_usize;
+        loop {
+            let mut line = String::new();
+            self.stream
+                .read_line(&mut line)
+                .map_err(|e| e.to_string())?;
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                length = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0_u8; length];
+        self.stream
+            .read_exact(&mut body)
+            .map_err(|e| e.to_string())?;
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round();
+    let index = usize::try_from(rank as u64)
+        .unwrap_or(0)
+        .min(sorted.len() - 1);
+    sorted[index]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1_000.0)
+}
+
+/// Runs `clients` threads doing `work` until `duration` is over; returns every latency and
+/// the number of errors.
+fn load(
+    addr: &str,
+    clients: usize,
+    duration: Duration,
+    work: impl Fn(&mut Conn, usize) -> Result<bool, String> + Send + Sync + 'static,
+) -> Result<(Vec<Duration>, u64), String> {
+    let work = Arc::new(work);
+    let stop = Arc::new(AtomicBool::new(false));
+    let errors = Arc::new(AtomicU64::new(0));
+    let mut handles = Vec::new();
+    for client in 0..clients {
+        let (addr, work, stop, errors) = (
+            addr.to_owned(),
+            Arc::clone(&work),
+            Arc::clone(&stop),
+            Arc::clone(&errors),
+        );
+        handles.push(std::thread::spawn(move || {
+            let mut latencies = Vec::new();
+            let Ok(mut conn) = Conn::open(&addr) else {
+                errors.fetch_add(1, Ordering::Relaxed);
+                return latencies;
+            };
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let started = Instant::now();
+                match work(&mut conn, client * 1_000_000 + i) {
+                    Ok(true) => latencies.push(started.elapsed()),
+                    Ok(false) | Err(_) => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        if let Ok(c) = Conn::open(&addr) {
+                            conn = c;
+                        }
+                    }
+                }
+                i += 1;
+            }
+            latencies
+        }));
+    }
+    std::thread::sleep(duration);
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.join().map_err(|_| "a load thread panicked".to_owned())?);
+    }
+    all.sort();
+    Ok((all, errors.load(Ordering::Relaxed)))
+}
+
+fn login_body(username: &str, password: &str) -> String {
+    serde_json::json!({"username": username, "password": password}).to_string()
+}
+
+/// The figures of the identity issue.
+pub fn auth(root: &Path, seconds: u64) -> Result<String, String> {
+    let binary = root.join("target/release/erp");
+    let workdir = std::env::temp_dir().join(format!("erp-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
+    let server = start(&binary, &workdir)?;
+    let addr = server.addr.clone();
+    let json = [("Content-Type", "application/json")];
+
+    // 1. Login latency, sequential, at the configured Argon2id parameters.
+    let mut conn = Conn::open(&addr)?;
+    let mut logins = Vec::new();
+    let mut token = String::new();
+    for _ in 0..30 {
+        let started = Instant::now();
+        let (status, body) = conn.request(
+            "POST",
+            "/api/v1/auth/token",
+            &json,
+            &login_body("admin", ADMIN_PASSWORD),
+        )?;
+        logins.push(started.elapsed());
+        if status != 200 {
+            return Err(format!("login failed: {status} {body}"));
+        }
+        let v: serde_json::Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+        token = v["access_token"].as_str().unwrap_or_default().to_owned();
+    }
+    logins.sort();
+    let auth_header = format!("Bearer {token}");
+
+    // 2. Authenticated GET /users/me, 32 keep-alive clients.
+    let duration = Duration::from_secs(seconds);
+    let header = auth_header.clone();
+    let (me, me_errors) = load(&addr, 32, duration, move |c, _| {
+        c.request(
+            "GET",
+            "/api/v1/users/me",
+            &[("Authorization", header.as_str())],
+            "",
+        )
+        .map(|(s, _)| s == 200)
+    })?;
+    let rps = me.len() as f64 / duration.as_secs_f64();
+
+    // 3. The same endpoint while 32 clients flood /auth/token with wrong passwords, each from
+    //    its own address (X-Forwarded-For through a trusted proxy) and for a different
+    //    username, so that no lockout short-cuts the hashing.
+    let stop_flood = Arc::new(AtomicBool::new(false));
+    let flood_count = Arc::new(AtomicU64::new(0));
+    let mut flooders = Vec::new();
+    for f in 0..32_u64 {
+        let (addr, stop, count) = (
+            addr.clone(),
+            Arc::clone(&stop_flood),
+            Arc::clone(&flood_count),
+        );
+        flooders.push(std::thread::spawn(move || {
+            let Ok(mut c) = Conn::open(&addr) else { return };
+            let mut i = 0_u64;
+            while !stop.load(Ordering::Relaxed) {
+                let ip = format!("10.{}.{}.{}", f, (i / 250) % 250, i % 250 + 1);
+                let body = login_body(&format!("attacker{f}x{i}"), "Wrong#Password1");
+                let headers = [
+                    ("Content-Type", "application/json"),
+                    ("X-Forwarded-For", ip.as_str()),
+                ];
+                if c.request("POST", "/api/v1/auth/token", &headers, &body)
+                    .is_err()
+                {
+                    match Conn::open(&addr) {
+                        Ok(n) => c = n,
+                        Err(_) => return,
+                    }
+                }
+                count.fetch_add(1, Ordering::Relaxed);
+                i += 1;
+            }
+        }));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let header = auth_header;
+    let (flooded, flooded_errors) = load(&addr, 8, duration, move |c, _| {
+        c.request(
+            "GET",
+            "/api/v1/users/me",
+            &[("Authorization", header.as_str())],
+            "",
+        )
+        .map(|(s, _)| s == 200)
+    })?;
+    stop_flood.store(true, Ordering::Relaxed);
+    for f in flooders {
+        let _ = f.join();
+    }
+    let flood_rate = flood_count.load(Ordering::Relaxed) as f64 / (duration.as_secs_f64() + 1.0);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&workdir);
+
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
+    Ok(format!(
+        "| Measure | Value |\n|---|---|\n\
+         | Login (`POST /auth/token`, Argon2id m=19456 KiB t=2 p=1), sequential, 30 logins | p50 {} ms, p95 {} ms, max {} ms |\n\
+         | `GET /api/v1/users/me` (JWT verify + session/user read), 32 keep-alive clients, {seconds} s | {:.0} requests/s, p50 {} ms, p99 {} ms, {} errors |\n\
+         | `GET /api/v1/users/me`, 8 clients, while 32 clients flood `/auth/token` with wrong passwords ({:.0} attempts/s) | p50 {} ms, p99 {} ms, {} errors |\n\
+         \nMachine: {cores} cores; release build; server and load generator on the same machine over loopback.\n",
+        ms(percentile(&logins, 50.0)),
+        ms(percentile(&logins, 95.0)),
+        ms(percentile(&logins, 100.0)),
+        rps,
+        ms(percentile(&me, 50.0)),
+        ms(percentile(&me, 99.0)),
+        me_errors,
+        flood_rate,
+        ms(percentile(&flooded, 50.0)),
+        ms(percentile(&flooded, 99.0)),
+        flooded_errors,
+    ))
+}
