@@ -524,16 +524,28 @@ impl Application {
             user.password_changed_at = now;
             user.updated_at = now;
             uow.update_user(&user)?;
-            self.end_sessions(uow, log, &user, RevocationReason::PasswordChanged, ctx, now)?;
-            log.push(
-                uow,
-                Audit::new(AuditEventType::PasswordChanged, true, ctx, now)
-                    .user(user.id, user.username.as_str())
-                    .resource(format!("user:{}", user.id))
-                    .action("change"),
-            )?;
+            self.password_changed_by_owner(uow, log, &user, ctx, now)?;
             Ok(Outcome::Done(()))
         })
+    }
+
+    /// After a user changed their own password: every session ends, and it is audited.
+    pub(crate) fn password_changed_by_owner(
+        &self,
+        uow: &mut dyn UnitOfWork,
+        log: &mut AuditLog,
+        user: &User,
+        ctx: &AuditContext,
+        now: Timestamp,
+    ) -> Result<(), AppError> {
+        self.end_sessions(uow, log, user, RevocationReason::PasswordChanged, ctx, now)?;
+        log.push(
+            uow,
+            Audit::new(AuditEventType::PasswordChanged, true, ctx, now)
+                .user(user.id, user.username.as_str())
+                .resource(format!("user:{}", user.id))
+                .action("change"),
+        )
     }
 
     /// Revokes every session of `user` and audits it.

@@ -455,14 +455,7 @@ impl Application {
             user.updated_at = now;
             uow.update_user(&user).map_err(map_write)?;
             if changed_password {
-                self.end_sessions(uow, log, &user, RevocationReason::PasswordChanged, ctx, now)?;
-                log.push(
-                    uow,
-                    Audit::new(AuditEventType::PasswordChanged, true, ctx, now)
-                        .user(user.id, user.username.as_str())
-                        .resource(format!("user:{}", user.id))
-                        .action("change"),
-                )?;
+                self.password_changed_by_owner(uow, log, &user, ctx, now)?;
             }
             Ok(Outcome::Done(user))
         })

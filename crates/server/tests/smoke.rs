@@ -165,6 +165,26 @@ fn first_run_serves_on_sqlite_and_a_restart_reuses_database_and_keys() {
     let fernet = std::fs::read_to_string(dir.path().join("data/keys/fernet.key")).unwrap();
     let password = printed_password(&server).expect("the generated password is printed");
     assert!(erp_domain::password::failed_rules(&password).is_empty());
+    // The bootstrap admin logs in over real HTTP with a form, and the token works.
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(10))
+        .build();
+    let login: Value = agent
+        .post(&format!("{}/api/v1/auth/token", server.base))
+        .send_form(&[("username", "admin"), ("password", password.as_str())])
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap();
+    let me: Value = agent
+        .get(&format!("{}/api/v1/users/me", server.base))
+        .set("Authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(me["username"], "admin");
+    assert_eq!(me["role"], "admin");
     assert!(terminate(&mut server).success(), "SIGTERM exits 0");
 
     let server = start(dir.path(), &[]);

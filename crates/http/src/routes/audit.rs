@@ -9,7 +9,7 @@ use crate::dto::{audit_out, collection};
 use crate::error::ApiError;
 use crate::extract::Authenticated;
 use crate::extract::query::Query;
-use crate::routes::auth::blocking;
+use crate::routes::auth::use_case;
 use crate::routing::Endpoint;
 use crate::state::AppState;
 
@@ -37,7 +37,9 @@ async fn list(
     };
     let page = q.page();
     q.finish()?;
-    let app = state.app().clone();
-    let listed = blocking(move || app.list_audit(&caller.0, &filter, page)).await?;
+    let listed = use_case(&req, &state, move |app, _| {
+        app.list_audit(&caller.0, &filter, page)
+    })
+    .await?;
     Ok(collection(&listed, audit_out))
 }

@@ -118,9 +118,7 @@ async fn refresh(
     let Some(token) = token else {
         return Err(ApiError::internal("validated field missing"));
     };
-    let ctx = context_of(&req);
-    let app = state.app().clone();
-    let tokens = blocking(move || app.refresh(&token, &ctx)).await?;
+    let tokens = use_case(&req, &state, move |app, ctx| app.refresh(&token, ctx)).await?;
     Ok(HttpResponse::Ok().json(token_out(&tokens)))
 }
 
@@ -133,9 +131,7 @@ async fn logout(
     caller.allow(&req, Action::OwnAccount).await?;
     // The body is optional and ignored, but must still be a valid one if sent.
     let _ = read_auth_fields(&req, payload.into_inner(), true).await?;
-    let ctx = context_of(&req);
-    let app = state.app().clone();
-    blocking(move || app.logout(&caller.0, &ctx)).await?;
+    use_case(&req, &state, move |app, ctx| app.logout(&caller.0, ctx)).await?;
     Ok(HttpResponse::Ok().json(json!({"message": "Déconnexion réussie"})))
 }
 
@@ -159,16 +155,26 @@ async fn change_password(
     let (Some(current), Some(new)) = (current, new) else {
         return Err(ApiError::internal("validated fields missing"));
     };
-    let ctx = context_of(&req);
-    let app = state.app().clone();
-    blocking(move || {
-        app.change_password(
-            &caller.0,
-            &PlainPassword::new(current),
-            &PlainPassword::new(new),
-            &ctx,
-        )
+    let (current, new) = (PlainPassword::new(current), PlainPassword::new(new));
+    use_case(&req, &state, move |app, ctx| {
+        app.change_password(&caller.0, &current, &new, ctx)
     })
     .await?;
     Ok(HttpResponse::Ok().json(json!({"message": "Mot de passe changé avec succès"})))
+}
+
+/// Runs a use case with the request's context on the blocking pool.
+pub(crate) async fn use_case<T: Send + 'static>(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    f: impl FnOnce(
+        &erp_application::Application,
+        &erp_domain::audit::AuditContext,
+    ) -> Result<T, erp_application::AppError>
+    + Send
+    + 'static,
+) -> Result<T, ApiError> {
+    let ctx = context_of(req);
+    let app = state.app().clone();
+    blocking(move || f(&app, &ctx)).await
 }

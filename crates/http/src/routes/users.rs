@@ -11,11 +11,10 @@ use erp_domain::{ClientId, UserId};
 
 use crate::dto::{collection, user_out};
 use crate::error::{ApiError, Location};
-use crate::extract::client::context_of;
 use crate::extract::fields::{Fields, Patch};
 use crate::extract::query::Query;
 use crate::extract::{Authenticated, read_json_object};
-use crate::routes::auth::blocking;
+use crate::routes::auth::use_case;
 use crate::routes::ids::path_id;
 use crate::routing::Endpoint;
 use crate::state::AppState;
@@ -108,9 +107,10 @@ async fn create(
         is_active,
         client_id,
     };
-    let ctx = context_of(&req);
-    let app = state.app().clone();
-    let user = blocking(move || app.create_user(&caller.0, cmd, &ctx)).await?;
+    let user = use_case(&req, &state, move |app, ctx| {
+        app.create_user(&caller.0, cmd, ctx)
+    })
+    .await?;
     Ok(created(&user))
 }
 
@@ -130,8 +130,10 @@ async fn list(
     let sort = q.sort(UserSortField::parse, &UserSortField::NAMES, &[]);
     let page = q.page();
     q.finish()?;
-    let app = state.app().clone();
-    let listed = blocking(move || app.list_users(&caller.0, &filter, &sort, page)).await?;
+    let listed = use_case(&req, &state, move |app, _| {
+        app.list_users(&caller.0, &filter, &sort, page)
+    })
+    .await?;
     Ok(collection(&listed, user_out))
 }
 
@@ -148,8 +150,7 @@ async fn get(
 ) -> Result<HttpResponse, ApiError> {
     caller.allow(&req, Action::ManageUsers).await?;
     let id = user_id(&id)?;
-    let app = state.app().clone();
-    let user = blocking(move || app.get_user(&caller.0, id)).await?;
+    let user = use_case(&req, &state, move |app, _| app.get_user(&caller.0, id)).await?;
     Ok(HttpResponse::Ok().json(user_out(&user)))
 }
 
@@ -193,9 +194,10 @@ async fn update(
         password,
         client_id,
     };
-    let ctx = context_of(&req);
-    let app = state.app().clone();
-    let user = blocking(move || app.update_user(&caller.0, id, cmd, &ctx)).await?;
+    let user = use_case(&req, &state, move |app, ctx| {
+        app.update_user(&caller.0, id, cmd, ctx)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(user_out(&user)))
 }
 
@@ -207,9 +209,10 @@ async fn deactivate(
 ) -> Result<HttpResponse, ApiError> {
     caller.allow(&req, Action::ManageUsers).await?;
     let id = user_id(&id)?;
-    let ctx = context_of(&req);
-    let app = state.app().clone();
-    blocking(move || app.deactivate_user(&caller.0, id, &ctx)).await?;
+    use_case(&req, &state, move |app, ctx| {
+        app.deactivate_user(&caller.0, id, ctx)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -221,9 +224,10 @@ async fn activate(
 ) -> Result<HttpResponse, ApiError> {
     caller.allow(&req, Action::ManageUsers).await?;
     let id = user_id(&id)?;
-    let ctx = context_of(&req);
-    let app = state.app().clone();
-    let user = blocking(move || app.activate_user(&caller.0, id, &ctx)).await?;
+    let user = use_case(&req, &state, move |app, ctx| {
+        app.activate_user(&caller.0, id, ctx)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(user_out(&user)))
 }
 
@@ -256,17 +260,12 @@ async fn update_me(
         (Some(new), Some(current)) => Some((PlainPassword::new(new), PlainPassword::new(current))),
         _ => None,
     };
-    let ctx = context_of(&req);
-    let app = state.app().clone();
-    let user = blocking(move || {
-        app.update_me(
-            &caller.0,
-            UpdateMe {
-                full_name,
-                password,
-            },
-            &ctx,
-        )
+    let cmd = UpdateMe {
+        full_name,
+        password,
+    };
+    let user = use_case(&req, &state, move |app, ctx| {
+        app.update_me(&caller.0, cmd, ctx)
     })
     .await?;
     Ok(HttpResponse::Ok().json(user_out(&user)))
