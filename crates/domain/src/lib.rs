@@ -3,8 +3,10 @@
 
 pub mod audit;
 pub mod clock;
+pub mod enums;
 pub mod error;
 pub mod ids;
+pub mod lifecycle;
 pub mod list;
 pub mod password;
 pub mod ports;
