@@ -6,7 +6,11 @@ use std::sync::Mutex;
 
 use erp_domain::audit::{AuditEvent, AuditFilter, NewAuditEvent};
 use erp_domain::clock::Timestamp;
+use erp_domain::equipement::{
+    Equipement, EquipementFields, EquipementFilter, EquipementId, EquipementSortField,
+};
 use erp_domain::list::{Listed, Page, SortKey};
+use erp_domain::ports::EquipementRepository;
 use erp_domain::ports::{
     AuditRepository, ClientRepository, NewClient, RepoError, Rollback, SessionRepository,
     ThrottleRepository, TransactionMode, TransactionRunner, UniqueKey, UnitOfWork, UserRepository,
@@ -27,6 +31,7 @@ pub struct Store {
     pub refresh: Vec<(RefreshTokenRecord, String)>,
     pub throttle: HashMap<(&'static str, String), ThrottleState>,
     pub audit: Vec<NewAuditEvent>,
+    pub equipements: Vec<Equipement>,
 }
 
 /// The fake database.
@@ -338,6 +343,64 @@ impl AuditRepository for Store {
         Ok(Listed {
             total: next_id(self.audit.len()) - 1,
             items,
+        })
+    }
+}
+
+impl EquipementRepository for Store {
+    fn insert_equipement(
+        &mut self,
+        f: &EquipementFields,
+        now: Timestamp,
+    ) -> Result<Equipement, RepoError> {
+        let e = Equipement {
+            id: EquipementId::new(next_id(self.equipements.len())),
+            fields: f.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        self.equipements.push(e.clone());
+        Ok(e)
+    }
+    fn equipement_by_id(&mut self, id: EquipementId) -> Result<Option<Equipement>, RepoError> {
+        Ok(self.equipements.iter().find(|e| e.id == id).cloned())
+    }
+    fn update_equipement(
+        &mut self,
+        id: EquipementId,
+        f: &EquipementFields,
+        now: Timestamp,
+    ) -> Result<Equipement, RepoError> {
+        let e = self
+            .equipements
+            .iter_mut()
+            .find(|e| e.id == id)
+            .ok_or(RepoError::NotFound)?;
+        e.fields = f.clone();
+        e.updated_at = now;
+        Ok(e.clone())
+    }
+    fn delete_equipement(&mut self, id: EquipementId) -> Result<(), RepoError> {
+        let before = self.equipements.len();
+        self.equipements.retain(|e| e.id != id);
+        if self.equipements.len() == before {
+            Err(RepoError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+    fn equipement_has_interventions(&mut self, _: EquipementId) -> Result<bool, RepoError> {
+        Ok(false)
+    }
+    fn list_equipements(
+        &mut self,
+        _: &EquipementFilter,
+        _: &[SortKey<EquipementSortField>],
+        _: Page,
+    ) -> Result<Listed<Equipement>, RepoError> {
+        Ok(Listed {
+            total: next_id(self.equipements.len()) - 1,
+            items: self.equipements.clone(),
         })
     }
 }

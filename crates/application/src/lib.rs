@@ -7,6 +7,7 @@ pub mod audit_trail;
 pub mod auth;
 pub mod authz;
 pub mod bootstrap;
+pub mod equipements;
 pub mod error;
 pub mod health;
 pub mod tx;

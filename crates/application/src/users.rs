@@ -73,7 +73,10 @@ fn duplicate(key: UniqueKey) -> AppError {
     match key {
         UniqueKey::Email => AppError::Conflict("Email déjà utilisé.".into()),
         UniqueKey::Username => AppError::Conflict("Username déjà utilisé.".into()),
-        UniqueKey::Other => AppError::Conflict("Conflit avec une donnée existante".into()),
+        UniqueKey::Other
+        | UniqueKey::EquipementNom
+        | UniqueKey::NumeroSerie
+        | UniqueKey::CodeInterne => AppError::Conflict("Conflit avec une donnée existante".into()),
     }
 }
 

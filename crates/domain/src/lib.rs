@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod clock;
 pub mod enums;
+pub mod equipement;
 pub mod error;
 pub mod ids;
 pub mod lifecycle;

@@ -9,7 +9,7 @@ use actix_web::{App, Error, HttpResponse, web};
 use crate::error::ApiError;
 use crate::extract::JsonLimit;
 use crate::middleware::request_context;
-use crate::routes::{audit, auth, probes, users};
+use crate::routes::{audit, auth, equipements, probes, users};
 use crate::routing::Endpoint;
 use crate::state::AppState;
 
@@ -43,6 +43,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     probes::configure(cfg, "/api/v1");
     auth::configure(cfg);
     users::configure(cfg);
+    equipements::configure(cfg);
     audit::configure(cfg);
 }
 

@@ -10,151 +10,12 @@ pub mod support;
 
 use std::sync::Arc;
 
-use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
 use actix_web::test::{self, TestRequest};
 use erp_domain::UserRole;
 use erp_persistence::testing::{TestBackend, TestDatabase};
 use serde_json::{Value, json};
-use support::{PASSWORD, TestClock, seed_user};
-
-type App = actix_service::boxed::BoxService<actix_http::Request, ServiceResponse, actix_web::Error>;
-
-struct Harness {
-    app: App,
-    db: Arc<erp_persistence::Database>,
-    clock: Arc<TestClock>,
-    _guard: TestDatabase,
-}
-
-async fn harness(backend: TestBackend) -> Option<Harness> {
-    harness_with(backend, 10_000).await
-}
-
-async fn harness_with(backend: TestBackend, rpm: u32) -> Option<Harness> {
-    let guard = TestDatabase::new(backend)?;
-    let db = Arc::new(guard.migrated());
-    let clock = TestClock::starting_now();
-    let state = support::state_with(Arc::clone(&db), Arc::clone(&clock) as _, rpm);
-    let app = test::init_service(erp_http::app(state)).await;
-    Some(Harness {
-        app: actix_service::boxed::service(app),
-        db,
-        clock,
-        _guard: guard,
-    })
-}
-
-struct Res {
-    status: StatusCode,
-    headers: actix_web::http::header::HeaderMap,
-    body: Value,
-}
-
-impl Res {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().unwrap())
-    }
-    fn message(&self) -> &str {
-        self.body["error"]["message"].as_str().unwrap_or_default()
-    }
-    fn detail_codes(&self) -> Vec<(String, String)> {
-        self.body["error"]["details"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|d| {
-                        (
-                            d["field"].as_str().unwrap().to_owned(),
-                            d["code"].as_str().unwrap().to_owned(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
-
-impl Harness {
-    async fn call(&self, req: TestRequest) -> Res {
-        let res = self
-            .app
-            .call(
-                req.peer_addr("127.0.0.1:5555".parse().unwrap())
-                    .to_request(),
-            )
-            .await
-            .unwrap();
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = test::read_body(res).await;
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-        };
-        Res {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    async fn json(
-        &self,
-        method: Method,
-        uri: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Res {
-        let mut req = TestRequest::default().method(method).uri(uri);
-        if let Some(t) = token {
-            req = req.insert_header(("Authorization", format!("Bearer {t}")));
-        }
-        if let Some(b) = body {
-            req = req.set_json(b);
-        }
-        self.call(req).await
-    }
-
-    async fn login(&self, username: &str, password: &str) -> Res {
-        self.json(
-            Method::POST,
-            "/api/v1/auth/token",
-            None,
-            Some(json!({"username": username, "password": password})),
-        )
-        .await
-    }
-
-    async fn token(&self, username: &str) -> (String, String) {
-        let res = self.login(username, PASSWORD).await;
-        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-        (
-            res.body["access_token"].as_str().unwrap().to_owned(),
-            res.body["refresh_token"].as_str().unwrap().to_owned(),
-        )
-    }
-
-    async fn admin(&self) -> String {
-        seed_user(&self.db, "admin", UserRole::Admin, None);
-        self.token("admin").await.0
-    }
-}
-
-/// Runs an async test body on SQLite and PostgreSQL.
-macro_rules! both {
-    ($($name:ident => $body:expr;)*) => {
-        mod sqlite {
-            use super::*;
-            $(#[actix_web::test] async fn $name() { let h = harness(TestBackend::Sqlite).await.unwrap(); $body(h).await; })*
-        }
-        mod postgres {
-            use super::*;
-            $(#[actix_web::test] async fn $name() { let Some(h) = harness(TestBackend::Postgres).await else { return }; $body(h).await; })*
-        }
-    };
-}
+use support::{Harness, PASSWORD, TestClock, harness_with, seed_user};
 
 async fn login_in_every_format(h: Harness) {
     seed_user(&h.db, "amal", UserRole::Responsable, None);
@@ -1024,7 +885,7 @@ async fn a_second_instance_sees_logout_lockout_and_deactivation() {
         ),
         db: Arc::clone(&db_a),
         clock: Arc::clone(&clock),
-        _guard: TestDatabase::new(TestBackend::Sqlite).unwrap(),
+        guard: TestDatabase::new(TestBackend::Sqlite).unwrap(),
     };
     let b = Harness {
         app: actix_service::boxed::service(
@@ -1037,7 +898,7 @@ async fn a_second_instance_sees_logout_lockout_and_deactivation() {
         ),
         db: Arc::clone(&db_a),
         clock,
-        _guard: TestDatabase::new(TestBackend::Sqlite).unwrap(),
+        guard: TestDatabase::new(TestBackend::Sqlite).unwrap(),
     };
     let admin = a.admin().await;
     let karim = seed_user(&a.db, "karim", UserRole::Technicien, None);

@@ -39,6 +39,13 @@ fn unique_key(where_: &str) -> UniqueKey {
         UniqueKey::Username
     } else if where_.contains("users_email_key") || where_.contains("users.email") {
         UniqueKey::Email
+    } else if where_.contains("equipements_nom_norm_key") || where_.contains("equipements.nom_norm")
+    {
+        UniqueKey::EquipementNom
+    } else if where_.contains("numero_serie") {
+        UniqueKey::NumeroSerie
+    } else if where_.contains("code_interne") {
+        UniqueKey::CodeInterne
     } else {
         UniqueKey::Other
     }

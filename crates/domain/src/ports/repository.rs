@@ -2,6 +2,9 @@
 
 use crate::audit::{AuditEvent, AuditFilter, NewAuditEvent};
 use crate::clock::Timestamp;
+use crate::equipement::{
+    Equipement, EquipementFields, EquipementFilter, EquipementId, EquipementSortField,
+};
 use crate::ids::{ClientId, SessionId, UserId};
 use crate::list::{Listed, Page, SortKey};
 use crate::session::{NewRefreshToken, NewSession, RefreshTokenRecord, RevocationReason, Session};
@@ -15,6 +18,12 @@ pub enum UniqueKey {
     Username,
     /// `users.email`.
     Email,
+    /// `equipements.nom_norm`.
+    EquipementNom,
+    /// `equipements.numero_serie`.
+    NumeroSerie,
+    /// `equipements.code_interne`.
+    CodeInterne,
     /// Any other unique index, named by the adapter's log.
     Other,
 }
@@ -272,14 +281,78 @@ pub trait ClientRepository {
     fn client_exists(&mut self, id: ClientId) -> Result<bool, RepoError>;
 }
 
+/// Équipements storage (DATA.md §3.4).
+pub trait EquipementRepository {
+    /// Inserts an équipement.
+    ///
+    /// # Errors
+    /// [`RepoError::Duplicate`] with [`UniqueKey::EquipementNom`], [`UniqueKey::NumeroSerie`]
+    /// or [`UniqueKey::CodeInterne`]; [`RepoError::ForeignKey`] for an unknown client account.
+    fn insert_equipement(
+        &mut self,
+        fields: &EquipementFields,
+        now: Timestamp,
+    ) -> Result<Equipement, RepoError>;
+
+    /// The équipement with this id, if any.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn equipement_by_id(&mut self, id: EquipementId) -> Result<Option<Equipement>, RepoError>;
+
+    /// Rewrites every field.
+    ///
+    /// # Errors
+    /// As [`Self::insert_equipement`], plus [`RepoError::NotFound`].
+    fn update_equipement(
+        &mut self,
+        id: EquipementId,
+        fields: &EquipementFields,
+        now: Timestamp,
+    ) -> Result<Equipement, RepoError>;
+
+    /// Deletes an équipement (its plannings go with it).
+    ///
+    /// # Errors
+    /// [`RepoError::NotFound`]; [`RepoError::ForeignKey`] while interventions reference it.
+    fn delete_equipement(&mut self, id: EquipementId) -> Result<(), RepoError>;
+
+    /// Whether any intervention references it.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn equipement_has_interventions(&mut self, id: EquipementId) -> Result<bool, RepoError>;
+
+    /// One page of équipements, sorted by `sort` then `id`, with the total.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn list_equipements(
+        &mut self,
+        filter: &EquipementFilter,
+        sort: &[SortKey<EquipementSortField>],
+        page: Page,
+    ) -> Result<Listed<Equipement>, RepoError>;
+}
+
 /// Every repository, inside one open transaction.
 pub trait UnitOfWork:
-    UserRepository + ClientRepository + SessionRepository + ThrottleRepository + AuditRepository
+    UserRepository
+    + ClientRepository
+    + SessionRepository
+    + ThrottleRepository
+    + AuditRepository
+    + EquipementRepository
 {
 }
 
 impl<T> UnitOfWork for T where
-    T: UserRepository + ClientRepository + SessionRepository + ThrottleRepository + AuditRepository
+    T: UserRepository
+        + ClientRepository
+        + SessionRepository
+        + ThrottleRepository
+        + AuditRepository
+        + EquipementRepository
 {
 }
 

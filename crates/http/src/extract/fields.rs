@@ -19,6 +19,31 @@ pub enum Patch<T> {
 }
 
 impl<T> Patch<T> {
+    /// Writes a value into a non-nullable field; `Absent` and `Null` change nothing.
+    pub fn set(self, target: &mut T) {
+        if let Self::Value(v) = self {
+            *target = v;
+        }
+    }
+
+    /// Writes into a nullable field: a value sets it, `Null` clears it.
+    pub fn set_nullable(self, target: &mut Option<T>) {
+        match self {
+            Self::Value(v) => *target = Some(v),
+            Self::Null => *target = None,
+            Self::Absent => {}
+        }
+    }
+
+    /// Maps the value.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Patch<U> {
+        match self {
+            Self::Value(v) => Patch::Value(f(v)),
+            Self::Null => Patch::Null,
+            Self::Absent => Patch::Absent,
+        }
+    }
+
     /// `None` = unchanged, `Some(None)` = cleared, `Some(Some(v))` = set.
     pub fn into_option(self) -> Option<Option<T>> {
         match self {
@@ -67,6 +92,12 @@ impl Fields {
     #[must_use]
     pub fn has(&self, name: &str) -> bool {
         self.map.contains_key(name)
+    }
+
+    /// Whether no violation names `name` yet.
+    #[must_use]
+    pub fn is_clean_for(&self, name: &str) -> bool {
+        self.violations.iter().all(|v| v.field != name)
     }
 
     /// Whether every field read so far was valid.
@@ -242,6 +273,117 @@ impl Fields {
                 None
             }
         }
+    }
+
+    /// An optional trimmed string of at most `max` characters; empty → `Null`.
+    pub fn text_max(&mut self, name: &str, max: usize) -> Patch<String> {
+        match self.trimmed(name) {
+            Patch::Value(s) if s.chars().count() > max => {
+                self.push(FieldViolation::too_long(name, max));
+                Patch::Absent
+            }
+            other => other,
+        }
+    }
+
+    /// A JSON integer in `min..=max` (a fraction or a string is `invalid_type`).
+    pub fn integer(&mut self, name: &str, min: i64, max: i64) -> Patch<i64> {
+        match self.map.get(name) {
+            None => Patch::Absent,
+            Some(Value::Null) => Patch::Null,
+            Some(Value::Number(n)) if n.is_i64() || n.is_u64() => match n.as_i64() {
+                Some(v) if (min..=max).contains(&v) => Patch::Value(v),
+                _ => {
+                    self.push(FieldViolation::new(
+                        name,
+                        ViolationCode::OutOfRange,
+                        format!("Doit être compris entre {min} et {max}"),
+                    ));
+                    Patch::Absent
+                }
+            },
+            Some(Value::String(s)) if self.location != Location::Body => {
+                match s.trim().parse::<i64>() {
+                    Ok(v) if (min..=max).contains(&v) => Patch::Value(v),
+                    Ok(_) => {
+                        self.push(FieldViolation::new(
+                            name,
+                            ViolationCode::OutOfRange,
+                            format!("Doit être compris entre {min} et {max}"),
+                        ));
+                        Patch::Absent
+                    }
+                    Err(_) => {
+                        self.push(invalid_type(name));
+                        Patch::Absent
+                    }
+                }
+            }
+            Some(_) => {
+                self.push(invalid_type(name));
+                Patch::Absent
+            }
+        }
+    }
+
+    /// A JSON number ≥ `min`.
+    pub fn number(&mut self, name: &str, min: f64) -> Patch<f64> {
+        match self.map.get(name) {
+            None => Patch::Absent,
+            Some(Value::Null) => Patch::Null,
+            Some(Value::Number(n)) => match n.as_f64() {
+                Some(v) if v >= min && v.is_finite() => Patch::Value(v),
+                _ => {
+                    self.push(FieldViolation::new(
+                        name,
+                        ViolationCode::OutOfRange,
+                        format!("Doit être supérieur ou égal à {min}"),
+                    ));
+                    Patch::Absent
+                }
+            },
+            Some(_) => {
+                self.push(invalid_type(name));
+                Patch::Absent
+            }
+        }
+    }
+
+    /// A timestamp (API.md §1.3 input forms).
+    pub fn timestamp(&mut self, name: &str) -> Patch<erp_domain::Timestamp> {
+        match self.text(name) {
+            Patch::Value(s) if s.trim().is_empty() => Patch::Null,
+            Patch::Value(s) => match crate::wire::parse_timestamp(&s) {
+                Some((t, _)) => Patch::Value(t),
+                None => {
+                    self.push(FieldViolation::invalid_format(name));
+                    Patch::Absent
+                }
+            },
+            Patch::Null => Patch::Null,
+            Patch::Absent => Patch::Absent,
+        }
+    }
+
+    /// An enum value (trimmed, case-insensitive).
+    pub fn enumeration<T: std::str::FromStr>(&mut self, name: &str, allowed: &[&str]) -> Patch<T> {
+        match self.trimmed(name) {
+            Patch::Value(s) => match s.parse::<T>() {
+                Ok(v) => Patch::Value(v),
+                Err(_) => {
+                    self.push(FieldViolation::invalid_value(name, allowed));
+                    Patch::Absent
+                }
+            },
+            Patch::Null => Patch::Null,
+            Patch::Absent => Patch::Absent,
+        }
+    }
+
+    /// The raw JSON value of a field.
+    #[must_use]
+    pub fn raw(&self, name: &str) -> Option<&Value> {
+        self.map.get(name)
     }
 
     /// Refuses every listed field that is present.

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod equipements;
 pub mod ids;
 pub mod probes;
 pub mod users;

@@ -26,6 +26,12 @@ use erp_security::{
     SigningConfig,
 };
 
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::{Method, StatusCode};
+use actix_web::test::{self, TestRequest};
+use erp_persistence::testing::{TestBackend, TestDatabase};
+use serde_json::{Value, json};
+
 pub const ALLOWED_ORIGIN: &str = "http://localhost:5173";
 pub const PASSWORD: &str = "Maintenance#2026x";
 
@@ -151,4 +157,154 @@ pub fn seed_user(db: &Database, username: &str, role: UserRole, password: Option
         })
     })
     .unwrap()
+}
+
+pub type App =
+    actix_service::boxed::BoxService<actix_http::Request, ServiceResponse, actix_web::Error>;
+
+impl std::fmt::Debug for Harness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Harness")
+            .field("guard", &self.guard)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The real app on a fresh database, with a movable clock.
+pub struct Harness {
+    pub app: App,
+    pub db: Arc<Database>,
+    pub clock: Arc<TestClock>,
+    pub guard: TestDatabase,
+}
+
+pub async fn harness(backend: TestBackend) -> Option<Harness> {
+    harness_with(backend, 10_000).await
+}
+
+pub async fn harness_with(backend: TestBackend, rpm: u32) -> Option<Harness> {
+    let guard = TestDatabase::new(backend)?;
+    let db = Arc::new(guard.migrated());
+    let clock = TestClock::starting_now();
+    let state = state_with(Arc::clone(&db), Arc::clone(&clock) as _, rpm);
+    let app = test::init_service(erp_http::app(state)).await;
+    Some(Harness {
+        app: actix_service::boxed::service(app),
+        db,
+        clock,
+        guard,
+    })
+}
+
+#[derive(Debug)]
+pub struct Res {
+    pub status: StatusCode,
+    pub headers: actix_web::http::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Res {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+    pub fn message(&self) -> &str {
+        self.body["error"]["message"].as_str().unwrap_or_default()
+    }
+    pub fn detail_codes(&self) -> Vec<(String, String)> {
+        self.body["error"]["details"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|d| {
+                        (
+                            d["field"].as_str().unwrap().to_owned(),
+                            d["code"].as_str().unwrap().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Harness {
+    pub async fn call(&self, req: TestRequest) -> Res {
+        let res = self
+            .app
+            .call(
+                req.peer_addr("127.0.0.1:5555".parse().unwrap())
+                    .to_request(),
+            )
+            .await
+            .unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = test::read_body(res).await;
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
+        Res {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn json(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Res {
+        let mut req = TestRequest::default().method(method).uri(uri);
+        if let Some(t) = token {
+            req = req.insert_header(("Authorization", format!("Bearer {t}")));
+        }
+        if let Some(b) = body {
+            req = req.set_json(b);
+        }
+        self.call(req).await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Res {
+        self.json(
+            Method::POST,
+            "/api/v1/auth/token",
+            None,
+            Some(json!({"username": username, "password": password})),
+        )
+        .await
+    }
+
+    pub async fn token(&self, username: &str) -> (String, String) {
+        let res = self.login(username, PASSWORD).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        (
+            res.body["access_token"].as_str().unwrap().to_owned(),
+            res.body["refresh_token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    pub async fn admin(&self) -> String {
+        seed_user(&self.db, "admin", UserRole::Admin, None);
+        self.token("admin").await.0
+    }
+}
+
+/// Runs async test bodies on SQLite and PostgreSQL.
+#[macro_export]
+macro_rules! both {
+    ($($name:ident => $body:expr;)*) => {
+        mod sqlite {
+            use super::*;
+            $(#[actix_web::test] async fn $name() { let h = $crate::support::harness(erp_persistence::testing::TestBackend::Sqlite).await.unwrap(); $body(h).await; })*
+        }
+        mod postgres {
+            use super::*;
+            $(#[actix_web::test] async fn $name() { let Some(h) = $crate::support::harness(erp_persistence::testing::TestBackend::Postgres).await else { return }; $body(h).await; })*
+        }
+    };
 }

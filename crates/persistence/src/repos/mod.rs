@@ -3,6 +3,7 @@
 
 mod audit;
 mod clients;
+mod equipements;
 mod sessions;
 mod throttle;
 mod users;

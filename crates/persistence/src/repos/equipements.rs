@@ -1,0 +1,291 @@
+//! `equipements` adapter (DATA.md §3.4).
+
+use chrono::NaiveDateTime;
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::Integer;
+use erp_domain::ClientId;
+use erp_domain::clock::Timestamp;
+use erp_domain::enums::{CriticiteEquipement, StatutEquipement};
+use erp_domain::equipement::{
+    Equipement, EquipementFields, EquipementFilter, EquipementId, EquipementSortField,
+};
+use erp_domain::list::{Listed, Page, SortDir, SortKey, like_contains};
+use erp_domain::ports::{EquipementRepository, RepoError};
+use erp_domain::text::norm;
+
+use super::DieselUnitOfWork;
+use crate::errors::map;
+use crate::schema::{equipements, interventions};
+use crate::time::{from_db, to_db};
+use crate::with_conn;
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = equipements)]
+struct EquipementRow {
+    id: i64,
+    nom: String,
+    type_equipement: String,
+    numero_serie: Option<String>,
+    code_interne: Option<String>,
+    marque: Option<String>,
+    modele: Option<String>,
+    localisation: String,
+    batiment: Option<String>,
+    zone: Option<String>,
+    etage: Option<String>,
+    statut: String,
+    criticite: String,
+    description: Option<String>,
+    specifications_techniques: Option<String>,
+    puissance: Option<f64>,
+    poids: Option<f64>,
+    frequence_entretien_jours: Option<i32>,
+    duree_garantie_mois: Option<i32>,
+    cout_acquisition: Option<i64>,
+    date_acquisition: Option<NaiveDateTime>,
+    date_mise_en_service: Option<NaiveDateTime>,
+    date_fin_garantie: Option<NaiveDateTime>,
+    client_id: Option<i64>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl EquipementRow {
+    fn into_domain(self) -> Result<Equipement, RepoError> {
+        let corrupt =
+            |what: &str| RepoError::Other(format!("equipements row {}: invalid {what}", self.id));
+        Ok(Equipement {
+            id: EquipementId::new(self.id),
+            fields: EquipementFields {
+                statut: self
+                    .statut
+                    .parse::<StatutEquipement>()
+                    .map_err(|_| corrupt("statut"))?,
+                criticite: self
+                    .criticite
+                    .parse::<CriticiteEquipement>()
+                    .map_err(|_| corrupt("criticite"))?,
+                nom: self.nom,
+                type_equipement: self.type_equipement,
+                localisation: self.localisation,
+                numero_serie: self.numero_serie,
+                code_interne: self.code_interne,
+                marque: self.marque,
+                modele: self.modele,
+                batiment: self.batiment,
+                zone: self.zone,
+                etage: self.etage,
+                description: self.description,
+                specifications_techniques: self.specifications_techniques,
+                puissance: self.puissance,
+                poids: self.poids,
+                frequence_entretien_jours: self.frequence_entretien_jours,
+                duree_garantie_mois: self.duree_garantie_mois,
+                cout_acquisition: self.cout_acquisition,
+                date_acquisition: self.date_acquisition.map(from_db),
+                date_mise_en_service: self.date_mise_en_service.map(from_db),
+                date_fin_garantie: self.date_fin_garantie.map(from_db),
+                client_id: self.client_id.map(ClientId::new),
+            },
+            created_at: from_db(self.created_at),
+            updated_at: from_db(self.updated_at),
+        })
+    }
+}
+
+/// The columns every write sets (everything but id and `created_at`).
+macro_rules! equipement_values {
+    ($f:expr, $now:expr) => {
+        (
+            equipements::nom.eq(&$f.nom),
+            equipements::nom_norm.eq(norm(&$f.nom)),
+            equipements::type_equipement.eq(&$f.type_equipement),
+            equipements::type_norm.eq(norm(&$f.type_equipement)),
+            equipements::numero_serie.eq($f.numero_serie.as_deref()),
+            equipements::code_interne.eq($f.code_interne.as_deref()),
+            equipements::marque.eq($f.marque.as_deref()),
+            equipements::modele.eq($f.modele.as_deref()),
+            equipements::localisation.eq(&$f.localisation),
+            equipements::localisation_norm.eq(norm(&$f.localisation)),
+            equipements::batiment.eq($f.batiment.as_deref()),
+            equipements::zone.eq($f.zone.as_deref()),
+            equipements::etage.eq($f.etage.as_deref()),
+            equipements::statut.eq($f.statut.as_str()),
+            equipements::criticite.eq($f.criticite.as_str()),
+            equipements::description.eq($f.description.as_deref()),
+            (
+                equipements::specifications_techniques.eq($f.specifications_techniques.as_deref()),
+                equipements::search_norm.eq($f.search_norm()),
+                equipements::puissance.eq($f.puissance),
+                equipements::poids.eq($f.poids),
+                equipements::frequence_entretien_jours.eq($f.frequence_entretien_jours),
+                equipements::duree_garantie_mois.eq($f.duree_garantie_mois),
+                equipements::cout_acquisition.eq($f.cout_acquisition),
+                equipements::date_acquisition.eq($f.date_acquisition.map(to_db)),
+                equipements::date_mise_en_service.eq($f.date_mise_en_service.map(to_db)),
+                equipements::date_fin_garantie.eq($f.date_fin_garantie.map(to_db)),
+                equipements::client_id.eq($f.client_id.map(ClientId::get)),
+                equipements::updated_at.eq($now),
+            ),
+        )
+    };
+}
+
+macro_rules! equipement_filters {
+    ($query:expr, $f:expr, $statuts:expr, $criticites:expr, $search:expr, $localisation:expr) => {{
+        let mut q = $query;
+        if $f.nothing {
+            q = q.filter(equipements::id.lt(0_i64));
+        }
+        if !$statuts.is_empty() {
+            q = q.filter(equipements::statut.eq_any($statuts.clone()));
+        }
+        if !$criticites.is_empty() {
+            q = q.filter(equipements::criticite.eq_any($criticites.clone()));
+        }
+        if let Some(t) = &$f.type_norm {
+            q = q.filter(equipements::type_norm.eq(norm(t)));
+        }
+        if let Some(pattern) = $localisation {
+            q = q.filter(
+                equipements::localisation_norm
+                    .like(pattern.clone())
+                    .escape('\\'),
+            );
+        }
+        if let Some(client) = $f.client_id {
+            q = q.filter(equipements::client_id.eq(client.get()));
+        }
+        if let Some(pattern) = $search {
+            q = q.filter(equipements::search_norm.like(pattern.clone()).escape('\\'));
+        }
+        q
+    }};
+}
+
+fn rank_sql(column: &str, values: &[&str]) -> String {
+    let arms: String = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!(" WHEN '{v}' THEN {i}"))
+        .collect();
+    format!("CASE {column}{arms} END")
+}
+
+impl EquipementRepository for DieselUnitOfWork<'_> {
+    fn insert_equipement(
+        &mut self,
+        f: &EquipementFields,
+        now: Timestamp,
+    ) -> Result<Equipement, RepoError> {
+        let now = to_db(now);
+        let row: EquipementRow =
+            with_conn!(&mut self.conn, c => diesel::insert_into(equipements::table)
+            .values((equipement_values!(f, now), equipements::created_at.eq(now)))
+            .returning(EquipementRow::as_returning())
+            .get_result(c))
+            .map_err(map)?;
+        row.into_domain()
+    }
+
+    fn equipement_by_id(&mut self, id: EquipementId) -> Result<Option<Equipement>, RepoError> {
+        let row: Option<EquipementRow> = with_conn!(&mut self.conn, c => equipements::table
+            .find(id.get())
+            .select(EquipementRow::as_select())
+            .first(c)
+            .optional())
+        .map_err(map)?;
+        row.map(EquipementRow::into_domain).transpose()
+    }
+
+    fn update_equipement(
+        &mut self,
+        id: EquipementId,
+        f: &EquipementFields,
+        now: Timestamp,
+    ) -> Result<Equipement, RepoError> {
+        let now = to_db(now);
+        let row: Option<EquipementRow> =
+            with_conn!(&mut self.conn, c => diesel::update(equipements::table.find(id.get()))
+            .set(equipement_values!(f, now))
+            .returning(EquipementRow::as_returning())
+            .get_result(c)
+            .optional())
+            .map_err(map)?;
+        row.ok_or(RepoError::NotFound)?.into_domain()
+    }
+
+    fn delete_equipement(&mut self, id: EquipementId) -> Result<(), RepoError> {
+        let n = with_conn!(&mut self.conn, c => diesel::delete(equipements::table.find(id.get())).execute(c)).map_err(map)?;
+        if n == 0 {
+            Err(RepoError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn equipement_has_interventions(&mut self, id: EquipementId) -> Result<bool, RepoError> {
+        let found: Option<i64> = with_conn!(&mut self.conn, c => interventions::table
+            .filter(interventions::equipement_id.eq(id.get()))
+            .select(interventions::id)
+            .first(c)
+            .optional())
+        .map_err(map)?;
+        Ok(found.is_some())
+    }
+
+    fn list_equipements(
+        &mut self,
+        f: &EquipementFilter,
+        sort: &[SortKey<EquipementSortField>],
+        page: Page,
+    ) -> Result<Listed<Equipement>, RepoError> {
+        let statuts: Vec<&'static str> = f.statuts.iter().map(|s| s.as_str()).collect();
+        let criticites: Vec<&'static str> = f.criticites.iter().map(|s| s.as_str()).collect();
+        let search = f.search.as_deref().map(|s| like_contains(&norm(s)));
+        let localisation = f.localisation.as_deref().map(|s| like_contains(&norm(s)));
+        let statut_rank = rank_sql("statut", &StatutEquipement::wire_values());
+        let criticite_rank = rank_sql("criticite", &CriticiteEquipement::wire_values());
+        let first_dir = sort.first().map_or(SortDir::Asc, |k| k.dir);
+        let (total, rows) = with_conn!(&mut self.conn, c => (|| {
+            let total: i64 = equipement_filters!(equipements::table.into_boxed(), f, statuts, criticites, &search, &localisation)
+                .count()
+                .get_result(c)?;
+            let mut q = equipement_filters!(
+                equipements::table.select(EquipementRow::as_select()).into_boxed(),
+                f, statuts, criticites, &search, &localisation
+            );
+            for key in sort {
+                q = match (key.field, key.dir) {
+                    (EquipementSortField::Id, SortDir::Asc) => q.then_order_by(equipements::id.asc()),
+                    (EquipementSortField::Id, SortDir::Desc) => q.then_order_by(equipements::id.desc()),
+                    (EquipementSortField::Nom, SortDir::Asc) => q.then_order_by(equipements::nom_norm.asc()),
+                    (EquipementSortField::Nom, SortDir::Desc) => q.then_order_by(equipements::nom_norm.desc()),
+                    (EquipementSortField::Type, SortDir::Asc) => q.then_order_by(equipements::type_norm.asc()),
+                    (EquipementSortField::Type, SortDir::Desc) => q.then_order_by(equipements::type_norm.desc()),
+                    (EquipementSortField::Localisation, SortDir::Asc) => q.then_order_by(equipements::localisation_norm.asc()),
+                    (EquipementSortField::Localisation, SortDir::Desc) => q.then_order_by(equipements::localisation_norm.desc()),
+                    (EquipementSortField::Statut, SortDir::Asc) => q.then_order_by(sql::<Integer>(&statut_rank).asc()),
+                    (EquipementSortField::Statut, SortDir::Desc) => q.then_order_by(sql::<Integer>(&statut_rank).desc()),
+                    (EquipementSortField::Criticite, SortDir::Asc) => q.then_order_by(sql::<Integer>(&criticite_rank).asc()),
+                    (EquipementSortField::Criticite, SortDir::Desc) => q.then_order_by(sql::<Integer>(&criticite_rank).desc()),
+                    (EquipementSortField::CreatedAt, SortDir::Asc) => q.then_order_by(equipements::created_at.asc()),
+                    (EquipementSortField::CreatedAt, SortDir::Desc) => q.then_order_by(equipements::created_at.desc()),
+                };
+            }
+            q = match first_dir {
+                SortDir::Asc => q.then_order_by(equipements::id.asc()),
+                SortDir::Desc => q.then_order_by(equipements::id.desc()),
+            };
+            let rows: Vec<EquipementRow> = q.limit(page.limit).offset(page.offset).load(c)?;
+            Ok::<_, diesel::result::Error>((total, rows))
+        })())
+        .map_err(map)?;
+        let items = rows
+            .into_iter()
+            .map(EquipementRow::into_domain)
+            .collect::<Result<_, _>>()?;
+        Ok(Listed { items, total })
+    }
+}
