@@ -10,13 +10,18 @@ use erp_domain::equipement::{
     Equipement, EquipementFields, EquipementFilter, EquipementId, EquipementSortField,
 };
 use erp_domain::list::{Listed, Page, SortKey};
-use erp_domain::ports::EquipementRepository;
 use erp_domain::ports::{
     AuditRepository, ClientRepository, NewClient, RepoError, Rollback, SessionRepository,
     ThrottleRepository, TransactionMode, TransactionRunner, UniqueKey, UnitOfWork, UserRepository,
 };
+use erp_domain::ports::{CompetenceRepository, EquipementRepository, TechnicienRepository};
 use erp_domain::session::{
     NewRefreshToken, NewSession, RefreshTokenRecord, RevocationReason, Session,
+};
+use erp_domain::technicien::{
+    Competence, CompetenceFields, CompetenceFilter, CompetenceId, CompetenceSortField,
+    NewTechnicien, SkillAssignment, Technicien, TechnicienFields, TechnicienFilter, TechnicienId,
+    TechnicienSortField,
 };
 use erp_domain::throttle::{ThrottleScope, ThrottleState};
 use erp_domain::user::{NewUser, UserFilter, UserRole, UserSortField};
@@ -402,6 +407,93 @@ impl EquipementRepository for Store {
             total: next_id(self.equipements.len()) - 1,
             items: self.equipements.clone(),
         })
+    }
+}
+
+fn unsupported<T>() -> Result<T, RepoError> {
+    Err(RepoError::Other(
+        "not supported by the in-memory fake".into(),
+    ))
+}
+
+impl CompetenceRepository for Store {
+    fn insert_competence(
+        &mut self,
+        _: &CompetenceFields,
+        _: Timestamp,
+    ) -> Result<Competence, RepoError> {
+        unsupported()
+    }
+    fn competence_by_id(&mut self, _: CompetenceId) -> Result<Option<Competence>, RepoError> {
+        unsupported()
+    }
+    fn update_competence(
+        &mut self,
+        _: CompetenceId,
+        _: &CompetenceFields,
+        _: Timestamp,
+    ) -> Result<Competence, RepoError> {
+        unsupported()
+    }
+    fn delete_competence(&mut self, _: CompetenceId) -> Result<(), RepoError> {
+        unsupported()
+    }
+    fn count_competences(&mut self, _: &[CompetenceId]) -> Result<usize, RepoError> {
+        unsupported()
+    }
+    fn list_competences(
+        &mut self,
+        _: &CompetenceFilter,
+        _: &[SortKey<CompetenceSortField>],
+        _: Page,
+    ) -> Result<Listed<Competence>, RepoError> {
+        unsupported()
+    }
+}
+
+impl TechnicienRepository for Store {
+    fn insert_technicien(
+        &mut self,
+        _: &NewTechnicien,
+        _: Timestamp,
+    ) -> Result<TechnicienId, RepoError> {
+        unsupported()
+    }
+    fn technicien_by_id(&mut self, _: TechnicienId) -> Result<Option<Technicien>, RepoError> {
+        unsupported()
+    }
+    fn technicien_id_of_user(&mut self, _: UserId) -> Result<Option<TechnicienId>, RepoError> {
+        Ok(None)
+    }
+    fn update_technicien(
+        &mut self,
+        _: TechnicienId,
+        _: &TechnicienFields,
+        _: Timestamp,
+    ) -> Result<(), RepoError> {
+        unsupported()
+    }
+    fn replace_skills(
+        &mut self,
+        _: TechnicienId,
+        _: &[SkillAssignment],
+        _: Timestamp,
+    ) -> Result<(), RepoError> {
+        unsupported()
+    }
+    fn delete_technicien(&mut self, _: TechnicienId) -> Result<(), RepoError> {
+        unsupported()
+    }
+    fn technicien_has_active_interventions(&mut self, _: TechnicienId) -> Result<bool, RepoError> {
+        unsupported()
+    }
+    fn list_techniciens(
+        &mut self,
+        _: &TechnicienFilter,
+        _: &[SortKey<TechnicienSortField>],
+        _: Page,
+    ) -> Result<Listed<Technicien>, RepoError> {
+        unsupported()
     }
 }
 

@@ -76,7 +76,12 @@ fn duplicate(key: UniqueKey) -> AppError {
         UniqueKey::Other
         | UniqueKey::EquipementNom
         | UniqueKey::NumeroSerie
-        | UniqueKey::CodeInterne => AppError::Conflict("Conflit avec une donnée existante".into()),
+        | UniqueKey::CodeInterne
+        | UniqueKey::CompetenceNom
+        | UniqueKey::NumeroBadge
+        | UniqueKey::TechnicienUser => {
+            AppError::Conflict("Conflit avec une donnée existante".into())
+        }
     }
 }
 
@@ -315,6 +320,14 @@ impl Application {
             }
             check_unique(uow, Some(id), &after.email, &after.username)?;
             Self::refuse_last_admin(uow, &before, &after)?;
+            if before.role == UserRole::Technicien
+                && after.role != UserRole::Technicien
+                && uow.technicien_id_of_user(id)?.is_some()
+            {
+                return Err(AppError::Conflict(
+                    "Utilisateur lié à une fiche technicien : rôle non modifiable".into(),
+                ));
+            }
             after.updated_at = now;
             uow.update_user(&after).map_err(map_write)?;
             self.record_user_changes(

@@ -12,6 +12,7 @@ pub mod list;
 pub mod password;
 pub mod ports;
 pub mod session;
+pub mod technicien;
 pub mod text;
 pub mod throttle;
 pub mod user;

@@ -42,6 +42,13 @@ fn unique_key(where_: &str) -> UniqueKey {
     } else if where_.contains("equipements_nom_norm_key") || where_.contains("equipements.nom_norm")
     {
         UniqueKey::EquipementNom
+    } else if where_.contains("competences_nom_norm_key") || where_.contains("competences.nom_norm")
+    {
+        UniqueKey::CompetenceNom
+    } else if where_.contains("numero_badge") {
+        UniqueKey::NumeroBadge
+    } else if where_.contains("techniciens_user_id_key") || where_.contains("techniciens.user_id") {
+        UniqueKey::TechnicienUser
     } else if where_.contains("numero_serie") {
         UniqueKey::NumeroSerie
     } else if where_.contains("code_interne") {

@@ -276,10 +276,25 @@ diesel::joinable!(users -> clients (client_id));
 diesel::joinable!(auth_sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> auth_sessions (session_id));
 diesel::joinable!(audit_events -> users (user_id));
+diesel::joinable!(techniciens -> users (user_id));
+diesel::joinable!(technicien_competence -> techniciens (technicien_id));
+diesel::joinable!(technicien_competence -> competences (competence_id));
+diesel::joinable!(equipements -> clients (client_id));
+diesel::joinable!(interventions -> equipements (equipement_id));
+diesel::joinable!(interventions -> techniciens (technicien_id));
+diesel::joinable!(historiques_interventions -> interventions (intervention_id));
 diesel::allow_tables_to_appear_in_same_query!(
     clients,
     users,
     auth_sessions,
     refresh_tokens,
-    audit_events
+    audit_events,
+    techniciens,
+    competences,
+    technicien_competence,
+    equipements,
+    plannings,
+    interventions,
+    historiques_interventions,
+    planning_occurrences,
 );

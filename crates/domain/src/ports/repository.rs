@@ -8,6 +8,11 @@ use crate::equipement::{
 use crate::ids::{ClientId, SessionId, UserId};
 use crate::list::{Listed, Page, SortKey};
 use crate::session::{NewRefreshToken, NewSession, RefreshTokenRecord, RevocationReason, Session};
+use crate::technicien::{
+    Competence, CompetenceFields, CompetenceFilter, CompetenceId, CompetenceSortField,
+    NewTechnicien, SkillAssignment, Technicien, TechnicienFields, TechnicienFilter, TechnicienId,
+    TechnicienSortField,
+};
 use crate::throttle::{ThrottleScope, ThrottleState};
 use crate::user::{NewUser, User, UserFilter, UserSortField};
 
@@ -24,6 +29,12 @@ pub enum UniqueKey {
     NumeroSerie,
     /// `equipements.code_interne`.
     CodeInterne,
+    /// `competences.nom_norm`.
+    CompetenceNom,
+    /// `techniciens.numero_badge`.
+    NumeroBadge,
+    /// `techniciens.user_id`.
+    TechnicienUser,
     /// Any other unique index, named by the adapter's log.
     Other,
 }
@@ -335,6 +346,129 @@ pub trait EquipementRepository {
     ) -> Result<Listed<Equipement>, RepoError>;
 }
 
+/// Compétences storage (DATA.md §3.2).
+pub trait CompetenceRepository {
+    /// Inserts a compétence.
+    ///
+    /// # Errors
+    /// [`RepoError::Duplicate`] with [`UniqueKey::CompetenceNom`].
+    fn insert_competence(
+        &mut self,
+        fields: &CompetenceFields,
+        now: Timestamp,
+    ) -> Result<Competence, RepoError>;
+
+    /// The compétence with this id, if any.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn competence_by_id(&mut self, id: CompetenceId) -> Result<Option<Competence>, RepoError>;
+
+    /// Rewrites every field.
+    ///
+    /// # Errors
+    /// As inserts, plus [`RepoError::NotFound`].
+    fn update_competence(
+        &mut self,
+        id: CompetenceId,
+        fields: &CompetenceFields,
+        now: Timestamp,
+    ) -> Result<Competence, RepoError>;
+
+    /// Deletes a compétence and its links to techniciens.
+    ///
+    /// # Errors
+    /// [`RepoError::NotFound`].
+    fn delete_competence(&mut self, id: CompetenceId) -> Result<(), RepoError>;
+
+    /// How many of `ids` exist.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn count_competences(&mut self, ids: &[CompetenceId]) -> Result<usize, RepoError>;
+
+    /// One page of compétences.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn list_competences(
+        &mut self,
+        filter: &CompetenceFilter,
+        sort: &[SortKey<CompetenceSortField>],
+        page: Page,
+    ) -> Result<Listed<Competence>, RepoError>;
+}
+
+/// Techniciens storage (DATA.md §3.1, §3.3).
+pub trait TechnicienRepository {
+    /// Inserts a profile.
+    ///
+    /// # Errors
+    /// [`RepoError::Duplicate`] with [`UniqueKey::TechnicienUser`] or [`UniqueKey::NumeroBadge`].
+    fn insert_technicien(
+        &mut self,
+        new: &NewTechnicien,
+        now: Timestamp,
+    ) -> Result<TechnicienId, RepoError>;
+
+    /// The profile with its user and skills.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn technicien_by_id(&mut self, id: TechnicienId) -> Result<Option<Technicien>, RepoError>;
+
+    /// The profile of a user, if any.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn technicien_id_of_user(&mut self, user: UserId) -> Result<Option<TechnicienId>, RepoError>;
+
+    /// Rewrites the profile's fields.
+    ///
+    /// # Errors
+    /// [`RepoError::NotFound`]; [`RepoError::Duplicate`] with [`UniqueKey::NumeroBadge`].
+    fn update_technicien(
+        &mut self,
+        id: TechnicienId,
+        fields: &TechnicienFields,
+        now: Timestamp,
+    ) -> Result<(), RepoError>;
+
+    /// Replaces the skill set; existing pairs keep their `date_acquisition`.
+    ///
+    /// # Errors
+    /// [`RepoError::ForeignKey`] for an unknown compétence.
+    fn replace_skills(
+        &mut self,
+        id: TechnicienId,
+        skills: &[SkillAssignment],
+        now: Timestamp,
+    ) -> Result<(), RepoError>;
+
+    /// Deletes a profile (its skill links go with it).
+    ///
+    /// # Errors
+    /// [`RepoError::NotFound`].
+    fn delete_technicien(&mut self, id: TechnicienId) -> Result<(), RepoError>;
+
+    /// Whether an `affectee`/`en_cours`/`en_attente` intervention is assigned to it.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn technicien_has_active_interventions(&mut self, id: TechnicienId) -> Result<bool, RepoError>;
+
+    /// One page of techniciens with users and skills.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn list_techniciens(
+        &mut self,
+        filter: &TechnicienFilter,
+        sort: &[SortKey<TechnicienSortField>],
+        page: Page,
+    ) -> Result<Listed<Technicien>, RepoError>;
+}
+
 /// Every repository, inside one open transaction.
 pub trait UnitOfWork:
     UserRepository
@@ -343,6 +477,8 @@ pub trait UnitOfWork:
     + ThrottleRepository
     + AuditRepository
     + EquipementRepository
+    + CompetenceRepository
+    + TechnicienRepository
 {
 }
 
@@ -353,6 +489,8 @@ impl<T> UnitOfWork for T where
         + ThrottleRepository
         + AuditRepository
         + EquipementRepository
+        + CompetenceRepository
+        + TechnicienRepository
 {
 }
 

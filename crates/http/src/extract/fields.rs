@@ -395,6 +395,12 @@ impl Fields {
         }
     }
 
+    /// The violations found, for a nested object.
+    #[must_use]
+    pub fn into_violations(self) -> Vec<FieldViolation> {
+        self.violations
+    }
+
     /// 422 with every violation, or `Ok`.
     ///
     /// # Errors

@@ -5,4 +5,5 @@ pub mod auth;
 pub mod equipements;
 pub mod ids;
 pub mod probes;
+pub mod techniciens;
 pub mod users;

@@ -3,8 +3,10 @@
 
 mod audit;
 mod clients;
+mod competences;
 mod equipements;
 mod sessions;
+mod techniciens;
 mod throttle;
 mod users;
 

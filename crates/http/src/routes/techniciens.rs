@@ -1,0 +1,604 @@
+//! `/api/v1/techniciens*` and `/api/v1/techniciens/competences*` (API.md §3.4).
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use erp_application::authz::Action;
+use erp_application::techniciens::SkillSet;
+use erp_domain::enums::{DisponibiliteTechnicien, NiveauCompetence};
+use erp_domain::equipement::bounded_text;
+use erp_domain::error::{FieldViolation, ViolationCode};
+use erp_domain::technicien::{
+    Competence, CompetenceFields, CompetenceFilter, CompetenceId, CompetenceSortField,
+    SkillAssignment, Technicien, TechnicienFields, TechnicienFilter, TechnicienId,
+    TechnicienSortField,
+};
+use erp_domain::{UserId, UserRole};
+use serde_json::{Map, Value, json};
+
+use crate::dto::{collection, user_out};
+use crate::error::{ApiError, Location};
+use crate::extract::fields::{Fields, Patch};
+use crate::extract::query::Query;
+use crate::extract::{Authenticated, read_json_object};
+use crate::routes::auth::use_case;
+use crate::routes::ids::path_id;
+use crate::routing::Endpoint;
+use crate::state::AppState;
+use crate::wire::timestamp;
+
+/// Registers the routes; literal segments before `{id}`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        Endpoint::new("/api/v1/techniciens")
+            .get(list)
+            .post(create)
+            .build(),
+    )
+    .service(
+        Endpoint::new("/api/v1/techniciens/competences")
+            .get(list_competences)
+            .post(create_competence)
+            .build(),
+    )
+    .service(
+        Endpoint::new("/api/v1/techniciens/competences/{id}")
+            .get(get_competence)
+            .put(update_competence)
+            .patch(update_competence)
+            .delete(delete_competence)
+            .build(),
+    )
+    .service(
+        Endpoint::new("/api/v1/techniciens/{id}")
+            .get(get)
+            .put(update)
+            .patch(update)
+            .delete(delete)
+            .build(),
+    );
+}
+
+/// CompetenceOut.
+#[must_use]
+pub fn competence_out(c: &Competence) -> Value {
+    let f = &c.fields;
+    json!({
+        "id": c.id.get(),
+        "nom": f.nom,
+        "domaine": f.domaine,
+        "description": f.description,
+        "niveau_requis_minimum": f.niveau_requis_minimum.as_str(),
+        "necessite_certification": f.necessite_certification,
+        "duree_validite_mois": f.duree_validite_mois,
+        "is_active": f.is_active,
+        "created_at": timestamp(c.created_at),
+        "updated_at": timestamp(c.updated_at),
+    })
+}
+
+/// TechnicienOut; `notes_rh` only for admins and responsables.
+#[must_use]
+pub fn technicien_out(t: &Technicien, viewer: UserRole) -> Value {
+    let f = &t.fields;
+    let sees_hr = matches!(viewer, UserRole::Admin | UserRole::Responsable);
+    let competences: Vec<Value> = t
+        .competences
+        .iter()
+        .map(|s| {
+            json!({
+                "id": s.competence_id.get(),
+                "nom": s.nom,
+                "domaine": s.domaine,
+                "niveau": s.niveau.as_str(),
+                "date_acquisition": timestamp(s.date_acquisition),
+                "date_validation": s.date_validation.map(timestamp),
+                "validee_par": s.validee_par,
+            })
+        })
+        .collect();
+    json!({
+        "id": t.id.get(),
+        "user_id": t.user.id.get(),
+        "user": user_out(&t.user),
+        "equipe": f.equipe,
+        "numero_badge": f.numero_badge,
+        "niveau_technicien": f.niveau_technicien.as_str(),
+        "zone_intervention": f.zone_intervention,
+        "rayon_deplacement_km": f.rayon_deplacement_km,
+        "vehicule_service": f.vehicule_service,
+        "disponibilite": f.disponibilite.as_str(),
+        "horaires_travail": f.horaires_travail,
+        "astreinte": f.astreinte,
+        "is_active": f.is_active,
+        "date_embauche": f.date_embauche.map(timestamp),
+        "date_fin_contrat": f.date_fin_contrat.map(timestamp),
+        "telephone_urgence": f.telephone_urgence,
+        "qualifications_speciales": f.qualifications_speciales,
+        "notes_rh": if sees_hr { f.notes_rh.clone() } else { None },
+        "competences": competences,
+        "created_at": timestamp(t.created_at),
+        "updated_at": timestamp(t.updated_at),
+    })
+}
+
+fn technicien_id(raw: &str) -> Result<TechnicienId, ApiError> {
+    path_id("id", raw)?
+        .map(TechnicienId::new)
+        .ok_or_else(|| ApiError::not_found("Technicien introuvable"))
+}
+
+fn competence_id(raw: &str) -> Result<CompetenceId, ApiError> {
+    path_id("id", raw)?
+        .map(CompetenceId::new)
+        .ok_or_else(|| ApiError::not_found("Compétence introuvable"))
+}
+
+/// The technicien fields present in a body.
+#[derive(Debug)]
+struct TechnicienInput {
+    equipe: Patch<String>,
+    numero_badge: Patch<String>,
+    niveau_technicien: Patch<NiveauCompetence>,
+    zone_intervention: Patch<String>,
+    rayon_deplacement_km: Patch<i64>,
+    vehicule_service: Patch<String>,
+    disponibilite: Patch<DisponibiliteTechnicien>,
+    horaires_travail: Patch<String>,
+    astreinte: Patch<bool>,
+    is_active: Patch<bool>,
+    date_embauche: Patch<erp_domain::Timestamp>,
+    date_fin_contrat: Patch<erp_domain::Timestamp>,
+    telephone_urgence: Patch<String>,
+    notes_rh: Patch<String>,
+    qualifications_speciales: Patch<String>,
+    skills: Option<SkillSet>,
+}
+
+fn read_skills(f: &mut Fields) -> Option<SkillSet> {
+    let ids = f.raw("competences_ids").cloned().filter(|v| !v.is_null());
+    let full = f.raw("competences").cloned().filter(|v| !v.is_null());
+    if ids.is_some() && full.is_some() {
+        f.push(FieldViolation::new(
+            "competences",
+            ViolationCode::ConflictingFields,
+            "Champs incompatibles : competences, competences_ids",
+        ));
+        return None;
+    }
+    if let Some(v) = ids {
+        let Value::Array(items) = v else {
+            f.push(FieldViolation::new(
+                "competences_ids",
+                ViolationCode::InvalidType,
+                "Type invalide",
+            ));
+            return None;
+        };
+        let mut skills = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            match item.as_i64().filter(|v| *v > 0) {
+                Some(id) => skills.push(SkillAssignment {
+                    competence_id: CompetenceId::new(id),
+                    niveau: NiveauCompetence::Intermediaire,
+                    date_validation: None,
+                    validee_par: None,
+                }),
+                None => f.push(FieldViolation::new(
+                    format!("competences_ids[{i}]"),
+                    ViolationCode::InvalidType,
+                    "Type invalide",
+                )),
+            }
+        }
+        return Some(SkillSet {
+            field: "competences_ids",
+            skills,
+        });
+    }
+    let v = full?;
+    let Value::Array(items) = v else {
+        f.push(FieldViolation::new(
+            "competences",
+            ViolationCode::InvalidType,
+            "Type invalide",
+        ));
+        return None;
+    };
+    let mut skills = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let Value::Object(map) = item else {
+            f.push(FieldViolation::new(
+                format!("competences[{i}]"),
+                ViolationCode::InvalidType,
+                "Type invalide",
+            ));
+            continue;
+        };
+        let mut inner = Fields::new(map, Location::Body);
+        let id = inner.id("competence_id");
+        let niveau =
+            inner.enumeration::<NiveauCompetence>("niveau", &NiveauCompetence::wire_values());
+        let date_validation = inner.timestamp("date_validation");
+        let validee_par = inner.text_max("validee_par", 255);
+        for v in inner.into_violations() {
+            f.push(FieldViolation::new(
+                format!("competences[{i}].{}", v.field),
+                v.code,
+                v.message,
+            ));
+        }
+        match id {
+            Patch::Value(id) => skills.push(SkillAssignment {
+                competence_id: CompetenceId::new(id),
+                niveau: match niveau {
+                    Patch::Value(n) => n,
+                    Patch::Null | Patch::Absent => NiveauCompetence::Intermediaire,
+                },
+                date_validation: match date_validation {
+                    Patch::Value(d) => Some(d),
+                    Patch::Null | Patch::Absent => None,
+                },
+                validee_par: match validee_par {
+                    Patch::Value(s) => Some(s),
+                    Patch::Null | Patch::Absent => None,
+                },
+            }),
+            Patch::Null | Patch::Absent => f.push(FieldViolation::required(format!(
+                "competences[{i}].competence_id"
+            ))),
+        }
+    }
+    Some(SkillSet {
+        field: "competences",
+        skills,
+    })
+}
+
+fn read_technicien(f: &mut Fields) -> TechnicienInput {
+    TechnicienInput {
+        equipe: f.text_max("equipe", 100),
+        numero_badge: f.text_max("numero_badge", 20),
+        niveau_technicien: f.enumeration("niveau_technicien", &NiveauCompetence::wire_values()),
+        zone_intervention: f.text_max("zone_intervention", 255),
+        rayon_deplacement_km: f.integer("rayon_deplacement_km", 0, 10_000),
+        vehicule_service: f.text_max("vehicule_service", 100),
+        disponibilite: f.enumeration("disponibilite", &DisponibiliteTechnicien::wire_values()),
+        horaires_travail: f.text_max("horaires_travail", 100),
+        astreinte: f.boolean("astreinte"),
+        is_active: f.boolean("is_active"),
+        date_embauche: f.timestamp("date_embauche"),
+        date_fin_contrat: f.timestamp("date_fin_contrat"),
+        telephone_urgence: f.text_max("telephone_urgence", 20),
+        notes_rh: f.text_max("notes_rh", 10_000),
+        qualifications_speciales: f.text_max("qualifications_speciales", 10_000),
+        skills: read_skills(f),
+    }
+}
+
+impl TechnicienInput {
+    fn refuse_nulls(&self, f: &mut Fields) {
+        let nulls = [
+            (
+                "niveau_technicien",
+                matches!(self.niveau_technicien, Patch::Null),
+            ),
+            (
+                "rayon_deplacement_km",
+                matches!(self.rayon_deplacement_km, Patch::Null),
+            ),
+            ("disponibilite", matches!(self.disponibilite, Patch::Null)),
+            ("astreinte", matches!(self.astreinte, Patch::Null)),
+            ("is_active", matches!(self.is_active, Patch::Null)),
+        ];
+        for (name, null) in nulls {
+            if null {
+                f.push(FieldViolation::new(
+                    name,
+                    ViolationCode::InvalidValue,
+                    "Valeur invalide (null interdit)",
+                ));
+            }
+        }
+    }
+
+    fn apply(self, t: &mut TechnicienFields) -> Option<SkillSet> {
+        self.equipe.set_nullable(&mut t.equipe);
+        self.numero_badge.set_nullable(&mut t.numero_badge);
+        self.niveau_technicien.set(&mut t.niveau_technicien);
+        self.zone_intervention
+            .set_nullable(&mut t.zone_intervention);
+        // Bounded to 0–10 000 when read.
+        self.rayon_deplacement_km
+            .map(|v| i32::try_from(v).unwrap_or(0))
+            .set(&mut t.rayon_deplacement_km);
+        self.vehicule_service.set_nullable(&mut t.vehicule_service);
+        self.disponibilite.set(&mut t.disponibilite);
+        self.horaires_travail.set_nullable(&mut t.horaires_travail);
+        self.astreinte.set(&mut t.astreinte);
+        self.is_active.set(&mut t.is_active);
+        self.date_embauche.set_nullable(&mut t.date_embauche);
+        self.date_fin_contrat.set_nullable(&mut t.date_fin_contrat);
+        self.telephone_urgence
+            .set_nullable(&mut t.telephone_urgence);
+        self.notes_rh.set_nullable(&mut t.notes_rh);
+        self.qualifications_speciales
+            .set_nullable(&mut t.qualifications_speciales);
+        self.skills
+    }
+}
+
+async fn create(
+    req: HttpRequest,
+    caller: Authenticated,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ManageTechniciens).await?;
+    let mut f = Fields::new(
+        read_json_object(&req, payload.into_inner()).await?,
+        Location::Body,
+    );
+    let user_id = match f.id("user_id") {
+        Patch::Value(id) => Some(UserId::new(id)),
+        Patch::Null | Patch::Absent => {
+            if f.is_clean_for("user_id") {
+                f.push(FieldViolation::required("user_id"));
+            }
+            None
+        }
+    };
+    let input = read_technicien(&mut f);
+    input.refuse_nulls(&mut f);
+    f.finish()?;
+    let user_id = user_id.ok_or_else(|| ApiError::internal("validated field missing"))?;
+    let mut fields = TechnicienFields::default();
+    let skills = input.apply(&mut fields);
+    let role = caller.0.user.role;
+    let t = use_case(&req, &state, move |app, _| {
+        app.create_technicien(&caller.0, user_id, fields, skills.as_ref())
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/techniciens/{}", t.id)))
+        .json(technicien_out(&t, role)))
+}
+
+async fn list(
+    req: HttpRequest,
+    caller: Authenticated,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ReadTechniciens).await?;
+    let mut q = Query::of(&req);
+    let filter = TechnicienFilter {
+        equipe: q.text("equipe"),
+        disponibilites: q.enum_list("disponibilite", &DisponibiliteTechnicien::wire_values()),
+        niveaux: q.enum_list("niveau_technicien", &NiveauCompetence::wire_values()),
+        competence_id: q.id("competence_id").map(CompetenceId::new),
+        competence: q.text("competence"),
+        is_active: q.boolean("is_active"),
+        search: q.text("search"),
+    };
+    let sort = q.sort(TechnicienSortField::parse, &TechnicienSortField::NAMES, &[]);
+    let page = q.page();
+    q.finish()?;
+    let role = caller.0.user.role;
+    let listed = use_case(&req, &state, move |app, _| {
+        app.list_techniciens(&caller.0, &filter, &sort, page)
+    })
+    .await?;
+    Ok(collection(&listed, |t| technicien_out(t, role)))
+}
+
+async fn get(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ReadTechniciens).await?;
+    let id = technicien_id(&id)?;
+    let role = caller.0.user.role;
+    let t = use_case(&req, &state, move |app, _| {
+        app.get_technicien(&caller.0, id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(technicien_out(&t, role)))
+}
+
+async fn update(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ManageTechniciens).await?;
+    let raw = id.into_inner();
+    let mut f = Fields::new(
+        read_json_object(&req, payload.into_inner()).await?,
+        Location::Body,
+    );
+    f.read_only(&["user_id"], "Champ non modifiable");
+    let input = read_technicien(&mut f);
+    input.refuse_nulls(&mut f);
+    f.finish()?;
+    let id = technicien_id(&raw)?;
+    let role = caller.0.user.role;
+    let skills = input.skills.clone();
+    let t = use_case(&req, &state, move |app, _| {
+        app.update_technicien(
+            &caller.0,
+            id,
+            move |fields| {
+                let _ = input.apply(fields);
+            },
+            skills.as_ref(),
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(technicien_out(&t, role)))
+}
+
+async fn delete(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ManageTechniciens).await?;
+    let id = technicien_id(&id)?;
+    use_case(&req, &state, move |app, ctx| {
+        app.delete_technicien(&caller.0, id, ctx)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The compétence fields present in a body.
+fn read_competence(
+    f: &mut Fields,
+    creating: bool,
+) -> impl FnOnce(&mut CompetenceFields) + Send + 'static {
+    let nom = f.parse("nom", |s| bounded_text("nom", s, 1, 255));
+    let domaine = f.parse("domaine", |s| bounded_text("domaine", s, 1, 100));
+    let description = f.text_max("description", 10_000);
+    let niveau = f
+        .enumeration::<NiveauCompetence>("niveau_requis_minimum", &NiveauCompetence::wire_values());
+    let certification = f.boolean("necessite_certification");
+    let validite = f.integer("duree_validite_mois", 1, 600);
+    let active = f.boolean("is_active");
+    if creating && !matches!(nom, Patch::Value(_)) && f.is_clean_for("nom") {
+        f.push(FieldViolation::required("nom"));
+    }
+    for (name, null) in [
+        ("nom", !creating && matches!(nom, Patch::Null)),
+        ("domaine", matches!(domaine, Patch::Null)),
+        ("niveau_requis_minimum", matches!(niveau, Patch::Null)),
+        (
+            "necessite_certification",
+            matches!(certification, Patch::Null),
+        ),
+        ("is_active", matches!(active, Patch::Null)),
+    ] {
+        if null {
+            f.push(FieldViolation::new(
+                name,
+                ViolationCode::InvalidValue,
+                "Valeur invalide (null interdit)",
+            ));
+        }
+    }
+    move |c: &mut CompetenceFields| {
+        nom.set(&mut c.nom);
+        domaine.set(&mut c.domaine);
+        description.set_nullable(&mut c.description);
+        niveau.set(&mut c.niveau_requis_minimum);
+        certification.set(&mut c.necessite_certification);
+        // Bounded to 1–600 when read.
+        validite
+            .map(|v| i32::try_from(v).unwrap_or(1))
+            .set_nullable(&mut c.duree_validite_mois);
+        active.set(&mut c.is_active);
+    }
+}
+
+async fn create_competence(
+    req: HttpRequest,
+    caller: Authenticated,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ManageTechniciens).await?;
+    let map: Map<String, Value> = read_json_object(&req, payload.into_inner()).await?;
+    let mut f = Fields::new(map, Location::Body);
+    let change = read_competence(&mut f, true);
+    f.finish()?;
+    let mut fields = CompetenceFields::default();
+    change(&mut fields);
+    let c = use_case(&req, &state, move |app, _| {
+        app.create_competence(&caller.0, &fields)
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/techniciens/competences/{}", c.id),
+        ))
+        .json(competence_out(&c)))
+}
+
+async fn list_competences(
+    req: HttpRequest,
+    caller: Authenticated,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ReadTechniciens).await?;
+    let mut q = Query::of(&req);
+    let filter = CompetenceFilter {
+        domaine: q.text("domaine"),
+        is_active: q.boolean("is_active"),
+        search: q.text("search"),
+    };
+    let sort = q.sort(CompetenceSortField::parse, &CompetenceSortField::NAMES, &[]);
+    let page = q.page();
+    q.finish()?;
+    let listed = use_case(&req, &state, move |app, _| {
+        app.list_competences(&caller.0, &filter, &sort, page)
+    })
+    .await?;
+    Ok(collection(&listed, competence_out))
+}
+
+async fn get_competence(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ReadTechniciens).await?;
+    let id = competence_id(&id)?;
+    let c = use_case(&req, &state, move |app, _| {
+        app.get_competence(&caller.0, id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(competence_out(&c)))
+}
+
+async fn update_competence(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ManageTechniciens).await?;
+    let raw = id.into_inner();
+    let mut f = Fields::new(
+        read_json_object(&req, payload.into_inner()).await?,
+        Location::Body,
+    );
+    let change = read_competence(&mut f, false);
+    f.finish()?;
+    let id = competence_id(&raw)?;
+    let c = use_case(&req, &state, move |app, _| {
+        app.update_competence(&caller.0, id, change)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(competence_out(&c)))
+}
+
+async fn delete_competence(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ManageTechniciens).await?;
+    let id = competence_id(&id)?;
+    use_case(&req, &state, move |app, ctx| {
+        app.delete_competence(&caller.0, id, ctx)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

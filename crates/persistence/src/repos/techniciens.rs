@@ -1,0 +1,398 @@
+//! `techniciens` and `technicien_competence` adapter (DATA.md §3.1, §3.3).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::Integer;
+use erp_domain::UserId;
+use erp_domain::clock::Timestamp;
+use erp_domain::enums::{DisponibiliteTechnicien, NiveauCompetence};
+use erp_domain::list::{Listed, Page, SortDir, SortKey, like_contains};
+use erp_domain::ports::{RepoError, TechnicienRepository};
+use erp_domain::technicien::{
+    CompetenceId, NewTechnicien, SkillAssignment, Technicien, TechnicienFields, TechnicienFilter,
+    TechnicienId, TechnicienSkill, TechnicienSortField,
+};
+use erp_domain::text::norm;
+
+use super::DieselUnitOfWork;
+use super::users::UserRow;
+use crate::errors::map;
+use crate::schema::{competences, interventions, technicien_competence, techniciens, users};
+use crate::time::{from_db, to_db};
+use crate::with_conn;
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = techniciens)]
+struct TechnicienRow {
+    id: i64,
+    equipe: Option<String>,
+    numero_badge: Option<String>,
+    niveau_technicien: String,
+    zone_intervention: Option<String>,
+    rayon_deplacement_km: i32,
+    vehicule_service: Option<String>,
+    disponibilite: String,
+    horaires_travail: Option<String>,
+    astreinte: bool,
+    is_active: bool,
+    date_embauche: Option<NaiveDateTime>,
+    date_fin_contrat: Option<NaiveDateTime>,
+    telephone_urgence: Option<String>,
+    notes_rh: Option<String>,
+    qualifications_speciales: Option<String>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Queryable)]
+struct SkillRow {
+    technicien_id: i64,
+    competence_id: i64,
+    niveau: String,
+    date_acquisition: NaiveDateTime,
+    date_validation: Option<NaiveDateTime>,
+    validee_par: Option<String>,
+    nom: String,
+    domaine: String,
+}
+
+fn corrupt(table: &str, id: i64, what: &str) -> RepoError {
+    RepoError::Other(format!("{table} row {id}: invalid {what}"))
+}
+
+impl TechnicienRow {
+    fn into_domain(
+        self,
+        user: UserRow,
+        competences: Vec<TechnicienSkill>,
+    ) -> Result<Technicien, RepoError> {
+        Ok(Technicien {
+            id: TechnicienId::new(self.id),
+            user: user.into_domain()?,
+            fields: TechnicienFields {
+                niveau_technicien: self
+                    .niveau_technicien
+                    .parse::<NiveauCompetence>()
+                    .map_err(|_| corrupt("techniciens", self.id, "niveau"))?,
+                disponibilite: self
+                    .disponibilite
+                    .parse::<DisponibiliteTechnicien>()
+                    .map_err(|_| corrupt("techniciens", self.id, "disponibilite"))?,
+                equipe: self.equipe,
+                numero_badge: self.numero_badge,
+                zone_intervention: self.zone_intervention,
+                rayon_deplacement_km: self.rayon_deplacement_km,
+                vehicule_service: self.vehicule_service,
+                horaires_travail: self.horaires_travail,
+                astreinte: self.astreinte,
+                is_active: self.is_active,
+                date_embauche: self.date_embauche.map(from_db),
+                date_fin_contrat: self.date_fin_contrat.map(from_db),
+                telephone_urgence: self.telephone_urgence,
+                notes_rh: self.notes_rh,
+                qualifications_speciales: self.qualifications_speciales,
+            },
+            competences,
+            created_at: from_db(self.created_at),
+            updated_at: from_db(self.updated_at),
+        })
+    }
+}
+
+macro_rules! technicien_values {
+    ($f:expr, $now:expr) => {
+        (
+            techniciens::equipe.eq($f.equipe.as_deref()),
+            techniciens::equipe_norm.eq($f.equipe.as_deref().map(norm)),
+            techniciens::numero_badge.eq($f.numero_badge.as_deref()),
+            techniciens::niveau_technicien.eq($f.niveau_technicien.as_str()),
+            techniciens::zone_intervention.eq($f.zone_intervention.as_deref()),
+            techniciens::rayon_deplacement_km.eq($f.rayon_deplacement_km),
+            techniciens::vehicule_service.eq($f.vehicule_service.as_deref()),
+            techniciens::disponibilite.eq($f.disponibilite.as_str()),
+            techniciens::horaires_travail.eq($f.horaires_travail.as_deref()),
+            techniciens::astreinte.eq($f.astreinte),
+            techniciens::is_active.eq($f.is_active),
+            techniciens::date_embauche.eq($f.date_embauche.map(to_db)),
+            techniciens::date_fin_contrat.eq($f.date_fin_contrat.map(to_db)),
+            techniciens::telephone_urgence.eq($f.telephone_urgence.as_deref()),
+            techniciens::notes_rh.eq($f.notes_rh.as_deref()),
+            (
+                techniciens::qualifications_speciales.eq($f.qualifications_speciales.as_deref()),
+                techniciens::updated_at.eq($now),
+            ),
+        )
+    };
+}
+
+macro_rules! technicien_filters {
+    ($query:expr, $f:expr, $dispos:expr, $niveaux:expr, $search:expr) => {{
+        let mut q = $query;
+        if let Some(e) = &$f.equipe {
+            q = q.filter(techniciens::equipe_norm.eq(norm(e)));
+        }
+        if !$dispos.is_empty() {
+            q = q.filter(techniciens::disponibilite.eq_any($dispos.clone()));
+        }
+        if !$niveaux.is_empty() {
+            q = q.filter(techniciens::niveau_technicien.eq_any($niveaux.clone()));
+        }
+        if let Some(cid) = $f.competence_id {
+            q = q.filter(
+                techniciens::id.eq_any(
+                    technicien_competence::table
+                        .filter(technicien_competence::competence_id.eq(cid.get()))
+                        .select(technicien_competence::technicien_id),
+                ),
+            );
+        }
+        if let Some(name) = &$f.competence {
+            q = q.filter(
+                techniciens::id.eq_any(
+                    technicien_competence::table
+                        .inner_join(competences::table)
+                        .filter(competences::nom_norm.eq(norm(name)))
+                        .select(technicien_competence::technicien_id),
+                ),
+            );
+        }
+        if let Some(active) = $f.is_active {
+            q = q.filter(techniciens::is_active.eq(active));
+        }
+        if let Some(pattern) = $search {
+            q = q.filter(
+                users::username_norm
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(users::email.like(pattern.clone()).escape('\\'))
+                    .or(users::full_name_norm
+                        .assume_not_null()
+                        .like(pattern.clone())
+                        .escape('\\')),
+            );
+        }
+        q
+    }};
+}
+
+impl DieselUnitOfWork<'_> {
+    fn skills_of(&mut self, ids: &[i64]) -> Result<HashMap<i64, Vec<TechnicienSkill>>, RepoError> {
+        let ids = ids.to_vec();
+        let rows: Vec<SkillRow> = with_conn!(&mut self.conn, c => technicien_competence::table
+            .inner_join(competences::table)
+            .filter(technicien_competence::technicien_id.eq_any(ids))
+            .order_by((competences::nom_norm.asc(), competences::id.asc()))
+            .select((
+                technicien_competence::technicien_id,
+                technicien_competence::competence_id,
+                technicien_competence::niveau,
+                technicien_competence::date_acquisition,
+                technicien_competence::date_validation,
+                technicien_competence::validee_par,
+                competences::nom,
+                competences::domaine,
+            ))
+            .load(c))
+        .map_err(map)?;
+        let mut out: HashMap<i64, Vec<TechnicienSkill>> = HashMap::new();
+        for r in rows {
+            let niveau = r
+                .niveau
+                .parse::<NiveauCompetence>()
+                .map_err(|_| corrupt("technicien_competence", r.technicien_id, "niveau"))?;
+            out.entry(r.technicien_id)
+                .or_default()
+                .push(TechnicienSkill {
+                    competence_id: CompetenceId::new(r.competence_id),
+                    nom: r.nom,
+                    domaine: r.domaine,
+                    niveau,
+                    date_acquisition: from_db(r.date_acquisition),
+                    date_validation: r.date_validation.map(from_db),
+                    validee_par: r.validee_par,
+                });
+        }
+        Ok(out)
+    }
+}
+
+impl TechnicienRepository for DieselUnitOfWork<'_> {
+    fn insert_technicien(
+        &mut self,
+        new: &NewTechnicien,
+        now: Timestamp,
+    ) -> Result<TechnicienId, RepoError> {
+        let now = to_db(now);
+        let f = &new.fields;
+        let id: i64 = with_conn!(&mut self.conn, c => diesel::insert_into(techniciens::table)
+            .values((technicien_values!(f, now), techniciens::user_id.eq(new.user_id.get()), techniciens::created_at.eq(now)))
+            .returning(techniciens::id)
+            .get_result(c))
+        .map_err(map)?;
+        Ok(TechnicienId::new(id))
+    }
+
+    fn technicien_by_id(&mut self, id: TechnicienId) -> Result<Option<Technicien>, RepoError> {
+        let row: Option<(TechnicienRow, UserRow)> =
+            with_conn!(&mut self.conn, c => techniciens::table
+            .inner_join(users::table)
+            .filter(techniciens::id.eq(id.get()))
+            .select((TechnicienRow::as_select(), UserRow::as_select()))
+            .first(c)
+            .optional())
+            .map_err(map)?;
+        let Some((t, u)) = row else { return Ok(None) };
+        let skills = self.skills_of(&[t.id])?.remove(&t.id).unwrap_or_default();
+        t.into_domain(u, skills).map(Some)
+    }
+
+    fn technicien_id_of_user(&mut self, user: UserId) -> Result<Option<TechnicienId>, RepoError> {
+        let id: Option<i64> = with_conn!(&mut self.conn, c => techniciens::table
+            .filter(techniciens::user_id.eq(user.get()))
+            .select(techniciens::id)
+            .first(c)
+            .optional())
+        .map_err(map)?;
+        Ok(id.map(TechnicienId::new))
+    }
+
+    fn update_technicien(
+        &mut self,
+        id: TechnicienId,
+        f: &TechnicienFields,
+        now: Timestamp,
+    ) -> Result<(), RepoError> {
+        let now = to_db(now);
+        let n = with_conn!(&mut self.conn, c => diesel::update(techniciens::table.find(id.get()))
+            .set(technicien_values!(f, now))
+            .execute(c))
+        .map_err(map)?;
+        if n == 0 {
+            Err(RepoError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn replace_skills(
+        &mut self,
+        id: TechnicienId,
+        skills: &[SkillAssignment],
+        now: Timestamp,
+    ) -> Result<(), RepoError> {
+        let now = to_db(now);
+        let keep: Vec<i64> = skills.iter().map(|s| s.competence_id.get()).collect();
+        let existing: Vec<(i64, NaiveDateTime)> =
+            with_conn!(&mut self.conn, c => technicien_competence::table
+            .filter(technicien_competence::technicien_id.eq(id.get()))
+            .select((technicien_competence::competence_id, technicien_competence::date_acquisition))
+            .load(c))
+            .map_err(map)?;
+        let acquired: HashMap<i64, NaiveDateTime> = existing.into_iter().collect();
+        with_conn!(&mut self.conn, c => diesel::delete(
+                technicien_competence::table.filter(technicien_competence::technicien_id.eq(id.get())),
+            )
+            .execute(c))
+        .map_err(map)?;
+        for s in skills {
+            let since = acquired.get(&s.competence_id.get()).copied().unwrap_or(now);
+            let values = (
+                technicien_competence::technicien_id.eq(id.get()),
+                technicien_competence::competence_id.eq(s.competence_id.get()),
+                technicien_competence::niveau.eq(s.niveau.as_str()),
+                technicien_competence::date_acquisition.eq(since),
+                technicien_competence::date_validation.eq(s.date_validation.map(to_db)),
+                technicien_competence::validee_par.eq(s.validee_par.as_deref()),
+            );
+            with_conn!(&mut self.conn, c => diesel::insert_into(technicien_competence::table).values(values).execute(c))
+                .map_err(map)?;
+        }
+        let _ = keep;
+        Ok(())
+    }
+
+    fn delete_technicien(&mut self, id: TechnicienId) -> Result<(), RepoError> {
+        let n = with_conn!(&mut self.conn, c => diesel::delete(techniciens::table.find(id.get())).execute(c)).map_err(map)?;
+        if n == 0 {
+            Err(RepoError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn technicien_has_active_interventions(&mut self, id: TechnicienId) -> Result<bool, RepoError> {
+        let found: Option<i64> = with_conn!(&mut self.conn, c => interventions::table
+            .filter(interventions::technicien_id.eq(id.get()))
+            .filter(interventions::statut.eq_any(["affectee", "en_cours", "en_attente"]))
+            .select(interventions::id)
+            .first(c)
+            .optional())
+        .map_err(map)?;
+        Ok(found.is_some())
+    }
+
+    fn list_techniciens(
+        &mut self,
+        f: &TechnicienFilter,
+        sort: &[SortKey<TechnicienSortField>],
+        page: Page,
+    ) -> Result<Listed<Technicien>, RepoError> {
+        let dispos: Vec<&'static str> = f.disponibilites.iter().map(|d| d.as_str()).collect();
+        let niveaux: Vec<&'static str> = f.niveaux.iter().map(|n| n.as_str()).collect();
+        let search = f.search.as_deref().map(|s| like_contains(&norm(s)));
+        let rank: String = {
+            let arms: String = DisponibiliteTechnicien::wire_values()
+                .iter()
+                .enumerate()
+                .map(|(i, v)| format!(" WHEN '{v}' THEN {i}"))
+                .collect();
+            format!("CASE techniciens.disponibilite{arms} END")
+        };
+        let first_dir = sort.first().map_or(SortDir::Asc, |k| k.dir);
+        let (total, rows) = with_conn!(&mut self.conn, c => (|| {
+            let total: i64 = technicien_filters!(techniciens::table.inner_join(users::table).into_boxed(), f, dispos, niveaux, &search)
+                .count()
+                .get_result(c)?;
+            let mut q = technicien_filters!(
+                techniciens::table.inner_join(users::table).select((TechnicienRow::as_select(), UserRow::as_select())).into_boxed(),
+                f, dispos, niveaux, &search
+            );
+            for key in sort {
+                q = match (key.field, key.dir) {
+                    (TechnicienSortField::Id, SortDir::Asc) => q.then_order_by(techniciens::id.asc()),
+                    (TechnicienSortField::Id, SortDir::Desc) => q.then_order_by(techniciens::id.desc()),
+                    (TechnicienSortField::Equipe, SortDir::Asc) => q
+                        .then_order_by(techniciens::equipe_norm.is_null().asc())
+                        .then_order_by(techniciens::equipe_norm.asc()),
+                    (TechnicienSortField::Equipe, SortDir::Desc) => q
+                        .then_order_by(techniciens::equipe_norm.is_null().asc())
+                        .then_order_by(techniciens::equipe_norm.desc()),
+                    (TechnicienSortField::Disponibilite, SortDir::Asc) => q.then_order_by(sql::<Integer>(&rank).asc()),
+                    (TechnicienSortField::Disponibilite, SortDir::Desc) => q.then_order_by(sql::<Integer>(&rank).desc()),
+                    (TechnicienSortField::CreatedAt, SortDir::Asc) => q.then_order_by(techniciens::created_at.asc()),
+                    (TechnicienSortField::CreatedAt, SortDir::Desc) => q.then_order_by(techniciens::created_at.desc()),
+                };
+            }
+            q = match first_dir {
+                SortDir::Asc => q.then_order_by(techniciens::id.asc()),
+                SortDir::Desc => q.then_order_by(techniciens::id.desc()),
+            };
+            let rows: Vec<(TechnicienRow, UserRow)> = q.limit(page.limit).offset(page.offset).load(c)?;
+            Ok::<_, diesel::result::Error>((total, rows))
+        })())
+        .map_err(map)?;
+        let ids: Vec<i64> = rows.iter().map(|(t, _)| t.id).collect();
+        let mut skills = self.skills_of(&ids)?;
+        let items = rows
+            .into_iter()
+            .map(|(t, u)| {
+                let s = skills.remove(&t.id).unwrap_or_default();
+                t.into_domain(u, s)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Listed { items, total })
+    }
+}
