@@ -58,6 +58,14 @@ pub enum AppError {
     /// A business rule refuses the request in the resource's current state (409).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A 409 with structured details (state machine, stale version).
+    #[error("conflict: {message}")]
+    ConflictDetailed {
+        /// French message.
+        message: String,
+        /// `details` of the envelope.
+        details: serde_json::Value,
+    },
     /// A dependency is not available right now (503).
     #[error("unavailable: {0}")]
     Unavailable(String),

@@ -9,12 +9,18 @@ use erp_domain::clock::Timestamp;
 use erp_domain::equipement::{
     Equipement, EquipementFields, EquipementFilter, EquipementId, EquipementSortField,
 };
+use erp_domain::intervention::{
+    HistoryEntry, Intervention, InterventionFilter, InterventionId, InterventionSortField,
+    NewHistory,
+};
 use erp_domain::list::{Listed, Page, SortKey};
 use erp_domain::ports::{
     AuditRepository, ClientRepository, NewClient, RepoError, Rollback, SessionRepository,
     ThrottleRepository, TransactionMode, TransactionRunner, UniqueKey, UnitOfWork, UserRepository,
 };
-use erp_domain::ports::{CompetenceRepository, EquipementRepository, TechnicienRepository};
+use erp_domain::ports::{
+    CompetenceRepository, EquipementRepository, InterventionRepository, TechnicienRepository,
+};
 use erp_domain::session::{
     NewRefreshToken, NewSession, RefreshTokenRecord, RevocationReason, Session,
 };
@@ -493,6 +499,40 @@ impl TechnicienRepository for Store {
         _: &[SortKey<TechnicienSortField>],
         _: Page,
     ) -> Result<Listed<Technicien>, RepoError> {
+        unsupported()
+    }
+}
+
+impl InterventionRepository for Store {
+    fn insert_intervention(&mut self, _: &Intervention) -> Result<Intervention, RepoError> {
+        unsupported()
+    }
+    fn intervention_by_id(&mut self, _: InterventionId) -> Result<Option<Intervention>, RepoError> {
+        unsupported()
+    }
+    fn update_intervention_if_version(
+        &mut self,
+        _: &Intervention,
+        _: i32,
+    ) -> Result<bool, RepoError> {
+        unsupported()
+    }
+    fn insert_history(&mut self, _: &NewHistory) -> Result<(), RepoError> {
+        unsupported()
+    }
+    fn list_history(
+        &mut self,
+        _: InterventionId,
+        _: Page,
+    ) -> Result<Listed<HistoryEntry>, RepoError> {
+        unsupported()
+    }
+    fn list_interventions(
+        &mut self,
+        _: &InterventionFilter,
+        _: &[SortKey<InterventionSortField>],
+        _: Page,
+    ) -> Result<Listed<Intervention>, RepoError> {
         unsupported()
     }
 }

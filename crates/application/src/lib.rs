@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod equipements;
 pub mod error;
 pub mod health;
+pub mod interventions;
 pub mod techniciens;
 pub mod tx;
 pub mod users;

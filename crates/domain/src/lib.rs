@@ -7,6 +7,7 @@ pub mod enums;
 pub mod equipement;
 pub mod error;
 pub mod ids;
+pub mod intervention;
 pub mod lifecycle;
 pub mod list;
 pub mod password;

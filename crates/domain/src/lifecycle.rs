@@ -143,6 +143,32 @@ pub fn apply(
     }
 }
 
+/// `PATCH /interventions/{id}/statut`: the action a target statut means from `current`
+/// (API.md §3.6.5).
+///
+/// # Errors
+/// [`TransitionRefused::Forbidden`] when no action leads there (the current statut and
+/// `ouverte` included).
+pub fn action_for_target(
+    current: StatutIntervention,
+    target: StatutIntervention,
+) -> Result<LifecycleAction, TransitionRefused> {
+    let action = match (target, current) {
+        (Affectee, Ouverte) => Some(LifecycleAction::Affecter),
+        (EnCours, Affectee) => Some(LifecycleAction::Demarrer),
+        (EnCours, EnAttente) => Some(LifecycleAction::Reprendre),
+        (EnAttente, EnCours) => Some(LifecycleAction::Suspendre),
+        (Cloturee, EnCours | EnAttente) => Some(LifecycleAction::Cloturer),
+        (Annulee, Ouverte | Affectee | EnCours | EnAttente) => Some(LifecycleAction::Annuler),
+        (Archivee, Cloturee) => Some(LifecycleAction::Archiver),
+        _ => None,
+    };
+    action.ok_or(TransitionRefused::Forbidden {
+        current,
+        requested: target,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,6 +323,34 @@ mod tests {
             let mut allowed = allowed_targets(*statut).to_vec();
             allowed.sort();
             assert_eq!(reached, allowed, "{statut}");
+        }
+    }
+
+    #[test]
+    fn a_target_statut_maps_onto_the_action_that_reaches_it() {
+        for current in StatutIntervention::ALL {
+            for target in StatutIntervention::ALL {
+                match action_for_target(*current, *target) {
+                    Ok(action) => assert_eq!(
+                        apply(*current, action).map(|t| t.to),
+                        Ok(*target),
+                        "{current} -> {target}"
+                    ),
+                    Err(e) => {
+                        assert_eq!(
+                            e,
+                            TransitionRefused::Forbidden {
+                                current: *current,
+                                requested: *target
+                            }
+                        );
+                        assert!(
+                            !allowed_targets(*current).contains(target),
+                            "{current} -> {target} is allowed but not mapped"
+                        );
+                    }
+                }
+            }
         }
     }
 

@@ -9,7 +9,7 @@ use actix_web::{App, Error, HttpResponse, web};
 use crate::error::ApiError;
 use crate::extract::JsonLimit;
 use crate::middleware::request_context;
-use crate::routes::{audit, auth, equipements, probes, techniciens, users};
+use crate::routes::{audit, auth, equipements, interventions, probes, techniciens, users};
 use crate::routing::Endpoint;
 use crate::state::AppState;
 
@@ -45,6 +45,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     users::configure(cfg);
     equipements::configure(cfg);
     techniciens::configure(cfg);
+    interventions::configure(cfg);
     audit::configure(cfg);
 }
 

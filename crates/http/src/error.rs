@@ -291,6 +291,9 @@ impl From<AppError> for ApiError {
             } => too_many_requests(message, retry_after),
             AppError::NotFound(message) => Self::not_found(message),
             AppError::Conflict(message) => Self::new(StatusCode::CONFLICT, "CONFLICT", message),
+            AppError::ConflictDetailed { message, details } => {
+                Self::new(StatusCode::CONFLICT, "CONFLICT", message).with_details(details)
+            }
             AppError::Unavailable(cause) => Self::status(StatusCode::SERVICE_UNAVAILABLE)
                 .with_header(
                     actix_web::http::header::RETRY_AFTER,

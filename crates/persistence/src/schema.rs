@@ -283,6 +283,7 @@ diesel::joinable!(equipements -> clients (client_id));
 diesel::joinable!(interventions -> equipements (equipement_id));
 diesel::joinable!(interventions -> techniciens (technicien_id));
 diesel::joinable!(historiques_interventions -> interventions (intervention_id));
+diesel::joinable!(historiques_interventions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     clients,
     users,

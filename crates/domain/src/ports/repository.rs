@@ -6,6 +6,10 @@ use crate::equipement::{
     Equipement, EquipementFields, EquipementFilter, EquipementId, EquipementSortField,
 };
 use crate::ids::{ClientId, SessionId, UserId};
+use crate::intervention::{
+    HistoryEntry, Intervention, InterventionFilter, InterventionId, InterventionSortField,
+    NewHistory,
+};
 use crate::list::{Listed, Page, SortKey};
 use crate::session::{NewRefreshToken, NewSession, RefreshTokenRecord, RevocationReason, Session};
 use crate::technicien::{
@@ -469,6 +473,60 @@ pub trait TechnicienRepository {
     ) -> Result<Listed<Technicien>, RepoError>;
 }
 
+/// Interventions and their history (DATA.md §3.5–3.6).
+pub trait InterventionRepository {
+    /// Inserts an intervention (its `id` is ignored) and returns it with its id.
+    ///
+    /// # Errors
+    /// [`RepoError::ForeignKey`] for an unknown équipement or technicien.
+    fn insert_intervention(&mut self, i: &Intervention) -> Result<Intervention, RepoError>;
+
+    /// The intervention with this id, if any.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn intervention_by_id(&mut self, id: InterventionId)
+    -> Result<Option<Intervention>, RepoError>;
+
+    /// Writes `i` (whose `version` is the new one) only if the stored version is
+    /// `expected_version`; returns whether it did (`false` = a concurrent change won).
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn update_intervention_if_version(
+        &mut self,
+        i: &Intervention,
+        expected_version: i32,
+    ) -> Result<bool, RepoError>;
+
+    /// Appends a history row.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn insert_history(&mut self, row: &NewHistory) -> Result<(), RepoError>;
+
+    /// The history of an intervention, oldest first (`horodatage`, `id`).
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn list_history(
+        &mut self,
+        id: InterventionId,
+        page: Page,
+    ) -> Result<Listed<HistoryEntry>, RepoError>;
+
+    /// One page of interventions.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn list_interventions(
+        &mut self,
+        filter: &InterventionFilter,
+        sort: &[SortKey<InterventionSortField>],
+        page: Page,
+    ) -> Result<Listed<Intervention>, RepoError>;
+}
+
 /// Every repository, inside one open transaction.
 pub trait UnitOfWork:
     UserRepository
@@ -479,6 +537,7 @@ pub trait UnitOfWork:
     + EquipementRepository
     + CompetenceRepository
     + TechnicienRepository
+    + InterventionRepository
 {
 }
 
@@ -491,6 +550,7 @@ impl<T> UnitOfWork for T where
         + EquipementRepository
         + CompetenceRepository
         + TechnicienRepository
+        + InterventionRepository
 {
 }
 

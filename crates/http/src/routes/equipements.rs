@@ -131,7 +131,7 @@ fn read_input(f: &mut Fields) -> Input {
             ));
             Patch::Absent
         }
-        (Patch::Absent, other) | (other, _) => other,
+        (Patch::Absent | Patch::Null, other) | (other, _) => other,
     };
     let frequence = match f.raw("frequence_entretien").cloned() {
         None => Patch::Absent,

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod equipements;
 pub mod ids;
+pub mod interventions;
 pub mod probes;
 pub mod techniciens;
 pub mod users;

@@ -5,6 +5,7 @@ mod audit;
 mod clients;
 mod competences;
 mod equipements;
+mod interventions;
 mod sessions;
 mod techniciens;
 mod throttle;

@@ -1,0 +1,576 @@
+//! Interventions (API.md §3.6): create, read, edit, and every lifecycle action through the one
+//! state machine of the domain, with optimistic concurrency and one history row per action.
+
+use erp_domain::audit::AuditContext;
+use erp_domain::enums::{
+    ActionHistorique, InterventionType, PrioriteIntervention, StatutIntervention,
+};
+use erp_domain::equipement::EquipementId;
+use erp_domain::intervention::{
+    HistoryEntry, Intervention, InterventionFilter, InterventionId, InterventionSortField,
+    NewHistory,
+};
+use erp_domain::lifecycle::{self, LifecycleAction, TransitionRefused, allowed_targets};
+use erp_domain::list::{Listed, Page, SortKey};
+use erp_domain::ports::{TransactionMode, UnitOfWork};
+use erp_domain::technicien::TechnicienId;
+use erp_domain::{Timestamp, UserRole};
+use serde_json::json;
+
+use crate::app::{Application, Caller};
+use crate::authz::{Action, authorize, check_assignment, sees_client_row};
+use crate::error::AppError;
+use crate::tx::transaction;
+
+const NOT_FOUND: &str = "Intervention introuvable";
+/// How often a lost version race is re-evaluated before giving up.
+const RETRIES: usize = 8;
+
+fn not_found() -> AppError {
+    AppError::NotFound(NOT_FOUND.into())
+}
+
+/// `POST /interventions`.
+#[derive(Debug, Clone)]
+pub struct CreateIntervention {
+    /// 1–255.
+    pub titre: String,
+    /// ≤ 10 000.
+    pub description: Option<String>,
+    /// Type.
+    pub type_intervention: InterventionType,
+    /// Default `normale`.
+    pub priorite: PrioriteIntervention,
+    /// Default false.
+    pub urgence: bool,
+    /// Due date.
+    pub date_limite: Option<Timestamp>,
+    /// The équipement.
+    pub equipement_id: EquipementId,
+    /// Assign at once.
+    pub technicien_id: Option<TechnicienId>,
+    /// Minutes.
+    pub duree_estimee: Option<i32>,
+    /// Centimes.
+    pub cout_estime: Option<i64>,
+}
+
+/// The closure report of `cloturer`.
+#[derive(Debug, Clone, Default)]
+pub struct ClosureReport {
+    /// 1–10 000, required.
+    pub rapport_intervention: String,
+    /// ≤ 10 000.
+    pub travaux_realises: Option<String>,
+    /// ≤ 10 000.
+    pub recommandations: Option<String>,
+    /// Minutes.
+    pub duree_reelle: Option<i32>,
+    /// Minutes.
+    pub temps_deplacement: Option<i32>,
+    /// Centimes.
+    pub cout_reel: Option<i64>,
+    /// Centimes.
+    pub cout_pieces: Option<i64>,
+    /// Centimes.
+    pub cout_main_oeuvre: Option<i64>,
+}
+
+/// The input of one lifecycle action.
+#[derive(Debug, Clone)]
+pub struct ActionInput {
+    /// Which action.
+    pub action: LifecycleAction,
+    /// Expected version (body `version` or `If-Match`).
+    pub expected_version: Option<i32>,
+    /// Remark for the history row.
+    pub remarque: Option<String>,
+    /// `affecter`: the technicien.
+    pub technicien_id: Option<TechnicienId>,
+    /// `cloturer`: the report.
+    pub closure: Option<ClosureReport>,
+    /// `annuler`: the reason.
+    pub raison: Option<String>,
+    /// `valider`: satisfaction 1–5.
+    pub satisfaction: Option<i32>,
+    /// `valider`: comment.
+    pub commentaire_client: Option<String>,
+}
+
+impl ActionInput {
+    /// An action with no payload.
+    #[must_use]
+    pub fn bare(action: LifecycleAction) -> Self {
+        Self {
+            action,
+            expected_version: None,
+            remarque: None,
+            technicien_id: None,
+            closure: None,
+            raison: None,
+            satisfaction: None,
+            commentaire_client: None,
+        }
+    }
+}
+
+/// The role-matrix action behind a lifecycle action.
+#[must_use]
+pub const fn action_of(action: LifecycleAction) -> Action {
+    match action {
+        LifecycleAction::Affecter | LifecycleAction::Annuler | LifecycleAction::Archiver => {
+            Action::DispatchInterventions
+        }
+        LifecycleAction::Demarrer
+        | LifecycleAction::Suspendre
+        | LifecycleAction::Reprendre
+        | LifecycleAction::Cloturer => Action::WorkOnInterventions,
+        LifecycleAction::Valider => Action::ValidateInterventions,
+    }
+}
+
+fn stale(current: i32) -> AppError {
+    AppError::ConflictDetailed {
+        message: format!(
+            "L'intervention a été modifiée entre-temps (version actuelle : {current})"
+        ),
+        details: json!({"version_actuelle": current}),
+    }
+}
+
+fn refused(r: TransitionRefused) -> AppError {
+    match r {
+        TransitionRefused::Forbidden { current, requested } => AppError::ConflictDetailed {
+            message: r.message(),
+            details: json!({
+                "statut_actuel": current.as_str(),
+                "statut_demande": requested.as_str(),
+                "transitions_autorisees": allowed_targets(current).iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            }),
+        },
+        TransitionRefused::NotClosed => AppError::Conflict(r.message()),
+    }
+}
+
+impl Application {
+    fn visible_intervention(
+        uow: &mut dyn UnitOfWork,
+        caller: &Caller,
+        id: InterventionId,
+    ) -> Result<Intervention, AppError> {
+        uow.intervention_by_id(id)?
+            .filter(|i| sees_client_row(caller.user.role, caller.user.client_id, i.client_id))
+            .ok_or_else(not_found)
+    }
+
+    /// Checks that a technicien exists and can be assigned.
+    fn assignable(uow: &mut dyn UnitOfWork, id: TechnicienId) -> Result<(), AppError> {
+        let t = uow
+            .technicien_by_id(id)?
+            .ok_or_else(|| AppError::NotFound("Technicien assigné introuvable".into()))?;
+        if !t.fields.is_active || !t.user.is_active {
+            return Err(AppError::Conflict(
+                "Technicien inactif : affectation impossible".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `POST /interventions`.
+    ///
+    /// # Errors
+    /// 403; 404 technicien (checked first) / équipement; 409 inactive technicien.
+    pub fn create_intervention(
+        &self,
+        caller: &Caller,
+        cmd: CreateIntervention,
+    ) -> Result<Intervention, AppError> {
+        authorize(caller.user.role, Action::EditInterventions)?;
+        let now = self.ports.clock.now();
+        transaction(self.ports.db.as_ref(), TransactionMode::ReadWrite, |uow| {
+            if let Some(t) = cmd.technicien_id {
+                uow.technicien_by_id(t)?
+                    .ok_or_else(|| AppError::NotFound("Technicien assigné introuvable".into()))?;
+            }
+            let equipement = uow
+                .equipement_by_id(cmd.equipement_id)?
+                .ok_or_else(|| AppError::NotFound("Équipement cible introuvable".into()))?;
+            if let Some(t) = cmd.technicien_id {
+                Self::assignable(uow, t)?;
+            }
+            let draft = Intervention {
+                id: InterventionId::new(0),
+                titre: cmd.titre,
+                description: cmd.description,
+                type_intervention: cmd.type_intervention,
+                statut: if cmd.technicien_id.is_some() {
+                    StatutIntervention::Affectee
+                } else {
+                    StatutIntervention::Ouverte
+                },
+                priorite: cmd.priorite,
+                urgence: cmd.urgence,
+                date_creation: now,
+                date_limite: cmd.date_limite,
+                date_affectation: cmd.technicien_id.map(|_| now),
+                date_debut_travaux: None,
+                date_fin_travaux: None,
+                date_cloture: None,
+                date_annulation: None,
+                date_archivage: None,
+                duree_estimee: cmd.duree_estimee,
+                duree_reelle: None,
+                temps_deplacement: None,
+                cout_estime: cmd.cout_estime,
+                cout_reel: None,
+                cout_pieces: None,
+                cout_main_oeuvre: None,
+                rapport_intervention: None,
+                travaux_realises: None,
+                recommandations: None,
+                motif_annulation: None,
+                validation_client: false,
+                date_validation_client: None,
+                satisfaction_client: None,
+                commentaire_client: None,
+                version: 1,
+                equipement_id: equipement.id,
+                technicien_id: cmd.technicien_id,
+                planning_id: None,
+                client_id: equipement.fields.client_id,
+                created_by_id: Some(caller.user.id),
+                created_at: now,
+                updated_at: now,
+            };
+            let created = uow.insert_intervention(&draft)?;
+            uow.insert_history(&NewHistory {
+                intervention_id: created.id,
+                action: ActionHistorique::Creation,
+                from_statut: None,
+                to_statut: StatutIntervention::Ouverte,
+                remarque: Some("Création de l\u{2019}intervention".into()),
+                technicien_id: None,
+                user_id: Some(caller.user.id),
+                horodatage: now,
+            })?;
+            if created.technicien_id.is_some() {
+                uow.insert_history(&NewHistory {
+                    intervention_id: created.id,
+                    action: ActionHistorique::Affectation,
+                    from_statut: Some(StatutIntervention::Ouverte),
+                    to_statut: StatutIntervention::Affectee,
+                    remarque: None,
+                    technicien_id: created.technicien_id,
+                    user_id: Some(caller.user.id),
+                    horodatage: now,
+                })?;
+            }
+            Ok(created)
+        })
+    }
+
+    /// `GET /interventions/{id}` (client: own account only).
+    ///
+    /// # Errors
+    /// 403; 404.
+    pub fn get_intervention(
+        &self,
+        caller: &Caller,
+        id: InterventionId,
+    ) -> Result<Intervention, AppError> {
+        authorize(caller.user.role, Action::ReadInterventions)?;
+        transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
+            Self::visible_intervention(uow, caller, id)
+        })
+    }
+
+    /// `GET /interventions` and its aliases; a client sees only their account's.
+    ///
+    /// # Errors
+    /// 403.
+    pub fn list_interventions(
+        &self,
+        caller: &Caller,
+        mut filter: InterventionFilter,
+        sort: &[SortKey<InterventionSortField>],
+        page: Page,
+    ) -> Result<Listed<Intervention>, AppError> {
+        authorize(caller.user.role, Action::ReadInterventions)?;
+        if caller.user.role == UserRole::Client {
+            filter.client_id = caller.user.client_id.map(erp_domain::ClientId::get);
+            filter.nothing = caller.user.client_id.is_none();
+        }
+        filter.now = Some(self.ports.clock.now());
+        transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
+            Ok(uow.list_interventions(&filter, sort, page)?)
+        })
+    }
+
+    /// `GET /equipements/{id}/interventions`.
+    ///
+    /// # Errors
+    /// 403; 404 "Équipement introuvable".
+    pub fn list_equipement_interventions(
+        &self,
+        caller: &Caller,
+        equipement: EquipementId,
+        mut filter: InterventionFilter,
+        sort: &[SortKey<InterventionSortField>],
+        page: Page,
+    ) -> Result<Listed<Intervention>, AppError> {
+        self.get_equipement(caller, equipement)?;
+        filter.equipement_id = Some(equipement.get());
+        self.list_interventions(caller, filter, sort, page)
+    }
+
+    /// `GET /interventions/{id}/historique`, oldest first.
+    ///
+    /// # Errors
+    /// 403; 404.
+    pub fn intervention_history(
+        &self,
+        caller: &Caller,
+        id: InterventionId,
+        page: Page,
+    ) -> Result<Listed<HistoryEntry>, AppError> {
+        authorize(caller.user.role, Action::ReadInterventions)?;
+        transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
+            Self::visible_intervention(uow, caller, id)?;
+            Ok(uow.list_history(id, page)?)
+        })
+    }
+
+    /// Reads, checks and writes an intervention, re-evaluating on a lost version race.
+    fn rewrite(
+        &self,
+        caller: &Caller,
+        id: InterventionId,
+        mut step: impl FnMut(
+            &mut dyn UnitOfWork,
+            &mut Intervention,
+        ) -> Result<Option<NewHistory>, AppError>,
+    ) -> Result<Intervention, AppError> {
+        let now = self.ports.clock.now();
+        transaction(self.ports.db.as_ref(), TransactionMode::ReadWrite, |uow| {
+            for _ in 0..RETRIES {
+                let mut current = Self::visible_intervention(uow, caller, id)?;
+                let read_version = current.version;
+                let history = step(uow, &mut current)?;
+                current.version = read_version + 1;
+                current.updated_at = now;
+                if uow.update_intervention_if_version(&current, read_version)? {
+                    if let Some(h) = history {
+                        uow.insert_history(&h)?;
+                    }
+                    return Ok(current);
+                }
+            }
+            Err(AppError::Unavailable(
+                "intervention kept changing concurrently".into(),
+            ))
+        })
+    }
+
+    /// `PUT`/`PATCH /interventions/{id}`: `change` edits the editable fields; a new
+    /// `equipement` re-derives the client account.
+    ///
+    /// # Errors
+    /// 403; 404; 404 équipement; 409 stale version; 409 final statut.
+    pub fn update_intervention(
+        &self,
+        caller: &Caller,
+        id: InterventionId,
+        expected_version: Option<i32>,
+        equipement: Option<EquipementId>,
+        change: impl Fn(&mut Intervention) + Send,
+    ) -> Result<Intervention, AppError> {
+        authorize(caller.user.role, Action::EditInterventions)?;
+        self.rewrite(caller, id, |uow, i| {
+            if let Some(e) = equipement {
+                let eq = uow
+                    .equipement_by_id(e)?
+                    .ok_or_else(|| AppError::NotFound("Équipement cible introuvable".into()))?;
+                i.equipement_id = eq.id;
+                i.client_id = eq.fields.client_id;
+            }
+            if expected_version.is_some_and(|v| v != i.version) {
+                return Err(stale(i.version));
+            }
+            if i.statut.is_final() {
+                return Err(AppError::Conflict(format!(
+                    "Intervention non modifiable dans le statut '{}'",
+                    i.statut
+                )));
+            }
+            change(i);
+            Ok(None)
+        })
+    }
+
+    /// `PATCH /interventions/{id}/statut`: the target is mapped onto its action; roles depend
+    /// on the target only, and a technicien not assigned gets 403 before any 409.
+    ///
+    /// # Errors
+    /// As [`Self::act_on_intervention`].
+    pub fn change_statut(
+        &self,
+        caller: &Caller,
+        id: InterventionId,
+        target: StatutIntervention,
+        input: ActionInput,
+        ctx: &AuditContext,
+    ) -> Result<Intervention, AppError> {
+        let role_action = match target {
+            StatutIntervention::Affectee
+            | StatutIntervention::Annulee
+            | StatutIntervention::Archivee => Action::DispatchInterventions,
+            StatutIntervention::EnCours
+            | StatutIntervention::EnAttente
+            | StatutIntervention::Cloturee => Action::WorkOnInterventions,
+            StatutIntervention::Ouverte => Action::ReopenIntervention,
+        };
+        authorize(caller.user.role, role_action)?;
+        let current = transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
+            let i = Self::visible_intervention(uow, caller, id)?;
+            if role_action == Action::WorkOnInterventions {
+                let assignee = match i.technicien_id {
+                    Some(t) => uow.technicien_by_id(t)?.map(|t| t.user.id),
+                    None => None,
+                };
+                check_assignment(caller.user.role, caller.user.id, assignee)?;
+            }
+            Ok::<_, AppError>(i.statut)
+        });
+        let current = self.audit_if_denied(caller, current, ctx)?;
+        let action = lifecycle::action_for_target(current, target).map_err(refused)?;
+        self.act_on_intervention(caller, id, &ActionInput { action, ..input }, ctx)
+    }
+
+    /// Writes the `rbac.violation` of an ownership refusal.
+    fn audit_if_denied<T>(
+        &self,
+        caller: &Caller,
+        result: Result<T, AppError>,
+        ctx: &AuditContext,
+    ) -> Result<T, AppError> {
+        if let Err(e @ AppError::Forbidden { .. }) = &result {
+            self.record_denial(caller, e, ctx);
+        }
+        result
+    }
+
+    /// One lifecycle action (`POST /interventions/{id}/<action>` and `PATCH …/statut`).
+    ///
+    /// # Errors
+    /// 403 role / not assigned; 404; 404 technicien; 409 stale version; 409 transition and the
+    /// action's own rules.
+    pub fn act_on_intervention(
+        &self,
+        caller: &Caller,
+        id: InterventionId,
+        input: &ActionInput,
+        ctx: &AuditContext,
+    ) -> Result<Intervention, AppError> {
+        authorize(caller.user.role, action_of(input.action))?;
+        let now = self.ports.clock.now();
+        let result = self.rewrite(caller, id, |uow, i| {
+            if matches!(
+                input.action,
+                LifecycleAction::Demarrer
+                    | LifecycleAction::Suspendre
+                    | LifecycleAction::Reprendre
+                    | LifecycleAction::Cloturer
+            ) {
+                let assignee = match i.technicien_id {
+                    Some(t) => uow.technicien_by_id(t)?.map(|t| t.user.id),
+                    None => None,
+                };
+                check_assignment(caller.user.role, caller.user.id, assignee)?;
+            }
+            if let Some(t) = input
+                .technicien_id
+                .filter(|_| input.action == LifecycleAction::Affecter)
+            {
+                uow.technicien_by_id(t)?
+                    .ok_or_else(|| AppError::NotFound("Technicien assigné introuvable".into()))?;
+            }
+            if input.expected_version.is_some_and(|v| v != i.version) {
+                return Err(stale(i.version));
+            }
+            let transition = lifecycle::apply(i.statut, input.action).map_err(refused)?;
+            let mut history = NewHistory {
+                intervention_id: i.id,
+                action: transition.history,
+                from_statut: Some(transition.from),
+                to_statut: transition.to,
+                remarque: input.remarque.clone(),
+                technicien_id: None,
+                user_id: Some(caller.user.id),
+                horodatage: now,
+            };
+            match input.action {
+                LifecycleAction::Affecter => {
+                    let t = input
+                        .technicien_id
+                        .ok_or_else(|| AppError::Internal("affecter without technicien".into()))?;
+                    if i.technicien_id == Some(t) {
+                        return Err(AppError::Conflict(
+                            "Ce technicien est déjà affecté à l'intervention".into(),
+                        ));
+                    }
+                    Self::assignable(uow, t)?;
+                    i.technicien_id = Some(t);
+                    i.date_affectation = Some(now);
+                    history.technicien_id = Some(t);
+                }
+                LifecycleAction::Demarrer => {
+                    i.date_debut_travaux.get_or_insert(now);
+                }
+                LifecycleAction::Suspendre | LifecycleAction::Reprendre => {}
+                LifecycleAction::Cloturer => {
+                    let r = input
+                        .closure
+                        .clone()
+                        .ok_or_else(|| AppError::Internal("cloturer without report".into()))?;
+                    i.rapport_intervention = Some(r.rapport_intervention);
+                    i.travaux_realises = r.travaux_realises.or(i.travaux_realises.take());
+                    i.recommandations = r.recommandations.or(i.recommandations.take());
+                    i.duree_reelle = r.duree_reelle.or(i.duree_reelle);
+                    i.temps_deplacement = r.temps_deplacement.or(i.temps_deplacement);
+                    i.cout_reel = r.cout_reel.or(i.cout_reel);
+                    i.cout_pieces = r.cout_pieces.or(i.cout_pieces);
+                    i.cout_main_oeuvre = r.cout_main_oeuvre.or(i.cout_main_oeuvre);
+                    i.date_fin_travaux = Some(now);
+                    i.date_cloture = Some(now);
+                }
+                LifecycleAction::Annuler => {
+                    let raison = input
+                        .raison
+                        .clone()
+                        .ok_or_else(|| AppError::Internal("annuler without reason".into()))?;
+                    i.motif_annulation = Some(raison.clone());
+                    i.date_annulation = Some(now);
+                    history.remarque = Some(raison);
+                }
+                LifecycleAction::Archiver => {
+                    i.date_archivage = Some(now);
+                }
+                LifecycleAction::Valider => {
+                    if i.validation_client {
+                        return Err(AppError::Conflict(
+                            "Intervention déjà validée par le client".into(),
+                        ));
+                    }
+                    i.validation_client = true;
+                    i.date_validation_client = Some(now);
+                    i.satisfaction_client = input.satisfaction;
+                    i.commentaire_client = input.commentaire_client.clone();
+                    history.remarque = input.commentaire_client.clone();
+                }
+            }
+            i.statut = transition.to;
+            Ok(Some(history))
+        });
+        self.audit_if_denied(caller, result, ctx)
+    }
+}

@@ -1,0 +1,655 @@
+//! `/api/v1/interventions*`, `/filters/interventions` and `/equipements/{id}/interventions`
+//! (API.md §3.6).
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use erp_application::authz::Action;
+use erp_application::interventions::{ActionInput, ClosureReport, CreateIntervention, action_of};
+use erp_domain::enums::{InterventionType, PrioriteIntervention, StatutIntervention};
+use erp_domain::equipement::{EquipementId, bounded_text};
+use erp_domain::error::{FieldViolation, ViolationCode};
+use erp_domain::intervention::{
+    HistoryEntry, Intervention, InterventionFilter, InterventionId, InterventionSortField,
+};
+use erp_domain::lifecycle::LifecycleAction;
+use erp_domain::list::{SortDir, SortKey};
+use erp_domain::technicien::TechnicienId;
+use erp_domain::{ClientId, Timestamp, UserId};
+use serde_json::{Value, json};
+
+use crate::dto::collection;
+use crate::error::{ApiError, Location};
+use crate::extract::fields::{Fields, Patch};
+use crate::extract::query::Query;
+use crate::extract::{Authenticated, read_json_object, read_optional_json_object};
+use crate::routes::auth::use_case;
+use crate::routes::equipements::MAX_CENTIMES;
+use crate::routes::ids::path_id;
+use crate::routing::Endpoint;
+use crate::state::AppState;
+use crate::wire::timestamp;
+
+const NOT_FOUND: &str = "Intervention introuvable";
+const MAX_MINUTES: i64 = 1_000_000;
+
+/// Registers the routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        Endpoint::new("/api/v1/interventions")
+            .get(list)
+            .post(create)
+            .build(),
+    )
+    .service(
+        Endpoint::new("/api/v1/filters/interventions")
+            .get(list)
+            .build(),
+    )
+    .service(
+        Endpoint::new("/api/v1/equipements/{id}/interventions")
+            .get(list_for_equipement)
+            .build(),
+    )
+    .service(
+        Endpoint::new("/api/v1/interventions/{id}")
+            .get(get)
+            .put(update)
+            .patch(update)
+            .build(),
+    )
+    .service(
+        Endpoint::new("/api/v1/interventions/{id}/historique")
+            .get(history)
+            .build(),
+    )
+    .service(
+        Endpoint::new("/api/v1/interventions/{id}/statut")
+            .patch(change_statut)
+            .build(),
+    );
+    for (name, action) in [
+        ("affecter", LifecycleAction::Affecter),
+        ("demarrer", LifecycleAction::Demarrer),
+        ("suspendre", LifecycleAction::Suspendre),
+        ("reprendre", LifecycleAction::Reprendre),
+        ("cloturer", LifecycleAction::Cloturer),
+        ("annuler", LifecycleAction::Annuler),
+        ("archiver", LifecycleAction::Archiver),
+        ("valider", LifecycleAction::Valider),
+    ] {
+        cfg.service(
+            Endpoint::new(format!("/api/v1/interventions/{{id}}/{name}"))
+                .post(
+                    move |req: HttpRequest,
+                          caller: Authenticated,
+                          id: web::Path<String>,
+                          payload: web::Payload,
+                          state: web::Data<AppState>| {
+                        act(req, caller, id, payload, state, action)
+                    },
+                )
+                .build(),
+        );
+    }
+}
+
+/// InterventionOut.
+#[must_use]
+pub fn intervention_out(i: &Intervention, now: Timestamp) -> Value {
+    json!({
+        "id": i.id.get(),
+        "titre": i.titre,
+        "description": i.description,
+        "type": i.type_intervention.as_str(),
+        "statut": i.statut.as_str(),
+        "priorite": i.priorite.as_str(),
+        "urgence": i.urgence,
+        "en_retard": i.en_retard(now),
+        "date_creation": timestamp(i.date_creation),
+        "date_limite": i.date_limite.map(timestamp),
+        "date_affectation": i.date_affectation.map(timestamp),
+        "date_debut_travaux": i.date_debut_travaux.map(timestamp),
+        "date_fin_travaux": i.date_fin_travaux.map(timestamp),
+        "date_cloture": i.date_cloture.map(timestamp),
+        "date_annulation": i.date_annulation.map(timestamp),
+        "date_archivage": i.date_archivage.map(timestamp),
+        "duree_estimee": i.duree_estimee,
+        "duree_reelle": i.duree_reelle,
+        "temps_deplacement": i.temps_deplacement,
+        "cout_estime": i.cout_estime,
+        "cout_reel": i.cout_reel,
+        "cout_pieces": i.cout_pieces,
+        "cout_main_oeuvre": i.cout_main_oeuvre,
+        "rapport_intervention": i.rapport_intervention,
+        "travaux_realises": i.travaux_realises,
+        "recommandations": i.recommandations,
+        "motif_annulation": i.motif_annulation,
+        "validation_client": i.validation_client,
+        "date_validation_client": i.date_validation_client.map(timestamp),
+        "satisfaction_client": i.satisfaction_client,
+        "commentaire_client": i.commentaire_client,
+        "equipement_id": i.equipement_id.get(),
+        "technicien_id": i.technicien_id.map(TechnicienId::get),
+        "planning_id": i.planning_id,
+        "client_id": i.client_id.map(ClientId::get),
+        "contrat_id": null,
+        "created_by_id": i.created_by_id.map(UserId::get),
+        "created_at": timestamp(i.created_at),
+        "updated_at": timestamp(i.updated_at),
+        "version": i.version,
+    })
+}
+
+fn history_out(h: &HistoryEntry) -> Value {
+    let r = &h.row;
+    json!({
+        "id": h.id,
+        "intervention_id": r.intervention_id.get(),
+        "action": r.action.as_str(),
+        "from_statut": r.from_statut.map(StatutIntervention::as_str),
+        "to_statut": r.to_statut.as_str(),
+        "statut": r.to_statut.as_str(),
+        "remarque": r.remarque,
+        "technicien_id": r.technicien_id.map(TechnicienId::get),
+        "horodatage": timestamp(r.horodatage),
+        "user_id": r.user_id.map(UserId::get),
+        "user": h.user.as_ref().map(|u| json!({"id": u.id.get(), "username": u.username, "full_name": u.full_name, "role": u.role.as_str()})),
+    })
+}
+
+/// 200 with the intervention and its `ETag`.
+fn single(status: StatusCode, i: &Intervention, now: Timestamp) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::ETAG, format!("\"{}\"", i.version)))
+        .json(intervention_out(i, now))
+}
+
+fn intervention_id(raw: &str) -> Result<InterventionId, ApiError> {
+    path_id("id", raw)?
+        .map(InterventionId::new)
+        .ok_or_else(|| ApiError::not_found(NOT_FOUND))
+}
+
+/// `If-Match: "<n>"`, `W/"<n>"` or `*`.
+fn if_match(req: &HttpRequest) -> Result<Option<i32>, ApiError> {
+    let Some(value) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let invalid = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "En-tête If-Match invalide",
+        )
+    };
+    let text = value.to_str().map_err(|_| invalid())?.trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    let quoted = text.strip_prefix("W/").unwrap_or(text);
+    let inner = quoted
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .ok_or_else(invalid)?;
+    inner.parse::<i32>().map(Some).map_err(|_| invalid())
+}
+
+/// The expected version from the body `version` and/or `If-Match`.
+fn expected_version(req: &HttpRequest, f: &mut Fields) -> Result<Option<i32>, ApiError> {
+    let header = if_match(req)?;
+    let body = match f.integer("version", 1, i64::from(i32::MAX)) {
+        Patch::Value(v) => i32::try_from(v).ok(),
+        Patch::Null | Patch::Absent => None,
+    };
+    match (header, body) {
+        (Some(h), Some(b)) if h != b => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "En-tête If-Match et champ version contradictoires",
+        )),
+        (h, b) => Ok(b.or(h)),
+    }
+}
+
+fn text(f: &mut Fields, name: &str, min: usize, max: usize) -> Patch<String> {
+    f.parse(name, |s| bounded_text(name, s, min, max))
+}
+
+fn minutes(f: &mut Fields, name: &str) -> Patch<i32> {
+    // Bounded to 0–1 000 000 when read, so the conversion cannot fail.
+    f.integer(name, 0, MAX_MINUTES)
+        .map(|v| i32::try_from(v).unwrap_or(0))
+}
+
+fn type_field(f: &mut Fields) -> Patch<InterventionType> {
+    let values = InterventionType::wire_values();
+    let a = f.enumeration::<InterventionType>("type", &values);
+    let b = f.enumeration::<InterventionType>("type_intervention", &values);
+    match (a, b) {
+        (Patch::Value(x), Patch::Value(y)) if x != y => {
+            f.push(FieldViolation::new(
+                "type",
+                ViolationCode::ConflictingFields,
+                "Champs incompatibles : type, type_intervention",
+            ));
+            Patch::Absent
+        }
+        (Patch::Absent | Patch::Null, other) | (other, _) => other,
+    }
+}
+
+fn value<T>(p: Patch<T>) -> Option<T> {
+    match p {
+        Patch::Value(v) => Some(v),
+        Patch::Null | Patch::Absent => None,
+    }
+}
+
+async fn create(
+    req: HttpRequest,
+    caller: Authenticated,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::EditInterventions).await?;
+    let mut f = Fields::new(
+        read_json_object(&req, payload.into_inner()).await?,
+        Location::Body,
+    );
+    let titre = f.parse_required("titre", |s| bounded_text("titre", s, 1, 255));
+    let description = value(f.text_max("description", 10_000));
+    let type_intervention = type_field(&mut f);
+    let type_intervention = match type_intervention {
+        Patch::Value(t) => Some(t),
+        Patch::Null | Patch::Absent => {
+            if f.is_clean_for("type") {
+                f.push(FieldViolation::required("type"));
+            }
+            None
+        }
+    };
+    let priorite = value(f.enumeration("priorite", &PrioriteIntervention::wire_values()))
+        .unwrap_or(PrioriteIntervention::Normale);
+    let urgence = value(f.boolean("urgence")).unwrap_or(false);
+    let date_limite = value(f.timestamp("date_limite"));
+    let equipement_id = match f.id("equipement_id") {
+        Patch::Value(id) => Some(EquipementId::new(id)),
+        Patch::Null | Patch::Absent => {
+            if f.is_clean_for("equipement_id") {
+                f.push(FieldViolation::required("equipement_id"));
+            }
+            None
+        }
+    };
+    let technicien_id = value(f.id("technicien_id")).map(TechnicienId::new);
+    if let Patch::Value(statut) =
+        f.enumeration::<StatutIntervention>("statut", &StatutIntervention::wire_values())
+    {
+        let initial = if technicien_id.is_some() {
+            StatutIntervention::Affectee
+        } else {
+            StatutIntervention::Ouverte
+        };
+        if statut != initial {
+            f.push(FieldViolation::invalid_value("statut", &[initial.as_str()]));
+        }
+    }
+    let duree_estimee = value(minutes(&mut f, "duree_estimee"));
+    let cout_estime = value(f.integer("cout_estime", 0, MAX_CENTIMES));
+    f.finish()?;
+    let (Some(titre), Some(type_intervention), Some(equipement_id)) =
+        (titre, type_intervention, equipement_id)
+    else {
+        return Err(ApiError::internal("validated fields missing"));
+    };
+    let cmd = CreateIntervention {
+        titre,
+        description,
+        type_intervention,
+        priorite,
+        urgence,
+        date_limite,
+        equipement_id,
+        technicien_id,
+        duree_estimee,
+        cout_estime,
+    };
+    let now = state.clock().now();
+    let i = use_case(&req, &state, move |app, _| {
+        app.create_intervention(&caller.0, cmd)
+    })
+    .await?;
+    let mut res = single(StatusCode::CREATED, &i, now);
+    if let Ok(location) = header::HeaderValue::from_str(&format!("/api/v1/interventions/{}", i.id))
+    {
+        res.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(res)
+}
+
+fn read_filter(q: &mut Query) -> (InterventionFilter, Vec<SortKey<InterventionSortField>>) {
+    let filter = InterventionFilter {
+        statuts: q.enum_list("statut", &StatutIntervention::wire_values()),
+        priorites: q.enum_list("priorite", &PrioriteIntervention::wire_values()),
+        types: q.enum_list("type", &InterventionType::wire_values()),
+        urgence: q.boolean("urgence"),
+        en_retard: q.boolean("en_retard"),
+        technicien_id: q.id("technicien_id"),
+        equipement_id: q.id("equipement_id"),
+        planning_id: q.id("planning_id"),
+        client_id: q.id("client_id"),
+        nothing: false,
+        date_creation_min: q.timestamp("date_creation_min", false),
+        date_creation_max: q.timestamp("date_creation_max", true),
+        date_limite_min: q.timestamp("date_limite_min", false),
+        date_limite_max: q.timestamp("date_limite_max", true),
+        search: q.text("search"),
+        now: None,
+    };
+    let sort = q.sort(
+        InterventionSortField::parse,
+        &InterventionSortField::NAMES,
+        &[SortKey {
+            field: InterventionSortField::DateCreation,
+            dir: SortDir::Desc,
+        }],
+    );
+    (filter, sort)
+}
+
+async fn list(
+    req: HttpRequest,
+    caller: Authenticated,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ReadInterventions).await?;
+    let mut q = Query::of(&req);
+    let (filter, sort) = read_filter(&mut q);
+    let page = q.page();
+    q.finish()?;
+    let now = state.clock().now();
+    let listed = use_case(&req, &state, move |app, _| {
+        app.list_interventions(&caller.0, filter, &sort, page)
+    })
+    .await?;
+    Ok(collection(&listed, |i| intervention_out(i, now)))
+}
+
+async fn list_for_equipement(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ReadEquipements).await?;
+    let mut q = Query::of(&req);
+    let (filter, sort) = read_filter(&mut q);
+    let page = q.page();
+    q.finish()?;
+    let equipement = path_id("id", &id)?
+        .map(EquipementId::new)
+        .ok_or_else(|| ApiError::not_found("Équipement introuvable"))?;
+    let now = state.clock().now();
+    let listed = use_case(&req, &state, move |app, _| {
+        app.list_equipement_interventions(&caller.0, equipement, filter, &sort, page)
+    })
+    .await?;
+    Ok(collection(&listed, |i| intervention_out(i, now)))
+}
+
+async fn get(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ReadInterventions).await?;
+    let id = intervention_id(&id)?;
+    let now = state.clock().now();
+    let i = use_case(&req, &state, move |app, _| {
+        app.get_intervention(&caller.0, id)
+    })
+    .await?;
+    Ok(single(StatusCode::OK, &i, now))
+}
+
+async fn history(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ReadInterventions).await?;
+    let mut q = Query::of(&req);
+    let page = q.page();
+    q.finish()?;
+    let id = intervention_id(&id)?;
+    let listed = use_case(&req, &state, move |app, _| {
+        app.intervention_history(&caller.0, id, page)
+    })
+    .await?;
+    Ok(collection(&listed, history_out))
+}
+
+async fn update(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::EditInterventions).await?;
+    let raw = id.into_inner();
+    let mut f = Fields::new(
+        read_json_object(&req, payload.into_inner()).await?,
+        Location::Body,
+    );
+    f.read_only(
+        &["statut", "technicien_id"],
+        "Modifiable uniquement via les actions du cycle de vie",
+    );
+    let titre = text(&mut f, "titre", 1, 255);
+    let titre = f.not_null("titre", titre);
+    let description = f.text_max("description", 10_000);
+    let type_intervention = type_field(&mut f);
+    let type_intervention = f.not_null("type", type_intervention);
+    let priorite =
+        f.enumeration::<PrioriteIntervention>("priorite", &PrioriteIntervention::wire_values());
+    let priorite = f.not_null("priorite", priorite);
+    let urgence = f.boolean("urgence");
+    let urgence = f.not_null("urgence", urgence);
+    let date_limite = f.timestamp("date_limite");
+    let equipement = f.id("equipement_id");
+    let equipement = f
+        .not_null("equipement_id", equipement)
+        .map(EquipementId::new);
+    let duree_estimee = minutes(&mut f, "duree_estimee");
+    let cout_estime = f.integer("cout_estime", 0, MAX_CENTIMES);
+    let expected = expected_version(&req, &mut f);
+    f.finish()?;
+    let expected = expected?;
+    let id = intervention_id(&raw)?;
+    let now = state.clock().now();
+    let i = use_case(&req, &state, move |app, _| {
+        app.update_intervention(&caller.0, id, expected, equipement, |i| {
+            if let Some(t) = &titre {
+                i.titre.clone_from(t);
+            }
+            description.clone().set_nullable(&mut i.description);
+            if let Some(t) = type_intervention {
+                i.type_intervention = t;
+            }
+            if let Some(p) = priorite {
+                i.priorite = p;
+            }
+            if let Some(u) = urgence {
+                i.urgence = u;
+            }
+            date_limite.clone().set_nullable(&mut i.date_limite);
+            duree_estimee.clone().set_nullable(&mut i.duree_estimee);
+            cout_estime.clone().set_nullable(&mut i.cout_estime);
+        })
+    })
+    .await?;
+    Ok(single(StatusCode::OK, &i, now))
+}
+
+/// Reads the body of an action (optional JSON) into its input.
+fn read_action(
+    req: &HttpRequest,
+    f: &mut Fields,
+    action: LifecycleAction,
+) -> Result<ActionInput, ApiError> {
+    let mut input = ActionInput::bare(action);
+    input.expected_version = expected_version(req, f)?;
+    input.remarque = value(f.text_max("remarque", 1000));
+    match action {
+        LifecycleAction::Affecter => match f.id("technicien_id") {
+            Patch::Value(t) => input.technicien_id = Some(TechnicienId::new(t)),
+            Patch::Null | Patch::Absent => {
+                if f.is_clean_for("technicien_id") {
+                    f.push(FieldViolation::required("technicien_id"));
+                }
+            }
+        },
+        LifecycleAction::Cloturer => {
+            let rapport = f.parse_required("rapport_intervention", |s| {
+                bounded_text("rapport_intervention", s, 1, 10_000)
+            });
+            let report = ClosureReport {
+                rapport_intervention: rapport.unwrap_or_default(),
+                travaux_realises: value(f.text_max("travaux_realises", 10_000)),
+                recommandations: value(f.text_max("recommandations", 10_000)),
+                duree_reelle: value(minutes(f, "duree_reelle")),
+                temps_deplacement: value(minutes(f, "temps_deplacement")),
+                cout_reel: value(f.integer("cout_reel", 0, MAX_CENTIMES)),
+                cout_pieces: value(f.integer("cout_pieces", 0, MAX_CENTIMES)),
+                cout_main_oeuvre: value(f.integer("cout_main_oeuvre", 0, MAX_CENTIMES)),
+            };
+            input.closure = Some(report);
+        }
+        LifecycleAction::Annuler => {
+            input.raison = f.parse_required("raison", |s| bounded_text("raison", s, 1, 1000));
+        }
+        LifecycleAction::Valider => {
+            input.satisfaction = match f.integer("satisfaction_client", 1, 5) {
+                Patch::Value(v) => i32::try_from(v).ok(),
+                Patch::Null | Patch::Absent => {
+                    if f.is_clean_for("satisfaction_client") {
+                        f.push(FieldViolation::required("satisfaction_client"));
+                    }
+                    None
+                }
+            };
+            input.commentaire_client = value(f.text_max("commentaire_client", 2000));
+            if let Patch::Value(false) = f.boolean("validation_client") {
+                f.push(FieldViolation::invalid_value(
+                    "validation_client",
+                    &["true"],
+                ));
+            }
+        }
+        LifecycleAction::Demarrer
+        | LifecycleAction::Suspendre
+        | LifecycleAction::Reprendre
+        | LifecycleAction::Archiver => {}
+    }
+    Ok(input)
+}
+
+async fn act(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    action: LifecycleAction,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, action_of(action)).await?;
+    let raw = id.into_inner();
+    let mut f = Fields::new(
+        read_optional_json_object(&req, payload.into_inner()).await?,
+        Location::Body,
+    );
+    let input = read_action(&req, &mut f, action);
+    f.finish()?;
+    let input = input?;
+    let id = intervention_id(&raw)?;
+    let now = state.clock().now();
+    let i = use_case(&req, &state, move |app, ctx| {
+        app.act_on_intervention(&caller.0, id, &input, ctx)
+    })
+    .await?;
+    Ok(single(StatusCode::OK, &i, now))
+}
+
+async fn change_statut(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let mut q = Query::of(&req);
+    let target: Vec<StatutIntervention> = q.enum_list("statut", &StatutIntervention::wire_values());
+    let remarque = q.text("remarque");
+    let technicien = q.id("technicien_id");
+    let target = target.first().copied();
+    let role_action = match target {
+        Some(
+            StatutIntervention::Affectee
+            | StatutIntervention::Annulee
+            | StatutIntervention::Archivee,
+        ) => Action::DispatchInterventions,
+        Some(
+            StatutIntervention::EnCours
+            | StatutIntervention::EnAttente
+            | StatutIntervention::Cloturee,
+        ) => Action::WorkOnInterventions,
+        Some(StatutIntervention::Ouverte) | None => Action::ReopenIntervention,
+    };
+    caller.allow(&req, role_action).await?;
+    let mut violations = Vec::new();
+    match target {
+        None => violations.push(FieldViolation::required("statut")),
+        Some(StatutIntervention::Affectee) if technicien.is_none() => {
+            violations.push(FieldViolation::required("technicien_id"));
+        }
+        Some(StatutIntervention::Cloturee) if remarque.is_none() => {
+            violations.push(FieldViolation::new(
+                "remarque",
+                ViolationCode::Required,
+                "Un rapport est obligatoire pour clôturer",
+            ));
+        }
+        Some(StatutIntervention::Annulee) if remarque.is_none() => {
+            violations.push(FieldViolation::new(
+                "remarque",
+                ViolationCode::Required,
+                "Un motif est obligatoire pour annuler",
+            ));
+        }
+        Some(_) => {}
+    }
+    if !violations.is_empty() {
+        return Err(ApiError::validation(Location::Query, &violations, None));
+    }
+    q.finish()?;
+    let Some(target) = target else {
+        return Err(ApiError::internal("validated statut missing"));
+    };
+    let id = intervention_id(&id)?;
+    let mut input = ActionInput::bare(LifecycleAction::Affecter);
+    input.remarque.clone_from(&remarque);
+    input.technicien_id = technicien.map(TechnicienId::new);
+    input.raison.clone_from(&remarque);
+    input.closure = remarque.clone().map(|r| ClosureReport {
+        rapport_intervention: r,
+        ..ClosureReport::default()
+    });
+    let now = state.clock().now();
+    let i = use_case(&req, &state, move |app, ctx| {
+        app.change_statut(&caller.0, id, target, input, ctx)
+    })
+    .await?;
+    Ok(single(StatusCode::OK, &i, now))
+}

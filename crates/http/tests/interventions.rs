@@ -1,0 +1,853 @@
+//! Interventions (API.md §3.6) through the real app on SQLite and PostgreSQL: creation, reads,
+//! edits with optimistic concurrency, every lifecycle action, `PATCH …/statut`, history, scopes.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] functions: failing loudly is the point"
+)]
+
+pub mod support;
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::test::TestRequest;
+use erp_domain::UserRole;
+use serde_json::{Value, json};
+use support::{Harness, seed_user};
+
+struct World {
+    admin: String,
+    resp: String,
+    tech: String,
+    other_tech: String,
+    technicien_id: i64,
+    other_technicien_id: i64,
+    equipement_id: i64,
+    client: String,
+    client_equipement_id: i64,
+}
+
+async fn world(h: &Harness) -> World {
+    let admin = h.admin().await;
+    seed_user(&h.db, "resp", UserRole::Responsable, None);
+    let karim = seed_user(&h.db, "karim", UserRole::Technicien, None);
+    let samir = seed_user(&h.db, "samir", UserRole::Technicien, None);
+    let client_user = seed_user(&h.db, "client1", UserRole::Client, None);
+    let mut ids = Vec::new();
+    for u in [&karim, &samir] {
+        let res = h
+            .json(
+                Method::POST,
+                "/api/v1/techniciens",
+                Some(&admin),
+                Some(json!({"user_id": u.id.get()})),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        ids.push(res.body["id"].as_i64().unwrap());
+    }
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/equipements",
+            Some(&admin),
+            Some(json!({"nom": "Pompe", "type": "pompe", "localisation": "A"})),
+        )
+        .await;
+    let equipement_id = res.body["id"].as_i64().unwrap();
+    let res = h
+        .json(Method::POST, "/api/v1/equipements", Some(&admin), Some(json!({"nom": "Chaudière client", "type": "chaudiere", "localisation": "B", "client_id": client_user.client_id.unwrap().get()})))
+        .await;
+    let client_equipement_id = res.body["id"].as_i64().unwrap();
+    World {
+        admin,
+        resp: h.token("resp").await.0,
+        tech: h.token("karim").await.0,
+        other_tech: h.token("samir").await.0,
+        technicien_id: ids[0],
+        other_technicien_id: ids[1],
+        equipement_id,
+        client: h.token("client1").await.0,
+        client_equipement_id,
+    }
+}
+
+async fn create(h: &Harness, w: &World, extra: Value) -> Value {
+    let mut body =
+        json!({"titre": "Fuite", "type": "corrective", "equipement_id": w.equipement_id});
+    if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+        b.extend(e);
+    }
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/interventions",
+            Some(&w.resp),
+            Some(body),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    res.body
+}
+
+async fn post(
+    h: &Harness,
+    token: &str,
+    id: i64,
+    action: &str,
+    body: Option<Value>,
+) -> support::Res {
+    h.json(
+        Method::POST,
+        &format!("/api/v1/interventions/{id}/{action}"),
+        Some(token),
+        body,
+    )
+    .await
+}
+
+async fn creation_and_its_errors(h: Harness) {
+    let w = world(&h).await;
+    let i = create(
+        &h,
+        &w,
+        json!({"priorite": "Haute", "date_limite": "2020-01-01", "cout_estime": 1500}),
+    )
+    .await;
+    assert_eq!(i["statut"], "ouverte");
+    assert_eq!(i["priorite"], "haute");
+    assert_eq!(i["version"], 1);
+    assert_eq!(i["en_retard"], true, "past due date while active");
+    assert_eq!(i["contrat_id"], Value::Null);
+    assert!(i["created_by_id"].is_i64());
+    let assigned = create(&h, &w, json!({"type_intervention": "preventive", "type": null, "technicien_id": w.technicien_id, "statut": "affectee"})).await;
+    assert_eq!(assigned["statut"], "affectee");
+    assert!(assigned["date_affectation"].is_string());
+    let res = h
+        .json(
+            Method::GET,
+            &format!("/api/v1/interventions/{}/historique", assigned["id"]),
+            Some(&w.resp),
+            None,
+        )
+        .await;
+    let actions: Vec<&str> = res
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, vec!["creation", "affectation"]);
+    assert_eq!(res.body[0]["remarque"], "Création de l\u{2019}intervention");
+    assert_eq!(res.body[0]["from_statut"], Value::Null);
+    assert_eq!(res.body[1]["technicien_id"], w.technicien_id);
+    assert_eq!(res.body[1]["user"]["username"], "resp");
+
+    let base = json!({"titre": "x", "type": "corrective", "equipement_id": w.equipement_id});
+    let with = |k: &str, v: Value| {
+        let mut b = base.clone();
+        b[k] = v;
+        b
+    };
+    for (body, status, message) in [
+        (
+            with("technicien_id", json!(999)),
+            StatusCode::NOT_FOUND,
+            "Technicien assigné introuvable",
+        ),
+        (
+            with("equipement_id", json!(999)),
+            StatusCode::NOT_FOUND,
+            "Équipement cible introuvable",
+        ),
+    ] {
+        let res = h
+            .json(
+                Method::POST,
+                "/api/v1/interventions",
+                Some(&w.resp),
+                Some(body),
+            )
+            .await;
+        assert_eq!((res.status, res.message()), (status, message));
+    }
+    let mut both_missing = with("technicien_id", json!(999));
+    both_missing["equipement_id"] = json!(998);
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/interventions",
+            Some(&w.resp),
+            Some(both_missing),
+        )
+        .await;
+    assert_eq!(
+        res.message(),
+        "Technicien assigné introuvable",
+        "checked before the équipement"
+    );
+    let res = h.json(Method::POST, "/api/v1/interventions", Some(&w.resp), Some(json!({"type": "corrective", "type_intervention": "preventive", "statut": "cloturee", "priorite": "x", "duree_estimee": -5, "date_limite": "demain"}))).await;
+    let codes = res.detail_codes();
+    for expected in [
+        ("titre", "required"),
+        ("type", "conflicting_fields"),
+        ("equipement_id", "required"),
+        ("statut", "invalid_value"),
+        ("priorite", "invalid_value"),
+        ("duree_estimee", "out_of_range"),
+        ("date_limite", "invalid_format"),
+    ] {
+        assert!(
+            codes.contains(&(expected.0.into(), expected.1.into())),
+            "{expected:?} in {codes:?}"
+        );
+    }
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/interventions",
+            Some(&w.tech),
+            Some(base.clone()),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    // An inactive technicien cannot be assigned.
+    let res = h
+        .json(
+            Method::PATCH,
+            &format!("/api/v1/techniciens/{}", w.other_technicien_id),
+            Some(&w.admin),
+            Some(json!({"is_active": false})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/interventions",
+            Some(&w.resp),
+            Some(with("technicien_id", json!(w.other_technicien_id))),
+        )
+        .await;
+    assert_eq!(
+        (res.status, res.message()),
+        (
+            StatusCode::CONFLICT,
+            "Technicien inactif : affectation impossible"
+        )
+    );
+}
+
+async fn the_whole_lifecycle(h: Harness) {
+    let w = world(&h).await;
+    let id = create(&h, &w, json!({})).await["id"].as_i64().unwrap();
+    let res = post(&h, &w.tech, id, "demarrer", None).await;
+    assert_eq!(
+        res.status,
+        StatusCode::FORBIDDEN,
+        "not assigned yet: 403 before 409"
+    );
+    assert_eq!(res.message(), "Intervention non affectée à ce technicien");
+    let res = post(&h, &w.resp, id, "demarrer", None).await;
+    assert_eq!(
+        res.status,
+        StatusCode::FORBIDDEN,
+        "responsables do not work on interventions"
+    );
+
+    let res = post(
+        &h,
+        &w.resp,
+        id,
+        "affecter",
+        Some(json!({"technicien_id": w.technicien_id, "remarque": "urgent"})),
+    )
+    .await;
+    assert_eq!(
+        (
+            res.status,
+            res.body["statut"].clone(),
+            res.body["version"].clone()
+        ),
+        (StatusCode::OK, json!("affectee"), json!(2))
+    );
+    assert_eq!(res.header("etag"), Some("\"2\""));
+    let res = post(
+        &h,
+        &w.resp,
+        id,
+        "affecter",
+        Some(json!({"technicien_id": w.technicien_id})),
+    )
+    .await;
+    assert_eq!(
+        (res.status, res.message()),
+        (
+            StatusCode::CONFLICT,
+            "Ce technicien est déjà affecté à l'intervention"
+        )
+    );
+    let res = post(&h, &w.resp, id, "affecter", Some(json!({}))).await;
+    assert_eq!(
+        res.detail_codes(),
+        vec![("technicien_id".into(), "required".into())]
+    );
+
+    let res = post(&h, &w.other_tech, id, "demarrer", None).await;
+    assert_eq!(
+        res.status,
+        StatusCode::FORBIDDEN,
+        "someone else's intervention"
+    );
+    let res = post(&h, &w.tech, id, "reprendre", None).await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert_eq!(
+        res.message(),
+        "Transition de 'affectee' vers 'en_cours' interdite"
+    );
+    assert_eq!(
+        res.body["error"]["details"]["transitions_autorisees"],
+        json!(["en_cours", "annulee"])
+    );
+    let res = post(&h, &w.tech, id, "demarrer", Some(json!({"version": 1}))).await;
+    assert_eq!(
+        (res.status, res.message()),
+        (
+            StatusCode::CONFLICT,
+            "L'intervention a été modifiée entre-temps (version actuelle : 2)"
+        )
+    );
+    assert_eq!(res.body["error"]["details"]["version_actuelle"], 2);
+    let req = TestRequest::post()
+        .uri(&format!("/api/v1/interventions/{id}/demarrer"))
+        .insert_header(("Authorization", format!("Bearer {}", w.tech)))
+        .insert_header(("If-Match", "W/\"2\""));
+    let res = h.call(req).await;
+    assert_eq!(
+        (res.status, res.body["statut"].clone()),
+        (StatusCode::OK, json!("en_cours")),
+        "{}",
+        res.body
+    );
+    let started = res.body["date_debut_travaux"].clone();
+    let req = TestRequest::post()
+        .uri(&format!("/api/v1/interventions/{id}/suspendre"))
+        .insert_header(("Authorization", format!("Bearer {}", w.tech)))
+        .insert_header(("If-Match", "nope"));
+    assert_eq!(h.call(req).await.message(), "En-tête If-Match invalide");
+    let req = TestRequest::post()
+        .uri(&format!("/api/v1/interventions/{id}/suspendre"))
+        .insert_header(("Authorization", format!("Bearer {}", w.tech)))
+        .insert_header(("If-Match", "\"3\""))
+        .set_json(json!({"version": 4}));
+    assert_eq!(
+        h.call(req).await.message(),
+        "En-tête If-Match et champ version contradictoires"
+    );
+
+    assert_eq!(
+        post(&h, &w.tech, id, "suspendre", None).await.body["statut"],
+        "en_attente"
+    );
+    let res = post(&h, &w.tech, id, "demarrer", None).await;
+    assert_eq!(
+        res.message(),
+        "Transition de 'en_attente' vers 'en_cours' interdite",
+        "demarrer does not resume"
+    );
+    let res = post(&h, &w.tech, id, "reprendre", None).await;
+    assert_eq!(
+        (
+            res.body["statut"].clone(),
+            res.body["date_debut_travaux"].clone()
+        ),
+        (json!("en_cours"), started),
+        "the first start is kept"
+    );
+    let res = post(&h, &w.tech, id, "cloturer", Some(json!({}))).await;
+    assert_eq!(
+        res.detail_codes(),
+        vec![("rapport_intervention".into(), "required".into())]
+    );
+    let res = post(
+        &h,
+        &w.client,
+        id,
+        "valider",
+        Some(json!({"satisfaction_client": 5})),
+    )
+    .await;
+    assert_eq!(
+        res.status,
+        StatusCode::NOT_FOUND,
+        "not the client's account"
+    );
+    let res = post(
+        &h,
+        &w.admin,
+        id,
+        "valider",
+        Some(json!({"satisfaction_client": 5})),
+    )
+    .await;
+    assert_eq!(
+        (res.status, res.message()),
+        (
+            StatusCode::CONFLICT,
+            "Seule une intervention clôturée peut être validée"
+        )
+    );
+    let res = post(
+        &h,
+        &w.tech,
+        id,
+        "cloturer",
+        Some(
+            json!({"rapport_intervention": "Joint changé", "duree_reelle": 90, "cout_reel": 12000}),
+        ),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.body["statut"], "cloturee");
+    assert_eq!(res.body["duree_reelle"], 90);
+    assert!(res.body["date_cloture"].is_string() && res.body["date_fin_travaux"].is_string());
+    let res = h
+        .json(
+            Method::PATCH,
+            &format!("/api/v1/interventions/{id}"),
+            Some(&w.resp),
+            Some(json!({"titre": "x"})),
+        )
+        .await;
+    assert_eq!(
+        (res.status, res.message()),
+        (
+            StatusCode::CONFLICT,
+            "Intervention non modifiable dans le statut 'cloturee'"
+        )
+    );
+    let res = post(
+        &h,
+        &w.admin,
+        id,
+        "valider",
+        Some(json!({"satisfaction_client": 6})),
+    )
+    .await;
+    assert_eq!(
+        res.detail_codes(),
+        vec![("satisfaction_client".into(), "out_of_range".into())]
+    );
+    let res = post(
+        &h,
+        &w.admin,
+        id,
+        "valider",
+        Some(json!({"satisfaction_client": 4, "commentaire_client": "Bien"})),
+    )
+    .await;
+    assert_eq!(
+        (
+            res.status,
+            res.body["validation_client"].clone(),
+            res.body["satisfaction_client"].clone()
+        ),
+        (StatusCode::OK, json!(true), json!(4))
+    );
+    let res = post(
+        &h,
+        &w.admin,
+        id,
+        "valider",
+        Some(json!({"satisfaction_client": 4})),
+    )
+    .await;
+    assert_eq!(res.message(), "Intervention déjà validée par le client");
+    assert_eq!(
+        post(&h, &w.resp, id, "archiver", None).await.body["statut"],
+        "archivee"
+    );
+    let res = post(
+        &h,
+        &w.resp,
+        id,
+        "annuler",
+        Some(json!({"raison": "trop tard"})),
+    )
+    .await;
+    assert_eq!(
+        res.body["error"]["details"]["transitions_autorisees"],
+        json!([])
+    );
+
+    let res = h
+        .json(
+            Method::GET,
+            &format!("/api/v1/interventions/{id}/historique"),
+            Some(&w.tech),
+            None,
+        )
+        .await;
+    let actions: Vec<&str> = res
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "creation",
+            "affectation",
+            "demarrage",
+            "suspension",
+            "reprise",
+            "cloture",
+            "validation_client",
+            "archivage"
+        ]
+    );
+    assert_eq!(res.header("x-total-count"), Some("8"));
+    assert_eq!(res.body[6]["from_statut"], res.body[6]["to_statut"]);
+}
+
+async fn cancel_reassign_edit_and_statut(h: Harness) {
+    let w = world(&h).await;
+    let id = create(&h, &w, json!({"technicien_id": w.technicien_id})).await["id"]
+        .as_i64()
+        .unwrap();
+    let res = post(
+        &h,
+        &w.resp,
+        id,
+        "affecter",
+        Some(json!({"technicien_id": w.other_technicien_id})),
+    )
+    .await;
+    assert_eq!(
+        (res.status, res.body["technicien_id"].clone()),
+        (StatusCode::OK, json!(w.other_technicien_id))
+    );
+    let res = post(&h, &w.resp, id, "annuler", Some(json!({"raison": " "}))).await;
+    assert_eq!(
+        res.detail_codes(),
+        vec![("raison".into(), "required".into())]
+    );
+
+    let res = h
+        .json(
+            Method::PATCH,
+            &format!("/api/v1/interventions/{id}"),
+            Some(&w.resp),
+            Some(json!({"statut": "cloturee", "technicien_id": 1})),
+        )
+        .await;
+    let codes = res.detail_codes();
+    assert!(
+        codes.contains(&("statut".into(), "read_only".into()))
+            && codes.contains(&("technicien_id".into(), "read_only".into()))
+    );
+    let res = h.json(Method::PATCH, &format!("/api/v1/interventions/{id}"), Some(&w.resp), Some(json!({"titre": "Nouvelle", "description": null, "equipement_id": w.client_equipement_id, "version": 2}))).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(
+        (res.body["titre"].clone(), res.body["version"].clone()),
+        (json!("Nouvelle"), json!(3))
+    );
+    assert!(
+        res.body["client_id"].is_i64(),
+        "client_id re-derived from the new équipement"
+    );
+    let res = h
+        .json(
+            Method::PUT,
+            &format!("/api/v1/interventions/{id}"),
+            Some(&w.resp),
+            Some(json!({"titre": "x", "version": 2})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    let res = h
+        .json(
+            Method::PUT,
+            &format!("/api/v1/interventions/{id}"),
+            Some(&w.resp),
+            Some(json!({"equipement_id": 999})),
+        )
+        .await;
+    assert_eq!(res.message(), "Équipement cible introuvable");
+
+    // The client of the new équipement now sees it.
+    assert_eq!(
+        h.json(
+            Method::GET,
+            &format!("/api/v1/interventions/{id}"),
+            Some(&w.client),
+            None
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+
+    // PATCH …/statut maps targets onto actions.
+    let statut = |target: &str| format!("/api/v1/interventions/{id}/statut?statut={target}");
+    let res = h
+        .json(Method::PATCH, &statut("en_cours"), Some(&w.tech), None)
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::FORBIDDEN,
+        "karim is no longer assigned"
+    );
+    let (samir, _) = h.token("samir").await;
+    let res = h
+        .json(Method::PATCH, &statut("en_cours"), Some(&samir), None)
+        .await;
+    assert_eq!(
+        (res.status, res.body["statut"].clone()),
+        (StatusCode::OK, json!("en_cours")),
+        "{}",
+        res.body
+    );
+    let res = h
+        .json(Method::PATCH, &statut("en_cours"), Some(&samir), None)
+        .await;
+    assert_eq!(
+        res.message(),
+        "Transition de 'en_cours' vers 'en_cours' interdite"
+    );
+    let res = h
+        .json(Method::PATCH, &statut("ouverte"), Some(&samir), None)
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    let res = h
+        .json(Method::PATCH, &statut("cloturee"), Some(&samir), None)
+        .await;
+    assert_eq!(
+        res.body["error"]["details"][0]["message"],
+        "Un rapport est obligatoire pour clôturer"
+    );
+    let res = h
+        .json(Method::PATCH, &statut("annulee"), Some(&w.resp), None)
+        .await;
+    assert_eq!(
+        res.body["error"]["details"][0]["message"],
+        "Un motif est obligatoire pour annuler"
+    );
+    let res = h
+        .json(
+            Method::PATCH,
+            &format!("{}&remarque=Pi%C3%A8ce%20indisponible", statut("annulee")),
+            Some(&w.resp),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (
+            res.status,
+            res.body["statut"].clone(),
+            res.body["motif_annulation"].clone()
+        ),
+        (
+            StatusCode::OK,
+            json!("annulee"),
+            json!("Pièce indisponible")
+        )
+    );
+    let res = h
+        .json(Method::PATCH, &statut("fermee"), Some(&w.resp), None)
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn lists_filters_and_scopes(h: Harness) {
+    let w = world(&h).await;
+    let a = create(
+        &h,
+        &w,
+        json!({"titre": "Alpha 50%", "priorite": "urgente", "date_limite": "2001-01-01"}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let b = create(&h, &w, json!({"titre": "beta", "priorite": "basse", "type": "preventive", "technicien_id": w.technicien_id})).await["id"].as_i64().unwrap();
+    let c = h
+        .json(Method::POST, "/api/v1/interventions", Some(&w.resp), Some(json!({"titre": "Gamma", "type": "diagnostic", "equipement_id": w.client_equipement_id, "urgence": true})))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let ids = |res: &support::Res| -> Vec<i64> {
+        res.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_i64().unwrap())
+            .collect()
+    };
+    let res = h
+        .json(Method::GET, "/api/v1/interventions", Some(&w.resp), None)
+        .await;
+    assert_eq!(ids(&res), vec![c, b, a], "default -date_creation, then id");
+    assert_eq!(res.header("x-total-count"), Some("3"));
+    let res = h
+        .json(
+            Method::GET,
+            "/api/v1/filters/interventions?sort=priorite",
+            Some(&w.resp),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&res), vec![a, c, b], "declared priority order");
+    let res = h
+        .json(
+            Method::GET,
+            "/api/v1/interventions?sort=titre",
+            Some(&w.resp),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&res), vec![a, b, c], "case-insensitive titles");
+    for (query, expected) in [
+        ("statut=affectee", vec![b]),
+        ("statut=ouverte,affectee&type=corrective", vec![a]),
+        ("urgence=true", vec![c]),
+        ("en_retard=true", vec![a]),
+        ("en_retard=false", vec![c, b]),
+        (&format!("technicien_id={}", w.technicien_id), vec![b]),
+        ("technicien_id=0", vec![]),
+        (
+            &format!("equipement_id={}", w.client_equipement_id),
+            vec![c],
+        ),
+        ("search=50%25", vec![a]),
+        ("date_limite_max=2001-01-01", vec![a]),
+        ("date_creation_min=2000-01-01&limit=1", vec![c]),
+    ] {
+        let res = h
+            .json(
+                Method::GET,
+                &format!("/api/v1/interventions?{query}"),
+                Some(&w.resp),
+                None,
+            )
+            .await;
+        assert_eq!(ids(&res), expected, "{query}");
+    }
+    for bad in [
+        "statut=fermee",
+        "urgence=peut-etre",
+        "date_creation_min=hier",
+        "sort=couleur",
+        "limit=500",
+    ] {
+        let res = h
+            .json(
+                Method::GET,
+                &format!("/api/v1/interventions?{bad}"),
+                Some(&w.resp),
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+    let res = h
+        .json(
+            Method::GET,
+            &format!("/api/v1/equipements/{}/interventions", w.equipement_id),
+            Some(&w.resp),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&res), vec![b, a]);
+    assert_eq!(
+        h.json(
+            Method::GET,
+            "/api/v1/equipements/999/interventions",
+            Some(&w.resp),
+            None
+        )
+        .await
+        .message(),
+        "Équipement introuvable"
+    );
+
+    // Clients see only their account's interventions; others are 404.
+    let res = h
+        .json(
+            Method::GET,
+            "/api/v1/interventions?client_id=999",
+            Some(&w.client),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&res), vec![c]);
+    assert_eq!(
+        h.json(
+            Method::GET,
+            &format!("/api/v1/interventions/{a}"),
+            Some(&w.client),
+            None
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        h.json(
+            Method::GET,
+            &format!("/api/v1/interventions/{a}/historique"),
+            Some(&w.client),
+            None
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let res = h
+        .json(
+            Method::GET,
+            &format!("/api/v1/interventions/{c}"),
+            Some(&w.client),
+            None,
+        )
+        .await;
+    assert_eq!(res.header("etag"), Some("\"1\""));
+    // Techniciens read everything.
+    assert_eq!(
+        h.json(Method::GET, "/api/v1/interventions", Some(&w.tech), None)
+            .await
+            .header("x-total-count"),
+        Some("3")
+    );
+    assert_eq!(
+        h.json(
+            Method::GET,
+            "/api/v1/interventions/abc",
+            Some(&w.tech),
+            None
+        )
+        .await
+        .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        h.json(
+            Method::GET,
+            "/api/v1/interventions/999",
+            Some(&w.tech),
+            None
+        )
+        .await
+        .message(),
+        "Intervention introuvable"
+    );
+}
+
+both! {
+    creation => creation_and_its_errors;
+    lifecycle => the_whole_lifecycle;
+    cancel_reassign_edit_statut => cancel_reassign_edit_and_statut;
+    lists => lists_filters_and_scopes;
+}

@@ -1,0 +1,486 @@
+//! `interventions` and `historiques_interventions` adapter (DATA.md §3.5–3.6).
+
+use chrono::NaiveDateTime;
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::Integer;
+use erp_domain::enums::{
+    ActionHistorique, InterventionType, PrioriteIntervention, StatutIntervention,
+};
+use erp_domain::equipement::EquipementId;
+use erp_domain::intervention::{
+    HistoryAuthor, HistoryEntry, Intervention, InterventionFilter, InterventionId,
+    InterventionSortField, NewHistory,
+};
+use erp_domain::list::{Listed, Page, SortDir, SortKey, like_contains};
+use erp_domain::ports::{InterventionRepository, RepoError};
+use erp_domain::technicien::TechnicienId;
+use erp_domain::text::norm;
+use erp_domain::{ClientId, UserId, UserRole};
+
+use super::DieselUnitOfWork;
+use crate::errors::map;
+use crate::schema::{historiques_interventions, interventions, users};
+use crate::time::{from_db, to_db};
+use crate::with_conn;
+
+const ACTIVE: [&str; 4] = ["ouverte", "affectee", "en_cours", "en_attente"];
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = interventions)]
+struct InterventionRow {
+    id: i64,
+    titre: String,
+    description: Option<String>,
+    type_intervention: String,
+    statut: String,
+    priorite: String,
+    urgence: bool,
+    date_creation: NaiveDateTime,
+    date_limite: Option<NaiveDateTime>,
+    date_affectation: Option<NaiveDateTime>,
+    date_debut_travaux: Option<NaiveDateTime>,
+    date_fin_travaux: Option<NaiveDateTime>,
+    date_cloture: Option<NaiveDateTime>,
+    date_annulation: Option<NaiveDateTime>,
+    date_archivage: Option<NaiveDateTime>,
+    duree_estimee: Option<i32>,
+    duree_reelle: Option<i32>,
+    temps_deplacement: Option<i32>,
+    cout_estime: Option<i64>,
+    cout_reel: Option<i64>,
+    cout_pieces: Option<i64>,
+    cout_main_oeuvre: Option<i64>,
+    rapport_intervention: Option<String>,
+    travaux_realises: Option<String>,
+    recommandations: Option<String>,
+    motif_annulation: Option<String>,
+    validation_client: bool,
+    date_validation_client: Option<NaiveDateTime>,
+    satisfaction_client: Option<i32>,
+    commentaire_client: Option<String>,
+    version: i32,
+    equipement_id: i64,
+    technicien_id: Option<i64>,
+    planning_id: Option<i64>,
+    client_id: Option<i64>,
+    created_by_id: Option<i64>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+fn corrupt(id: i64, what: &str) -> RepoError {
+    RepoError::Other(format!("interventions row {id}: invalid {what}"))
+}
+
+impl InterventionRow {
+    fn into_domain(self) -> Result<Intervention, RepoError> {
+        let id = self.id;
+        Ok(Intervention {
+            id: InterventionId::new(id),
+            type_intervention: self
+                .type_intervention
+                .parse::<InterventionType>()
+                .map_err(|_| corrupt(id, "type"))?,
+            statut: self
+                .statut
+                .parse::<StatutIntervention>()
+                .map_err(|_| corrupt(id, "statut"))?,
+            priorite: self
+                .priorite
+                .parse::<PrioriteIntervention>()
+                .map_err(|_| corrupt(id, "priorite"))?,
+            titre: self.titre,
+            description: self.description,
+            urgence: self.urgence,
+            date_creation: from_db(self.date_creation),
+            date_limite: self.date_limite.map(from_db),
+            date_affectation: self.date_affectation.map(from_db),
+            date_debut_travaux: self.date_debut_travaux.map(from_db),
+            date_fin_travaux: self.date_fin_travaux.map(from_db),
+            date_cloture: self.date_cloture.map(from_db),
+            date_annulation: self.date_annulation.map(from_db),
+            date_archivage: self.date_archivage.map(from_db),
+            duree_estimee: self.duree_estimee,
+            duree_reelle: self.duree_reelle,
+            temps_deplacement: self.temps_deplacement,
+            cout_estime: self.cout_estime,
+            cout_reel: self.cout_reel,
+            cout_pieces: self.cout_pieces,
+            cout_main_oeuvre: self.cout_main_oeuvre,
+            rapport_intervention: self.rapport_intervention,
+            travaux_realises: self.travaux_realises,
+            recommandations: self.recommandations,
+            motif_annulation: self.motif_annulation,
+            validation_client: self.validation_client,
+            date_validation_client: self.date_validation_client.map(from_db),
+            satisfaction_client: self.satisfaction_client,
+            commentaire_client: self.commentaire_client,
+            version: self.version,
+            equipement_id: EquipementId::new(self.equipement_id),
+            technicien_id: self.technicien_id.map(TechnicienId::new),
+            planning_id: self.planning_id,
+            client_id: self.client_id.map(ClientId::new),
+            created_by_id: self.created_by_id.map(UserId::new),
+            created_at: from_db(self.created_at),
+            updated_at: from_db(self.updated_at),
+        })
+    }
+}
+
+/// Every column a write sets (all but id and `created_at`).
+macro_rules! intervention_values {
+    ($i:expr) => {
+        (
+            (
+                interventions::titre.eq(&$i.titre),
+                interventions::titre_norm.eq(norm(&$i.titre)),
+                interventions::description.eq($i.description.as_deref()),
+                interventions::search_norm.eq([Some($i.titre.as_str()), $i.description.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .map(norm)
+                    .collect::<Vec<_>>()
+                    .join("\u{1f}")),
+                interventions::type_intervention.eq($i.type_intervention.as_str()),
+                interventions::statut.eq($i.statut.as_str()),
+                interventions::priorite.eq($i.priorite.as_str()),
+                interventions::urgence.eq($i.urgence),
+                interventions::date_creation.eq(to_db($i.date_creation)),
+                interventions::date_limite.eq($i.date_limite.map(to_db)),
+                interventions::date_affectation.eq($i.date_affectation.map(to_db)),
+                interventions::date_debut_travaux.eq($i.date_debut_travaux.map(to_db)),
+                interventions::date_fin_travaux.eq($i.date_fin_travaux.map(to_db)),
+                interventions::date_cloture.eq($i.date_cloture.map(to_db)),
+                interventions::date_annulation.eq($i.date_annulation.map(to_db)),
+                interventions::date_archivage.eq($i.date_archivage.map(to_db)),
+            ),
+            (
+                interventions::duree_estimee.eq($i.duree_estimee),
+                interventions::duree_reelle.eq($i.duree_reelle),
+                interventions::temps_deplacement.eq($i.temps_deplacement),
+                interventions::cout_estime.eq($i.cout_estime),
+                interventions::cout_reel.eq($i.cout_reel),
+                interventions::cout_pieces.eq($i.cout_pieces),
+                interventions::cout_main_oeuvre.eq($i.cout_main_oeuvre),
+                interventions::rapport_intervention.eq($i.rapport_intervention.as_deref()),
+                interventions::travaux_realises.eq($i.travaux_realises.as_deref()),
+                interventions::recommandations.eq($i.recommandations.as_deref()),
+                interventions::motif_annulation.eq($i.motif_annulation.as_deref()),
+                interventions::validation_client.eq($i.validation_client),
+                interventions::date_validation_client.eq($i.date_validation_client.map(to_db)),
+                interventions::satisfaction_client.eq($i.satisfaction_client),
+                interventions::commentaire_client.eq($i.commentaire_client.as_deref()),
+            ),
+            (
+                interventions::version.eq($i.version),
+                interventions::equipement_id.eq($i.equipement_id.get()),
+                interventions::technicien_id.eq($i.technicien_id.map(TechnicienId::get)),
+                interventions::planning_id.eq($i.planning_id),
+                interventions::client_id.eq($i.client_id.map(ClientId::get)),
+                interventions::created_by_id.eq($i.created_by_id.map(UserId::get)),
+                interventions::updated_at.eq(to_db($i.updated_at)),
+            ),
+        )
+    };
+}
+
+macro_rules! intervention_filters {
+    ($query:expr, $f:expr, $statuts:expr, $priorites:expr, $types:expr, $search:expr, $now:expr) => {{
+        let mut q = $query;
+        if $f.nothing {
+            q = q.filter(interventions::id.lt(0_i64));
+        }
+        if !$statuts.is_empty() {
+            q = q.filter(interventions::statut.eq_any($statuts.clone()));
+        }
+        if !$priorites.is_empty() {
+            q = q.filter(interventions::priorite.eq_any($priorites.clone()));
+        }
+        if !$types.is_empty() {
+            q = q.filter(interventions::type_intervention.eq_any($types.clone()));
+        }
+        if let Some(u) = $f.urgence {
+            q = q.filter(interventions::urgence.eq(u));
+        }
+        match $f.en_retard {
+            Some(true) => {
+                q = q
+                    .filter(interventions::date_limite.lt($now))
+                    .filter(interventions::statut.eq_any(ACTIVE));
+            }
+            Some(false) => {
+                q = q.filter(
+                    interventions::date_limite
+                        .is_null()
+                        .or(interventions::date_limite.ge($now))
+                        .or(interventions::statut.ne_all(ACTIVE)),
+                );
+            }
+            None => {}
+        }
+        if let Some(t) = $f.technicien_id {
+            q = q.filter(interventions::technicien_id.eq(t));
+        }
+        if let Some(e) = $f.equipement_id {
+            q = q.filter(interventions::equipement_id.eq(e));
+        }
+        if let Some(p) = $f.planning_id {
+            q = q.filter(interventions::planning_id.eq(p));
+        }
+        if let Some(c) = $f.client_id {
+            q = q.filter(interventions::client_id.eq(c));
+        }
+        if let Some(t) = $f.date_creation_min {
+            q = q.filter(interventions::date_creation.ge(to_db(t)));
+        }
+        if let Some(t) = $f.date_creation_max {
+            q = q.filter(interventions::date_creation.le(to_db(t)));
+        }
+        if let Some(t) = $f.date_limite_min {
+            q = q.filter(interventions::date_limite.ge(to_db(t)));
+        }
+        if let Some(t) = $f.date_limite_max {
+            q = q.filter(interventions::date_limite.le(to_db(t)));
+        }
+        if let Some(pattern) = $search {
+            q = q.filter(
+                interventions::search_norm
+                    .like(pattern.clone())
+                    .escape('\\'),
+            );
+        }
+        q
+    }};
+}
+
+fn rank(column: &str, values: &[&str]) -> String {
+    let arms: String = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!(" WHEN '{v}' THEN {i}"))
+        .collect();
+    format!("CASE {column}{arms} END")
+}
+
+#[derive(Queryable)]
+struct HistoryRow {
+    id: i64,
+    intervention_id: i64,
+    action: String,
+    from_statut: Option<String>,
+    to_statut: String,
+    remarque: Option<String>,
+    technicien_id: Option<i64>,
+    user_id: Option<i64>,
+    horodatage: NaiveDateTime,
+}
+
+impl InterventionRepository for DieselUnitOfWork<'_> {
+    fn insert_intervention(&mut self, i: &Intervention) -> Result<Intervention, RepoError> {
+        let row: InterventionRow =
+            with_conn!(&mut self.conn, c => diesel::insert_into(interventions::table)
+            .values((intervention_values!(i), interventions::created_at.eq(to_db(i.created_at))))
+            .returning(InterventionRow::as_returning())
+            .get_result(c))
+            .map_err(map)?;
+        row.into_domain()
+    }
+
+    fn intervention_by_id(
+        &mut self,
+        id: InterventionId,
+    ) -> Result<Option<Intervention>, RepoError> {
+        let row: Option<InterventionRow> = with_conn!(&mut self.conn, c => interventions::table
+            .find(id.get())
+            .select(InterventionRow::as_select())
+            .first(c)
+            .optional())
+        .map_err(map)?;
+        row.map(InterventionRow::into_domain).transpose()
+    }
+
+    fn update_intervention_if_version(
+        &mut self,
+        i: &Intervention,
+        expected_version: i32,
+    ) -> Result<bool, RepoError> {
+        let n = with_conn!(&mut self.conn, c => diesel::update(
+                interventions::table.filter(interventions::id.eq(i.id.get())).filter(interventions::version.eq(expected_version)),
+            )
+            .set(intervention_values!(i))
+            .execute(c))
+        .map_err(map)?;
+        Ok(n == 1)
+    }
+
+    fn insert_history(&mut self, h: &NewHistory) -> Result<(), RepoError> {
+        let values = (
+            historiques_interventions::intervention_id.eq(h.intervention_id.get()),
+            historiques_interventions::action.eq(h.action.as_str()),
+            historiques_interventions::from_statut
+                .eq(h.from_statut.map(StatutIntervention::as_str)),
+            historiques_interventions::to_statut.eq(h.to_statut.as_str()),
+            historiques_interventions::remarque.eq(h.remarque.as_deref()),
+            historiques_interventions::technicien_id.eq(h.technicien_id.map(TechnicienId::get)),
+            historiques_interventions::user_id.eq(h.user_id.map(UserId::get)),
+            historiques_interventions::horodatage.eq(to_db(h.horodatage)),
+        );
+        with_conn!(&mut self.conn, c => diesel::insert_into(historiques_interventions::table).values(values).execute(c))
+            .map_err(map)?;
+        Ok(())
+    }
+
+    fn list_history(
+        &mut self,
+        id: InterventionId,
+        page: Page,
+    ) -> Result<Listed<HistoryEntry>, RepoError> {
+        type Author = Option<(i64, String, Option<String>, String)>;
+        let (total, rows) = with_conn!(&mut self.conn, c => (|| {
+            let total: i64 = historiques_interventions::table
+                .filter(historiques_interventions::intervention_id.eq(id.get()))
+                .count()
+                .get_result(c)?;
+            let rows: Vec<(HistoryRow, Author)> = historiques_interventions::table
+                .left_join(users::table)
+                .filter(historiques_interventions::intervention_id.eq(id.get()))
+                .order_by((historiques_interventions::horodatage.asc(), historiques_interventions::id.asc()))
+                .select((
+                    (
+                        historiques_interventions::id,
+                        historiques_interventions::intervention_id,
+                        historiques_interventions::action,
+                        historiques_interventions::from_statut,
+                        historiques_interventions::to_statut,
+                        historiques_interventions::remarque,
+                        historiques_interventions::technicien_id,
+                        historiques_interventions::user_id,
+                        historiques_interventions::horodatage,
+                    ),
+                    (users::id, users::username, users::full_name, users::role).nullable(),
+                ))
+                .limit(page.limit)
+                .offset(page.offset)
+                .load(c)?;
+            Ok::<_, diesel::result::Error>((total, rows))
+        })())
+        .map_err(map)?;
+        let items = rows
+            .into_iter()
+            .map(|(h, author)| {
+                let bad = |what: &str| {
+                    RepoError::Other(format!(
+                        "historiques_interventions row {}: invalid {what}",
+                        h.id
+                    ))
+                };
+                Ok(HistoryEntry {
+                    id: h.id,
+                    row: NewHistory {
+                        intervention_id: InterventionId::new(h.intervention_id),
+                        action: h
+                            .action
+                            .parse::<ActionHistorique>()
+                            .map_err(|_| bad("action"))?,
+                        from_statut: h
+                            .from_statut
+                            .as_deref()
+                            .map(str::parse::<StatutIntervention>)
+                            .transpose()
+                            .map_err(|_| bad("from_statut"))?,
+                        to_statut: h
+                            .to_statut
+                            .parse::<StatutIntervention>()
+                            .map_err(|_| bad("to_statut"))?,
+                        remarque: h.remarque,
+                        technicien_id: h.technicien_id.map(TechnicienId::new),
+                        user_id: h.user_id.map(UserId::new),
+                        horodatage: from_db(h.horodatage),
+                    },
+                    user: author
+                        .map(|(uid, username, full_name, role)| {
+                            Ok::<_, RepoError>(HistoryAuthor {
+                                id: UserId::new(uid),
+                                username,
+                                full_name,
+                                role: role.parse::<UserRole>().map_err(|_| bad("user role"))?,
+                            })
+                        })
+                        .transpose()?,
+                })
+            })
+            .collect::<Result<_, RepoError>>()?;
+        Ok(Listed { items, total })
+    }
+
+    fn list_interventions(
+        &mut self,
+        f: &InterventionFilter,
+        sort: &[SortKey<InterventionSortField>],
+        page: Page,
+    ) -> Result<Listed<Intervention>, RepoError> {
+        let statuts: Vec<&'static str> = f.statuts.iter().map(|s| s.as_str()).collect();
+        let priorites: Vec<&'static str> = f.priorites.iter().map(|s| s.as_str()).collect();
+        let types: Vec<&'static str> = f.types.iter().map(|s| s.as_str()).collect();
+        let search = f.search.as_deref().map(|s| like_contains(&norm(s)));
+        let now = f.now.map(to_db).unwrap_or_default();
+        let statut_rank = rank("interventions.statut", &StatutIntervention::wire_values());
+        let priorite_rank = rank(
+            "interventions.priorite",
+            &PrioriteIntervention::wire_values(),
+        );
+        let sort: Vec<SortKey<InterventionSortField>> = if sort.is_empty() {
+            vec![SortKey {
+                field: InterventionSortField::DateCreation,
+                dir: SortDir::Desc,
+            }]
+        } else {
+            sort.to_vec()
+        };
+        let first_dir = sort.first().map_or(SortDir::Desc, |k| k.dir);
+        let (total, rows) = with_conn!(&mut self.conn, c => (|| {
+            let total: i64 = intervention_filters!(interventions::table.into_boxed(), f, statuts, priorites, types, &search, now)
+                .count()
+                .get_result(c)?;
+            let mut q = intervention_filters!(
+                interventions::table.select(InterventionRow::as_select()).into_boxed(),
+                f, statuts, priorites, types, &search, now
+            );
+            for key in &sort {
+                q = match (key.field, key.dir) {
+                    (InterventionSortField::DateCreation, SortDir::Asc) => q.then_order_by(interventions::date_creation.asc()),
+                    (InterventionSortField::DateCreation, SortDir::Desc) => q.then_order_by(interventions::date_creation.desc()),
+                    (InterventionSortField::DateLimite, SortDir::Asc) => q
+                        .then_order_by(interventions::date_limite.is_null().asc())
+                        .then_order_by(interventions::date_limite.asc()),
+                    (InterventionSortField::DateLimite, SortDir::Desc) => q
+                        .then_order_by(interventions::date_limite.is_null().asc())
+                        .then_order_by(interventions::date_limite.desc()),
+                    (InterventionSortField::Priorite, SortDir::Asc) => q.then_order_by(sql::<Integer>(&priorite_rank).asc()),
+                    (InterventionSortField::Priorite, SortDir::Desc) => q.then_order_by(sql::<Integer>(&priorite_rank).desc()),
+                    (InterventionSortField::Statut, SortDir::Asc) => q.then_order_by(sql::<Integer>(&statut_rank).asc()),
+                    (InterventionSortField::Statut, SortDir::Desc) => q.then_order_by(sql::<Integer>(&statut_rank).desc()),
+                    (InterventionSortField::Titre, SortDir::Asc) => q.then_order_by(interventions::titre_norm.asc()),
+                    (InterventionSortField::Titre, SortDir::Desc) => q.then_order_by(interventions::titre_norm.desc()),
+                    (InterventionSortField::UpdatedAt, SortDir::Asc) => q.then_order_by(interventions::updated_at.asc()),
+                    (InterventionSortField::UpdatedAt, SortDir::Desc) => q.then_order_by(interventions::updated_at.desc()),
+                    (InterventionSortField::Id, SortDir::Asc) => q.then_order_by(interventions::id.asc()),
+                    (InterventionSortField::Id, SortDir::Desc) => q.then_order_by(interventions::id.desc()),
+                };
+            }
+            q = match first_dir {
+                SortDir::Asc => q.then_order_by(interventions::id.asc()),
+                SortDir::Desc => q.then_order_by(interventions::id.desc()),
+            };
+            let rows: Vec<InterventionRow> = q.limit(page.limit).offset(page.offset).load(c)?;
+            Ok::<_, diesel::result::Error>((total, rows))
+        })())
+        .map_err(map)?;
+        let items = rows
+            .into_iter()
+            .map(InterventionRow::into_domain)
+            .collect::<Result<_, _>>()?;
+        Ok(Listed { items, total })
+    }
+}
