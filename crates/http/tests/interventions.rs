@@ -845,7 +845,87 @@ async fn lists_filters_and_scopes(h: Harness) {
     );
 }
 
+/// 50 concurrent requests per step: exactly one wins each step, the others get a 409, and the
+/// history has one row per successful transition.
+async fn concurrent_transitions_have_one_winner_per_step(h: Harness) {
+    let w = world(&h).await;
+    let id = create(&h, &w, json!({"technicien_id": w.technicien_id})).await["id"]
+        .as_i64()
+        .unwrap();
+    for (action, body) in [
+        ("demarrer", None),
+        ("suspendre", None),
+        ("reprendre", None),
+        ("cloturer", Some(json!({"rapport_intervention": "fait"}))),
+    ] {
+        let calls = (0..50).map(|_| {
+            let mut req = TestRequest::post()
+                .uri(&format!("/api/v1/interventions/{id}/{action}"))
+                .insert_header(("Authorization", format!("Bearer {}", w.tech)));
+            if let Some(b) = &body {
+                req = req.set_json(b.clone());
+            }
+            h.call(req)
+        });
+        let results = futures_util::future::join_all(calls).await;
+        let ok = results
+            .iter()
+            .filter(|r| r.status == StatusCode::OK)
+            .count();
+        let conflicts = results
+            .iter()
+            .filter(|r| r.status == StatusCode::CONFLICT)
+            .count();
+        assert_eq!(
+            (ok, conflicts),
+            (1, 49),
+            "{action}: {:?}",
+            results.iter().map(|r| r.status).collect::<Vec<_>>()
+        );
+    }
+    let res = h
+        .json(
+            Method::GET,
+            &format!("/api/v1/interventions/{id}"),
+            Some(&w.resp),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (res.body["statut"].clone(), res.body["version"].clone()),
+        (json!("cloturee"), json!(5)),
+        "created at version 1, then four actions"
+    );
+    let res = h
+        .json(
+            Method::GET,
+            &format!("/api/v1/interventions/{id}/historique"),
+            Some(&w.resp),
+            None,
+        )
+        .await;
+    let actions: Vec<&str> = res
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "creation",
+            "affectation",
+            "demarrage",
+            "suspension",
+            "reprise",
+            "cloture"
+        ]
+    );
+}
+
 both! {
+    concurrency => concurrent_transitions_have_one_winner_per_step;
     creation => creation_and_its_errors;
     lifecycle => the_whole_lifecycle;
     cancel_reassign_edit_statut => cancel_reassign_edit_and_statut;
