@@ -537,6 +537,16 @@ impl InterventionRepository for Store {
     }
 }
 
+impl erp_domain::ports::DashboardRepository for Store {
+    fn dashboard_counts(
+        &mut self,
+        _: erp_domain::dashboard::DashboardScope,
+        _: &erp_domain::dashboard::DashboardWindows,
+    ) -> Result<erp_domain::dashboard::DashboardCounts, RepoError> {
+        unsupported()
+    }
+}
+
 impl TransactionRunner for FakeDb {
     fn run_in_transaction(
         &self,

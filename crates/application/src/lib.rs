@@ -7,6 +7,7 @@ pub mod audit_trail;
 pub mod auth;
 pub mod authz;
 pub mod bootstrap;
+pub mod dashboard;
 pub mod equipements;
 pub mod error;
 pub mod health;

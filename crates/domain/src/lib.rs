@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod clock;
+pub mod dashboard;
 pub mod enums;
 pub mod equipement;
 pub mod error;

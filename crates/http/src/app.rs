@@ -9,7 +9,9 @@ use actix_web::{App, Error, HttpResponse, web};
 use crate::error::ApiError;
 use crate::extract::JsonLimit;
 use crate::middleware::request_context;
-use crate::routes::{audit, auth, equipements, interventions, probes, techniciens, users};
+use crate::routes::{
+    audit, auth, dashboard, equipements, interventions, probes, techniciens, users,
+};
 use crate::routing::Endpoint;
 use crate::state::AppState;
 
@@ -46,6 +48,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     equipements::configure(cfg);
     techniciens::configure(cfg);
     interventions::configure(cfg);
+    dashboard::configure(cfg);
     audit::configure(cfg);
 }
 

@@ -924,7 +924,121 @@ async fn concurrent_transitions_have_one_winner_per_step(h: Harness) {
     );
 }
 
+async fn the_dashboard_counts_by_scope(h: Harness) {
+    let w = world(&h).await;
+    let empty = h
+        .json(Method::GET, "/api/v1/dashboard/stats", Some(&w.resp), None)
+        .await;
+    assert_eq!(empty.status, StatusCode::OK, "{}", empty.body);
+    assert_eq!(empty.body["taux_resolution"], 0.0);
+    assert_eq!(
+        empty.body["evolution_mensuelle"].as_array().unwrap().len(),
+        6
+    );
+    let a = create(
+        &h,
+        &w,
+        json!({"priorite": "urgente", "date_limite": "2001-01-01"}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let b = create(&h, &w, json!({"technicien_id": w.technicien_id})).await["id"]
+        .as_i64()
+        .unwrap();
+    h.json(
+        Method::POST,
+        "/api/v1/interventions",
+        Some(&w.resp),
+        Some(json!({"titre": "c", "type": "corrective", "equipement_id": w.client_equipement_id})),
+    )
+    .await;
+    post(&h, &w.tech, b, "demarrer", None).await;
+    post(
+        &h,
+        &w.tech,
+        b,
+        "cloturer",
+        Some(json!({"rapport_intervention": "ok"})),
+    )
+    .await;
+    let _ = a;
+
+    let res = h
+        .json(Method::GET, "/api/v1/dashboard/stats", Some(&w.resp), None)
+        .await;
+    let d = &res.body;
+    assert_eq!(d["portee"], "global");
+    assert_eq!(d["interventions"]["total"], 3);
+    assert_eq!(d["interventions"]["ouverte"], 2);
+    assert_eq!(d["interventions"]["cloturee"], 1);
+    assert_eq!(d["interventions"]["archivee"], 0);
+    assert_eq!(d["interventions"]["terminees"], 1);
+    assert_eq!(d["interventions"]["en_retard"], 1);
+    assert_eq!(d["interventions"]["total_mensuel"], 3);
+    assert_eq!(d["interventions"]["terminees_mensuel"], 1);
+    assert_eq!(d["taux_resolution"], 33.3);
+    assert_eq!(d["priorites"]["urgente"], 1);
+    assert_eq!(d["priorites"]["normale"], 2);
+    assert_eq!(d["equipements"]["total"], 2);
+    assert_eq!(d["equipements"]["operationnel"], 2);
+    let months = d["evolution_mensuelle"].as_array().unwrap();
+    assert_eq!(months[5]["total"], 3, "the current month is last");
+    assert_eq!(
+        months[5]["periode"],
+        erp_domain::Clock::now(&erp_domain::SystemClock)
+            .format("%Y-%m")
+            .to_string()
+    );
+    assert_eq!(
+        months[5]["month"],
+        erp_domain::Clock::now(&erp_domain::SystemClock)
+            .format("%b")
+            .to_string()
+    );
+    assert_eq!(d["utilisateurs"]["total"], 5);
+
+    let res = h
+        .json(Method::GET, "/api/v1/dashboard/stats", Some(&w.tech), None)
+        .await;
+    assert_eq!(
+        (
+            res.body["portee"].clone(),
+            res.body["interventions"]["total"].clone()
+        ),
+        (json!("technicien"), json!(1))
+    );
+    assert_eq!(res.body["taux_resolution"], 100.0);
+    assert_eq!(
+        res.body["equipements"]["total"], 2,
+        "techniciens count every équipement"
+    );
+    let res = h
+        .json(
+            Method::GET,
+            "/api/v1/dashboard/stats",
+            Some(&w.client),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (
+            res.body["portee"].clone(),
+            res.body["interventions"]["total"].clone()
+        ),
+        (json!("client"), json!(1))
+    );
+    assert_eq!(res.body["equipements"]["total"], 1);
+    assert_eq!(
+        h.json(Method::GET, "/api/v1/dashboard/stats", None, None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
 both! {
+    dashboard => the_dashboard_counts_by_scope;
     concurrency => concurrent_transitions_have_one_winner_per_step;
     creation => creation_and_its_errors;
     lifecycle => the_whole_lifecycle;

@@ -7,10 +7,10 @@ mod security;
 
 pub use health::{DatabaseBackend, DatabaseProbe, MigrationStatus, ProbeError};
 pub use repository::{
-    AuditRepository, ClientRepository, CompetenceRepository, EquipementRepository,
-    InterventionRepository, NewClient, RepoError, Rollback, SessionRepository,
-    TechnicienRepository, ThrottleRepository, TransactionMode, TransactionRunner, UniqueKey,
-    UnitOfWork, UserRepository,
+    AuditRepository, ClientRepository, CompetenceRepository, DashboardRepository,
+    EquipementRepository, InterventionRepository, NewClient, RepoError, Rollback,
+    SessionRepository, TechnicienRepository, ThrottleRepository, TransactionMode,
+    TransactionRunner, UniqueKey, UnitOfWork, UserRepository,
 };
 pub use security::{
     AccessClaims, HashError, IssuedToken, OpaqueToken, OpaqueTokens, PasswordHasher,

@@ -2,6 +2,7 @@
 
 use crate::audit::{AuditEvent, AuditFilter, NewAuditEvent};
 use crate::clock::Timestamp;
+use crate::dashboard::{DashboardCounts, DashboardScope, DashboardWindows};
 use crate::equipement::{
     Equipement, EquipementFields, EquipementFilter, EquipementId, EquipementSortField,
 };
@@ -527,6 +528,19 @@ pub trait InterventionRepository {
     ) -> Result<Listed<Intervention>, RepoError>;
 }
 
+/// The dashboard's aggregate reads (API.md §3.10).
+pub trait DashboardRepository {
+    /// Every count of the dashboard for a scope.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn dashboard_counts(
+        &mut self,
+        scope: DashboardScope,
+        windows: &DashboardWindows,
+    ) -> Result<DashboardCounts, RepoError>;
+}
+
 /// Every repository, inside one open transaction.
 pub trait UnitOfWork:
     UserRepository
@@ -538,6 +552,7 @@ pub trait UnitOfWork:
     + CompetenceRepository
     + TechnicienRepository
     + InterventionRepository
+    + DashboardRepository
 {
 }
 
@@ -551,6 +566,7 @@ impl<T> UnitOfWork for T where
         + CompetenceRepository
         + TechnicienRepository
         + InterventionRepository
+        + DashboardRepository
 {
 }
 

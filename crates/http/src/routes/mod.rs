@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod dashboard;
 pub mod equipements;
 pub mod ids;
 pub mod interventions;

@@ -4,6 +4,7 @@
 mod audit;
 mod clients;
 mod competences;
+mod dashboard;
 mod equipements;
 mod interventions;
 mod sessions;
