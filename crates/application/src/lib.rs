@@ -12,6 +12,7 @@ pub mod equipements;
 pub mod error;
 pub mod health;
 pub mod interventions;
+pub mod seed;
 pub mod techniciens;
 pub mod tx;
 pub mod users;

@@ -41,6 +41,31 @@ impl Clock for FixedClock {
     }
 }
 
+/// A clock that is set by hand: demo seeding spreads its writes over past months with it.
+#[derive(Debug)]
+pub struct ManualClock(std::sync::atomic::AtomicI64);
+
+impl ManualClock {
+    /// A clock showing `t`.
+    #[must_use]
+    pub fn new(t: Timestamp) -> Self {
+        Self(std::sync::atomic::AtomicI64::new(t.timestamp_micros()))
+    }
+
+    /// Moves the clock to `t`.
+    pub fn set(&self, t: Timestamp) {
+        self.0
+            .store(t.timestamp_micros(), std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        DateTime::from_timestamp_micros(self.0.load(std::sync::atomic::Ordering::SeqCst))
+            .unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,6 +32,9 @@ pub enum Command {
     },
     /// Validate the configuration, print it with secrets redacted, and exit.
     CheckConfig,
+    /// Load the demo data set (idempotent): one account per role, équipements, techniciens
+    /// with skills, 200 interventions in every statut.
+    SeedDemo,
     /// Key management.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -113,12 +116,54 @@ fn run(command: &Command) -> Result<(), String> {
             Ok(())
         }
         Command::Keys(KeysCommand::Generate { .. }) => Ok(()),
+        Command::SeedDemo => {
+            telemetry::init(&settings);
+            seed_demo(&settings).map_err(|e| e.to_string())
+        }
         Command::Healthcheck { timeout } => healthcheck::check(
             &settings.server.host,
             settings.server.port,
             Duration::from_secs(*timeout),
         ),
     }
+}
+
+fn seed_demo(settings: &Settings) -> Result<(), StartupError> {
+    let db = startup::open_database(settings)?;
+    db.migrate()?;
+    let keys = startup::provision_keys(settings)?;
+    startup::bootstrap_admin(settings, &db)?;
+    let now = erp_domain::Clock::now(&erp_domain::SystemClock);
+    let clock = std::sync::Arc::new(erp_domain::ManualClock::new(now));
+    let app = startup::application(
+        settings,
+        std::sync::Arc::new(db),
+        &keys,
+        std::sync::Arc::clone(&clock) as _,
+    )?;
+    let started = std::time::Instant::now();
+    let report = app
+        .seed_demo(now, &|t| clock.set(t))
+        .map_err(|e| StartupError::Bootstrap(e.to_string()))?;
+    if report.created {
+        print(&format!(
+            "seed-demo: created {} users, {} techniciens, {} équipements, {} interventions in {:.1} s",
+            report.users,
+            report.techniciens,
+            report.equipements,
+            report.interventions,
+            started.elapsed().as_secs_f64()
+        ));
+        for (username, password, role) in erp_application::seed::DEMO_ACCOUNTS {
+            print(&format!(
+                "  {:<12} {username:<18} {password}",
+                role.as_str()
+            ));
+        }
+    } else {
+        print("seed-demo: the demo data set is already loaded; nothing changed");
+    }
+    Ok(())
 }
 
 fn migrate(settings: &Settings, status_only: bool) -> Result<(), StartupError> {

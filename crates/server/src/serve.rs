@@ -25,7 +25,12 @@ pub fn run(settings: &Settings) -> Result<(), StartupError> {
     let keys = startup::provision_keys(settings)?;
     startup::bootstrap_admin(settings, &db)?;
     let db = Arc::new(db);
-    let app = startup::application(settings, Arc::clone(&db), &keys)?;
+    let app = startup::application(
+        settings,
+        Arc::clone(&db),
+        &keys,
+        Arc::new(erp_domain::SystemClock),
+    )?;
     let state = startup::http_state(settings, db, app);
     actix_web::rt::System::new().block_on(serve_http(settings, state))
 }

@@ -126,6 +126,7 @@ pub fn application(
     settings: &Settings,
     db: Arc<Database>,
     keys: &KeyMaterial,
+    clock: Arc<dyn erp_domain::Clock>,
 ) -> Result<Application, StartupError> {
     let s = &settings.security;
     let signing = match s.jwt_algorithm {
@@ -176,7 +177,7 @@ pub fn application(
         verifier: jwt,
         opaque: Arc::new(RandomOpaqueTokens),
         secrets: Arc::new(OsSecretGenerator),
-        clock: Arc::new(SystemClock),
+        clock,
     };
     let config = IdentityConfig {
         refresh_ttl: chrono::Duration::days(s.refresh_token_ttl_days),

@@ -505,3 +505,68 @@ fn keys_generate_writes_owner_only_key_files_the_server_accepts() {
     assert_eq!(get(&format!("{}/ready", server.base)).0, 200);
     assert!(!dir.path().join("data/keys").exists());
 }
+
+#[test]
+fn seed_demo_is_idempotent_and_its_accounts_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = command(dir.path(), &[]).arg("seed-demo").output().unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let out = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        out.contains("created 11 users, 8 techniciens, 20 équipements, 200 interventions"),
+        "{out}"
+    );
+    let second = command(dir.path(), &[]).arg("seed-demo").output().unwrap();
+    assert!(String::from_utf8_lossy(&second.stdout).contains("already loaded; nothing changed"));
+
+    let server = start(dir.path(), &[]);
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(10))
+        .build();
+    let login: Value = agent
+        .post(&format!("{}/api/v1/auth/token", server.base))
+        .send_json(
+            serde_json::json!({"username": "demo.responsable", "password": "Demo#Responsable2026"}),
+        )
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap();
+    let stats: Value = agent
+        .get(&format!("{}/api/v1/dashboard/stats", server.base))
+        .set("Authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(stats["interventions"]["total"], 200);
+    for statut in [
+        "ouverte",
+        "affectee",
+        "en_cours",
+        "en_attente",
+        "cloturee",
+        "annulee",
+        "archivee",
+    ] {
+        assert!(
+            stats["interventions"][statut].as_i64().unwrap() > 0,
+            "{statut}"
+        );
+    }
+    assert_eq!(stats["equipements"]["total"], 20);
+    let months: Vec<i64> = stats["evolution_mensuelle"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["total"].as_i64().unwrap())
+        .collect();
+    assert!(
+        months.iter().filter(|n| **n > 0).count() >= 5,
+        "spread over the months: {months:?}"
+    );
+}
