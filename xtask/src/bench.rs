@@ -315,3 +315,173 @@ pub fn auth(root: &Path, seconds: u64) -> Result<String, String> {
         flooded_errors,
     ))
 }
+
+/// One backend of `cargo xtask bench core`.
+pub struct Backend {
+    /// `sqlite` or `postgres`.
+    pub name: &'static str,
+    /// Extra environment for the server (database URL).
+    pub env: Vec<(String, String)>,
+}
+
+fn run_seed(
+    binary: &Path,
+    workdir: &Path,
+    backend: &Backend,
+    interventions: usize,
+) -> Result<Duration, String> {
+    let started = Instant::now();
+    let mut cmd = Command::new(binary);
+    cmd.current_dir(workdir)
+        .env("ERP__ENVIRONMENT", "test")
+        .env("ERP_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .args(["seed-demo", "--interventions", &interventions.to_string()]);
+    for (k, v) in &backend.env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "seed-demo failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(started.elapsed())
+}
+
+fn start_with(binary: &Path, workdir: &Path, backend: &Backend) -> Result<Server, String> {
+    // Same as `start`, plus the backend's environment.
+    let mut child = Command::new(binary);
+    child
+        .current_dir(workdir)
+        .env("ERP__ENVIRONMENT", "test")
+        .env("ERP__SERVER__PORT", "0")
+        .env("ERP__LOG__LEVEL", "info")
+        .env("ERP__LOG__FORMAT", "json")
+        .env("ERP__RATE_LIMIT__REQUESTS_PER_MINUTE", "100000000")
+        .env("ERP_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (k, v) in &backend.env {
+        child.env(k, v);
+    }
+    let mut child = child.spawn().map_err(|e| e.to_string())?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+                && v["message"] == "server listening"
+            {
+                let _ = tx.send(v["address"].as_str().unwrap_or_default().to_owned());
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(120))
+        .map_err(|_| "the server did not start".to_owned())?;
+    Ok(Server { child, addr })
+}
+
+fn row(name: &str, latencies: &[Duration], errors: u64, seconds: f64) -> String {
+    format!(
+        "| {name} | {:.0} | {} | {} | {} | {errors} |\n",
+        latencies.len() as f64 / seconds,
+        ms(percentile(latencies, 50.0)),
+        ms(percentile(latencies, 95.0)),
+        ms(percentile(latencies, 99.0)),
+    )
+}
+
+/// The maintenance-core figures: reads of interventions with `interventions` loaded.
+pub fn core(
+    root: &Path,
+    backend: &Backend,
+    interventions: usize,
+    seconds: u64,
+) -> Result<String, String> {
+    let binary = root.join("target/release/erp");
+    let workdir = std::env::temp_dir().join(format!(
+        "erp-bench-core-{}-{}",
+        backend.name,
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&workdir);
+    std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
+    let seeding = run_seed(&binary, &workdir, backend, interventions)?;
+    let server = start_with(&binary, &workdir, backend)?;
+    let addr = server.addr.clone();
+    let mut conn = Conn::open(&addr)?;
+    let (status, body) = conn.request(
+        "POST",
+        "/api/v1/auth/token",
+        &[("Content-Type", "application/json")],
+        &login_body("demo.responsable", "Demo#Responsable2026"),
+    )?;
+    if status != 200 {
+        return Err(format!("login failed: {status} {body}"));
+    }
+    let v: serde_json::Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+    let header = format!("Bearer {}", v["access_token"].as_str().unwrap_or_default());
+    let duration = Duration::from_secs(seconds);
+    let n = interventions.max(1);
+
+    let h = header.clone();
+    let (by_id, by_id_errors) = load(&addr, 32, duration, move |c, i| {
+        let id = (i.wrapping_mul(2_654_435_761) % n) + 1;
+        c.request(
+            "GET",
+            &format!("/api/v1/interventions/{id}"),
+            &[("Authorization", h.as_str())],
+            "",
+        )
+        .map(|(s, _)| s == 200)
+    })?;
+    let h = header.clone();
+    let page_query = "/api/v1/interventions?statut=ouverte,affectee,en_cours&priorite=urgente,haute,normale&sort=-date_creation&limit=50";
+    let (page, page_errors) = load(&addr, 32, duration, move |c, _| {
+        c.request("GET", page_query, &[("Authorization", h.as_str())], "")
+            .map(|(s, _)| s == 200)
+    })?;
+    // The login connection idled through the load phases (keep-alive expired): a new one.
+    let mut conn = Conn::open(&addr)?;
+    let mut dashboard = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        let (status, _) = conn.request(
+            "GET",
+            "/api/v1/dashboard/stats",
+            &[("Authorization", header.as_str())],
+            "",
+        )?;
+        if status != 200 {
+            return Err(format!("dashboard failed: {status}"));
+        }
+        dashboard.push(started.elapsed());
+    }
+    dashboard.sort();
+    drop(server);
+    let _ = std::fs::remove_dir_all(&workdir);
+    let secs = duration.as_secs_f64();
+    Ok(format!(
+        "### {} — {interventions} interventions (loaded through the use cases in {:.0} s)\n\n\
+         | Scenario (32 keep-alive clients, {seconds} s) | requests/s | p50 ms | p95 ms | p99 ms | errors |\n|---|---|---|---|---|---|\n{}{}\
+         \n`GET /api/v1/dashboard/stats`, sequential: p50 {} ms, max {} ms.\n\n",
+        backend.name,
+        seeding.as_secs_f64(),
+        row(
+            "`GET /api/v1/interventions/{id}` (random ids)",
+            &by_id,
+            by_id_errors,
+            secs
+        ),
+        row(
+            "filtered, sorted page of 50 (`statut`, `priorite`, `-date_creation`)",
+            &page,
+            page_errors,
+            secs
+        ),
+        ms(percentile(&dashboard, 50.0)),
+        ms(percentile(&dashboard, 100.0)),
+    ))
+}

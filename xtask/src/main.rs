@@ -43,6 +43,12 @@ enum Task {
         /// Seconds per load phase.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// `core`: interventions to load.
+        #[arg(long, default_value_t = 100_000)]
+        interventions: usize,
+        /// `core`: also run on this PostgreSQL server (a fresh database is created there).
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
     },
     /// Generate an RS256 signing key pair and a Fernet key into a directory.
     Keygen {
@@ -57,6 +63,8 @@ enum Task {
 enum BenchSuite {
     /// Login latency, authenticated reads, and reads under a login flood.
     Auth,
+    /// Intervention reads and the dashboard with many interventions loaded.
+    Core,
 }
 
 type TaskResult = Result<(), String>;
@@ -77,7 +85,14 @@ fn main() -> ExitCode {
         Task::Bench {
             suite: BenchSuite::Auth,
             seconds,
+            ..
         } => bench_auth(seconds),
+        Task::Bench {
+            suite: BenchSuite::Core,
+            seconds,
+            interventions,
+            postgres,
+        } => bench_core(seconds, interventions, postgres),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -369,6 +384,194 @@ fn bench_auth(seconds: u64) -> TaskResult {
     text.push_str(&section);
     std::fs::write(&doc, text).map_err(|e| e.to_string())?;
     say(&format!("wrote {}", doc.display()));
+    Ok(())
+}
+
+fn write_bench_section(title: &str, body: &str) -> TaskResult {
+    let rev = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(workspace_root())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let doc = workspace_root().join("docs/benchmarks.md");
+    let mut text = std::fs::read_to_string(&doc)
+        .unwrap_or_else(|_| "# Benchmarks\n\nFigures measured by `cargo xtask bench`; each section is replaced by its latest run.\n\n".to_owned());
+    let marker = format!("## {title}");
+    if let Some(start) = text.find(&marker) {
+        let end = text[start + 2..]
+            .find("\n## ")
+            .map_or(text.len(), |i| start + 2 + i + 1);
+        text.replace_range(start..end, "");
+    }
+    text.push_str(&format!("{marker} (revision {rev})\n\n{body}"));
+    std::fs::write(&doc, text).map_err(|e| e.to_string())?;
+    say(&format!("wrote {}", doc.display()));
+    Ok(())
+}
+
+fn bench_core(seconds: u64, interventions: usize, postgres: Option<String>) -> TaskResult {
+    run(
+        "build",
+        cargo().args(["build", "--release", "--locked", "-p", "erp-server"]),
+    )?;
+    let mut body = String::new();
+    let sqlite = bench::Backend {
+        name: "SQLite",
+        env: vec![],
+    };
+    body.push_str(&bench::core(
+        &workspace_root(),
+        &sqlite,
+        interventions,
+        seconds,
+    )?);
+    if let Some(admin_url) = postgres {
+        let name = format!("erp_bench_{}", std::process::id());
+        run(
+            "createdb",
+            Command::new("psql").args([
+                admin_url.as_str(),
+                "-qc",
+                &format!("CREATE DATABASE {name}"),
+            ]),
+        )?;
+        let base = admin_url.split('?').next().unwrap_or(&admin_url);
+        let url = format!("{}/{name}", base.rsplit_once('/').map_or(base, |(b, _)| b));
+        let pg = bench::Backend {
+            name: "PostgreSQL",
+            env: vec![("ERP__DATABASE__URL".into(), url)],
+        };
+        let result = bench::core(&workspace_root(), &pg, interventions, seconds);
+        // The database is still loaded: record the query plans before dropping it.
+        if result.is_ok()
+            && let Some((_, url)) = pg.env.first()
+        {
+            query_plans(url, interventions)?;
+        }
+        let _ = Command::new("psql")
+            .args([
+                admin_url.as_str(),
+                "-qc",
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            ])
+            .status();
+        body.push_str(&result?);
+    }
+    say_plain(&body);
+    write_bench_section("Maintenance core (`cargo xtask bench core`)", &body)
+}
+
+/// The SQL the adapters emit for each list filter and the dashboard, written out so that
+/// `EXPLAIN ANALYZE` can show which index serves it.
+const PLANNED_QUERIES: &[(&str, &str)] = &[
+    (
+        "intervention by id",
+        "SELECT * FROM interventions WHERE id = 4242",
+    ),
+    (
+        "page: statut + priorite, -date_creation",
+        "SELECT * FROM interventions WHERE statut IN ('ouverte','affectee','en_cours') AND priorite IN ('urgente','haute','normale') ORDER BY date_creation DESC, id DESC LIMIT 50",
+    ),
+    (
+        "count of that page's filter",
+        "SELECT count(*) FROM interventions WHERE statut IN ('ouverte','affectee','en_cours') AND priorite IN ('urgente','haute','normale')",
+    ),
+    (
+        "default list (-date_creation)",
+        "SELECT * FROM interventions ORDER BY date_creation DESC, id DESC LIMIT 50",
+    ),
+    (
+        "technicien_id",
+        "SELECT * FROM interventions WHERE technicien_id = 3 ORDER BY date_creation DESC, id DESC LIMIT 50",
+    ),
+    (
+        "equipement_id",
+        "SELECT * FROM interventions WHERE equipement_id = 7 ORDER BY date_creation DESC, id DESC LIMIT 50",
+    ),
+    (
+        "client_id (client scope)",
+        "SELECT * FROM interventions WHERE client_id = 1 ORDER BY date_creation DESC, id DESC LIMIT 50",
+    ),
+    (
+        "planning_id",
+        "SELECT * FROM interventions WHERE planning_id = 1 ORDER BY date_creation DESC, id DESC LIMIT 50",
+    ),
+    (
+        "en_retard=true",
+        "SELECT * FROM interventions WHERE date_limite < now() AND statut IN ('ouverte','affectee','en_cours','en_attente') ORDER BY date_creation DESC, id DESC LIMIT 50",
+    ),
+    (
+        "date_creation range",
+        "SELECT * FROM interventions WHERE date_creation >= now() - interval '30 days' AND date_creation <= now() ORDER BY date_creation DESC, id DESC LIMIT 50",
+    ),
+    (
+        "date_limite range",
+        "SELECT * FROM interventions WHERE date_limite >= now() AND date_limite <= now() + interval '7 days' ORDER BY date_creation DESC, id DESC LIMIT 50",
+    ),
+    (
+        "type + urgence",
+        "SELECT * FROM interventions WHERE type_intervention IN ('preventive') AND urgence = true ORDER BY date_creation DESC, id DESC LIMIT 50",
+    ),
+    (
+        "sort by priorite",
+        "SELECT * FROM interventions ORDER BY CASE interventions.priorite WHEN 'urgente' THEN 0 WHEN 'haute' THEN 1 WHEN 'normale' THEN 2 WHEN 'basse' THEN 3 WHEN 'programmee' THEN 4 END ASC, id ASC LIMIT 50",
+    ),
+    (
+        "search (contains)",
+        "SELECT * FROM interventions WHERE search_norm LIKE '%fuite #00%' ESCAPE '\\' ORDER BY date_creation DESC, id DESC LIMIT 50",
+    ),
+    (
+        "history of an intervention",
+        "SELECT * FROM historiques_interventions WHERE intervention_id = 4242 ORDER BY horodatage, id LIMIT 50",
+    ),
+    (
+        "dashboard: by statut",
+        "SELECT statut, count(*) FROM interventions GROUP BY statut",
+    ),
+    (
+        "dashboard: by priorite",
+        "SELECT priorite, count(*) FROM interventions GROUP BY priorite",
+    ),
+    (
+        "dashboard: overdue",
+        "SELECT count(*) FROM interventions WHERE statut IN ('ouverte','affectee','en_cours','en_attente') AND date_limite < now()",
+    ),
+    (
+        "dashboard: created this month",
+        "SELECT count(*) FROM interventions WHERE date_creation >= date_trunc('month', now())",
+    ),
+    (
+        "dashboard: closed this month",
+        "SELECT count(*) FROM interventions WHERE statut IN ('cloturee','archivee') AND date_cloture >= date_trunc('month', now())",
+    ),
+    (
+        "dashboard: technicien scope by statut",
+        "SELECT statut, count(*) FROM interventions WHERE technicien_id = 3 GROUP BY statut",
+    ),
+];
+
+fn query_plans(url: &str, interventions: usize) -> TaskResult {
+    let _ = Command::new("psql").args([url, "-qc", "ANALYZE"]).status();
+    let mut doc = format!(
+        "# Query plans (PostgreSQL, {interventions} interventions)\n\nWritten by `cargo xtask bench core --postgres URL` right after loading the data \
+         set. Each query is the SQL the diesel adapter emits for a list filter, a sort or a dashboard count \
+         (literal values in place of bind parameters).\n\n"
+    );
+    for (name, sql) in PLANNED_QUERIES {
+        let out = Command::new("psql")
+            .args([url, "-qAtc", &format!("EXPLAIN (ANALYZE, COSTS OFF) {sql}")])
+            .output()
+            .map_err(|e| e.to_string())?;
+        let plan = String::from_utf8_lossy(&out.stdout);
+        doc.push_str(&format!(
+            "## {name}\n\n```sql\n{sql}\n```\n\n```text\n{}\n```\n\n",
+            plan.trim_end()
+        ));
+    }
+    let path = workspace_root().join("docs/query-plans.md");
+    std::fs::write(&path, doc).map_err(|e| e.to_string())?;
+    say(&format!("wrote {}", path.display()));
     Ok(())
 }
 

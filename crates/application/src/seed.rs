@@ -104,6 +104,7 @@ impl Application {
         &self,
         now: Timestamp,
         set_time: &dyn Fn(Timestamp),
+        interventions: usize,
     ) -> Result<SeedReport, AppError> {
         let exists = transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
             Ok::<_, AppError>(uow.user_by_username_norm("demo.admin")?.is_some())
@@ -317,8 +318,11 @@ impl Application {
             &[LifecycleAction::Annuler],
         ];
         let ctx = erp_domain::audit::AuditContext::default();
-        for n in 0..200 {
-            let created_at = start + Duration::hours(i64::try_from(n).unwrap_or(0) * 20);
+        // Spread over the 170 days before now, one creation every `step`.
+        let step =
+            Duration::seconds(170 * 24 * 3600 / i64::try_from(interventions.max(1)).unwrap_or(1));
+        for n in 0..interventions {
+            let created_at = start + step * i32::try_from(n).unwrap_or(i32::MAX);
             set_time(created_at);
             let equipement = equipements[rng.next(equipements.len())];
             let intervention = self.create_intervention(
@@ -351,7 +355,7 @@ impl Application {
             let (technicien, tech_user) = &techniciens[rng.next(techniciens.len())];
             let mut when = created_at;
             for action in plans[n % plans.len()] {
-                when += Duration::hours(2);
+                when += step / 8;
                 set_time(when);
                 let mut input = ActionInput::bare(*action);
                 let actor = match action {

@@ -33,8 +33,12 @@ pub enum Command {
     /// Validate the configuration, print it with secrets redacted, and exit.
     CheckConfig,
     /// Load the demo data set (idempotent): one account per role, équipements, techniciens
-    /// with skills, 200 interventions in every statut.
-    SeedDemo,
+    /// with skills, interventions in every statut.
+    SeedDemo {
+        /// How many interventions (benchmarks load 100 000).
+        #[arg(long, default_value_t = 200)]
+        interventions: usize,
+    },
     /// Key management.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -116,9 +120,9 @@ fn run(command: &Command) -> Result<(), String> {
             Ok(())
         }
         Command::Keys(KeysCommand::Generate { .. }) => Ok(()),
-        Command::SeedDemo => {
+        Command::SeedDemo { interventions } => {
             telemetry::init(&settings);
-            seed_demo(&settings).map_err(|e| e.to_string())
+            seed_demo(&settings, *interventions).map_err(|e| e.to_string())
         }
         Command::Healthcheck { timeout } => healthcheck::check(
             &settings.server.host,
@@ -128,7 +132,7 @@ fn run(command: &Command) -> Result<(), String> {
     }
 }
 
-fn seed_demo(settings: &Settings) -> Result<(), StartupError> {
+fn seed_demo(settings: &Settings, interventions: usize) -> Result<(), StartupError> {
     let db = startup::open_database(settings)?;
     db.migrate()?;
     let keys = startup::provision_keys(settings)?;
@@ -143,7 +147,7 @@ fn seed_demo(settings: &Settings) -> Result<(), StartupError> {
     )?;
     let started = std::time::Instant::now();
     let report = app
-        .seed_demo(now, &|t| clock.set(t))
+        .seed_demo(now, &|t| clock.set(t), interventions)
         .map_err(|e| StartupError::Bootstrap(e.to_string()))?;
     if report.created {
         print(&format!(
