@@ -7,29 +7,7 @@ use crate::error::{DomainError, FieldViolation, ViolationCode};
 use crate::ids::ClientId;
 use crate::text::{char_len, norm};
 
-/// Identifier of an équipement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct EquipementId(i64);
-
-impl EquipementId {
-    /// Wraps a raw id.
-    #[must_use]
-    pub const fn new(raw: i64) -> Self {
-        Self(raw)
-    }
-
-    /// The raw id.
-    #[must_use]
-    pub const fn get(self) -> i64 {
-        self.0
-    }
-}
-
-impl std::fmt::Display for EquipementId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
+pub use crate::ids::EquipementId;
 
 /// The message of an invalid maintenance frequency.
 pub const FREQUENCE_INVALIDE: &str = "Fréquence d'entretien invalide";

@@ -46,3 +46,19 @@ id_type!(
     /// Identifier of an audit event.
     AuditEventId
 );
+id_type!(
+    /// Identifier of an équipement.
+    EquipementId
+);
+id_type!(
+    /// Identifier of a compétence.
+    CompetenceId
+);
+id_type!(
+    /// Identifier of a technicien profile.
+    TechnicienId
+);
+id_type!(
+    /// Identifier of an intervention.
+    InterventionId
+);

@@ -7,29 +7,7 @@ use crate::ids::{ClientId, UserId};
 use crate::technicien::TechnicienId;
 use crate::user::UserRole;
 
-/// Identifier of an intervention.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct InterventionId(i64);
-
-impl InterventionId {
-    /// Wraps a raw id.
-    #[must_use]
-    pub const fn new(raw: i64) -> Self {
-        Self(raw)
-    }
-
-    /// The raw id.
-    #[must_use]
-    pub const fn get(self) -> i64 {
-        self.0
-    }
-}
-
-impl std::fmt::Display for InterventionId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
+pub use crate::ids::InterventionId;
 
 /// A stored intervention.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,42 +5,7 @@ use crate::enums::{DisponibiliteTechnicien, NiveauCompetence};
 use crate::ids::UserId;
 use crate::user::User;
 
-macro_rules! row_id {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(i64);
-
-        impl $name {
-            /// Wraps a raw id.
-            #[must_use]
-            pub const fn new(raw: i64) -> Self {
-                Self(raw)
-            }
-
-            /// The raw id.
-            #[must_use]
-            pub const fn get(self) -> i64 {
-                self.0
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                self.0.fmt(f)
-            }
-        }
-    };
-}
-
-row_id!(
-    /// Identifier of a compétence.
-    CompetenceId
-);
-row_id!(
-    /// Identifier of a technicien profile.
-    TechnicienId
-);
+pub use crate::ids::{CompetenceId, TechnicienId};
 
 /// The writable fields of a compétence.
 #[derive(Debug, Clone, PartialEq, Eq)]
