@@ -409,6 +409,16 @@ pub fn core(
     let _ = std::fs::remove_dir_all(&workdir);
     std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
     let seeding = run_seed(&binary, &workdir, backend, interventions)?;
+    if let Some((_, url)) = backend.env.iter().find(|(k, _)| k == "ERP__DATABASE__URL") {
+        // Steady state: autovacuum would have cleaned the rows the seeding rewrote.
+        let vacuumed = Command::new("psql")
+            .args([url.as_str(), "-qc", "VACUUM ANALYZE"])
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !vacuumed.success() {
+            return Err("VACUUM ANALYZE failed".into());
+        }
+    }
     let server = start_with(&binary, &workdir, backend)?;
     let addr = server.addr.clone();
     let mut conn = Conn::open(&addr)?;

@@ -232,6 +232,21 @@ impl Database {
         migrations::revert_all(&mut conn.as_conn())
     }
 
+    /// Refreshes the query planner's statistics: a sampled `ANALYZE` on SQLite (which has none
+    /// until asked, and then sorts whole result sets instead of walking the date index — see
+    /// `docs/query-plans.md`), `ANALYZE` on PostgreSQL (autovacuum also does it in steady state).
+    ///
+    /// # Errors
+    /// [`RepoError`] when no connection can be had or the statement fails.
+    pub fn optimize(&self) -> Result<(), RepoError> {
+        let mut conn = self.checkout(self.options.acquire_timeout)?;
+        let ran = match &mut conn {
+            PooledConn::Sqlite(c) => c.batch_execute("PRAGMA analysis_limit = 20000; ANALYZE;"),
+            PooledConn::Postgres(c) => c.batch_execute("ANALYZE"),
+        };
+        ran.map_err(crate::errors::map)
+    }
+
     /// Idle and in-use connection counts of the pool.
     #[must_use]
     pub fn pool_state(&self) -> (u32, u32) {

@@ -139,9 +139,10 @@ fn seed_demo(settings: &Settings, interventions: usize) -> Result<(), StartupErr
     startup::bootstrap_admin(settings, &db)?;
     let now = erp_domain::Clock::now(&erp_domain::SystemClock);
     let clock = std::sync::Arc::new(erp_domain::ManualClock::new(now));
+    let db = std::sync::Arc::new(db);
     let app = startup::application(
         settings,
-        std::sync::Arc::new(db),
+        std::sync::Arc::clone(&db),
         &keys,
         std::sync::Arc::clone(&clock) as _,
     )?;
@@ -150,6 +151,9 @@ fn seed_demo(settings: &Settings, interventions: usize) -> Result<(), StartupErr
         .seed_demo(now, &|t| clock.set(t), interventions)
         .map_err(|e| StartupError::Bootstrap(e.to_string()))?;
     if report.created {
+        // Fresh rows: give the planner statistics before anyone queries them.
+        db.optimize()
+            .map_err(|e| StartupError::Bootstrap(e.to_string()))?;
         print(&format!(
             "seed-demo: created {} users, {} techniciens, {} équipements, {} interventions in {:.1} s",
             report.users,

@@ -43,16 +43,21 @@ impl DashboardRepository for DieselUnitOfWork<'_> {
         let month_start = to_db(w.month_start);
         let bounds: Vec<_> = w.month_bounds.iter().copied().map(to_db).collect();
         with_conn!(&mut self.conn, c => (|| {
-            let by_statut: Vec<(String, i64)> = scoped!(
-                interventions::table.group_by(interventions::statut).select((interventions::statut, count_star())).into_boxed(),
+            // One pass over the (statut, priorite) index gives both breakdowns.
+            let pairs: Vec<(String, String, i64)> = scoped!(
+                interventions::table
+                    .group_by((interventions::statut, interventions::priorite))
+                    .select((interventions::statut, interventions::priorite, count_star()))
+                    .into_boxed(),
                 scope
             )
             .load(c)?;
-            let by_priorite: Vec<(String, i64)> = scoped!(
-                interventions::table.group_by(interventions::priorite).select((interventions::priorite, count_star())).into_boxed(),
-                scope
-            )
-            .load(c)?;
+            let mut by_statut: HashMap<String, i64> = HashMap::new();
+            let mut by_priorite: HashMap<String, i64> = HashMap::new();
+            for (statut, priorite, n) in pairs {
+                *by_statut.entry(statut).or_default() += n;
+                *by_priorite.entry(priorite).or_default() += n;
+            }
             let en_retard: i64 = scoped!(interventions::table.into_boxed(), scope)
                 .filter(interventions::statut.eq_any(ACTIVE))
                 .filter(interventions::date_limite.lt(now))
@@ -87,8 +92,8 @@ impl DashboardRepository for DieselUnitOfWork<'_> {
             let users_total: i64 = users::table.count().get_result(c)?;
             let users_active: i64 = users::table.filter(users::is_active.eq(true)).count().get_result(c)?;
             Ok::<_, diesel::result::Error>(DashboardCounts {
-                by_statut: by_statut.into_iter().collect::<HashMap<_, _>>(),
-                by_priorite: by_priorite.into_iter().collect(),
+                by_statut,
+                by_priorite,
                 en_retard,
                 created_this_month,
                 closed_this_month,

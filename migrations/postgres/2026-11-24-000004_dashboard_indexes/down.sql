@@ -1,0 +1,1 @@
+DROP INDEX interventions_statut_date_cloture_idx;
