@@ -241,7 +241,7 @@ impl Database {
     pub fn optimize(&self) -> Result<(), RepoError> {
         let mut conn = self.checkout(self.options.acquire_timeout)?;
         let ran = match &mut conn {
-            PooledConn::Sqlite(c) => c.batch_execute("PRAGMA analysis_limit = 20000; ANALYZE;"),
+            PooledConn::Sqlite(c) => c.batch_execute("PRAGMA analysis_limit = 200000; ANALYZE;"),
             PooledConn::Postgres(c) => c.batch_execute("ANALYZE"),
         };
         ran.map_err(crate::errors::map)
