@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::Integer;
+use diesel::sql_types::{Bool, Integer};
 use erp_domain::enums::{
     ActionHistorique, InterventionType, PrioriteIntervention, StatutIntervention,
 };
@@ -185,20 +185,42 @@ macro_rules! intervention_values {
     };
 }
 
+/// The enum-list filters, with SQLite's `likelihood()` hint when `$hint` is set: SQLite 3.53
+/// otherwise searches the (statut, priorite) index and sorts every match before applying
+/// `LIMIT`, instead of walking the date index and stopping after one page
+/// (`docs/benchmarks.md`). The values are the enums' own wire strings, never client text.
 macro_rules! intervention_filters {
-    ($query:expr, $f:expr, $statuts:expr, $priorites:expr, $types:expr, $search:expr, $now:expr) => {{
+    ($query:expr, $f:expr, $statuts:expr, $priorites:expr, $types:expr, $search:expr, $now:expr, $hint:expr) => {{
         let mut q = $query;
         if $f.nothing {
             q = q.filter(interventions::id.lt(0_i64));
         }
         if !$statuts.is_empty() {
-            q = q.filter(interventions::statut.eq_any($statuts.clone()));
+            q = if $hint {
+                q.filter(sql::<Bool>(&likely_in("interventions.statut", &$statuts)))
+            } else {
+                q.filter(interventions::statut.eq_any($statuts.clone()))
+            };
         }
         if !$priorites.is_empty() {
-            q = q.filter(interventions::priorite.eq_any($priorites.clone()));
+            q = if $hint {
+                q.filter(sql::<Bool>(&likely_in(
+                    "interventions.priorite",
+                    &$priorites,
+                )))
+            } else {
+                q.filter(interventions::priorite.eq_any($priorites.clone()))
+            };
         }
         if !$types.is_empty() {
-            q = q.filter(interventions::type_intervention.eq_any($types.clone()));
+            q = if $hint {
+                q.filter(sql::<Bool>(&likely_in(
+                    "interventions.type_intervention",
+                    &$types,
+                )))
+            } else {
+                q.filter(interventions::type_intervention.eq_any($types.clone()))
+            };
         }
         if let Some(u) = $f.urgence {
             q = q.filter(interventions::urgence.eq(u));
@@ -252,6 +274,11 @@ macro_rules! intervention_filters {
         }
         q
     }};
+}
+
+/// `likelihood(column IN ('a','b'), 0.9)`: a SQLite planner hint that the term is not selective.
+fn likely_in(column: &str, values: &[&'static str]) -> String {
+    format!("likelihood({column} IN ('{}'), 0.9)", values.join("','"))
 }
 
 fn rank(column: &str, values: &[&str]) -> String {
@@ -439,13 +466,15 @@ impl InterventionRepository for DieselUnitOfWork<'_> {
             sort.to_vec()
         };
         let first_dir = sort.first().map_or(SortDir::Desc, |k| k.dir);
+        let hint = matches!(self.conn, crate::dialect::Conn::Sqlite(_));
         let (total, rows) = with_conn!(&mut self.conn, c => (|| {
-            let total: i64 = intervention_filters!(interventions::table.into_boxed(), f, statuts, priorites, types, &search, now)
+            // The count reads a covering index either way: no hint there.
+            let total: i64 = intervention_filters!(interventions::table.into_boxed(), f, statuts, priorites, types, &search, now, false)
                 .count()
                 .get_result(c)?;
             let mut q = intervention_filters!(
                 interventions::table.select(InterventionRow::as_select()).into_boxed(),
-                f, statuts, priorites, types, &search, now
+                f, statuts, priorites, types, &search, now, hint
             );
             for key in &sort {
                 q = match (key.field, key.dir) {
