@@ -17,19 +17,12 @@ use crate::wire::timestamp;
 /// Registers the probes under `prefix` (`""` for the root, `"/api/v1"`).
 pub fn configure(cfg: &mut web::ServiceConfig, prefix: &str) {
     // Probes are exempt from the rate limit (API.md §1.7).
-    for (path, endpoint) in [
-        ("live", Endpoint::new(format!("{prefix}/live")).get(live)),
-        ("ready", Endpoint::new(format!("{prefix}/ready")).get(ready)),
-        (
-            "health",
-            Endpoint::new(format!("{prefix}/health")).get(health),
-        ),
-        (
-            "health/detailed",
-            Endpoint::new(format!("{prefix}/health/detailed")).get(health),
-        ),
+    for endpoint in [
+        Endpoint::new(format!("{prefix}/live")).get(live),
+        Endpoint::new(format!("{prefix}/ready")).get(ready),
+        Endpoint::new(format!("{prefix}/health")).get(health),
+        Endpoint::new(format!("{prefix}/health/detailed")).get(health),
     ] {
-        let _ = path;
         cfg.service(endpoint.without_rate_limit().build());
     }
 }

@@ -14,7 +14,7 @@ use erp_domain::list::{Listed, Page, SortDir, SortKey, like_contains};
 use erp_domain::ports::{EquipementRepository, RepoError};
 use erp_domain::text::norm;
 
-use super::DieselUnitOfWork;
+use super::{DieselUnitOfWork, declared_order};
 use crate::errors::map;
 use crate::schema::{equipements, interventions};
 use crate::time::{from_db, to_db};
@@ -164,15 +164,6 @@ macro_rules! equipement_filters {
     }};
 }
 
-fn rank_sql(column: &str, values: &[&str]) -> String {
-    let arms: String = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| format!(" WHEN '{v}' THEN {i}"))
-        .collect();
-    format!("CASE {column}{arms} END")
-}
-
 impl EquipementRepository for DieselUnitOfWork<'_> {
     fn insert_equipement(
         &mut self,
@@ -245,8 +236,8 @@ impl EquipementRepository for DieselUnitOfWork<'_> {
         let criticites: Vec<&'static str> = f.criticites.iter().map(|s| s.as_str()).collect();
         let search = f.search.as_deref().map(|s| like_contains(&norm(s)));
         let localisation = f.localisation.as_deref().map(|s| like_contains(&norm(s)));
-        let statut_rank = rank_sql("statut", &StatutEquipement::wire_values());
-        let criticite_rank = rank_sql("criticite", &CriticiteEquipement::wire_values());
+        let statut_rank = declared_order("statut", &StatutEquipement::wire_values());
+        let criticite_rank = declared_order("criticite", &CriticiteEquipement::wire_values());
         let first_dir = sort.first().map_or(SortDir::Asc, |k| k.dir);
         let (total, rows) = with_conn!(&mut self.conn, c => (|| {
             let total: i64 = equipement_filters!(equipements::table.into_boxed(), f, statuts, criticites, &search, &localisation)

@@ -18,7 +18,7 @@ use erp_domain::technicien::TechnicienId;
 use erp_domain::text::norm;
 use erp_domain::{ClientId, UserId, UserRole};
 
-use super::DieselUnitOfWork;
+use super::{DieselUnitOfWork, declared_order};
 use crate::errors::map;
 use crate::schema::{historiques_interventions, interventions, users};
 use crate::time::{from_db, to_db};
@@ -281,15 +281,6 @@ fn likely_in(column: &str, values: &[&'static str]) -> String {
     format!("likelihood({column} IN ('{}'), 0.9)", values.join("','"))
 }
 
-fn rank(column: &str, values: &[&str]) -> String {
-    let arms: String = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| format!(" WHEN '{v}' THEN {i}"))
-        .collect();
-    format!("CASE {column}{arms} END")
-}
-
 #[derive(Queryable)]
 struct HistoryRow {
     id: i64,
@@ -452,8 +443,9 @@ impl InterventionRepository for DieselUnitOfWork<'_> {
         let types: Vec<&'static str> = f.types.iter().map(|s| s.as_str()).collect();
         let search = f.search.as_deref().map(|s| like_contains(&norm(s)));
         let now = f.now.map(to_db).unwrap_or_default();
-        let statut_rank = rank("interventions.statut", &StatutIntervention::wire_values());
-        let priorite_rank = rank(
+        let statut_rank =
+            declared_order("interventions.statut", &StatutIntervention::wire_values());
+        let priorite_rank = declared_order(
             "interventions.priorite",
             &PrioriteIntervention::wire_values(),
         );

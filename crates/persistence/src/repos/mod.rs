@@ -14,6 +14,18 @@ mod users;
 
 use crate::dialect::Conn;
 
+/// `CASE column WHEN 'a' THEN 0 WHEN 'b' THEN 1 … END`: sorts an enum column in its declared
+/// order (DATA.md §1), with the same SQL on both backends. `values` are the enum's own wire
+/// strings, never client text.
+pub(crate) fn declared_order(column: &str, values: &[&str]) -> String {
+    let arms: String = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!(" WHEN '{v}' THEN {i}"))
+        .collect();
+    format!("CASE {column}{arms} END")
+}
+
 /// The repositories of one open transaction.
 #[derive(Debug)]
 pub(crate) struct DieselUnitOfWork<'a> {

@@ -17,8 +17,8 @@ use erp_domain::technicien::{
 };
 use erp_domain::text::norm;
 
-use super::DieselUnitOfWork;
 use super::users::UserRow;
+use super::{DieselUnitOfWork, declared_order};
 use crate::errors::map;
 use crate::schema::{competences, interventions, technicien_competence, techniciens, users};
 use crate::time::{from_db, to_db};
@@ -284,7 +284,6 @@ impl TechnicienRepository for DieselUnitOfWork<'_> {
         now: Timestamp,
     ) -> Result<(), RepoError> {
         let now = to_db(now);
-        let keep: Vec<i64> = skills.iter().map(|s| s.competence_id.get()).collect();
         let existing: Vec<(i64, NaiveDateTime)> =
             with_conn!(&mut self.conn, c => technicien_competence::table
             .filter(technicien_competence::technicien_id.eq(id.get()))
@@ -310,7 +309,6 @@ impl TechnicienRepository for DieselUnitOfWork<'_> {
             with_conn!(&mut self.conn, c => diesel::insert_into(technicien_competence::table).values(values).execute(c))
                 .map_err(map)?;
         }
-        let _ = keep;
         Ok(())
     }
 
@@ -343,14 +341,10 @@ impl TechnicienRepository for DieselUnitOfWork<'_> {
         let dispos: Vec<&'static str> = f.disponibilites.iter().map(|d| d.as_str()).collect();
         let niveaux: Vec<&'static str> = f.niveaux.iter().map(|n| n.as_str()).collect();
         let search = f.search.as_deref().map(|s| like_contains(&norm(s)));
-        let rank: String = {
-            let arms: String = DisponibiliteTechnicien::wire_values()
-                .iter()
-                .enumerate()
-                .map(|(i, v)| format!(" WHEN '{v}' THEN {i}"))
-                .collect();
-            format!("CASE techniciens.disponibilite{arms} END")
-        };
+        let rank = declared_order(
+            "techniciens.disponibilite",
+            &DisponibiliteTechnicien::wire_values(),
+        );
         let first_dir = sort.first().map_or(SortDir::Asc, |k| k.dir);
         let (total, rows) = with_conn!(&mut self.conn, c => (|| {
             let total: i64 = technicien_filters!(techniciens::table.inner_join(users::table).into_boxed(), f, dispos, niveaux, &search)

@@ -81,6 +81,35 @@ fn one(row: Option<UserRow>) -> Result<Option<User>, RepoError> {
     row.map(UserRow::into_domain).transpose()
 }
 
+/// Applies the filters of `GET /users` to a boxed `users` query.
+macro_rules! user_filters {
+    ($query:expr, $roles:expr, $filter:expr, $search:expr) => {{
+        let mut q = $query;
+        if !$roles.is_empty() {
+            q = q.filter(users::role.eq_any($roles.clone()));
+        }
+        if let Some(active) = $filter.is_active {
+            q = q.filter(users::is_active.eq(active));
+        }
+        if let Some(client) = $filter.client_id {
+            q = q.filter(users::client_id.eq(client.get()));
+        }
+        if let Some(pattern) = $search {
+            q = q.filter(
+                users::username_norm
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(users::email.like(pattern.clone()).escape('\\'))
+                    .or(users::full_name_norm
+                        .assume_not_null()
+                        .like(pattern.clone())
+                        .escape('\\')),
+            );
+        }
+        q
+    }};
+}
+
 impl UserRepository for DieselUnitOfWork<'_> {
     fn insert_user(&mut self, user: &NewUser) -> Result<User, RepoError> {
         let now = to_db(user.now);
@@ -172,54 +201,6 @@ impl UserRepository for DieselUnitOfWork<'_> {
     }
 
     fn update_user(&mut self, user: &User) -> Result<(), RepoError> {
-        self.update_user_row(user)
-    }
-
-    fn list_users(
-        &mut self,
-        filter: &UserFilter,
-        sort: &[SortKey<UserSortField>],
-        page: Page,
-    ) -> Result<Listed<User>, RepoError> {
-        self.list_user_rows(filter, sort, page)
-    }
-
-    fn count_active_admins(&mut self) -> Result<i64, RepoError> {
-        self.count_admins()
-    }
-}
-
-/// Applies the filters of `GET /users` to a boxed `users` query.
-macro_rules! user_filters {
-    ($query:expr, $roles:expr, $filter:expr, $search:expr) => {{
-        let mut q = $query;
-        if !$roles.is_empty() {
-            q = q.filter(users::role.eq_any($roles.clone()));
-        }
-        if let Some(active) = $filter.is_active {
-            q = q.filter(users::is_active.eq(active));
-        }
-        if let Some(client) = $filter.client_id {
-            q = q.filter(users::client_id.eq(client.get()));
-        }
-        if let Some(pattern) = $search {
-            q = q.filter(
-                users::username_norm
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(users::email.like(pattern.clone()).escape('\\'))
-                    .or(users::full_name_norm
-                        .assume_not_null()
-                        .like(pattern.clone())
-                        .escape('\\')),
-            );
-        }
-        q
-    }};
-}
-
-impl DieselUnitOfWork<'_> {
-    pub(crate) fn update_user_row(&mut self, user: &User) -> Result<(), RepoError> {
         let changes = (
             users::username.eq(user.username.as_str()),
             users::username_norm.eq(user.username.normalized()),
@@ -244,7 +225,7 @@ impl DieselUnitOfWork<'_> {
         }
     }
 
-    pub(crate) fn list_user_rows(
+    fn list_users(
         &mut self,
         filter: &UserFilter,
         sort: &[SortKey<UserSortField>],
@@ -290,7 +271,7 @@ impl DieselUnitOfWork<'_> {
         Ok(Listed { items, total })
     }
 
-    pub(crate) fn count_admins(&mut self) -> Result<i64, RepoError> {
+    fn count_active_admins(&mut self) -> Result<i64, RepoError> {
         with_conn!(&mut self.conn, c => users::table
             .filter(users::role.eq(UserRole::Admin.as_str()))
             .filter(users::is_active.eq(true))
