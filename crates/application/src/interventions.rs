@@ -129,6 +129,21 @@ pub const fn action_of(action: LifecycleAction) -> Action {
     }
 }
 
+/// The role-matrix action of `PATCH …/statut` towards `target` (API.md §2: roles depend on
+/// the target only).
+#[must_use]
+pub const fn statut_action(target: StatutIntervention) -> Action {
+    match target {
+        StatutIntervention::Affectee
+        | StatutIntervention::Annulee
+        | StatutIntervention::Archivee => Action::DispatchInterventions,
+        StatutIntervention::EnCours
+        | StatutIntervention::EnAttente
+        | StatutIntervention::Cloturee => Action::WorkOnInterventions,
+        StatutIntervention::Ouverte => Action::ReopenIntervention,
+    }
+}
+
 fn stale(current: i32) -> AppError {
     AppError::ConflictDetailed {
         message: format!(
@@ -420,15 +435,7 @@ impl Application {
         input: ActionInput,
         ctx: &AuditContext,
     ) -> Result<Intervention, AppError> {
-        let role_action = match target {
-            StatutIntervention::Affectee
-            | StatutIntervention::Annulee
-            | StatutIntervention::Archivee => Action::DispatchInterventions,
-            StatutIntervention::EnCours
-            | StatutIntervention::EnAttente
-            | StatutIntervention::Cloturee => Action::WorkOnInterventions,
-            StatutIntervention::Ouverte => Action::ReopenIntervention,
-        };
+        let role_action = statut_action(target);
         authorize(caller.user.role, role_action)?;
         let current = transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
             let i = Self::visible_intervention(uow, caller, id)?;

@@ -4,7 +4,9 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use erp_application::authz::Action;
-use erp_application::interventions::{ActionInput, ClosureReport, CreateIntervention, action_of};
+use erp_application::interventions::{
+    ActionInput, ClosureReport, CreateIntervention, action_of, statut_action,
+};
 use erp_domain::enums::{InterventionType, PrioriteIntervention, StatutIntervention};
 use erp_domain::equipement::{EquipementId, bounded_text};
 use erp_domain::error::{FieldViolation, ViolationCode};
@@ -594,19 +596,8 @@ async fn change_statut(
     let remarque = q.text("remarque");
     let technicien = q.id("technicien_id");
     let target = target.first().copied();
-    let role_action = match target {
-        Some(
-            StatutIntervention::Affectee
-            | StatutIntervention::Annulee
-            | StatutIntervention::Archivee,
-        ) => Action::DispatchInterventions,
-        Some(
-            StatutIntervention::EnCours
-            | StatutIntervention::EnAttente
-            | StatutIntervention::Cloturee,
-        ) => Action::WorkOnInterventions,
-        Some(StatutIntervention::Ouverte) | None => Action::ReopenIntervention,
-    };
+    // An absent or unknown target is checked against the widest role set, then refused (422).
+    let role_action = target.map_or(Action::ReopenIntervention, statut_action);
     caller.allow(&req, role_action).await?;
     let mut violations = Vec::new();
     match target {
