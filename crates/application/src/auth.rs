@@ -213,13 +213,13 @@ impl Application {
             context: ctx,
         } = input;
         let now = self.ports.clock.now();
-        let (user, lock) = transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
-            let user = Self::find_login_user(uow, &identifier)?;
-            let keys = Keys::of(user.as_ref(), &identifier, &ctx);
-            let lock = Self::lockout(uow, &keys, now, false)?;
-            Ok::<_, AppError>((user, lock))
-        })?;
-        let keys = Keys::of(user.as_ref(), &identifier, &ctx);
+        let (user, keys, lock) =
+            transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
+                let user = Self::find_login_user(uow, &identifier)?;
+                let keys = Keys::of(user.as_ref(), &identifier, &ctx);
+                let lock = Self::lockout(uow, &keys, now, false)?;
+                Ok::<_, AppError>((user, keys, lock))
+            })?;
         if let Some(lock) = lock {
             return Err(self.refuse_locked(&keys, &identifier, &ctx, lock));
         }

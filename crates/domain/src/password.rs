@@ -1,6 +1,9 @@
 //! Passwords: the policy of D4 / API.md §1.5, the plaintext wrapper that cannot be logged, and
 //! the PHC hash that is stored.
 
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{FieldViolation, ViolationCode};
@@ -125,12 +128,15 @@ pub fn failed_rules(password: &str) -> Vec<PasswordRule> {
 /// Whether the password is in the embedded common-password list (case-insensitively).
 #[must_use]
 pub fn is_common(password: &str) -> bool {
-    let lowered = password.to_lowercase();
-    COMMON_PASSWORDS
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .any(|l| l.to_lowercase() == lowered)
+    static LOWERED: LazyLock<HashSet<String>> = LazyLock::new(|| {
+        COMMON_PASSWORDS
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_lowercase)
+            .collect()
+    });
+    LOWERED.contains(&password.to_lowercase())
 }
 
 /// Checks the policy and reports every failing rule as a `password_policy` violation of `field`.
