@@ -253,10 +253,6 @@ impl Application {
                 numero_serie: Some(format!("SN-{:05}", 1000 + i)),
                 code_interne: Some(format!("EQ-{:03}", i + 1)),
                 marque: Some(["Grundfos", "Atlas Copco", "Viessmann", "Siemens"][i % 4].into()),
-                modele: None,
-                batiment: None,
-                zone: None,
-                etage: None,
                 statut: [
                     StatutEquipement::Operationnel,
                     StatutEquipement::Operationnel,
@@ -270,17 +266,13 @@ impl Application {
                     CriticiteEquipement::Standard,
                     CriticiteEquipement::NonCritique,
                 ][i % 4],
-                description: None,
-                specifications_techniques: None,
-                puissance: None,
-                poids: None,
                 frequence_entretien_jours: Some([30, 90, 180][i % 3]),
                 duree_garantie_mois: Some(24),
                 cout_acquisition: Some(5_000_000 + 100_000 * i64::try_from(i).unwrap_or(0)),
                 date_acquisition: Some(start - Duration::days(400)),
                 date_mise_en_service: Some(start - Duration::days(380)),
-                date_fin_garantie: None,
                 client_id: (i % 4 == 0).then_some(client_id),
+                ..EquipementFields::default()
             };
             equipements.push(self.create_equipement(&admin_c, &fields)?.id);
         }

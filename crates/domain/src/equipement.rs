@@ -134,6 +134,37 @@ pub struct EquipementFields {
     pub client_id: Option<ClientId>,
 }
 
+impl Default for EquipementFields {
+    /// Empty required texts (a create fills them) and the defaults of API.md §3.5.
+    fn default() -> Self {
+        Self {
+            nom: String::new(),
+            type_equipement: String::new(),
+            localisation: String::new(),
+            numero_serie: None,
+            code_interne: None,
+            marque: None,
+            modele: None,
+            batiment: None,
+            zone: None,
+            etage: None,
+            statut: StatutEquipement::Operationnel,
+            criticite: CriticiteEquipement::Standard,
+            description: None,
+            specifications_techniques: None,
+            puissance: None,
+            poids: None,
+            frequence_entretien_jours: None,
+            duree_garantie_mois: None,
+            cout_acquisition: None,
+            date_acquisition: None,
+            date_mise_en_service: None,
+            date_fin_garantie: None,
+            client_id: None,
+        }
+    }
+}
+
 impl EquipementFields {
     /// `search_norm`: the normalised searchable fields joined by U+001F.
     #[must_use]

@@ -252,31 +252,7 @@ async fn create(
         }
     }
     f.finish()?;
-    let mut fields = EquipementFields {
-        nom: String::new(),
-        type_equipement: String::new(),
-        localisation: String::new(),
-        numero_serie: None,
-        code_interne: None,
-        marque: None,
-        modele: None,
-        batiment: None,
-        zone: None,
-        etage: None,
-        statut: StatutEquipement::Operationnel,
-        criticite: CriticiteEquipement::Standard,
-        description: None,
-        specifications_techniques: None,
-        puissance: None,
-        poids: None,
-        frequence_entretien_jours: None,
-        duree_garantie_mois: None,
-        cout_acquisition: None,
-        date_acquisition: None,
-        date_mise_en_service: None,
-        date_fin_garantie: None,
-        client_id: None,
-    };
+    let mut fields = EquipementFields::default();
     input.apply(&mut fields);
     let created = use_case(&req, &state, move |app, _| {
         app.create_equipement(&caller.0, &fields)
