@@ -242,7 +242,7 @@ fn run_counting(cmd: &mut Command) -> Result<Totals, String> {
     }
     if totals.ignored > 0 {
         return Err(format!(
-            "{} test(s) are #[ignore]d: no test may be skipped that way",
+            "{} test(s) were skipped as ignored: every test must run",
             totals.ignored
         ));
     }
@@ -366,25 +366,7 @@ fn bench_auth(seconds: u64) -> TaskResult {
     )?;
     let table = bench::auth(&workspace_root(), seconds)?;
     say_plain(&table);
-    let rev = Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .current_dir(workspace_root())
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
-    let doc = workspace_root().join("docs/benchmarks.md");
-    let section = format!("## Identity (`cargo xtask bench auth`, revision {rev})\n\n{table}");
-    let mut text = std::fs::read_to_string(&doc).unwrap_or_else(|_| "# Benchmarks\n\nFigures measured by `cargo xtask bench`; each section is replaced by its latest run.\n\n".to_owned());
-    if let Some(start) = text.find("## Identity") {
-        let end = text[start + 2..]
-            .find("\n## ")
-            .map_or(text.len(), |i| start + 2 + i + 1);
-        text.replace_range(start..end, "");
-    }
-    text.push_str(&section);
-    std::fs::write(&doc, text).map_err(|e| e.to_string())?;
-    say(&format!("wrote {}", doc.display()));
-    Ok(())
+    write_bench_section("Identity (`cargo xtask bench auth`)", &table)
 }
 
 fn write_bench_section(title: &str, body: &str) -> TaskResult {
