@@ -62,3 +62,15 @@ id_type!(
     /// Identifier of an intervention.
     InterventionId
 );
+id_type!(
+    /// Identifier of a preventive planning.
+    PlanningId
+);
+id_type!(
+    /// Identifier of a notification.
+    NotificationId
+);
+id_type!(
+    /// Identifier of a document.
+    DocumentId
+);

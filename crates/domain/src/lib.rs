@@ -21,5 +21,7 @@ pub mod user;
 
 pub use clock::{Clock, FixedClock, ManualClock, SystemClock, Timestamp};
 pub use error::{DomainError, FieldViolation, ViolationCode};
-pub use ids::{AuditEventId, ClientId, SessionId, UserId};
+pub use ids::{
+    AuditEventId, ClientId, DocumentId, NotificationId, PlanningId, SessionId, UserId,
+};
 pub use user::{Email, FullName, NewUser, User, UserRole, Username};

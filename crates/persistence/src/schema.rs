@@ -272,6 +272,73 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        intervention_id -> Nullable<BigInt>,
+        type_notification -> Text,
+        canal -> Text,
+        titre -> Nullable<Text>,
+        contenu -> Nullable<Text>,
+        date_envoi -> Timestamp,
+        lue -> Bool,
+        read_at -> Nullable<Timestamp>,
+        created_by_id -> Nullable<BigInt>,
+        dedup_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    notification_outbox (id) {
+        id -> BigInt,
+        notification_id -> BigInt,
+        destinataire -> Text,
+        sujet -> Text,
+        corps_texte -> Text,
+        corps_html -> Nullable<Text>,
+        statut -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        locked_by -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    documents (id) {
+        id -> BigInt,
+        intervention_id -> BigInt,
+        nom_fichier -> Text,
+        extension -> Text,
+        mime_type -> Text,
+        taille -> BigInt,
+        sha256 -> Text,
+        nom_stockage -> Text,
+        chiffrement -> Text,
+        cle_id -> Text,
+        description -> Nullable<Text>,
+        uploaded_by_id -> Nullable<BigInt>,
+        date_upload -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scheduler_leases (job) {
+        job -> Text,
+        holder -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        last_run_at -> Nullable<Timestamp>,
+        last_success_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> clients (client_id));
 diesel::joinable!(auth_sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> auth_sessions (session_id));
@@ -284,6 +351,10 @@ diesel::joinable!(interventions -> equipements (equipement_id));
 diesel::joinable!(interventions -> techniciens (technicien_id));
 diesel::joinable!(historiques_interventions -> interventions (intervention_id));
 diesel::joinable!(historiques_interventions -> users (user_id));
+diesel::joinable!(notifications -> users (user_id));
+diesel::joinable!(notification_outbox -> notifications (notification_id));
+diesel::joinable!(documents -> interventions (intervention_id));
+diesel::joinable!(plannings -> equipements (equipement_id));
 diesel::allow_tables_to_appear_in_same_query!(
     clients,
     users,
@@ -298,4 +369,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     interventions,
     historiques_interventions,
     planning_occurrences,
+    notifications,
+    notification_outbox,
+    documents,
+    scheduler_leases,
 );
