@@ -29,6 +29,25 @@ impl Default for IdentityConfig {
     }
 }
 
+/// How notifications are delivered (D8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotificationConfig {
+    /// E-mail delivery is on: domain-event notifications use `canal = email` and queue an
+    /// outbox message; otherwise `canal = log`.
+    pub email_enabled: bool,
+    /// Outbox retries.
+    pub retry: erp_domain::notification::RetryPolicy,
+}
+
+impl Default for NotificationConfig {
+    fn default() -> Self {
+        Self {
+            email_enabled: false,
+            retry: erp_domain::notification::RetryPolicy::default(),
+        }
+    }
+}
+
 /// The ports of the application.
 #[derive(Debug, Clone)]
 pub struct Ports {
@@ -53,6 +72,7 @@ pub struct Ports {
 pub struct Application {
     pub(crate) ports: Ports,
     pub(crate) config: IdentityConfig,
+    pub(crate) notifications: NotificationConfig,
     /// A hash of a random password, verified when the login identifier is unknown so that an
     /// unknown user and a wrong password take the same time.
     pub(crate) dummy_hash: PasswordHash,
@@ -68,8 +88,16 @@ impl Application {
         Ok(Self {
             ports,
             config,
+            notifications: NotificationConfig::default(),
             dummy_hash,
         })
+    }
+
+    /// Sets how notifications are delivered.
+    #[must_use]
+    pub const fn with_notifications(mut self, config: NotificationConfig) -> Self {
+        self.notifications = config;
+        self
     }
 
     /// The clock.

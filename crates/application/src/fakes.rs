@@ -33,6 +33,8 @@ use erp_domain::throttle::{ThrottleScope, ThrottleState};
 use erp_domain::user::{NewUser, UserFilter, UserRole, UserSortField};
 use erp_domain::{AuditEventId, ClientId, SessionId, User, UserId};
 
+mod background;
+
 /// Everything the fake stores.
 #[derive(Debug, Clone, Default)]
 pub struct Store {

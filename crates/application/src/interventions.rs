@@ -14,12 +14,13 @@ use erp_domain::lifecycle::{self, LifecycleAction, TransitionRefused, allowed_ta
 use erp_domain::list::{Listed, Page, SortKey};
 use erp_domain::ports::{TransactionMode, UnitOfWork};
 use erp_domain::technicien::TechnicienId;
-use erp_domain::{Timestamp, UserRole};
+use erp_domain::{Timestamp, UserId, UserRole};
 use serde_json::json;
 
 use crate::app::{Application, Caller};
 use crate::authz::{Action, authorize, check_assignment, sees_client_row};
 use crate::error::AppError;
+use crate::notify;
 use crate::tx::transaction;
 
 const NOT_FOUND: &str = "Intervention introuvable";
@@ -179,7 +180,7 @@ impl Application {
     }
 
     /// Checks that a technicien exists and can be assigned.
-    fn assignable(uow: &mut dyn UnitOfWork, id: TechnicienId) -> Result<(), AppError> {
+    pub(crate) fn assignable(uow: &mut dyn UnitOfWork, id: TechnicienId) -> Result<(), AppError> {
         let t = uow
             .technicien_by_id(id)?
             .ok_or_else(|| AppError::NotFound("Technicien assigné introuvable".into()))?;
@@ -269,19 +270,35 @@ impl Application {
                 horodatage: now,
             })?;
             if created.technicien_id.is_some() {
-                uow.insert_history(&NewHistory {
-                    intervention_id: created.id,
-                    action: ActionHistorique::Affectation,
-                    from_statut: Some(StatutIntervention::Ouverte),
-                    to_statut: StatutIntervention::Affectee,
-                    remarque: None,
-                    technicien_id: created.technicien_id,
-                    user_id: Some(caller.user.id),
-                    horodatage: now,
-                })?;
+                self.record_assignment(uow, &created, Some(caller.user.id), now)?;
             }
             Ok(created)
         })
+    }
+
+    /// The history row and the notification of an intervention created assigned (by a user or
+    /// by the scheduler).
+    pub(crate) fn record_assignment(
+        &self,
+        uow: &mut dyn UnitOfWork,
+        created: &Intervention,
+        by: Option<UserId>,
+        now: Timestamp,
+    ) -> Result<(), AppError> {
+        uow.insert_history(&NewHistory {
+            intervention_id: created.id,
+            action: ActionHistorique::Affectation,
+            from_statut: Some(StatutIntervention::Ouverte),
+            to_statut: StatutIntervention::Affectee,
+            remarque: None,
+            technicien_id: created.technicien_id,
+            user_id: by,
+            horodatage: now,
+        })?;
+        if let Some(event) = notify::lifecycle_event(ActionHistorique::Affectation, created) {
+            notify::emit(uow, &self.notifications, &event, created, now)?;
+        }
+        Ok(())
     }
 
     /// `GET /interventions/{id}` (client: own account only).
@@ -376,6 +393,9 @@ impl Application {
                 if uow.update_intervention_if_version(&current, read_version)? {
                     if let Some(h) = history {
                         uow.insert_history(&h)?;
+                        if let Some(event) = notify::lifecycle_event(h.action, &current) {
+                            notify::emit(uow, &self.notifications, &event, &current, now)?;
+                        }
                     }
                     return Ok(current);
                 }

@@ -12,6 +12,11 @@ pub mod equipements;
 pub mod error;
 pub mod health;
 pub mod interventions;
+pub mod jobs;
+pub mod notifications;
+mod notify;
+pub mod outbox;
+pub mod planning;
 pub mod seed;
 pub mod techniciens;
 pub mod tx;
@@ -20,5 +25,5 @@ pub mod users;
 #[cfg(test)]
 mod fakes;
 
-pub use app::{Application, Caller, IdentityConfig, Ports};
+pub use app::{Application, Caller, IdentityConfig, NotificationConfig, Ports};
 pub use error::{AppError, AuthFailure};

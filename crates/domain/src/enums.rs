@@ -218,6 +218,25 @@ wire_enum!(
 );
 
 wire_enum!(
+    /// `FrequencePlanning`: the stored (masculine) values; see [`crate::planning`] for the
+    /// accepted and emitted labels.
+    FrequencePlanning {
+        /// 1 day.
+        Journalier => "journalier",
+        /// 7 days.
+        Hebdomadaire => "hebdomadaire",
+        /// 1 calendar month.
+        Mensuel => "mensuel",
+        /// 3 calendar months.
+        Trimestriel => "trimestriel",
+        /// 6 calendar months.
+        Semestriel => "semestriel",
+        /// 12 calendar months.
+        Annuel => "annuel",
+    }
+);
+
+wire_enum!(
     /// `StatutPlanning`.
     StatutPlanning {
         /// Generates interventions.

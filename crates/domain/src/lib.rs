@@ -11,7 +11,9 @@ pub mod ids;
 pub mod intervention;
 pub mod lifecycle;
 pub mod list;
+pub mod notification;
 pub mod password;
+pub mod planning;
 pub mod ports;
 pub mod session;
 pub mod technicien;
@@ -21,7 +23,5 @@ pub mod user;
 
 pub use clock::{Clock, FixedClock, ManualClock, SystemClock, Timestamp};
 pub use error::{DomainError, FieldViolation, ViolationCode};
-pub use ids::{
-    AuditEventId, ClientId, DocumentId, NotificationId, PlanningId, SessionId, UserId,
-};
+pub use ids::{AuditEventId, ClientId, DocumentId, NotificationId, PlanningId, SessionId, UserId};
 pub use user::{Email, FullName, NewUser, User, UserRole, Username};

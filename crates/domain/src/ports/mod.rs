@@ -2,10 +2,16 @@
 //! outside world. Adapters implement them; every contract is written in the `# Errors` sections.
 
 mod health;
+mod notifications;
+mod planning;
 mod repository;
 mod security;
 
 pub use health::{DatabaseBackend, DatabaseProbe, MigrationStatus, ProbeError};
+pub use notifications::{
+    MailError, MailSender, NotificationRepository, OutboxRepository, OutgoingEmail,
+};
+pub use planning::{JobStatus, LeaseRepository, PlanningRepository};
 pub use repository::{
     AuditRepository, ClientRepository, CompetenceRepository, DashboardRepository,
     EquipementRepository, InterventionRepository, NewClient, RepoError, Rollback,

@@ -12,6 +12,7 @@ use crate::intervention::{
     NewHistory,
 };
 use crate::list::{Listed, Page, SortKey};
+use crate::ports::{LeaseRepository, NotificationRepository, OutboxRepository, PlanningRepository};
 use crate::session::{NewRefreshToken, NewSession, RefreshTokenRecord, RevocationReason, Session};
 use crate::technicien::{
     Competence, CompetenceFields, CompetenceFilter, CompetenceId, CompetenceSortField,
@@ -553,6 +554,10 @@ pub trait UnitOfWork:
     + TechnicienRepository
     + InterventionRepository
     + DashboardRepository
+    + PlanningRepository
+    + LeaseRepository
+    + NotificationRepository
+    + OutboxRepository
 {
 }
 
@@ -567,6 +572,10 @@ impl<T> UnitOfWork for T where
         + TechnicienRepository
         + InterventionRepository
         + DashboardRepository
+        + PlanningRepository
+        + LeaseRepository
+        + NotificationRepository
+        + OutboxRepository
 {
 }
 

@@ -28,7 +28,7 @@ const ACTIVE: [&str; 4] = ["ouverte", "affectee", "en_cours", "en_attente"];
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = interventions)]
-struct InterventionRow {
+pub(super) struct InterventionRow {
     id: i64,
     titre: String,
     description: Option<String>,
@@ -74,7 +74,7 @@ fn corrupt(id: i64, what: &str) -> RepoError {
 }
 
 impl InterventionRow {
-    fn into_domain(self) -> Result<Intervention, RepoError> {
+    pub(super) fn into_domain(self) -> Result<Intervention, RepoError> {
         let id = self.id;
         Ok(Intervention {
             id: InterventionId::new(id),

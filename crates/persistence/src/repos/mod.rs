@@ -7,6 +7,8 @@ mod competences;
 mod dashboard;
 mod equipements;
 mod interventions;
+mod notifications;
+mod plannings;
 mod sessions;
 mod techniciens;
 mod throttle;
