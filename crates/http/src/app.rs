@@ -10,7 +10,8 @@ use crate::error::ApiError;
 use crate::extract::JsonLimit;
 use crate::middleware::request_context;
 use crate::routes::{
-    audit, auth, dashboard, equipements, interventions, probes, techniciens, users,
+    audit, auth, dashboard, equipements, interventions, notifications, planning, probes,
+    techniciens, users,
 };
 use crate::routing::Endpoint;
 use crate::state::AppState;
@@ -48,6 +49,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     equipements::configure(cfg);
     techniciens::configure(cfg);
     interventions::configure(cfg);
+    planning::configure(cfg);
+    notifications::configure(cfg);
     dashboard::configure(cfg);
     audit::configure(cfg);
 }

@@ -37,6 +37,8 @@ pub struct HttpSettings {
     pub trusted_proxies: Vec<IpAddr>,
     /// General per-IP limit per minute.
     pub requests_per_minute: u32,
+    /// The scheduler's run interval when it runs in this process (`/health`).
+    pub scheduler_interval: Option<std::time::Duration>,
 }
 
 /// Everything handlers and middleware share. Cheap to clone.

@@ -73,6 +73,10 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     /// `[log]`.
     pub log: LogSettings,
+    /// `[scheduler]`.
+    pub scheduler: SchedulerSettings,
+    /// `[email]`.
+    pub email: EmailSettings,
     /// `[bootstrap]`.
     pub bootstrap: BootstrapSettings,
 }
@@ -196,6 +200,56 @@ pub struct LogSettings {
     pub level: String,
     /// Output format.
     pub format: LogFormat,
+}
+
+/// `[scheduler]`: the background jobs of D7/D8 (planning generation, overdue scan).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerSettings {
+    /// Run the jobs in this process (every replica may: a lease elects one per run).
+    pub enabled: bool,
+    /// Seconds between runs.
+    pub interval_seconds: u64,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain text (a local relay only).
+    None,
+    /// STARTTLS upgrade (port 587).
+    Starttls,
+    /// Implicit TLS (port 465).
+    Tls,
+}
+
+/// `[email]`: SMTP delivery of notifications through the outbox (D8).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    /// Off: notifications are in-app only (`canal = log`).
+    pub enabled: bool,
+    /// SMTP server.
+    pub smtp_host: String,
+    /// SMTP port.
+    pub smtp_port: u16,
+    /// `none`, `starttls` or `tls`.
+    pub tls: SmtpTls,
+    /// SMTP user, if the server requires authentication.
+    pub username: Option<String>,
+    /// SMTP password (`ERP__EMAIL__PASSWORD`).
+    pub password: Option<SecretString>,
+    /// Sender, e.g. `ERP MIF Maroc <no-reply@example.com>`.
+    pub from: String,
+    /// Connection and command timeout.
+    pub timeout_seconds: u64,
+    /// Seconds between outbox polls.
+    pub poll_interval_seconds: u64,
+    /// Attempts before a message is given up (`echec`).
+    pub max_attempts: i32,
+    /// Delay after the first failure, doubled at each failure (at most 1 h).
+    pub retry_base_seconds: i64,
 }
 
 /// `[bootstrap]`.
@@ -339,6 +393,24 @@ impl Settings {
         if self.server.json_limit_bytes < 1024 {
             return rule("server.json_limit_bytes", "must be at least 1024");
         }
+        if self.scheduler.interval_seconds == 0 {
+            return rule("scheduler.interval_seconds", "must be at least 1");
+        }
+        if self.email.poll_interval_seconds == 0 {
+            return rule("email.poll_interval_seconds", "must be at least 1");
+        }
+        if self.email.max_attempts < 1 {
+            return rule("email.max_attempts", "must be at least 1");
+        }
+        if self.email.retry_base_seconds < 1 {
+            return rule("email.retry_base_seconds", "must be at least 1");
+        }
+        if self.email.enabled && self.email.from.parse::<lettre::message::Mailbox>().is_err() {
+            return rule(
+                "email.from",
+                "is not an e-mail address (e.g. ERP <no-reply@example.com>)",
+            );
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return rule(
                 "log.level",
@@ -441,6 +513,14 @@ impl Settings {
                 "trusted_proxies": self.rate_limit.trusted_proxies,
             },
             "log": {"level": self.log.level, "format": format!("{:?}", self.log.format).to_lowercase()},
+            "scheduler": {"enabled": self.scheduler.enabled, "interval_seconds": self.scheduler.interval_seconds},
+            "email": {
+                "enabled": self.email.enabled, "smtp_host": self.email.smtp_host, "smtp_port": self.email.smtp_port,
+                "tls": format!("{:?}", self.email.tls).to_lowercase(), "username": self.email.username,
+                "password": set(&self.email.password), "from": self.email.from,
+                "timeout_seconds": self.email.timeout_seconds, "poll_interval_seconds": self.email.poll_interval_seconds,
+                "max_attempts": self.email.max_attempts, "retry_base_seconds": self.email.retry_base_seconds,
+            },
             "bootstrap": {"admin_username": self.bootstrap.admin_username, "admin_email": self.bootstrap.admin_email},
         })
     }

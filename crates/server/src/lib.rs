@@ -4,6 +4,8 @@
 pub mod cli;
 pub mod config;
 pub mod healthcheck;
+pub mod mail;
 pub mod serve;
 pub mod startup;
 pub mod telemetry;
+pub mod workers;

@@ -9,6 +9,7 @@ use actix_web::HttpServer;
 
 use crate::config::Settings;
 use crate::startup::{self, StartupError};
+use crate::{mail, workers};
 
 /// Runs every start-up step, then serves until a shutdown signal.
 ///
@@ -31,11 +32,23 @@ pub fn run(settings: &Settings) -> Result<(), StartupError> {
         &keys,
         Arc::new(erp_domain::SystemClock),
     )?;
+    let mailer = if settings.email.enabled {
+        let m = mail::SmtpMailer::new(&settings.email)
+            .map_err(|e| StartupError::Bootstrap(e.to_string()))?;
+        Some(Arc::new(m) as Arc<dyn erp_domain::ports::MailSender>)
+    } else {
+        None
+    };
     let state = startup::http_state(settings, db, app);
-    actix_web::rt::System::new().block_on(serve_http(settings, state))
+    actix_web::rt::System::new().block_on(serve_http(settings, state, mailer))
 }
 
-async fn serve_http(settings: &Settings, state: erp_http::AppState) -> Result<(), StartupError> {
+async fn serve_http(
+    settings: &Settings,
+    state: erp_http::AppState,
+    mailer: Option<Arc<dyn erp_domain::ports::MailSender>>,
+) -> Result<(), StartupError> {
+    workers::spawn(settings, state.app(), mailer);
     let workers = match settings.server.workers {
         0 => std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
         n => n,

@@ -182,7 +182,17 @@ pub fn application(
     let config = IdentityConfig {
         refresh_ttl: chrono::Duration::days(s.refresh_token_ttl_days),
     };
-    Application::new(ports, config).map_err(|e| StartupError::Bootstrap(e.to_string()))
+    let notifications = erp_application::NotificationConfig {
+        email_enabled: settings.email.enabled,
+        retry: erp_domain::notification::RetryPolicy {
+            base: chrono::Duration::seconds(settings.email.retry_base_seconds),
+            max: chrono::Duration::hours(1),
+            max_attempts: settings.email.max_attempts,
+        },
+    };
+    Application::new(ports, config)
+        .map(|app| app.with_notifications(notifications))
+        .map_err(|e| StartupError::Bootstrap(e.to_string()))
 }
 
 /// Creates the bootstrap admin on an empty database and shows a generated password once.
@@ -270,6 +280,10 @@ pub fn http_state(settings: &Settings, db: Arc<Database>, app: Application) -> e
             json_limit: settings.server.json_limit_bytes,
             trusted_proxies: settings.rate_limit.trusted_proxies.clone(),
             requests_per_minute: settings.rate_limit.requests_per_minute,
+            scheduler_interval: settings
+                .scheduler
+                .enabled
+                .then(|| Duration::from_secs(settings.scheduler.interval_seconds)),
         },
         db,
         app,

@@ -6,6 +6,8 @@ pub mod dashboard;
 pub mod equipements;
 pub mod ids;
 pub mod interventions;
+pub mod notifications;
+pub mod planning;
 pub mod probes;
 pub mod techniciens;
 pub mod users;

@@ -102,6 +102,69 @@ async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     .with_header(RETRY_AFTER, HeaderValue::from_static("5")))
 }
 
+/// The scheduler and outbox checks of `/health` (API.md §3.1).
+struct Background {
+    scheduler: Value,
+    outbox: Value,
+}
+
+async fn background_checks(state: &web::Data<AppState>, database_failing: bool) -> Background {
+    let interval = state.http().scheduler_interval;
+    let unknown = Background {
+        scheduler: json!({"status": "unhealthy", "enabled": interval.is_some(), "last_run_at": null, "last_error": "base de données indisponible"}),
+        outbox: json!({"status": "unhealthy", "pending": null, "failed": null}),
+    };
+    if database_failing {
+        return unknown;
+    }
+    let app = state.app().clone();
+    let read = web::block(move || {
+        let job = app.job_status(erp_application::jobs::PLANNING_GENERATION)?;
+        let outbox = app.outbox_stats()?;
+        Ok::<_, erp_application::AppError>((job, outbox))
+    })
+    .await;
+    let Ok(Ok((job, outbox))) = read else {
+        return unknown;
+    };
+    let now = state.clock().now();
+    let scheduler_status = match interval {
+        None => "healthy",
+        Some(every) => {
+            // Warning when no run succeeded during three intervals (after a start-up grace
+            // of the same length).
+            let window = chrono::Duration::from_std(every * 3).unwrap_or(chrono::Duration::MAX);
+            let recent = job
+                .as_ref()
+                .and_then(|j| j.last_success_at)
+                .is_some_and(|t| now - t <= window);
+            let starting =
+                i64::try_from(state.uptime_seconds()).unwrap_or(i64::MAX) <= window.num_seconds();
+            if recent || starting {
+                "healthy"
+            } else {
+                "warning"
+            }
+        }
+    };
+    let stale_pending = outbox
+        .oldest_pending
+        .is_some_and(|t| now - t > chrono::Duration::minutes(15));
+    Background {
+        scheduler: json!({
+            "status": scheduler_status,
+            "enabled": interval.is_some(),
+            "last_run_at": job.as_ref().and_then(|j| j.last_run_at).map(timestamp),
+            "last_error": job.and_then(|j| j.last_error),
+        }),
+        outbox: json!({
+            "status": if outbox.failed > 0 || stale_pending { "warning" } else { "healthy" },
+            "pending": outbox.pending,
+            "failed": outbox.failed,
+        }),
+    }
+}
+
 async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let (database, migrations) = database_checks(&state).await;
     let failing =
@@ -109,6 +172,7 @@ async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let latency_ms = database
         .latency
         .map(|d| (d.as_secs_f64() * 1_000_000.0).round() / 1_000.0);
+    let background = background_checks(&state, failing).await;
     let service = state.service();
     let doc = json!({
         "status": if failing { "unhealthy" } else { "ok" },
@@ -130,12 +194,17 @@ async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
                 "applied": migrations.counts.map(|c| c.applied),
                 "pending": migrations.counts.map(|c| c.pending),
             },
-            // The scheduler and the e-mail outbox do not exist yet in this version: reported
-            // as disabled and empty, which is what they are.
-            "scheduler": {"status": "healthy", "enabled": false, "last_run_at": null, "last_error": null},
-            "outbox": {"status": "healthy", "pending": 0, "failed": 0},
+            "scheduler": background.scheduler,
+            "outbox": background.outbox,
         },
     });
+    let degraded = [&doc["checks"]["scheduler"], &doc["checks"]["outbox"]]
+        .iter()
+        .any(|c| c["status"] == "warning");
+    let mut doc = doc;
+    if !failing && degraded {
+        doc["status"] = json!("degraded");
+    }
     if !failing {
         return Ok(HttpResponse::Ok().json(doc));
     }

@@ -108,6 +108,7 @@ pub fn settings(requests_per_minute: u32) -> HttpSettings {
         json_limit: erp_http::extract::DEFAULT_JSON_LIMIT,
         trusted_proxies: vec![],
         requests_per_minute,
+        scheduler_interval: None,
     }
 }
 

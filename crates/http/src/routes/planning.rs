@@ -1,0 +1,421 @@
+//! `/api/v1/planning*` (API.md §3.7): preventive plannings, rescheduling and on-demand
+//! generation.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use erp_application::authz::Action;
+use erp_application::planning::{CreatePlanning, UpdatePlanning};
+use erp_domain::enums::{FrequencePlanning, PrioriteIntervention, StatutPlanning};
+use erp_domain::equipement::EquipementId;
+use erp_domain::error::FieldViolation;
+use erp_domain::list::{SortDir, SortKey};
+use erp_domain::planning::{Planning, PlanningFilter, PlanningId, PlanningSortField};
+use erp_domain::technicien::TechnicienId;
+use serde_json::{Value, json};
+
+use crate::dto::collection;
+use crate::error::{ApiError, Location};
+use crate::extract::fields::{Fields, Patch};
+use crate::extract::query::Query;
+use crate::extract::{Authenticated, read_json_object, read_optional_json_object};
+use crate::routes::auth::use_case;
+use crate::routes::ids::path_id;
+use crate::routes::interventions::intervention_out;
+use crate::routing::Endpoint;
+use crate::state::AppState;
+use crate::wire::{parse_timestamp, timestamp};
+
+const NOT_FOUND: &str = "Planning introuvable";
+const MAX_MINUTES: i64 = 1_000_000;
+
+/// Registers the routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        Endpoint::new("/api/v1/planning")
+            .get(list)
+            .post(create)
+            .build(),
+    )
+    .service(
+        Endpoint::new("/api/v1/planning/{id}")
+            .get(get)
+            .put(update)
+            .patch(update)
+            .delete(delete)
+            .build(),
+    )
+    .service(
+        Endpoint::new("/api/v1/planning/{id}/dates")
+            .patch(reschedule)
+            .build(),
+    )
+    .service(
+        Endpoint::new("/api/v1/planning/{id}/generer")
+            .post(generate)
+            .build(),
+    );
+}
+
+/// PlanningOut.
+#[must_use]
+pub fn planning_out(p: &Planning) -> Value {
+    let f = &p.fields;
+    json!({
+        "id": p.id.get(),
+        "equipement_id": f.equipement_id.get(),
+        "frequence": f.frequence.label(),
+        "prochaine_date": timestamp(f.prochaine_date),
+        "derniere_date": f.derniere_date.map(timestamp),
+        "date_fin": f.date_fin.map(timestamp),
+        "statut": f.statut.as_str(),
+        "is_active": f.statut == StatutPlanning::Actif,
+        "titre": f.titre,
+        "commentaire": f.commentaire,
+        "priorite": f.priorite.as_str(),
+        "technicien_id": f.technicien_id.map(TechnicienId::get),
+        "duree_estimee": f.duree_estimee,
+        "avance_jours": f.avance_jours,
+        "date_creation": timestamp(p.date_creation),
+        "date_modification": timestamp(p.date_modification),
+    })
+}
+
+fn planning_id(raw: &str) -> Result<PlanningId, ApiError> {
+    path_id("id", raw)?
+        .map(PlanningId::new)
+        .ok_or_else(|| ApiError::not_found(NOT_FOUND))
+}
+
+fn frequence(f: &mut Fields) -> Patch<FrequencePlanning> {
+    match f.trimmed("frequence") {
+        Patch::Value(s) => match FrequencePlanning::parse_label("frequence", &s) {
+            Ok(v) => Patch::Value(v),
+            Err(e) => {
+                f.push_domain(e);
+                Patch::Absent
+            }
+        },
+        Patch::Null => Patch::Null,
+        Patch::Absent => Patch::Absent,
+    }
+}
+
+fn statut(f: &mut Fields, allowed: &[StatutPlanning]) -> Patch<StatutPlanning> {
+    let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+    match f.enumeration::<StatutPlanning>("statut", &StatutPlanning::wire_values()) {
+        Patch::Value(s) if !allowed.contains(&s) => {
+            f.push(FieldViolation::invalid_value("statut", &names));
+            Patch::Absent
+        }
+        other => other,
+    }
+}
+
+fn minutes(f: &mut Fields) -> Patch<i32> {
+    // Bounded when read, so the conversion cannot fail.
+    f.integer("duree_estimee", 0, MAX_MINUTES)
+        .map(|v| i32::try_from(v).unwrap_or(0))
+}
+
+fn avance(f: &mut Fields) -> Patch<i32> {
+    f.integer("avance_jours", 0, 365)
+        .map(|v| i32::try_from(v).unwrap_or(0))
+}
+
+fn value<T>(p: Patch<T>) -> Option<T> {
+    match p {
+        Patch::Value(v) => Some(v),
+        Patch::Null | Patch::Absent => None,
+    }
+}
+
+fn location(res: &mut HttpResponse, path: &str) {
+    if let Ok(v) = header::HeaderValue::from_str(path) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+}
+
+async fn create(
+    req: HttpRequest,
+    caller: Authenticated,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ManagePlanning).await?;
+    let mut f = Fields::new(
+        read_json_object(&req, payload.into_inner()).await?,
+        Location::Body,
+    );
+    let equipement_id = match f.id("equipement_id") {
+        Patch::Value(id) => Some(EquipementId::new(id)),
+        Patch::Null | Patch::Absent => {
+            if f.is_clean_for("equipement_id") {
+                f.push(FieldViolation::required("equipement_id"));
+            }
+            None
+        }
+    };
+    let frequence = match frequence(&mut f) {
+        Patch::Value(v) => Some(v),
+        Patch::Null | Patch::Absent => {
+            if f.is_clean_for("frequence") {
+                f.push(FieldViolation::required("frequence"));
+            }
+            None
+        }
+    };
+    let prochaine_date = value(f.timestamp("prochaine_date"));
+    let derniere_date = value(f.timestamp("derniere_date"));
+    let date_fin = value(f.timestamp("date_fin"));
+    let statut = value(statut(
+        &mut f,
+        &[StatutPlanning::Actif, StatutPlanning::Suspendu],
+    ))
+    .unwrap_or(StatutPlanning::Actif);
+    let titre = value(f.text_max("titre", 255));
+    let commentaire = value(f.text_max("commentaire", 1000));
+    let priorite = value(f.enumeration("priorite", &PrioriteIntervention::wire_values()))
+        .unwrap_or(PrioriteIntervention::Normale);
+    let technicien_id = value(f.id("technicien_id")).map(TechnicienId::new);
+    let duree_estimee = value(minutes(&mut f));
+    let avance_jours = value(avance(&mut f)).unwrap_or(0);
+    f.finish()?;
+    let (Some(equipement_id), Some(frequence)) = (equipement_id, frequence) else {
+        return Err(ApiError::internal("validated fields missing"));
+    };
+    let cmd = CreatePlanning {
+        equipement_id,
+        frequence,
+        prochaine_date,
+        derniere_date,
+        date_fin,
+        statut,
+        titre,
+        commentaire,
+        priorite,
+        technicien_id,
+        duree_estimee,
+        avance_jours,
+    };
+    let p = use_case(&req, &state, move |app, _| {
+        app.create_planning(&caller.0, cmd)
+    })
+    .await?;
+    let mut res = HttpResponse::Created().json(planning_out(&p));
+    location(&mut res, &format!("/api/v1/planning/{}", p.id));
+    Ok(res)
+}
+
+fn frequences(q: &mut Query) -> Result<Vec<FrequencePlanning>, ApiError> {
+    let Some(raw) = q.text("frequence") else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            FrequencePlanning::parse_label("frequence", p).map_err(|_| {
+                ApiError::validation(
+                    Location::Query,
+                    &[FieldViolation::invalid_value(
+                        "frequence",
+                        &FrequencePlanning::accepted_labels(),
+                    )],
+                    None,
+                )
+            })
+        })
+        .collect()
+}
+
+async fn list(
+    req: HttpRequest,
+    caller: Authenticated,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ReadPlanning).await?;
+    let mut q = Query::of(&req);
+    let frequences = frequences(&mut q);
+    let filter = PlanningFilter {
+        equipement_id: q.id("equipement_id"),
+        technicien_id: q.id("technicien_id"),
+        statuts: q.enum_list("statut", &StatutPlanning::wire_values()),
+        frequences: Vec::new(),
+        prochaine_date_min: q.timestamp("prochaine_date_min", false),
+        prochaine_date_max: q.timestamp("prochaine_date_max", true),
+    };
+    let sort = q.sort(
+        PlanningSortField::parse,
+        &PlanningSortField::NAMES,
+        &[SortKey {
+            field: PlanningSortField::ProchaineDate,
+            dir: SortDir::Asc,
+        }],
+    );
+    let page = q.page();
+    q.finish()?;
+    let filter = PlanningFilter {
+        frequences: frequences?,
+        ..filter
+    };
+    let listed = use_case(&req, &state, move |app, _| {
+        app.list_plannings(&caller.0, &filter, &sort, page)
+    })
+    .await?;
+    Ok(collection(&listed, planning_out))
+}
+
+async fn get(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ReadPlanning).await?;
+    let id = planning_id(&id)?;
+    let p = use_case(&req, &state, move |app, _| app.get_planning(&caller.0, id)).await?;
+    Ok(HttpResponse::Ok().json(planning_out(&p)))
+}
+
+async fn update(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ManagePlanning).await?;
+    let raw = id.into_inner();
+    let mut f = Fields::new(
+        read_json_object(&req, payload.into_inner()).await?,
+        Location::Body,
+    );
+    let equipement_id = f.id("equipement_id");
+    let equipement_id = f
+        .not_null("equipement_id", equipement_id)
+        .map(EquipementId::new);
+    let frequence = frequence(&mut f);
+    let frequence = f.not_null("frequence", frequence);
+    let prochaine_date = f.timestamp("prochaine_date");
+    let prochaine_date = f.not_null("prochaine_date", prochaine_date);
+    let statut = statut(
+        &mut f,
+        &[
+            StatutPlanning::Actif,
+            StatutPlanning::Suspendu,
+            StatutPlanning::Termine,
+        ],
+    );
+    let statut = f.not_null("statut", statut);
+    let priorite = f.enumeration("priorite", &PrioriteIntervention::wire_values());
+    let priorite = f.not_null("priorite", priorite);
+    let avance_jours = avance(&mut f);
+    let avance_jours = f.not_null("avance_jours", avance_jours);
+    let u = UpdatePlanning {
+        equipement_id,
+        frequence,
+        prochaine_date,
+        derniere_date: f.timestamp("derniere_date").into_option(),
+        date_fin: f.timestamp("date_fin").into_option(),
+        statut,
+        titre: f.text_max("titre", 255).into_option(),
+        commentaire: f.text_max("commentaire", 1000).into_option(),
+        priorite,
+        technicien_id: f.id("technicien_id").map(TechnicienId::new).into_option(),
+        duree_estimee: minutes(&mut f).into_option(),
+        avance_jours,
+    };
+    f.finish()?;
+    let id = planning_id(&raw)?;
+    let p = use_case(&req, &state, move |app, _| {
+        app.update_planning(&caller.0, id, u)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(planning_out(&p)))
+}
+
+async fn reschedule(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ManagePlanning).await?;
+    let raw = id.into_inner();
+    let q = Query::of(&req);
+    let from_query = q.raw("nouvelle_date").map(ToOwned::to_owned);
+    let nouvelle_date = match from_query {
+        // The query wins over the body (API.md §3.7).
+        Some(text) => match parse_timestamp(&text) {
+            Some((t, _)) => t,
+            None => {
+                return Err(ApiError::validation(
+                    Location::Query,
+                    &[FieldViolation::invalid_format("nouvelle_date")],
+                    None,
+                ));
+            }
+        },
+        None => {
+            let mut f = Fields::new(
+                read_optional_json_object(&req, payload.into_inner()).await?,
+                Location::Body,
+            );
+            let t = f.timestamp("nouvelle_date");
+            let t = match t {
+                Patch::Value(t) => Some(t),
+                Patch::Null | Patch::Absent => {
+                    if f.is_clean_for("nouvelle_date") {
+                        f.push(FieldViolation::required("nouvelle_date"));
+                    }
+                    None
+                }
+            };
+            f.finish()?;
+            t.ok_or_else(|| ApiError::internal("validated date missing"))?
+        }
+    };
+    let id = planning_id(&raw)?;
+    let p = use_case(&req, &state, move |app, _| {
+        app.reschedule_planning(&caller.0, id, nouvelle_date)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(planning_out(&p)))
+}
+
+async fn delete(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ManagePlanning).await?;
+    let id = planning_id(&id)?;
+    use_case(&req, &state, move |app, _| {
+        app.delete_planning(&caller.0, id)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn generate(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&req, Action::ManagePlanning).await?;
+    let id = planning_id(&id)?;
+    let now = state.clock().now();
+    let (p, i) = use_case(&req, &state, move |app, _| {
+        app.generate_planning_now(&caller.0, id)
+    })
+    .await?;
+    let mut res = HttpResponse::build(StatusCode::CREATED).json(json!({
+        "planning": planning_out(&p),
+        "intervention": intervention_out(&i, now),
+    }));
+    location(&mut res, &format!("/api/v1/interventions/{}", i.id));
+    Ok(res)
+}

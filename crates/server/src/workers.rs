@@ -1,0 +1,106 @@
+//! Background workers of the server (D7, D8): the scheduler (preventive generation and the
+//! overdue scan, each under a database lease) and the e-mail outbox worker. They run on the
+//! server's runtime, do their database and SMTP work on blocking threads, and stop with it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use erp_application::Application;
+use erp_application::jobs::{OVERDUE_SCAN, PLANNING_GENERATION};
+use erp_domain::ports::MailSender;
+
+use crate::config::Settings;
+
+/// Messages per outbox poll.
+const OUTBOX_BATCH: i64 = 50;
+
+/// A name unique to this process among replicas: lease holder and outbox claimer.
+#[must_use]
+pub fn instance_id() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "erp".into());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{host}-{}-{nanos:08x}", std::process::id())
+}
+
+/// Spawns the workers the configuration enables. Call inside the server's runtime.
+pub fn spawn(settings: &Settings, app: &Application, mailer: Option<Arc<dyn MailSender>>) {
+    let me = instance_id();
+    if settings.scheduler.enabled {
+        let every = Duration::from_secs(settings.scheduler.interval_seconds);
+        let app = app.clone();
+        let holder = me.clone();
+        tracing::info!(interval_seconds = every.as_secs(), instance = %holder, "scheduler started");
+        actix_web::rt::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let (app, holder) = (app.clone(), holder.clone());
+                let ttl =
+                    chrono::Duration::from_std(every * 2).unwrap_or(chrono::Duration::minutes(2));
+                let run =
+                    tokio::task::spawn_blocking(move || scheduler_run(&app, &holder, ttl)).await;
+                if let Err(e) = run {
+                    tracing::error!(error = %e, "scheduler run panicked");
+                }
+            }
+        });
+    }
+    if let Some(mailer) = mailer {
+        let every = Duration::from_secs(settings.email.poll_interval_seconds);
+        let app = app.clone();
+        tracing::info!(poll_seconds = every.as_secs(), instance = %me, "e-mail outbox worker started");
+        actix_web::rt::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let (app, mailer, me) = (app.clone(), Arc::clone(&mailer), me.clone());
+                let run = tokio::task::spawn_blocking(move || {
+                    app.deliver_outbox(mailer.as_ref(), &me, OUTBOX_BATCH)
+                })
+                .await;
+                match run {
+                    Ok(Ok(r)) if r.sent + r.retried + r.failed > 0 => {
+                        tracing::info!(
+                            sent = r.sent,
+                            retried = r.retried,
+                            failed = r.failed,
+                            "outbox delivery run"
+                        );
+                    }
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => tracing::warn!(error = %e, "outbox delivery run failed"),
+                    Err(e) => tracing::error!(error = %e, "outbox delivery run panicked"),
+                }
+            }
+        });
+    }
+}
+
+/// One scheduler tick: each job under its lease.
+fn scheduler_run(app: &Application, holder: &str, ttl: chrono::Duration) {
+    match app.run_leased(
+        PLANNING_GENERATION,
+        holder,
+        ttl,
+        Application::run_planning_generation,
+    ) {
+        Ok(Some(r)) if r.generated + r.terminated > 0 => {
+            tracing::info!(
+                generated = r.generated,
+                terminated = r.terminated,
+                "preventive generation run"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(job = PLANNING_GENERATION, error = %e, "scheduler job failed"),
+    }
+    match app.run_leased(OVERDUE_SCAN, holder, ttl, Application::run_overdue_scan) {
+        Ok(Some(n)) if n > 0 => tracing::info!(interventions = n, "overdue notifications sent"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(job = OVERDUE_SCAN, error = %e, "scheduler job failed"),
+    }
+}
