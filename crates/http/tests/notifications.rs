@@ -1,0 +1,476 @@
+//! Notifications (API.md §3.8) through the real app on SQLite and PostgreSQL: the lifecycle
+//! events that create them (each once), the caller's list and read receipts, and the admin's
+//! hand-written notifications, lists and deletes, with their errors.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] functions: failing loudly is the point"
+)]
+
+pub mod support;
+
+use actix_web::http::{Method, StatusCode};
+use erp_domain::UserRole;
+use serde_json::{Value, json};
+use support::{Harness, seed_user};
+
+struct World {
+    admin: String,
+    resp: String,
+    tech: String,
+    client: String,
+    tech_user: i64,
+    client_user: i64,
+    technicien_id: i64,
+    equipement_id: i64,
+}
+
+async fn world(h: &Harness) -> World {
+    let admin = h.admin().await;
+    seed_user(&h.db, "resp", UserRole::Responsable, None);
+    seed_user(&h.db, "resp2", UserRole::Responsable, None);
+    let karim = seed_user(&h.db, "karim", UserRole::Technicien, None);
+    let client = seed_user(&h.db, "client1", UserRole::Client, None);
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/techniciens",
+            Some(&admin),
+            Some(json!({"user_id": karim.id.get()})),
+        )
+        .await;
+    let technicien_id = res.body["id"].as_i64().unwrap();
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/equipements",
+            Some(&admin),
+            Some(json!({"nom": "Compresseur", "type": "compresseur", "localisation": "B", "client_id": client.client_id.unwrap().get()})),
+        )
+        .await;
+    World {
+        admin,
+        resp: h.token("resp").await.0,
+        tech: h.token("karim").await.0,
+        client: h.token("client1").await.0,
+        tech_user: karim.id.get(),
+        client_user: client.id.get(),
+        technicien_id,
+        equipement_id: res.body["id"].as_i64().unwrap(),
+    }
+}
+
+async fn mine(h: &Harness, token: &str, query: &str) -> Vec<Value> {
+    let res = h
+        .json(
+            Method::GET,
+            &format!("/api/v1/notifications/me{query}"),
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    res.body.as_array().unwrap().clone()
+}
+
+async fn lifecycle_events_notify_once(h: Harness) {
+    let w = world(&h).await;
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/interventions",
+            Some(&w.resp),
+            Some(json!({"titre": "Vibration", "type": "corrective", "equipement_id": w.equipement_id})),
+        )
+        .await;
+    let id = res.body["id"].as_i64().unwrap();
+    assert!(
+        mine(&h, &w.tech, "").await.is_empty(),
+        "creation alone notifies nobody"
+    );
+
+    let res = h
+        .json(
+            Method::POST,
+            &format!("/api/v1/interventions/{id}/affecter"),
+            Some(&w.resp),
+            Some(json!({"technicien_id": w.technicien_id})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let got = mine(&h, &w.tech, "").await;
+    assert_eq!(got.len(), 1);
+    let n = &got[0];
+    assert_eq!(n["type"], "affectation");
+    assert_eq!(n["canal"], "log");
+    assert_eq!(n["titre"], "Nouvelle intervention assignée");
+    assert_eq!(
+        n["contenu"],
+        format!("Une nouvelle intervention vous a été assignée : Vibration (#{id}).")
+    );
+    assert_eq!(n["user_id"], w.tech_user);
+    assert_eq!(n["intervention_id"], id);
+    assert_eq!(n["lue"], false);
+    assert_eq!(n["read_at"], Value::Null);
+
+    // A failed action (409) notifies nobody.
+    let res = h
+        .json(
+            Method::POST,
+            &format!("/api/v1/interventions/{id}/affecter"),
+            Some(&w.resp),
+            Some(json!({"technicien_id": w.technicien_id})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert_eq!(mine(&h, &w.tech, "").await.len(), 1);
+
+    for action in ["demarrer"] {
+        let res = h
+            .json(
+                Method::POST,
+                &format!("/api/v1/interventions/{id}/{action}"),
+                Some(&w.tech),
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    }
+    let res = h
+        .json(
+            Method::POST,
+            &format!("/api/v1/interventions/{id}/cloturer"),
+            Some(&w.tech),
+            Some(json!({"rapport_intervention": "Roulement changé"})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    // Closure: the creator (an active responsable) and the account's client users; not the
+    // other responsable.
+    let resp = mine(&h, &w.resp, "").await;
+    assert_eq!(resp.len(), 1);
+    assert_eq!(resp[0]["type"], "cloture");
+    assert_eq!(resp[0]["titre"], "Intervention clôturée");
+    assert_eq!(
+        resp[0]["contenu"],
+        format!("L'intervention Vibration (#{id}) a été clôturée.")
+    );
+    let client = mine(&h, &w.client, "").await;
+    assert_eq!(client.len(), 1);
+    assert_eq!(client[0]["user_id"], w.client_user);
+    let other = h.token("resp2").await.0;
+    assert!(mine(&h, &other, "").await.is_empty());
+
+    // Created assigned: the technicien is notified at creation.
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/interventions",
+            Some(&w.resp),
+            Some(json!({"titre": "Fuite", "type": "corrective", "equipement_id": w.equipement_id, "technicien_id": w.technicien_id})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED);
+    assert_eq!(mine(&h, &w.tech, "?type=affectation").await.len(), 2);
+}
+
+async fn reading_and_admin_management(h: Harness) {
+    let w = world(&h).await;
+    // Admin writes by hand.
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/notifications",
+            Some(&w.admin),
+            Some(json!({"type": "information", "canal": "EMAIL", "titre": "  Coupure  ", "contenu": "Coupure électrique samedi", "user_id": w.tech_user})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    assert_eq!(
+        res.header("location"),
+        None,
+        "no Location for notifications"
+    );
+    assert_eq!(res.body["canal"], "email");
+    assert_eq!(res.body["titre"], "Coupure");
+    let first = res.body["id"].as_i64().unwrap();
+    h.clock.advance(chrono::Duration::seconds(1));
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/notifications",
+            Some(&w.admin),
+            Some(json!({"type": "rappel", "canal": "push", "user_id": w.tech_user})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let second = res.body["id"].as_i64().unwrap();
+
+    // Errors of POST.
+    for (body, field) in [
+        (json!({"canal": "log", "user_id": w.tech_user}), "type"),
+        (
+            json!({"type": "urgent", "canal": "log", "user_id": w.tech_user}),
+            "type",
+        ),
+        (
+            json!({"type": "information", "user_id": w.tech_user}),
+            "canal",
+        ),
+        (
+            json!({"type": "information", "canal": "fax", "user_id": w.tech_user}),
+            "canal",
+        ),
+        (json!({"type": "information", "canal": "log"}), "user_id"),
+        (
+            json!({"type": "information", "canal": "log", "user_id": w.tech_user, "titre": "x".repeat(256)}),
+            "titre",
+        ),
+        (
+            json!({"type": "information", "canal": "log", "user_id": w.tech_user, "contenu": "x".repeat(2001)}),
+            "contenu",
+        ),
+    ] {
+        let res = h
+            .json(
+                Method::POST,
+                "/api/v1/notifications",
+                Some(&w.admin),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(
+            res.detail_codes().iter().any(|(f, _)| f == field),
+            "{body}: {}",
+            res.body
+        );
+    }
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/notifications",
+            Some(&w.admin),
+            Some(json!({"type": "information", "canal": "log", "user_id": 9999})),
+        )
+        .await;
+    assert_eq!(
+        (res.status, res.message()),
+        (StatusCode::NOT_FOUND, "Utilisateur cible introuvable")
+    );
+    let res = h
+        .json(Method::POST, "/api/v1/notifications", Some(&w.admin), Some(json!({"type": "information", "canal": "log", "user_id": w.tech_user, "intervention_id": 9999})))
+        .await;
+    assert_eq!(
+        (res.status, res.message()),
+        (StatusCode::NOT_FOUND, "Intervention introuvable")
+    );
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/notifications",
+            Some(&w.resp),
+            Some(json!({"type": "information", "canal": "log", "user_id": w.tech_user})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+
+    // The recipient's list: newest first, `lue` and `type` filters, both paths.
+    let got = mine(&h, &w.tech, "").await;
+    assert_eq!(
+        got.iter()
+            .map(|n| n["id"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![second, first]
+    );
+    let res = h
+        .json(
+            Method::GET,
+            "/api/v1/notifications/user/me?type=information",
+            Some(&w.tech),
+            None,
+        )
+        .await;
+    assert_eq!(res.body.as_array().unwrap().len(), 1);
+    let res = h
+        .json(
+            Method::GET,
+            "/api/v1/notifications/me?lue=maybe",
+            Some(&w.tech),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(mine(&h, &w.resp, "").await.is_empty());
+
+    // Read receipts: persisted, idempotent, someone else's is 404.
+    let res = h
+        .json(
+            Method::PUT,
+            &format!("/api/v1/notifications/{first}/read"),
+            Some(&w.resp),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (res.status, res.message()),
+        (StatusCode::NOT_FOUND, "Notification non trouvée")
+    );
+    let res = h
+        .json(
+            Method::PUT,
+            &format!("/api/v1/notifications/{first}/read"),
+            Some(&w.tech),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(
+        res.body,
+        json!({"message": "Notification marquée comme lue"})
+    );
+    let read = mine(&h, &w.tech, "?lue=true").await;
+    assert_eq!(read.len(), 1);
+    let read_at = read[0]["read_at"].clone();
+    assert!(read_at.is_string());
+    h.clock.advance(chrono::Duration::seconds(5));
+    let res = h
+        .json(
+            Method::PATCH,
+            &format!("/api/v1/notifications/{first}/read"),
+            Some(&w.tech),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(
+        mine(&h, &w.tech, "?lue=true").await[0]["read_at"],
+        read_at,
+        "first read time kept"
+    );
+    assert_eq!(mine(&h, &w.tech, "?lue=false").await.len(), 1);
+    let res = h
+        .json(
+            Method::PUT,
+            &format!("/api/v1/notifications/{second}/read"),
+            Some(&w.admin),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "an admin may mark anyone's");
+    let res = h
+        .json(
+            Method::PUT,
+            "/api/v1/notifications/9999/read",
+            Some(&w.tech),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+
+    // Admin lists.
+    let res = h
+        .json(
+            Method::GET,
+            &format!(
+                "/api/v1/notifications?user_id={}&canal=email,push",
+                w.tech_user
+            ),
+            Some(&w.admin),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.header("x-total-count"), Some("2"));
+    let res = h
+        .json(
+            Method::GET,
+            "/api/v1/notifications?type=information&sort=id",
+            Some(&w.admin),
+            None,
+        )
+        .await;
+    assert_eq!(res.body.as_array().unwrap().len(), 1);
+    let res = h
+        .json(
+            Method::GET,
+            "/api/v1/notifications?canal=fax",
+            Some(&w.admin),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let res = h
+        .json(Method::GET, "/api/v1/notifications", Some(&w.resp), None)
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    let res = h
+        .json(
+            Method::GET,
+            &format!("/api/v1/notifications/user/{}", w.tech_user),
+            Some(&w.admin),
+            None,
+        )
+        .await;
+    assert_eq!(res.body.as_array().unwrap().len(), 2);
+    let res = h
+        .json(
+            Method::GET,
+            "/api/v1/notifications/user/9999",
+            Some(&w.admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (res.status, res.message()),
+        (StatusCode::NOT_FOUND, "Utilisateur non trouvé.")
+    );
+    let res = h
+        .json(
+            Method::GET,
+            &format!("/api/v1/notifications/user/{}", w.tech_user),
+            Some(&w.client),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+
+    // Delete.
+    let res = h
+        .json(
+            Method::DELETE,
+            &format!("/api/v1/notifications/{first}"),
+            Some(&w.tech),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    let res = h
+        .json(
+            Method::DELETE,
+            &format!("/api/v1/notifications/{first}"),
+            Some(&w.admin),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.body, json!({"detail": "Notification supprimée"}));
+    let res = h
+        .json(
+            Method::DELETE,
+            &format!("/api/v1/notifications/{first}"),
+            Some(&w.admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (res.status, res.message()),
+        (StatusCode::NOT_FOUND, "Notification non trouvée")
+    );
+    assert_eq!(mine(&h, &w.tech, "").await.len(), 1);
+}
+
+both! {
+    events => lifecycle_events_notify_once;
+    reading => reading_and_admin_management;
+}
