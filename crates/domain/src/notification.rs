@@ -280,12 +280,18 @@ pub fn render_email(n: &NewNotification, recipient_name: &str) -> EmailContent {
         .intervention_id
         .map(|i| format!("Intervention concernée : #{i}\n"))
         .unwrap_or_default();
-    let text = format!(
-        "Bonjour {recipient_name},\n\n{intro}\n\n{contenu}\n{reference}\n{action}\n\n\
-         — ERP MIF Maroc\nCe message est envoyé automatiquement ; merci de ne pas y répondre.\n"
+    let mut text = format!("Bonjour {recipient_name},\n\n{intro}\n\n{contenu}\n");
+    text.push_str(&reference);
+    if !action.is_empty() {
+        text.push('\n');
+        text.push_str(action);
+        text.push('\n');
+    }
+    text.push_str(
+        "\n— ERP MIF Maroc\nCe message est envoyé automatiquement ; merci de ne pas y répondre.\n",
     );
     let html = format!(
-        "<!DOCTYPE html><html lang=\"fr\"><body><p>Bonjour {},</p><p>{}</p><h2>{}</h2><p>{}</p>{}<p>{}</p>\
+        "<!DOCTYPE html><html lang=\"fr\"><body><p>Bonjour {},</p><p>{}</p><h2>{}</h2><p>{}</p>{}{}\
          <p>— ERP MIF Maroc<br><small>Ce message est envoyé automatiquement ; merci de ne pas y répondre.</small></p></body></html>",
         escape_html(recipient_name),
         escape_html(intro),
@@ -294,7 +300,11 @@ pub fn render_email(n: &NewNotification, recipient_name: &str) -> EmailContent {
         n.intervention_id
             .map(|i| format!("<p>Intervention concernée : #{i}</p>"))
             .unwrap_or_default(),
-        escape_html(action),
+        if action.is_empty() {
+            String::new()
+        } else {
+            format!("<p>{}</p>", escape_html(action))
+        },
     );
     EmailContent {
         subject: format!("{SUBJECT_PREFIX} {titre}"),

@@ -8,121 +8,18 @@
     reason = "test helpers outside #[test] functions: failing loudly is the point"
 )]
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::{Server, command, get, start, terminate};
 
-const BIN: &str = env!("CARGO_BIN_EXE_erp");
-
-/// A running `erp serve`, killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-    stderr: Receiver<String>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn command(workdir: &Path, env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(workdir);
-    // Nothing from the developer's environment leaks into the server under test.
-    for (key, _) in std::env::vars() {
-        if key.starts_with("ERP") || key == "FERNET_KEYS" || key == "RUST_LOG" {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.env("ERP__SERVER__PORT", "0")
-        .env("ERP__LOG__FORMAT", "json")
-        .env("ERP__LOG__LEVEL", "info");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd
-}
-
-fn start(workdir: &Path, env: &[(&str, &str)]) -> Server {
-    let mut child = command(workdir, env)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (addr_tx, addr_rx) = channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Ok(v) = serde_json::from_str::<Value>(&line)
-                && v["message"] == "server listening"
-            {
-                let _ = addr_tx.send(v["address"].as_str().unwrap_or_default().to_owned());
-            }
-        }
-    });
-    let (err_tx, err_rx) = channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = err_tx.send(line);
-        }
-    });
-    let addr = addr_rx
-        .recv_timeout(Duration::from_secs(60))
-        .unwrap_or_else(|_| {
-            let _ = child.kill();
-            let errors: Vec<String> = err_rx.try_iter().collect();
-            panic!("the server did not start: {errors:?}")
-        });
-    Server {
-        child,
-        base: format!("http://{addr}"),
-        stderr: err_rx,
-    }
-}
-
-fn get(url: &str) -> (u16, Value) {
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(10))
-        .build();
-    match agent.get(url).call() {
-        Ok(res) => (res.status(), res.into_json().unwrap()),
-        Err(ureq::Error::Status(code, res)) => (code, res.into_json().unwrap_or(Value::Null)),
-        Err(e) => panic!("{url}: {e}"),
-    }
-}
-
-fn terminate(server: &mut Server) -> std::process::ExitStatus {
-    let pid = server.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server did not stop after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+pub mod support;
 
 fn printed_password(server: &Server) -> Option<String> {
     // The banner is written before the server listens, so it is already in the channel.
