@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod clock;
 pub mod dashboard;
+pub mod document;
 pub mod enums;
 pub mod equipement;
 pub mod error;
@@ -21,7 +22,5 @@ pub mod user;
 
 pub use clock::{Clock, FixedClock, ManualClock, SystemClock, Timestamp};
 pub use error::{DomainError, FieldViolation, ViolationCode};
-pub use ids::{
-    AuditEventId, ClientId, DocumentId, NotificationId, PlanningId, SessionId, UserId,
-};
+pub use ids::{AuditEventId, ClientId, DocumentId, NotificationId, PlanningId, SessionId, UserId};
 pub use user::{Email, FullName, NewUser, User, UserRole, Username};

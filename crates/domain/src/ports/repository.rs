@@ -12,6 +12,7 @@ use crate::intervention::{
     NewHistory,
 };
 use crate::list::{Listed, Page, SortKey};
+use crate::ports::DocumentRepository;
 use crate::session::{NewRefreshToken, NewSession, RefreshTokenRecord, RevocationReason, Session};
 use crate::technicien::{
     Competence, CompetenceFields, CompetenceFilter, CompetenceId, CompetenceSortField,
@@ -553,6 +554,7 @@ pub trait UnitOfWork:
     + TechnicienRepository
     + InterventionRepository
     + DashboardRepository
+    + DocumentRepository
 {
 }
 
@@ -567,6 +569,7 @@ impl<T> UnitOfWork for T where
         + TechnicienRepository
         + InterventionRepository
         + DashboardRepository
+        + DocumentRepository
 {
 }
 
