@@ -168,7 +168,7 @@ fn refused(r: TransitionRefused) -> AppError {
 }
 
 impl Application {
-    fn visible_intervention(
+    pub(crate) fn visible_intervention(
         uow: &mut dyn UnitOfWork,
         caller: &Caller,
         id: InterventionId,

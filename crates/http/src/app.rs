@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::extract::JsonLimit;
 use crate::middleware::request_context;
 use crate::routes::{
-    audit, auth, dashboard, equipements, interventions, probes, techniciens, users,
+    audit, auth, dashboard, documents, equipements, interventions, probes, techniciens, users,
 };
 use crate::routing::Endpoint;
 use crate::state::AppState;
@@ -49,6 +49,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     techniciens::configure(cfg);
     interventions::configure(cfg);
     dashboard::configure(cfg);
+    documents::configure(cfg);
     audit::configure(cfg);
 }
 
