@@ -6,8 +6,8 @@ use erp_domain::audit::{AuditContext, AuditEventType, NewAuditEvent};
 use erp_domain::clock::Clock;
 use erp_domain::password::{PasswordHash, PlainPassword};
 use erp_domain::ports::{
-    OpaqueTokens, PasswordHasher, SecretGenerator, TokenIssuer, TokenVerifier, TransactionMode,
-    TransactionRunner, UnitOfWork,
+    DocumentVault, OpaqueTokens, PasswordHasher, SecretGenerator, TokenIssuer, TokenVerifier,
+    TransactionMode, TransactionRunner, UnitOfWork,
 };
 use erp_domain::{SessionId, User, UserId};
 
@@ -65,6 +65,8 @@ pub struct Ports {
     pub secrets: Arc<dyn SecretGenerator>,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// Encrypted document blobs.
+    pub documents: Arc<dyn DocumentVault>,
 }
 
 /// Every use case hangs off this value; cheap to clone.
@@ -76,6 +78,8 @@ pub struct Application {
     /// A hash of a random password, verified when the login identifier is unknown so that an
     /// unknown user and a wrong password take the same time.
     pub(crate) dummy_hash: PasswordHash,
+    /// Upload limits and allow-list ([`Self::with_document_policy`]).
+    pub(crate) documents: crate::documents::DocumentPolicy,
 }
 
 impl Application {
@@ -90,6 +94,7 @@ impl Application {
             config,
             notifications: NotificationConfig::default(),
             dummy_hash,
+            documents: crate::documents::DocumentPolicy::default(),
         })
     }
 

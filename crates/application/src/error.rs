@@ -52,6 +52,9 @@ pub enum AppError {
         /// Seconds to wait.
         retry_after: i64,
     },
+    /// The content's type is not accepted (415), e.g. a document outside the allow-list.
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
     /// The targeted resource does not exist or is not visible (404).
     #[error("not found: {0}")]
     NotFound(String),

@@ -566,3 +566,45 @@ impl TransactionRunner for FakeDb {
         Ok(())
     }
 }
+
+impl erp_domain::ports::DocumentRepository for Store {
+    fn insert_document(
+        &mut self,
+        _: &erp_domain::document::NewDocument,
+    ) -> Result<erp_domain::document::Document, RepoError> {
+        unsupported()
+    }
+    fn document_by_id(
+        &mut self,
+        _: erp_domain::DocumentId,
+    ) -> Result<Option<erp_domain::document::Document>, RepoError> {
+        unsupported()
+    }
+    fn list_documents(
+        &mut self,
+        _: &erp_domain::document::DocumentFilter,
+        _: Page,
+    ) -> Result<Listed<erp_domain::document::Document>, RepoError> {
+        unsupported()
+    }
+    fn delete_document(&mut self, _: erp_domain::DocumentId) -> Result<(), RepoError> {
+        unsupported()
+    }
+    fn documents_not_under_key(
+        &mut self,
+        _: &str,
+        _: erp_domain::DocumentId,
+        _: i64,
+    ) -> Result<Vec<erp_domain::document::Document>, RepoError> {
+        unsupported()
+    }
+    fn replace_document_blob(
+        &mut self,
+        _: erp_domain::DocumentId,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<bool, RepoError> {
+        unsupported()
+    }
+}

@@ -169,7 +169,7 @@ fn refused(r: TransitionRefused) -> AppError {
 }
 
 impl Application {
-    fn visible_intervention(
+    pub(crate) fn visible_intervention(
         uow: &mut dyn UnitOfWork,
         caller: &Caller,
         id: InterventionId,

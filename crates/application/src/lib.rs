@@ -8,6 +8,7 @@ pub mod auth;
 pub mod authz;
 pub mod bootstrap;
 pub mod dashboard;
+pub mod documents;
 pub mod equipements;
 pub mod error;
 pub mod health;

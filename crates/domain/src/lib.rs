@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod clock;
 pub mod dashboard;
+pub mod document;
 pub mod enums;
 pub mod equipement;
 pub mod error;

@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::extract::JsonLimit;
 use crate::middleware::request_context;
 use crate::routes::{
-    audit, auth, dashboard, equipements, interventions, notifications, planning, probes,
+    audit, auth, dashboard, documents, equipements, interventions, notifications, planning, probes,
     techniciens, users,
 };
 use crate::routing::Endpoint;
@@ -52,6 +52,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     planning::configure(cfg);
     notifications::configure(cfg);
     dashboard::configure(cfg);
+    documents::configure(cfg);
     audit::configure(cfg);
 }
 

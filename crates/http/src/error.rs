@@ -289,6 +289,11 @@ impl From<AppError> for ApiError {
                 message,
                 retry_after,
             } => too_many_requests(message, retry_after),
+            AppError::UnsupportedMediaType(message) => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                message,
+            ),
             AppError::NotFound(message) => Self::not_found(message),
             AppError::Conflict(message) => Self::new(StatusCode::CONFLICT, "CONFLICT", message),
             AppError::ConflictDetailed { message, details } => {
@@ -332,6 +337,7 @@ mod tests {
                 403,
             ),
             (AppError::BadRequest("x".into()), 400),
+            (AppError::UnsupportedMediaType("x".into()), 415),
             (
                 AppError::TooManyRequests {
                     message: "x".into(),

@@ -886,6 +886,7 @@ async fn a_second_instance_sees_logout_lockout_and_deactivation() {
         db: Arc::clone(&db_a),
         clock: Arc::clone(&clock),
         guard: TestDatabase::new(TestBackend::Sqlite).unwrap(),
+        docs: tempfile::tempdir().unwrap(),
     };
     let b = Harness {
         app: actix_service::boxed::service(
@@ -899,6 +900,7 @@ async fn a_second_instance_sees_logout_lockout_and_deactivation() {
         db: Arc::clone(&db_a),
         clock,
         guard: TestDatabase::new(TestBackend::Sqlite).unwrap(),
+        docs: tempfile::tempdir().unwrap(),
     };
     let admin = a.admin().await;
     let karim = seed_user(&a.db, "karim", UserRole::Technicien, None);

@@ -183,6 +183,21 @@ impl FernetKeyRing {
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.keys.iter().map(|k| k.expose_secret())
     }
+
+    /// The decoded 32-byte keys, encrypting key first.
+    #[must_use]
+    pub fn raw_keys(&self) -> Vec<Vec<u8>> {
+        self.keys()
+            .filter_map(|k| URL_SAFE.decode(k).ok())
+            .collect()
+    }
+
+    /// The key ids (`documents.cle_id`: first 16 hex characters of the SHA-256 of the raw
+    /// 32-byte key), encrypting key first.
+    #[must_use]
+    pub fn key_ids(&self) -> Vec<String> {
+        self.raw_keys().iter().map(|k| key_id(k)).collect()
+    }
 }
 
 /// Key id of raw key material: first 16 hex characters of its SHA-256.

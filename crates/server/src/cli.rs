@@ -59,6 +59,9 @@ pub enum KeysCommand {
         #[arg(long, default_value = "keys")]
         out: std::path::PathBuf,
     },
+    /// Re-encrypt every stored document whose key is not the newest of `FERNET_KEYS` (safe to
+    /// interrupt and re-run; the server may keep serving meanwhile).
+    RotateFernet,
 }
 
 /// Parses the command line, runs it, and turns a failure into one line on stderr.
@@ -120,6 +123,10 @@ fn run(command: &Command) -> Result<(), String> {
             Ok(())
         }
         Command::Keys(KeysCommand::Generate { .. }) => Ok(()),
+        Command::Keys(KeysCommand::RotateFernet) => {
+            telemetry::init(&settings);
+            rotate_fernet(&settings)
+        }
         Command::SeedDemo { interventions } => {
             telemetry::init(&settings);
             seed_demo(&settings, *interventions).map_err(|e| e.to_string())
@@ -170,6 +177,58 @@ fn seed_demo(settings: &Settings, interventions: usize) -> Result<(), StartupErr
         }
     } else {
         print("seed-demo: the demo data set is already loaded; nothing changed");
+    }
+    Ok(())
+}
+
+#[expect(clippy::print_stderr, reason = "progress on the operator's terminal")]
+fn show_progress(report: &erp_application::documents::RotationReport, done: bool) {
+    eprint!(
+        "\rrotate-fernet: {} examined, {} re-encrypted{}",
+        report.examined,
+        report.reencrypted,
+        if done { "\n" } else { "" }
+    );
+}
+
+fn rotate_fernet(settings: &Settings) -> Result<(), String> {
+    use erp_application::documents::{RotationDeps, rotate_document_keys};
+    use std::io::IsTerminal as _;
+    let fail = |e: StartupError| e.to_string();
+    let db = startup::open_database(settings).map_err(fail)?;
+    db.migrate().map_err(|e| fail(e.into()))?;
+    let keys = startup::provision_keys(settings).map_err(fail)?;
+    let vault = startup::document_vault(settings, &keys).map_err(fail)?;
+    let target = erp_domain::ports::DocumentVault::current_key_id(&vault);
+    let tty = std::io::stderr().is_terminal();
+    let started = std::time::Instant::now();
+    let deps = RotationDeps {
+        db: &db,
+        vault: &vault,
+        clock: &erp_domain::SystemClock,
+    };
+    let report = rotate_document_keys(deps, &mut |r| {
+        if tty {
+            show_progress(r, false);
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    if tty && report.examined > 0 {
+        show_progress(&report, true);
+    }
+    print(&format!(
+        "rotate-fernet: {} document(s) under an older key, {} re-encrypted, {} skipped (changed meanwhile), {} failed; newest key {target} ({:.1} s)",
+        report.examined,
+        report.reencrypted,
+        report.skipped,
+        report.failed,
+        started.elapsed().as_secs_f64()
+    ));
+    if report.failed > 0 {
+        return Err(format!(
+            "{} document(s) could not be re-encrypted (see the log); fix them and re-run",
+            report.failed
+        ));
     }
     Ok(())
 }

@@ -79,6 +79,31 @@ pub struct Settings {
     pub email: EmailSettings,
     /// `[bootstrap]`.
     pub bootstrap: BootstrapSettings,
+    /// `[documents]`.
+    #[serde(default)]
+    pub documents: DocumentsSettings,
+}
+
+/// `[documents]` (D9, API.md §3.9).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DocumentsSettings {
+    /// Largest uploaded file, in bytes (the whole request may be 64 KiB more).
+    pub max_upload_bytes: u64,
+    /// Where encrypted blobs live; default `<data_dir>/documents`.
+    pub storage_dir: Option<PathBuf>,
+    /// Restricts the allow-list to these extensions (each must be one of the contract's).
+    pub allowed_extensions: Option<Vec<String>>,
+}
+
+impl Default for DocumentsSettings {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: erp_application::documents::DEFAULT_MAX_UPLOAD_BYTES,
+            storage_dir: None,
+            allowed_extensions: None,
+        }
+    }
 }
 
 /// `[service]`.
@@ -411,6 +436,12 @@ impl Settings {
                 "is not an e-mail address (e.g. ERP <no-reply@example.com>)",
             );
         }
+        if self.documents.max_upload_bytes == 0 {
+            return rule("documents.max_upload_bytes", "must be at least 1");
+        }
+        if let Err(reason) = self.document_allow_list() {
+            return rule("documents.allowed_extensions", &reason);
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return rule(
                 "log.level",
@@ -464,6 +495,35 @@ impl Settings {
             ))
         } else {
             SecretString::from(url.to_owned())
+        }
+    }
+
+    /// The directory of encrypted document blobs.
+    #[must_use]
+    pub fn documents_dir(&self) -> PathBuf {
+        self.documents
+            .storage_dir
+            .clone()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| self.data_dir.join("documents"))
+    }
+
+    /// The configured type allow-list.
+    ///
+    /// # Errors
+    /// Why the configured list is unusable (empty, or an extension the contract does not know).
+    pub fn document_allow_list(&self) -> Result<erp_domain::document::AllowList, String> {
+        match &self.documents.allowed_extensions {
+            None => Ok(erp_domain::document::AllowList::default()),
+            Some(list) if list.is_empty() => Err("must not be empty".into()),
+            Some(list) => erp_domain::document::AllowList::only(list).map_err(|bad| {
+                format!(
+                    "'{bad}' is not a supported extension ({})",
+                    erp_domain::document::AllowList::default()
+                        .extensions()
+                        .join(", ")
+                )
+            }),
         }
     }
 
@@ -522,6 +582,11 @@ impl Settings {
                 "max_attempts": self.email.max_attempts, "retry_base_seconds": self.email.retry_base_seconds,
             },
             "bootstrap": {"admin_username": self.bootstrap.admin_username, "admin_email": self.bootstrap.admin_email},
+            "documents": {
+                "max_upload_bytes": self.documents.max_upload_bytes,
+                "storage_dir": self.documents_dir().display().to_string(),
+                "allowed_extensions": self.document_allow_list().map(|a| a.extensions()).unwrap_or_default(),
+            },
         })
     }
 }

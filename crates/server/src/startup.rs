@@ -14,8 +14,8 @@ use erp_domain::password::PlainPassword;
 use erp_persistence::{Database, DatabaseOptions};
 use erp_security::keys::{self, FernetKeyRing, SigningKey};
 use erp_security::{
-    Argon2Hasher, BoundedHasher, JwtService, JwtSettings, OsSecretGenerator, RandomOpaqueTokens,
-    SigningConfig,
+    Argon2Hasher, BoundedHasher, FernetVault, JwtService, JwtSettings, OsSecretGenerator,
+    RandomOpaqueTokens, SigningConfig,
 };
 use secrecy::ExposeSecret as _;
 
@@ -39,6 +39,9 @@ pub enum StartupError {
     /// Bootstrap admin.
     #[error("bootstrap admin: {0}")]
     Bootstrap(String),
+    /// The document storage directory or the key ring of the vault.
+    #[error("document storage: {0}")]
+    Documents(String),
     /// Binding or running the HTTP server.
     #[error("http server: {0}")]
     Http(#[from] std::io::Error),
@@ -178,6 +181,7 @@ pub fn application(
         opaque: Arc::new(RandomOpaqueTokens),
         secrets: Arc::new(OsSecretGenerator),
         clock,
+        documents: Arc::new(document_vault(settings, keys)?),
     };
     let config = IdentityConfig {
         refresh_ttl: chrono::Duration::days(s.refresh_token_ttl_days),
@@ -190,9 +194,36 @@ pub fn application(
             max_attempts: settings.email.max_attempts,
         },
     };
-    Application::new(ports, config)
-        .map(|app| app.with_notifications(notifications))
-        .map_err(|e| StartupError::Bootstrap(e.to_string()))
+    let policy = erp_application::documents::DocumentPolicy {
+        max_upload_bytes: settings.documents.max_upload_bytes,
+        allow: settings
+            .document_allow_list()
+            .map_err(StartupError::Documents)?,
+    };
+    Ok(Application::new(ports, config)
+        .map_err(|e| StartupError::Bootstrap(e.to_string()))?
+        .with_notifications(notifications)
+        .with_document_policy(policy))
+}
+
+/// The encrypted document store under the configured directory, with the Fernet ring.
+///
+/// # Errors
+/// [`StartupError::Documents`] when the directory cannot be created.
+pub fn document_vault(
+    settings: &Settings,
+    keys: &KeyMaterial,
+) -> Result<FernetVault, StartupError> {
+    let dir = settings.documents_dir();
+    let vault = FernetVault::new(&dir, &keys.fernet)
+        .map_err(|e| StartupError::Documents(format!("{}: {e}", dir.display())))?;
+    tracing::info!(
+        dir = %dir.display(),
+        cle_id = %erp_domain::ports::DocumentVault::current_key_id(&vault),
+        max_upload_bytes = settings.documents.max_upload_bytes,
+        "document storage ready"
+    );
+    Ok(vault)
 }
 
 /// Creates the bootstrap admin on an empty database and shows a generated password once.

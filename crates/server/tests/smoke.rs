@@ -467,3 +467,333 @@ fn seed_demo_is_idempotent_and_its_accounts_work() {
         "spread over the months: {months:?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Documents (D9): real uploads and downloads, memory under an oversized upload, key rotation.
+
+const ADMIN_PASSWORD: &str = "Maintenance#2026x";
+const BOUNDARY: &str = "smoke-boundary-5e1f0c";
+
+fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(30))
+        .build()
+}
+
+fn admin_token(base: &str) -> String {
+    let login: Value = agent()
+        .post(&format!("{base}/api/v1/auth/token"))
+        .send_json(serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    login["access_token"].as_str().unwrap().to_owned()
+}
+
+fn post_json(base: &str, path: &str, token: &str, body: Value) -> Value {
+    agent()
+        .post(&format!("{base}{path}"))
+        .set("Authorization", &format!("Bearer {token}"))
+        .send_json(body)
+        .unwrap()
+        .into_json()
+        .unwrap()
+}
+
+/// An intervention to attach documents to.
+fn intervention(base: &str, token: &str) -> i64 {
+    let e = post_json(
+        base,
+        "/api/v1/equipements",
+        token,
+        serde_json::json!({"nom": "Compresseur", "type": "compresseur", "localisation": "Atelier"}),
+    );
+    let i = post_json(
+        base,
+        "/api/v1/interventions",
+        token,
+        serde_json::json!({"titre": "Révision", "type": "preventive", "equipement_id": e["id"]}),
+    );
+    i["id"].as_i64().unwrap()
+}
+
+fn multipart_file(name: &str, data: &[u8]) -> Vec<u8> {
+    let mut body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(data);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+fn upload(base: &str, token: &str, intervention: i64, name: &str, data: &[u8]) -> Value {
+    let res = agent()
+        .post(&format!(
+            "{base}/api/v1/documents?intervention_id={intervention}"
+        ))
+        .set("Authorization", &format!("Bearer {token}"))
+        .set(
+            "Content-Type",
+            &format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .send_bytes(&multipart_file(name, data))
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    res.into_json().unwrap()
+}
+
+fn download(base: &str, token: &str, id: i64) -> (u16, Option<String>, Vec<u8>) {
+    match agent()
+        .get(&format!("{base}/api/v1/documents/{id}/download"))
+        .set("Authorization", &format!("Bearer {token}"))
+        .call()
+    {
+        Ok(res) => {
+            let len = res.header("content-length").map(ToOwned::to_owned);
+            let mut bytes = Vec::new();
+            res.into_reader().read_to_end(&mut bytes).unwrap();
+            (200, len, bytes)
+        }
+        Err(ureq::Error::Status(code, _)) => (code, None, Vec::new()),
+        Err(e) => panic!("download {id}: {e}"),
+    }
+}
+
+/// `VmRSS` and `VmHWM` (peak) of a process, in KiB.
+fn memory_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap()
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Streams a `size`-byte file as a chunked multipart upload (no Content-Length, so the server
+/// must count) and returns the status line and body of the answer. The client stops sending
+/// as soon as the server answers or stops reading.
+fn chunked_upload(addr: &str, token: &str, intervention: i64, size: usize) -> (String, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_write_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let head = format!(
+        "POST /api/v1/documents?intervention_id={intervention} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let sender = std::thread::spawn(move || {
+        let chunk = |w: &mut TcpStream, data: &[u8]| -> std::io::Result<()> {
+            w.write_all(format!("{:x}\r\n", data.len()).as_bytes())?;
+            w.write_all(data)?;
+            w.write_all(b"\r\n")
+        };
+        let preamble = format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"huge.txt\"\r\nContent-Type: text/plain\r\n\r\n"
+        );
+        let block = vec![b'x'; 64 * 1024];
+        let mut sent = 0_usize;
+        let result = (|| {
+            chunk(&mut writer, preamble.as_bytes())?;
+            while sent < size {
+                let n = block.len().min(size - sent);
+                chunk(&mut writer, &block[..n])?;
+                sent += n;
+            }
+            chunk(&mut writer, format!("\r\n--{BOUNDARY}--\r\n").as_bytes())?;
+            writer.write_all(b"0\r\n\r\n")
+        })();
+        (sent, result.is_ok())
+    });
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let (sent, completed) = sender.join().unwrap();
+    assert!(
+        !completed || sent == size,
+        "the sender either finished or was cut off"
+    );
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text.lines().next().unwrap_or_default().to_owned();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn blob_names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn documents_round_trip_and_a_100_mb_upload_is_refused_without_memory_growth() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = erp_security::keys::generate_fernet_key();
+    let server = start(
+        dir.path(),
+        &[
+            ("ERP_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD),
+            ("FERNET_KEYS", secrecy::ExposeSecret::expose_secret(&key)),
+            ("ERP__DOCUMENTS__MAX_UPLOAD_BYTES", "20971520"),
+            ("ERP__SERVER__WORKERS", "2"),
+        ],
+    );
+    let base = server.base.clone();
+    let token = admin_token(&base);
+    let intervention = intervention(&base, &token);
+    let pdf = b"%PDF-1.4\nsmoke test document\n%%EOF\n";
+    let doc = upload(&base, &token, intervention, "rapport.pdf", pdf);
+    let (status, length, bytes) = download(&base, &token, doc["id"].as_i64().unwrap());
+    assert_eq!(status, 200);
+    assert_eq!(bytes, pdf);
+    assert_eq!(
+        length,
+        Some(pdf.len().to_string()),
+        "Content-Length over the wire"
+    );
+    let docs_dir = dir.path().join("data/documents");
+    assert_eq!(blob_names(&docs_dir).len(), 1);
+
+    // Warm up the upload path once (allocator arenas, thread pools) with a file near the limit.
+    let warm = vec![b'w'; 19 * 1024 * 1024];
+    upload(&base, &token, intervention, "warm.txt", &warm);
+    drop(warm);
+    let pid = server.child.id();
+    let (rss_before, peak_before) = memory_kib(pid);
+    let addr = base.trim_start_matches("http://").to_owned();
+    let started = Instant::now();
+    let (status, body) = chunked_upload(&addr, &token, intervention, 100 * 1024 * 1024);
+    let elapsed = started.elapsed();
+    let (rss_after, peak_after) = memory_kib(pid);
+    assert!(status.contains(" 413 "), "{status} {body}");
+    assert!(
+        body.contains("Fichier trop volumineux (maximum 20971520 octets)"),
+        "{body}"
+    );
+    eprintln!(
+        "documents memory: 100 MB chunked upload against a 20 MB limit refused in {:.2} s; \
+         VmRSS {rss_before} → {rss_after} KiB ({:+} KiB), VmHWM {peak_before} → {peak_after} KiB ({:+} KiB)",
+        elapsed.as_secs_f64(),
+        rss_after.cast_signed() - rss_before.cast_signed(),
+        peak_after.cast_signed() - peak_before.cast_signed(),
+    );
+    assert!(
+        peak_after.saturating_sub(peak_before) < 8 * 1024,
+        "peak RSS grew by {} KiB",
+        peak_after - peak_before
+    );
+    // The refused upload left nothing behind.
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        blob_names(&docs_dir).len(),
+        2,
+        "{:?}",
+        blob_names(&docs_dir)
+    );
+}
+
+#[test]
+fn keys_rotate_fernet_reencrypts_every_document_while_the_server_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = erp_security::keys::generate_fernet_key();
+    let new = erp_security::keys::generate_fernet_key();
+    let (old, new) = (
+        secrecy::ExposeSecret::expose_secret(&old).to_owned(),
+        secrecy::ExposeSecret::expose_secret(&new).to_owned(),
+    );
+    let env = |keys: &str| {
+        vec![
+            ("ERP_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()),
+            ("FERNET_KEYS", keys.to_owned()),
+        ]
+    };
+    let run = |keys: &str, args: &[&str]| {
+        let vars = env(keys);
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        command(dir.path(), &vars).args(args).output().unwrap()
+    };
+    let serve = |keys: &str| {
+        let vars = env(keys);
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        start(dir.path(), &vars)
+    };
+    let files: [(&str, &[u8]); 2] = [("a.txt", b"premier"), ("b.pdf", b"%PDF-1.4 second")];
+    let mut ids = Vec::new();
+    {
+        let mut server = serve(&old);
+        let token = admin_token(&server.base);
+        let intervention = intervention(&server.base, &token);
+        for (name, data) in files {
+            ids.push(
+                upload(&server.base, &token, intervention, name, data)["id"]
+                    .as_i64()
+                    .unwrap(),
+            );
+        }
+        assert!(terminate(&mut server).success());
+    }
+    // The new key goes first; the server keeps serving while the rotation runs.
+    let server = serve(&format!("{new},{old}"));
+    let token = admin_token(&server.base);
+    let out = run(&format!("{new},{old}"), &["keys", "rotate-fernet"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("rotate-fernet: 2 document(s) under an older key, 2 re-encrypted, 0 skipped (changed meanwhile), 0 failed"),
+        "{stdout}"
+    );
+    for (id, (_, data)) in ids.iter().zip(files) {
+        let (status, _, bytes) = download(&server.base, &token, *id);
+        assert_eq!((status, bytes.as_slice()), (200, data));
+    }
+    let new_id = erp_security::keys::FernetKeyRing::parse(&new)
+        .unwrap()
+        .key_ids()[0]
+        .clone();
+    let url = format!("sqlite://{}", dir.path().join("data/erp.db").display());
+    let db = erp_persistence::Database::connect(&url, Default::default()).unwrap();
+    let rows = erp_application::tx::transaction(
+        &db,
+        erp_domain::ports::TransactionMode::ReadOnly,
+        |uow| uow.list_documents(&Default::default(), erp_domain::list::Page::default()),
+    )
+    .unwrap();
+    assert!(rows.items.iter().all(|d| d.cle_id == new_id));
+    let blobs = blob_names(&dir.path().join("data/documents"));
+    assert_eq!(blobs.len(), 2, "old blobs removed: {blobs:?}");
+    for d in &rows.items {
+        assert!(blobs.contains(&d.nom_stockage));
+    }
+    // A re-run is a no-op; the old key is no longer needed.
+    let again = run(&format!("{new},{old}"), &["keys", "rotate-fernet"]);
+    assert!(
+        String::from_utf8_lossy(&again.stdout)
+            .contains("rotate-fernet: 0 document(s) under an older key, 0 re-encrypted")
+    );
+    drop(server);
+    let server = serve(&new);
+    let token = admin_token(&server.base);
+    for (id, (_, data)) in ids.iter().zip(files) {
+        let (status, _, bytes) = download(&server.base, &token, *id);
+        assert_eq!((status, bytes.as_slice()), (200, data));
+    }
+}

@@ -1,12 +1,14 @@
 //! Ports: the traits through which the application reaches storage, cryptography and the
 //! outside world. Adapters implement them; every contract is written in the `# Errors` sections.
 
+mod documents;
 mod health;
 mod notifications;
 mod planning;
 mod repository;
 mod security;
 
+pub use documents::{BlobSink, DocumentRepository, DocumentVault, SealedBlob, VaultError};
 pub use health::{DatabaseBackend, DatabaseProbe, MigrationStatus, ProbeError};
 pub use notifications::{
     MailError, MailSender, NotificationRepository, OutboxRepository, OutgoingEmail,

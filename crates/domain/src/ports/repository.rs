@@ -12,7 +12,10 @@ use crate::intervention::{
     NewHistory,
 };
 use crate::list::{Listed, Page, SortKey};
-use crate::ports::{LeaseRepository, NotificationRepository, OutboxRepository, PlanningRepository};
+use crate::ports::{
+    DocumentRepository, LeaseRepository, NotificationRepository, OutboxRepository,
+    PlanningRepository,
+};
 use crate::session::{NewRefreshToken, NewSession, RefreshTokenRecord, RevocationReason, Session};
 use crate::technicien::{
     Competence, CompetenceFields, CompetenceFilter, CompetenceId, CompetenceSortField,
@@ -558,6 +561,7 @@ pub trait UnitOfWork:
     + LeaseRepository
     + NotificationRepository
     + OutboxRepository
+    + DocumentRepository
 {
 }
 
@@ -576,6 +580,7 @@ impl<T> UnitOfWork for T where
         + LeaseRepository
         + NotificationRepository
         + OutboxRepository
+        + DocumentRepository
 {
 }
 

@@ -22,8 +22,8 @@ use erp_http::{AppState, HttpSettings, ServiceInfo};
 use erp_persistence::Database;
 use erp_security::keys::SigningKey;
 use erp_security::{
-    Argon2Hasher, BoundedHasher, JwtService, JwtSettings, OsSecretGenerator, RandomOpaqueTokens,
-    SigningConfig,
+    Argon2Hasher, BoundedHasher, FernetVault, JwtService, JwtSettings, OsSecretGenerator,
+    RandomOpaqueTokens, SigningConfig,
 };
 
 use actix_web::dev::{Service, ServiceResponse};
@@ -84,7 +84,34 @@ pub fn jwt() -> Arc<JwtService> {
     )
 }
 
+/// One Fernet key per test binary, and a document directory for the states built without a
+/// harness (they never store a document).
+pub static FERNET_KEY: LazyLock<String> = LazyLock::new(|| {
+    secrecy::ExposeSecret::expose_secret(&erp_security::keys::generate_fernet_key()).to_owned()
+});
+static SHARED_DOCS: LazyLock<tempfile::TempDir> =
+    LazyLock::new(|| tempfile::tempdir().expect("documents dir"));
+
+/// The document vault over `dir` with the key ring `keys` (comma-separated, newest first).
+pub fn vault(dir: &std::path::Path, keys: &str) -> Arc<FernetVault> {
+    Arc::new(
+        FernetVault::new(
+            dir,
+            &erp_security::keys::FernetKeyRing::parse(keys).expect("ring"),
+        )
+        .expect("vault"),
+    )
+}
+
 pub fn application(db: Arc<Database>, clock: Arc<dyn Clock>) -> Application {
+    application_with(db, clock, vault(SHARED_DOCS.path(), &FERNET_KEY))
+}
+
+pub fn application_with(
+    db: Arc<Database>,
+    clock: Arc<dyn Clock>,
+    documents: Arc<FernetVault>,
+) -> Application {
     let jwt = jwt();
     let ports = Ports {
         db,
@@ -97,6 +124,7 @@ pub fn application(db: Arc<Database>, clock: Arc<dyn Clock>) -> Application {
         opaque: Arc::new(RandomOpaqueTokens),
         secrets: Arc::new(OsSecretGenerator),
         clock,
+        documents,
     };
     Application::new(ports, IdentityConfig::default()).expect("application")
 }
@@ -171,12 +199,14 @@ impl std::fmt::Debug for Harness {
     }
 }
 
-/// The real app on a fresh database, with a movable clock.
+/// The real app on a fresh database, with a movable clock and its own document directory.
 pub struct Harness {
     pub app: App,
     pub db: Arc<Database>,
     pub clock: Arc<TestClock>,
     pub guard: TestDatabase,
+    /// Encrypted document blobs of this harness.
+    pub docs: tempfile::TempDir,
 }
 
 pub async fn harness(backend: TestBackend) -> Option<Harness> {
@@ -187,14 +217,36 @@ pub async fn harness_with(backend: TestBackend, rpm: u32) -> Option<Harness> {
     let guard = TestDatabase::new(backend)?;
     let db = Arc::new(guard.migrated());
     let clock = TestClock::starting_now();
-    let state = state_with(Arc::clone(&db), Arc::clone(&clock) as _, rpm);
-    let app = test::init_service(erp_http::app(state)).await;
+    let docs = tempfile::tempdir().expect("documents dir");
+    let app = app_over(
+        &db,
+        &clock,
+        rpm,
+        vault(docs.path(), &FERNET_KEY),
+        erp_application::documents::DocumentPolicy::default(),
+    )
+    .await;
     Some(Harness {
-        app: actix_service::boxed::service(app),
+        app,
         db,
         clock,
         guard,
+        docs,
     })
+}
+
+/// The real app over an existing database, with a given vault and document policy.
+pub async fn app_over(
+    db: &Arc<Database>,
+    clock: &Arc<TestClock>,
+    rpm: u32,
+    documents: Arc<FernetVault>,
+    policy: erp_application::documents::DocumentPolicy,
+) -> App {
+    let app = application_with(Arc::clone(db), Arc::clone(clock) as _, documents)
+        .with_document_policy(policy);
+    let state = AppState::new(service(), settings(rpm), Arc::clone(db) as _, app);
+    actix_service::boxed::service(test::init_service(erp_http::app(state)).await)
 }
 
 #[derive(Debug)]

@@ -5,6 +5,7 @@ mod audit;
 mod clients;
 mod competences;
 mod dashboard;
+mod documents;
 mod equipements;
 mod interventions;
 mod notifications;

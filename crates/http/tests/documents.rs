@@ -1,0 +1,820 @@
+//! Documents (API.md §3.9) through the real app on SQLite and PostgreSQL: every upload check in
+//! contract order, the three upload paths, encrypted storage on disk, download headers, lists,
+//! deletion, client visibility, the key ring and `rotate-fernet`'s re-encryption.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] functions: failing loudly is the point"
+)]
+
+pub mod support;
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::test::TestRequest;
+use erp_application::documents::{DocumentPolicy, RotationDeps, rotate_document_keys};
+use erp_domain::UserRole;
+use erp_domain::ports::DocumentVault as _;
+use serde_json::{Value, json};
+use support::{App, Harness, Res, seed_user};
+
+const BOUNDARY: &str = "----erp-test-boundary-7MA4YWxkTrZu0gW";
+const PDF: &[u8] = b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
+
+struct World {
+    admin: String,
+    resp: String,
+    tech: String,
+    other_tech: String,
+    client: String,
+    other_client: String,
+    /// Assigned to `tech`, on the client's équipement.
+    intervention: i64,
+    /// Not assigned, not the client's.
+    other_intervention: i64,
+}
+
+async fn world(h: &Harness) -> World {
+    let admin = h.admin().await;
+    seed_user(&h.db, "resp", UserRole::Responsable, None);
+    let karim = seed_user(&h.db, "karim", UserRole::Technicien, None);
+    seed_user(&h.db, "samir", UserRole::Technicien, None);
+    let client_user = seed_user(&h.db, "client1", UserRole::Client, None);
+    seed_user(&h.db, "client2", UserRole::Client, None);
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/techniciens",
+            Some(&admin),
+            Some(json!({"user_id": karim.id.get()})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let technicien_id = res.body["id"].as_i64().unwrap();
+    let res = h
+        .json(Method::POST, "/api/v1/equipements", Some(&admin), Some(json!({"nom": "Chaudière", "type": "chaudiere", "localisation": "B", "client_id": client_user.client_id.unwrap().get()})))
+        .await;
+    let client_equipement = res.body["id"].as_i64().unwrap();
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/equipements",
+            Some(&admin),
+            Some(json!({"nom": "Pompe", "type": "pompe", "localisation": "A"})),
+        )
+        .await;
+    let equipement = res.body["id"].as_i64().unwrap();
+    let res = h
+        .json(Method::POST, "/api/v1/interventions", Some(&admin), Some(json!({"titre": "Fuite", "type": "corrective", "equipement_id": client_equipement, "technicien_id": technicien_id})))
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let intervention = res.body["id"].as_i64().unwrap();
+    let res = h
+        .json(
+            Method::POST,
+            "/api/v1/interventions",
+            Some(&admin),
+            Some(json!({"titre": "Bruit", "type": "diagnostic", "equipement_id": equipement})),
+        )
+        .await;
+    let other_intervention = res.body["id"].as_i64().unwrap();
+    World {
+        admin,
+        resp: h.token("resp").await.0,
+        tech: h.token("karim").await.0,
+        other_tech: h.token("samir").await.0,
+        client: h.token("client1").await.0,
+        other_client: h.token("client2").await.0,
+        intervention,
+        other_intervention,
+    }
+}
+
+/// One multipart part.
+struct Part<'a> {
+    name: &'a str,
+    filename: Option<&'a str>,
+    content_type: Option<&'a str>,
+    data: &'a [u8],
+}
+
+fn file<'a>(filename: &'a str, content_type: Option<&'a str>, data: &'a [u8]) -> Part<'a> {
+    Part {
+        name: "file",
+        filename: Some(filename),
+        content_type,
+        data,
+    }
+}
+
+fn text<'a>(name: &'a str, value: &'a str) -> Part<'a> {
+    Part {
+        name,
+        filename: None,
+        content_type: None,
+        data: value.as_bytes(),
+    }
+}
+
+fn body(parts: &[Part<'_>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in parts {
+        out.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        let mut disposition = format!("Content-Disposition: form-data; name=\"{}\"", p.name);
+        if let Some(f) = p.filename {
+            disposition.push_str(&format!("; filename=\"{f}\""));
+        }
+        out.extend_from_slice(disposition.as_bytes());
+        out.extend_from_slice(b"\r\n");
+        if let Some(ct) = p.content_type {
+            out.extend_from_slice(format!("Content-Type: {ct}\r\n").as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(p.data);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    out
+}
+
+fn upload_request(uri: &str, token: Option<&str>, parts: &[Part<'_>]) -> TestRequest {
+    let mut req = TestRequest::default()
+        .method(Method::POST)
+        .uri(uri)
+        .insert_header((
+            "Content-Type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        ))
+        .set_payload(body(parts));
+    if let Some(t) = token {
+        req = req.insert_header(("Authorization", format!("Bearer {t}")));
+    }
+    req
+}
+
+async fn upload(h: &Harness, uri: &str, token: &str, parts: &[Part<'_>]) -> Res {
+    h.call(upload_request(uri, Some(token), parts)).await
+}
+
+async fn get(h: &Harness, uri: &str, token: &str) -> Res {
+    h.json(Method::GET, uri, Some(token), None).await
+}
+
+/// A raw GET (the body is not JSON).
+async fn download(
+    app: &App,
+    uri: &str,
+    token: &str,
+) -> (StatusCode, actix_web::http::header::HeaderMap, Vec<u8>) {
+    use actix_web::dev::Service as _;
+    let res = app
+        .call(
+            TestRequest::get()
+                .uri(uri)
+                .insert_header(("Authorization", format!("Bearer {token}")))
+                .peer_addr("127.0.0.1:5555".parse().unwrap())
+                .to_request(),
+        )
+        .await
+        .unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = actix_web::test::read_body(res).await.to_vec();
+    (status, headers, bytes)
+}
+
+fn blobs(h: &Harness) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(h.docs.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+async fn upload_checks_follow_the_contract_order(h: Harness) {
+    let w = world(&h).await;
+    let uri = format!("/api/v1/documents?intervention_id={}", w.intervention);
+    let pdf = [file("rapport.pdf", Some("application/pdf"), PDF)];
+
+    // 401, then 403 by role.
+    let res = h.call(upload_request(&uri, None, &pdf)).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    let res = upload(&h, &uri, &w.client, &pdf).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        res.message(),
+        "Accès réservé aux rôles : admin, responsable, technicien"
+    );
+    // 415: not multipart.
+    let res = h
+        .json(
+            Method::POST,
+            &uri,
+            Some(&w.resp),
+            Some(json!({"file": "x"})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(res.body["error"]["code"], "UNSUPPORTED_MEDIA_TYPE");
+    // 422: intervention id missing or not an integer.
+    let res = upload(&h, "/api/v1/documents", &w.resp, &pdf).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        res.detail_codes(),
+        vec![("intervention_id".into(), "required".into())]
+    );
+    let res = upload(&h, "/api/v1/documents?intervention_id=abc", &w.resp, &pdf).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        res.detail_codes(),
+        vec![("intervention_id".into(), "invalid_type".into())]
+    );
+    let res = upload(&h, "/api/v1/interventions/abc/documents", &w.resp, &pdf).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let res = upload(
+        &h,
+        &uri,
+        &w.resp,
+        &[
+            file("rapport.pdf", None, PDF),
+            text("intervention_id", &w.other_intervention.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        res.detail_codes(),
+        vec![("intervention_id".into(), "conflicting_fields".into())]
+    );
+    // 404 target, before the file is looked at.
+    for bad in [
+        "/api/v1/documents?intervention_id=999999",
+        "/api/v1/documents/upload?intervention_id=0",
+        "/api/v1/interventions/999999/documents",
+    ] {
+        let res = upload(&h, bad, &w.resp, &[file("x.exe", None, b"MZ")]).await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND, "{bad}");
+        assert_eq!(res.message(), "Intervention cible introuvable");
+    }
+    // 403: a technicien on an intervention not assigned to them (audited).
+    let res = upload(&h, &uri, &w.other_tech, &pdf).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(res.message(), "Intervention non affectée à ce technicien");
+    let res = get(
+        &h,
+        "/api/v1/audit/events?event_type=rbac.violation",
+        &w.admin,
+    )
+    .await;
+    assert!(
+        res.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["details"]["reason"] == "Intervention non affectée à ce technicien")
+    );
+    // 422 file missing, description too long.
+    let res = upload(&h, &uri, &w.resp, &[text("description", "sans fichier")]).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.detail_codes(), vec![("file".into(), "required".into())]);
+    assert_eq!(res.body["error"]["details"][0]["location"], "form");
+    let long = "d".repeat(1001);
+    let res = upload(
+        &h,
+        &uri,
+        &w.resp,
+        &[file("a.pdf", None, PDF), text("description", &long)],
+    )
+    .await;
+    assert_eq!(
+        res.detail_codes(),
+        vec![("description".into(), "too_long".into())]
+    );
+    // 400 no extension.
+    for name in ["rapport", ".pdf", "rapport."] {
+        let res = upload(&h, &uri, &w.resp, &[file(name, None, PDF)]).await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{name}");
+        assert_eq!(res.message(), "Le fichier doit avoir une extension valide");
+    }
+    // 415: extension, declared type, signature.
+    let refused: [(&str, Option<&str>, &[u8]); 4] = [
+        ("virus.exe", None, b"MZ\x90\x00"),
+        ("rapport.pdf", Some("image/png"), PDF),
+        ("rapport.pdf", Some("application/pdf"), b"not a pdf at all"),
+        ("photo.png", None, b"GIF89a......"),
+    ];
+    for (name, ct, data) in refused {
+        let res = upload(&h, &uri, &w.resp, &[file(name, ct, data)]).await;
+        assert_eq!(
+            res.status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{name} {ct:?}"
+        );
+        assert_eq!(res.message(), "Type de fichier non autorisé");
+    }
+    // 422 empty.
+    let res = upload(
+        &h,
+        &uri,
+        &w.resp,
+        &[file("notes.txt", Some("text/plain"), b"")],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.message(), "Le fichier est vide");
+    // No refused upload left anything on disk.
+    assert!(blobs(&h).is_empty(), "{:?}", blobs(&h));
+}
+
+async fn the_size_limit_is_413_as_soon_as_it_is_passed(h: Harness) {
+    let w = world(&h).await;
+    let policy = DocumentPolicy {
+        max_upload_bytes: 1000,
+        ..DocumentPolicy::default()
+    };
+    let app = support::app_over(
+        &h.db,
+        &h.clock,
+        10_000,
+        support::vault(h.docs.path(), &support::FERNET_KEY),
+        policy,
+    )
+    .await;
+    let call = |req: TestRequest| {
+        use actix_web::dev::Service as _;
+        let req = req
+            .peer_addr("127.0.0.1:5555".parse().unwrap())
+            .to_request();
+        let fut = app.call(req);
+        async move {
+            let res = fut.await.unwrap();
+            let status = res.status();
+            let body: Value = serde_json::from_slice(&actix_web::test::read_body(res).await)
+                .unwrap_or(Value::Null);
+            (status, body)
+        }
+    };
+    let uri = format!("/api/v1/documents?intervention_id={}", w.intervention);
+    let big = vec![b'a'; 1001];
+    // Over the limit: 413 even for a type that would be refused afterwards (order of §3.9).
+    let (status, body) = call(upload_request(
+        &uri,
+        Some(&w.resp),
+        &[file("big.exe", None, &big)],
+    ))
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["error"]["code"], "PAYLOAD_TOO_LARGE");
+    assert_eq!(
+        body["error"]["message"],
+        "Fichier trop volumineux (maximum 1000 octets)"
+    );
+    // A declared length far over the request limit is refused before reading.
+    let huge = vec![b'a'; 70_000];
+    let (status, _) = call(upload_request(
+        &uri,
+        Some(&w.resp),
+        &[file("big.txt", None, &huge)],
+    ))
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    // But 404 and 403 come first.
+    let (status, _) = call(upload_request(
+        "/api/v1/documents?intervention_id=424242",
+        Some(&w.resp),
+        &[file("big.txt", None, &big)],
+    ))
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = call(upload_request(
+        &uri,
+        Some(&w.other_tech),
+        &[file("big.txt", None, &big)],
+    ))
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Exactly the limit is accepted.
+    let exact = vec![b'a'; 1000];
+    let (status, body) = call(upload_request(
+        &uri,
+        Some(&w.resp),
+        &[file("ok.txt", None, &exact)],
+    ))
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["taille"], 1000);
+    assert_eq!(blobs(&h).len(), 1, "only the accepted file is stored");
+}
+
+async fn upload_download_list_and_delete(h: Harness) {
+    let w = world(&h).await;
+    // Three paths, three roles.
+    let res = upload(
+        &h,
+        &format!("/api/v1/documents?intervention_id={}", w.intervention),
+        &w.resp,
+        &[
+            text("description", "  Rapport de visite  "),
+            file(
+                "C:\\tmp\\../Rapport été <final>.pdf",
+                Some("application/pdf"),
+                PDF,
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let id = res.body["id"].as_i64().unwrap();
+    assert_eq!(
+        res.header("location"),
+        Some(format!("/api/v1/documents/{id}/meta").as_str())
+    );
+    let d = &res.body;
+    assert_eq!(d["intervention_id"], w.intervention);
+    assert_eq!(d["filename"], "Rapport été final.pdf");
+    assert_eq!(d["path"], format!("/api/v1/documents/{id}/download"));
+    assert_eq!(d["taille"], PDF.len());
+    assert_eq!(d["mime_type"], "application/pdf");
+    assert_eq!(d["sha256"], sha256_hex(PDF));
+    assert_eq!(d["description"], "Rapport de visite");
+    assert!(d["uploaded_by_id"].is_i64());
+    assert!(d["date_upload"].as_str().unwrap().ends_with('Z'));
+    let png = b"\x89PNG\r\n\x1A\n\x00\x00\x00\rIHDR-image";
+    let res = upload(
+        &h,
+        &format!("/api/v1/interventions/{}/documents", w.intervention),
+        &w.tech,
+        &[file("photo.PNG", Some("image/png"), png)],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    assert_eq!(res.body["description"], Value::Null);
+    let tech_id = res.body["uploaded_by_id"].as_i64().unwrap();
+    let csv = "date;mesure\n2026-01-01;4,2\n".repeat(20_000);
+    let res = upload(
+        &h,
+        "/api/v1/documents/upload",
+        &w.admin,
+        &[
+            text("intervention_id", &w.other_intervention.to_string()),
+            file(
+                "mesures.csv",
+                Some("application/vnd.ms-excel"),
+                csv.as_bytes(),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    assert_eq!(res.body["mime_type"], "text/csv");
+    let csv_id = res.body["id"].as_i64().unwrap();
+
+    // On disk: three random names, none holding its plaintext.
+    let files = blobs(&h);
+    assert_eq!(files.len(), 3);
+    for f in &files {
+        let name = f.file_name().unwrap().to_str().unwrap();
+        assert!(erp_domain::document::is_blob_name(name), "{name}");
+        let raw = std::fs::read(f).unwrap();
+        for plain in [PDF, &png[..], csv.as_bytes()] {
+            assert!(
+                !raw.windows(16).any(|win| win == &plain[..16]),
+                "plaintext on disk in {name}"
+            );
+        }
+    }
+
+    // Download: exact bytes and the contract's headers; audited.
+    let (status, headers, bytes) = download(
+        &h.app,
+        &format!("/api/v1/documents/{id}/download"),
+        &w.client,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(bytes, PDF);
+    let header = |n: &str| headers.get(n).unwrap().to_str().unwrap().to_owned();
+    assert_eq!(header("content-type"), "application/pdf");
+    // Content-Length is written by the HTTP codec (checked against the real binary in the
+    // server's smoke suite); in-process the body is sized.
+    assert_eq!(
+        header("content-disposition"),
+        "attachment; filename=\"Rapport _t_ final.pdf\"; filename*=UTF-8''Rapport%20%C3%A9t%C3%A9%20final.pdf"
+    );
+    assert_eq!(header("etag"), format!("\"{}\"", sha256_hex(PDF)));
+    let (status, _, bytes) = download(
+        &h.app,
+        &format!("/api/v1/documents/{csv_id}/download"),
+        &w.tech,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(bytes, csv.as_bytes());
+    let res = get(
+        &h,
+        "/api/v1/audit/events?event_type=doc.uploaded,doc.accessed",
+        &w.admin,
+    )
+    .await;
+    assert_eq!(res.header("x-total-count"), Some("5"), "{}", res.body);
+
+    // Meta and lists.
+    let res = get(&h, &format!("/api/v1/documents/{id}/meta"), &w.tech).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.body["filename"], "Rapport été final.pdf");
+    let res = get(&h, "/api/v1/documents", &w.resp).await;
+    assert_eq!(res.header("x-total-count"), Some("3"));
+    let ids: Vec<i64> = res
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids[0], csv_id, "newest first");
+    for (query, total) in [
+        (format!("intervention_id={}", w.intervention), "2"),
+        (format!("uploaded_by_id={tech_id}"), "1"),
+        ("mime_type=TEXT/CSV".to_owned(), "1"),
+        ("intervention_id=0".to_owned(), "0"),
+        ("limit=1".to_owned(), "3"),
+    ] {
+        let res = get(&h, &format!("/api/v1/documents?{query}"), &w.resp).await;
+        assert_eq!(res.header("x-total-count"), Some(total), "{query}");
+    }
+    assert_eq!(
+        get(&h, "/api/v1/documents?limit=0", &w.resp).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        get(&h, "/api/v1/documents", &w.tech).await.status,
+        StatusCode::FORBIDDEN
+    );
+    for uri in [
+        format!("/api/v1/interventions/{}/documents", w.intervention),
+        format!("/api/v1/documents/{}", w.intervention),
+    ] {
+        let res = get(&h, &uri, &w.tech).await;
+        assert_eq!(res.status, StatusCode::OK, "{uri}");
+        assert_eq!(res.header("x-total-count"), Some("2"));
+    }
+    for uri in [
+        "/api/v1/interventions/999999/documents",
+        "/api/v1/documents/999999",
+    ] {
+        let res = get(&h, uri, &w.resp).await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(res.message(), "Intervention introuvable");
+    }
+    let res = get(&h, "/api/v1/documents/999999/meta", &w.resp).await;
+    assert_eq!(res.message(), "Document non trouvé");
+    assert_eq!(
+        get(&h, "/api/v1/documents/abc/meta", &w.resp).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let res = get(&h, "/api/v1/documents/upload", &w.resp).await;
+    assert_eq!(
+        res.status,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "literal segment wins"
+    );
+
+    // Delete: roles, row, blob after commit, audit.
+    let res = h
+        .json(
+            Method::DELETE,
+            &format!("/api/v1/documents/{id}"),
+            Some(&w.tech),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    let res = h
+        .json(
+            Method::DELETE,
+            &format!("/api/v1/documents/{id}"),
+            Some(&w.resp),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.body, json!({"detail": "Document supprimé"}));
+    assert_eq!(blobs(&h).len(), 2, "the blob goes with its row");
+    assert_eq!(
+        get(&h, &format!("/api/v1/documents/{id}/meta"), &w.resp)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let (status, _, _) =
+        download(&h.app, &format!("/api/v1/documents/{id}/download"), &w.resp).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let res = h
+        .json(
+            Method::DELETE,
+            &format!("/api/v1/documents/{id}"),
+            Some(&w.resp),
+            None,
+        )
+        .await;
+    assert_eq!(res.message(), "Document non trouvé");
+    let res = get(&h, "/api/v1/audit/events?event_type=doc.deleted", &w.admin).await;
+    assert_eq!(res.header("x-total-count"), Some("1"));
+}
+
+async fn clients_see_only_their_account(h: Harness) {
+    let w = world(&h).await;
+    let res = upload(
+        &h,
+        &format!("/api/v1/documents?intervention_id={}", w.intervention),
+        &w.resp,
+        &[file("a.txt", None, b"note client")],
+    )
+    .await;
+    let mine = res.body["id"].as_i64().unwrap();
+    let res = upload(
+        &h,
+        &format!("/api/v1/documents?intervention_id={}", w.other_intervention),
+        &w.resp,
+        &[file("b.txt", None, b"note interne")],
+    )
+    .await;
+    let theirs = res.body["id"].as_i64().unwrap();
+    // Own account: list, meta, download.
+    let res = get(
+        &h,
+        &format!("/api/v1/interventions/{}/documents", w.intervention),
+        &w.client,
+    )
+    .await;
+    assert_eq!(res.header("x-total-count"), Some("1"));
+    assert_eq!(
+        get(&h, &format!("/api/v1/documents/{mine}/meta"), &w.client)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // Another account's documents behave as nonexistent.
+    for (token, doc, intervention) in [
+        (&w.client, theirs, w.other_intervention),
+        (&w.other_client, mine, w.intervention),
+    ] {
+        let res = get(&h, &format!("/api/v1/documents/{doc}/meta"), token).await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND);
+        assert_eq!(res.message(), "Document non trouvé");
+        let (status, _, bytes) =
+            download(&h.app, &format!("/api/v1/documents/{doc}/download"), token).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(!bytes.windows(4).any(|w| w == b"note"));
+        let res = get(
+            &h,
+            &format!("/api/v1/interventions/{intervention}/documents"),
+            token,
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND);
+        assert_eq!(res.message(), "Intervention introuvable");
+    }
+    assert_eq!(
+        get(&h, "/api/v1/documents", &w.client).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let res = h
+        .json(
+            Method::DELETE,
+            &format!("/api/v1/documents/{mine}"),
+            Some(&w.client),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+}
+
+async fn broken_blobs_are_500_without_details(h: Harness) {
+    let w = world(&h).await;
+    let res = upload(
+        &h,
+        &format!("/api/v1/documents?intervention_id={}", w.intervention),
+        &w.resp,
+        &[file("a.txt", None, b"contenu")],
+    )
+    .await;
+    let id = res.body["id"].as_i64().unwrap();
+    let path = blobs(&h).pop().unwrap();
+    std::fs::write(&path, b"gAAAAAB-not-a-token").unwrap();
+    let (status, _, bytes) =
+        download(&h.app, &format!("/api/v1/documents/{id}/download"), &w.resp).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(body["error"]["code"], "INTERNAL_SERVER_ERROR");
+    assert!(!body.to_string().contains(".enc"));
+    std::fs::remove_file(&path).unwrap();
+    let (status, _, _) =
+        download(&h.app, &format!("/api/v1/documents/{id}/download"), &w.resp).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+async fn old_keys_decrypt_and_rotation_moves_everything_to_the_newest(h: Harness) {
+    let w = world(&h).await;
+    let uri = format!("/api/v1/documents?intervention_id={}", w.intervention);
+    let mut ids = Vec::new();
+    for (name, data) in [("a.txt", &b"premier document"[..]), ("b.pdf", PDF)] {
+        let res = upload(&h, &uri, &w.resp, &[file(name, None, data)]).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        ids.push(res.body["id"].as_i64().unwrap());
+    }
+    let old_key = support::FERNET_KEY.clone();
+    let new_key =
+        secrecy::ExposeSecret::expose_secret(&erp_security::keys::generate_fernet_key()).to_owned();
+    let ring = format!("{new_key},{old_key}");
+    let vault = support::vault(h.docs.path(), &ring);
+    let old_id = support::vault(h.docs.path(), &old_key).current_key_id();
+    assert_ne!(vault.current_key_id(), old_id);
+    // A new first key: old documents still download, new ones use the new key.
+    let app = support::app_over(
+        &h.db,
+        &h.clock,
+        10_000,
+        std::sync::Arc::clone(&vault),
+        DocumentPolicy::default(),
+    )
+    .await;
+    let (status, _, bytes) = download(
+        &app,
+        &format!("/api/v1/documents/{}/download", ids[1]),
+        &w.resp,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(bytes, PDF);
+    let keys_of = |h: &Harness| -> Vec<String> {
+        erp_application::tx::transaction(
+            h.db.as_ref(),
+            erp_domain::ports::TransactionMode::ReadOnly,
+            |uow| uow.list_documents(&Default::default(), erp_domain::list::Page::default()),
+        )
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|d| d.cle_id)
+        .collect()
+    };
+    assert_eq!(keys_of(&h), vec![old_id.clone(), old_id.clone()]);
+    // Rotation: every row and blob under the newest key; the old blobs are gone.
+    let before = blobs(&h);
+    let deps = RotationDeps {
+        db: h.db.as_ref(),
+        vault: vault.as_ref(),
+        clock: &erp_domain::SystemClock,
+    };
+    let mut calls = 0;
+    let report = rotate_document_keys(deps, &mut |_| calls += 1).unwrap();
+    assert_eq!(
+        (report.examined, report.reencrypted, report.failed),
+        (2, 2, 0)
+    );
+    assert_eq!(calls, 2);
+    assert_eq!(
+        keys_of(&h),
+        vec![vault.current_key_id(), vault.current_key_id()]
+    );
+    let after = blobs(&h);
+    assert_eq!(after.len(), 2);
+    assert!(
+        after.iter().all(|f| !before.contains(f)),
+        "new blob names, old blobs removed"
+    );
+    // Only the new key is needed now; a re-run is a no-op.
+    let only_new = support::vault(h.docs.path(), &new_key);
+    let app = support::app_over(&h.db, &h.clock, 10_000, only_new, DocumentPolicy::default()).await;
+    for (id, data) in ids.iter().zip([&b"premier document"[..], PDF]) {
+        let (status, _, bytes) =
+            download(&app, &format!("/api/v1/documents/{id}/download"), &w.resp).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(bytes, data);
+    }
+    let report = rotate_document_keys(deps, &mut |_| {}).unwrap();
+    assert_eq!(report, Default::default());
+    assert_eq!(blobs(&h), after);
+    let res = get(
+        &h,
+        "/api/v1/audit/events?event_type=system.key.rotation",
+        &w.admin,
+    )
+    .await;
+    assert_eq!(res.header("x-total-count"), Some("2"));
+}
+
+both! {
+    upload_order => upload_checks_follow_the_contract_order;
+    size_limit => the_size_limit_is_413_as_soon_as_it_is_passed;
+    lifecycle => upload_download_list_and_delete;
+    client_scope => clients_see_only_their_account;
+    broken_blobs => broken_blobs_are_500_without_details;
+    key_rotation => old_keys_decrypt_and_rotation_moves_everything_to_the_newest;
+}
