@@ -30,22 +30,13 @@ impl Default for IdentityConfig {
 }
 
 /// How notifications are delivered (D8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct NotificationConfig {
     /// E-mail delivery is on: domain-event notifications use `canal = email` and queue an
     /// outbox message; otherwise `canal = log`.
     pub email_enabled: bool,
     /// Outbox retries.
     pub retry: erp_domain::notification::RetryPolicy,
-}
-
-impl Default for NotificationConfig {
-    fn default() -> Self {
-        Self {
-            email_enabled: false,
-            retry: erp_domain::notification::RetryPolicy::default(),
-        }
-    }
 }
 
 /// The ports of the application.

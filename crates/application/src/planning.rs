@@ -252,7 +252,7 @@ impl Application {
         &self,
         caller: &Caller,
         id: PlanningId,
-        u: UpdatePlanning,
+        u: &UpdatePlanning,
     ) -> Result<Planning, AppError> {
         authorize(caller.user.role, Action::ManagePlanning)?;
         self.rewrite_planning(id, |uow, p| {

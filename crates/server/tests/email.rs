@@ -3,7 +3,6 @@
 //! restart in the middle.
 
 #![expect(
-    clippy::unwrap_used,
     clippy::panic,
     reason = "test helpers outside #[test] functions: failing loudly is the point"
 )]

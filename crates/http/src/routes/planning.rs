@@ -328,7 +328,7 @@ async fn update(
     f.finish()?;
     let id = planning_id(&raw)?;
     let p = use_case(&req, &state, move |app, _| {
-        app.update_planning(&caller.0, id, u)
+        app.update_planning(&caller.0, id, &u)
     })
     .await?;
     Ok(HttpResponse::Ok().json(planning_out(&p)))
