@@ -12,6 +12,8 @@ use crate::tx::transaction;
 pub const PLANNING_GENERATION: &str = "planning_generation";
 /// `retard` notifications of overdue interventions.
 pub const OVERDUE_SCAN: &str = "overdue_scan";
+/// Purges of DATA.md §4.2.
+pub const HOUSEKEEPING: &str = "housekeeping";
 
 impl Application {
     /// Runs `work` if this replica (`holder`) gets the lease of `job` for `ttl`, and records
@@ -50,5 +52,58 @@ impl Application {
         transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
             Ok(uow.job_status(job)?)
         })
+    }
+}
+
+/// How long a blob may exist without its row before housekeeping removes it: longer than
+/// any upload or key rotation takes between writing a blob and committing its row.
+const ORPHAN_BLOB_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Retention of the housekeeping job (DATA.md §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Audit events kept this many days; 0 keeps them forever.
+    pub audit_days: i64,
+}
+
+impl Application {
+    /// One housekeeping run: expired sessions, stale throttle rows and sent e-mails go after
+    /// their delay, audit events after the retention, and blobs no row names after an hour.
+    ///
+    /// # Errors
+    /// Storage or file-system failures.
+    pub fn run_housekeeping(
+        &self,
+        retention: Retention,
+    ) -> Result<erp_domain::ports::PurgeReport, AppError> {
+        let now = self.ports.clock.now();
+        let cutoffs = erp_domain::ports::PurgeCutoffs {
+            now,
+            sessions_before: now - Duration::days(30),
+            throttle_before: now - Duration::hours(24),
+            outbox_sent_before: now - Duration::days(30),
+            audit_before: (retention.audit_days > 0)
+                .then(|| now - Duration::days(retention.audit_days)),
+        };
+        let mut report = transaction(self.ports.db.as_ref(), TransactionMode::ReadWrite, |uow| {
+            Ok::<_, AppError>(uow.purge(&cutoffs)?)
+        })?;
+        let vault = self.ports.documents.as_ref();
+        let old = std::time::SystemTime::now()
+            .checked_sub(ORPHAN_BLOB_AGE)
+            .unwrap_or(std::time::UNIX_EPOCH);
+        let candidates = vault
+            .blobs_modified_before(old)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let referenced = transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
+            Ok::<_, AppError>(uow.referenced_blobs(&candidates)?)
+        })?;
+        for name in candidates.iter().filter(|n| !referenced.contains(*n)) {
+            vault
+                .remove_stale(name)
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            report.blobs += 1;
+        }
+        Ok(report)
     }
 }

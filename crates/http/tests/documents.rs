@@ -810,6 +810,59 @@ async fn old_keys_decrypt_and_rotation_moves_everything_to_the_newest(h: Harness
     assert_eq!(res.header("x-total-count"), Some("2"));
 }
 
+async fn housekeeping_removes_only_orphan_blobs(h: Harness) {
+    let w = world(&h).await;
+    let res = upload(
+        &h,
+        &format!("/api/v1/interventions/{}/documents", w.intervention),
+        &w.tech,
+        &[file("rapport.pdf", Some("application/pdf"), PDF)],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let id = res.body["id"].as_i64().unwrap();
+    let kept = blobs(&h);
+    assert_eq!(kept.len(), 1);
+    let dir = h.docs.path();
+    let orphan = dir.join("0123456789abcdef0123456789abcdef.enc");
+    let partial = dir.join("fedcba9876543210fedcba9876543210.enc.part");
+    let fresh = dir.join("00000000000000000000000000000000.enc");
+    let foreign = dir.join("README.txt");
+    for p in [&orphan, &partial, &fresh, &foreign] {
+        std::fs::write(p, b"x").unwrap();
+    }
+    // Everything but `fresh` is two hours old, the referenced blob included.
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    for p in kept.iter().chain([&orphan, &partial, &foreign]) {
+        std::fs::File::options()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    let app = support::application_with(
+        std::sync::Arc::clone(&h.db),
+        std::sync::Arc::clone(&h.clock) as _,
+        support::vault(dir, &support::FERNET_KEY),
+    );
+    let report = app
+        .run_housekeeping(erp_application::jobs::Retention { audit_days: 0 })
+        .unwrap();
+    assert_eq!(report.blobs, 2, "the orphan and the half-written blob");
+    assert!(!orphan.exists() && !partial.exists());
+    assert!(
+        fresh.exists(),
+        "younger than an hour: maybe an upload about to commit"
+    );
+    assert!(foreign.exists(), "not a blob name: never touched");
+    assert!(kept[0].exists(), "a blob its row names stays");
+    let (status, _, bytes) =
+        download(&h.app, &format!("/api/v1/documents/{id}/download"), &w.tech).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(bytes, PDF);
+}
+
 both! {
     upload_order => upload_checks_follow_the_contract_order;
     size_limit => the_size_limit_is_413_as_soon_as_it_is_passed;
@@ -817,4 +870,5 @@ both! {
     client_scope => clients_see_only_their_account;
     broken_blobs => broken_blobs_are_500_without_details;
     key_rotation => old_keys_decrypt_and_rotation_moves_everything_to_the_newest;
+    housekeeping => housekeeping_removes_only_orphan_blobs;
 }

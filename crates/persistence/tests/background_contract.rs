@@ -149,4 +149,52 @@ backend_tests! {
         let stats = transaction(db, TransactionMode::ReadOnly, |uow| uow.outbox_stats()).unwrap();
         assert_eq!((stats.pending, stats.failed), (0, 1));
     }
+
+    fn housekeeping_purges_only_what_has_served_its_purpose(db: &Database) {
+        use erp_domain::audit::{AuditContext, AuditEventType, NewAuditEvent};
+        use erp_domain::ports::PurgeCutoffs;
+        use erp_domain::session::NewSession;
+        use erp_domain::throttle::{ThrottleScope, ThrottleState};
+        let u = user(db);
+        let day = |d: i64| t(0) + Duration::days(d);
+        transaction(db, TransactionMode::ReadWrite, |uow| {
+            // Sessions: one expired long ago, one revoked long ago, one alive.
+            for (created, expires) in [(0, 7), (0, 400), (395, 402)] {
+                let s = uow.insert_session(&NewSession { user_id: u.id, now: day(created), expires_at: day(expires), user_agent: None, ip_address: None })?;
+                if expires == 400 {
+                    uow.revoke_session(s.id, erp_domain::session::RevocationReason::Logout, day(1))?;
+                }
+            }
+            // Throttle: an old failure, a recent one, an old one still locked.
+            let state = |last: i64, locked: Option<i64>| ThrottleState { failure_count: 1, window_started_at: Some(day(last)), lockout_level: 0, locked_until: locked.map(day), last_failure_at: Some(day(last)) };
+            uow.save_throttle_state(ThrottleScope::Username, "old", &state(1, None), day(1))?;
+            uow.save_throttle_state(ThrottleScope::Username, "recent", &state(399, None), day(399))?;
+            uow.save_throttle_state(ThrottleScope::Ip, "10.0.0.1", &state(1, Some(500)), day(1))?;
+            // Audit: one old, one recent.
+            for d in [1, 399] {
+                uow.append_audit(&NewAuditEvent { occurred_at: day(d), event_type: AuditEventType::LoginSuccess, success: true, user_id: Some(u.id), username: None, context: AuditContext::default(), resource: None, action: None, details: None })?;
+            }
+            // Outbox: one sent long ago, one sent recently, one pending.
+            for (sent, k) in [(Some(1), "a"), (Some(399), "b"), (None, "c")] {
+                let n = uow.insert_notification(&notification(&u, Some(k)))?.unwrap();
+                uow.enqueue_email(&NewOutboxMessage { notification_id: n.id, destinataire: "nadia@mif.ma".into(), email: EmailContent { subject: "S".into(), text: "T".into(), html: String::new() }, at: day(0) })?;
+                if let Some(d) = sent {
+                    let id = uow.due_outbox_ids(day(0), 10)?.into_iter().max().unwrap();
+                    uow.outbox_sent(id, day(d))?;
+                }
+            }
+            Ok::<_, RepoError>(())
+        })
+        .unwrap();
+        let now = day(400);
+        let cutoffs = PurgeCutoffs { now, sessions_before: now - Duration::days(30), throttle_before: now - Duration::hours(24), outbox_sent_before: now - Duration::days(30), audit_before: Some(now - Duration::days(365)) };
+        let r = transaction(db, TransactionMode::ReadWrite, |uow| uow.purge(&cutoffs)).unwrap();
+        assert_eq!((r.sessions, r.throttle, r.outbox, r.audit), (2, 1, 1, 1), "{r:?}");
+        let again = transaction(db, TransactionMode::ReadWrite, |uow| uow.purge(&PurgeCutoffs { audit_before: None, ..cutoffs })).unwrap();
+        assert_eq!((again.sessions, again.throttle, again.outbox, again.audit), (0, 0, 0, 0));
+        let stats = transaction(db, TransactionMode::ReadOnly, |uow| uow.outbox_stats()).unwrap();
+        assert_eq!(stats.pending, 1, "pending e-mail kept");
+        let referenced = transaction(db, TransactionMode::ReadOnly, |uow| uow.referenced_blobs(&["0123456789abcdef0123456789abcdef.enc".to_owned()])).unwrap();
+        assert!(referenced.is_empty());
+    }
 }

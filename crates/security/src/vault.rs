@@ -187,6 +187,39 @@ impl DocumentVault for FernetVault {
         Ok(Box::new(sink))
     }
 
+    fn blobs_modified_before(&self, before: SystemTime) -> Result<Vec<String>, VaultError> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&self.dir).map_err(|e| io(&e))? {
+            let entry = entry.map_err(|e| io(&e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let blob = name.strip_suffix(PARTIAL_SUFFIX).unwrap_or(&name);
+            if !erp_domain::document::is_blob_name(blob) {
+                continue;
+            }
+            let modified = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .map_err(|e| io(&e))?;
+            if modified < before {
+                out.push(name);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn remove_stale(&self, name: &str) -> Result<(), VaultError> {
+        let blob = name.strip_suffix(PARTIAL_SUFFIX).unwrap_or(name);
+        if !erp_domain::document::is_blob_name(blob) {
+            return Err(VaultError::Missing(format!("not a blob name: {name}")));
+        }
+        match fs::remove_file(self.dir.join(name)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io(&e)),
+        }
+    }
+
     fn open(&self, nom_stockage: &str, sha256: &str) -> Result<Vec<u8>, VaultError> {
         let plain = self.decrypt(nom_stockage)?;
         check_sha(&plain, sha256, nom_stockage)?;

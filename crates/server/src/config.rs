@@ -77,6 +77,8 @@ pub struct Settings {
     pub scheduler: SchedulerSettings,
     /// `[email]`.
     pub email: EmailSettings,
+    /// `[housekeeping]`.
+    pub housekeeping: HousekeepingSettings,
     /// `[bootstrap]`.
     pub bootstrap: BootstrapSettings,
     /// `[documents]`.
@@ -235,6 +237,16 @@ pub struct SchedulerSettings {
     pub enabled: bool,
     /// Seconds between runs.
     pub interval_seconds: u64,
+}
+
+/// `[housekeeping]`: purges of DATA.md §4.2, run by the scheduler under its own lease.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HousekeepingSettings {
+    /// Seconds between runs.
+    pub interval_seconds: u64,
+    /// Audit events are kept this many days; 0 keeps them forever.
+    pub audit_retention_days: i64,
 }
 
 /// How the SMTP connection is secured.
@@ -421,6 +433,15 @@ impl Settings {
         if self.scheduler.interval_seconds == 0 {
             return rule("scheduler.interval_seconds", "must be at least 1");
         }
+        if self.housekeeping.interval_seconds == 0 {
+            return rule("housekeeping.interval_seconds", "must be at least 1");
+        }
+        if self.housekeeping.audit_retention_days < 0 {
+            return rule(
+                "housekeeping.audit_retention_days",
+                "must be 0 (keep forever) or more",
+            );
+        }
         if self.email.poll_interval_seconds == 0 {
             return rule("email.poll_interval_seconds", "must be at least 1");
         }
@@ -574,6 +595,7 @@ impl Settings {
             },
             "log": {"level": self.log.level, "format": format!("{:?}", self.log.format).to_lowercase()},
             "scheduler": {"enabled": self.scheduler.enabled, "interval_seconds": self.scheduler.interval_seconds},
+            "housekeeping": {"interval_seconds": self.housekeeping.interval_seconds, "audit_retention_days": self.housekeeping.audit_retention_days},
             "email": {
                 "enabled": self.email.enabled, "smtp_host": self.email.smtp_host, "smtp_port": self.email.smtp_port,
                 "tls": format!("{:?}", self.email.tls).to_lowercase(), "username": self.email.username,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use erp_application::Application;
-use erp_application::jobs::{OVERDUE_SCAN, PLANNING_GENERATION};
+use erp_application::jobs::{HOUSEKEEPING, OVERDUE_SCAN, PLANNING_GENERATION, Retention};
 use erp_domain::ports::MailSender;
 
 use crate::config::Settings;
@@ -44,6 +44,43 @@ pub fn spawn(settings: &Settings, app: &Application, mailer: Option<Arc<dyn Mail
                     tokio::task::spawn_blocking(move || scheduler_run(&app, &holder, ttl)).await;
                 if let Err(e) = run {
                     tracing::error!(error = %e, "scheduler run panicked");
+                }
+            }
+        });
+    }
+    if settings.scheduler.enabled {
+        let every = Duration::from_secs(settings.housekeeping.interval_seconds);
+        let retention = Retention {
+            audit_days: settings.housekeeping.audit_retention_days,
+        };
+        let (app, holder) = (app.clone(), me.clone());
+        actix_web::rt::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let (app, holder) = (app.clone(), holder.clone());
+                let ttl = chrono::Duration::minutes(30);
+                let run = tokio::task::spawn_blocking(move || {
+                    app.run_leased(HOUSEKEEPING, &holder, ttl, |a| {
+                        a.run_housekeeping(retention)
+                    })
+                })
+                .await;
+                match run {
+                    Ok(Ok(Some(r))) => tracing::info!(
+                        sessions = r.sessions,
+                        throttle = r.throttle,
+                        outbox = r.outbox,
+                        audit = r.audit,
+                        blobs = r.blobs,
+                        "housekeeping run"
+                    ),
+                    Ok(Ok(None)) => {}
+                    Ok(Err(e)) => {
+                        tracing::warn!(job = HOUSEKEEPING, error = %e, "housekeeping failed")
+                    }
+                    Err(e) => tracing::error!(error = %e, "housekeeping panicked"),
                 }
             }
         });

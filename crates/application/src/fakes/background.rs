@@ -157,3 +157,18 @@ impl OutboxRepository for Store {
         unsupported()
     }
 }
+
+impl erp_domain::ports::HousekeepingRepository for Store {
+    fn purge(
+        &mut self,
+        _: &erp_domain::ports::PurgeCutoffs,
+    ) -> Result<erp_domain::ports::PurgeReport, RepoError> {
+        unsupported()
+    }
+    fn referenced_blobs(
+        &mut self,
+        _: &[String],
+    ) -> Result<std::collections::HashSet<String>, RepoError> {
+        unsupported()
+    }
+}

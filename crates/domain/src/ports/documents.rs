@@ -147,4 +147,20 @@ pub trait DocumentVault: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// As [`Self::open`].
     fn reencrypt(&self, nom_stockage: &str, sha256: &str) -> Result<SealedBlob, VaultError>;
+
+    /// Blobs (sealed or left half-written by a crash) last modified before `before`, by
+    /// name: the housekeeping job removes those no row names.
+    ///
+    /// # Errors
+    /// [`VaultError::Io`].
+    fn blobs_modified_before(
+        &self,
+        before: std::time::SystemTime,
+    ) -> Result<Vec<String>, VaultError>;
+
+    /// Removes a blob or a half-written one by name; a missing one is not an error.
+    ///
+    /// # Errors
+    /// [`VaultError::Io`]; [`VaultError::Missing`] for a name that is not a blob's.
+    fn remove_stale(&self, name: &str) -> Result<(), VaultError>;
 }

@@ -3,6 +3,7 @@
 
 mod documents;
 mod health;
+mod housekeeping;
 mod notifications;
 mod planning;
 mod repository;
@@ -10,6 +11,7 @@ mod security;
 
 pub use documents::{BlobSink, DocumentRepository, DocumentVault, SealedBlob, VaultError};
 pub use health::{DatabaseBackend, DatabaseProbe, MigrationStatus, ProbeError};
+pub use housekeeping::{HousekeepingRepository, PurgeCutoffs, PurgeReport};
 pub use notifications::{
     MailError, MailSender, NotificationRepository, OutboxRepository, OutgoingEmail,
 };

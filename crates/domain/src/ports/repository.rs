@@ -13,8 +13,8 @@ use crate::intervention::{
 };
 use crate::list::{Listed, Page, SortKey};
 use crate::ports::{
-    DocumentRepository, LeaseRepository, NotificationRepository, OutboxRepository,
-    PlanningRepository,
+    DocumentRepository, HousekeepingRepository, LeaseRepository, NotificationRepository,
+    OutboxRepository, PlanningRepository,
 };
 use crate::session::{NewRefreshToken, NewSession, RefreshTokenRecord, RevocationReason, Session};
 use crate::technicien::{
@@ -561,6 +561,7 @@ pub trait UnitOfWork:
     + LeaseRepository
     + NotificationRepository
     + OutboxRepository
+    + HousekeepingRepository
     + DocumentRepository
 {
 }
@@ -580,6 +581,7 @@ impl<T> UnitOfWork for T where
         + LeaseRepository
         + NotificationRepository
         + OutboxRepository
+        + HousekeepingRepository
         + DocumentRepository
 {
 }

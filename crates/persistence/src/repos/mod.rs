@@ -7,6 +7,7 @@ mod competences;
 mod dashboard;
 mod documents;
 mod equipements;
+mod housekeeping;
 mod interventions;
 mod notifications;
 mod plannings;
