@@ -78,7 +78,7 @@ pub fn spawn(settings: &Settings, app: &Application, mailer: Option<Arc<dyn Mail
                     ),
                     Ok(Ok(None)) => {}
                     Ok(Err(e)) => {
-                        tracing::warn!(job = HOUSEKEEPING, error = %e, "housekeeping failed")
+                        tracing::warn!(job = HOUSEKEEPING, error = %e, "housekeeping failed");
                     }
                     Err(e) => tracing::error!(error = %e, "housekeeping panicked"),
                 }
