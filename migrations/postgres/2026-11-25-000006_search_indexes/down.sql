@@ -1,0 +1,2 @@
+DROP INDEX equipements_search_trgm_idx;
+DROP INDEX interventions_search_trgm_idx;
