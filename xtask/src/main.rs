@@ -508,6 +508,34 @@ const PLANNED_QUERIES: &[(&str, &str)] = &[
         "SELECT * FROM historiques_interventions WHERE intervention_id = 4242 ORDER BY horodatage, id LIMIT 50",
     ),
     (
+        "planning list (-prochaine_date default order)",
+        "SELECT * FROM plannings WHERE statut IN ('actif') ORDER BY prochaine_date ASC, id ASC LIMIT 50",
+    ),
+    (
+        "scheduler candidates",
+        "SELECT * FROM plannings WHERE statut = 'actif' AND prochaine_date <= now() + interval '366 days' ORDER BY prochaine_date, id LIMIT 1000",
+    ),
+    (
+        "overdue scan",
+        "SELECT * FROM interventions WHERE statut IN ('ouverte','affectee','en_cours','en_attente') AND date_limite < now() AND (retard_notifie_at IS NULL OR retard_notifie_at < date_limite) ORDER BY date_limite, id LIMIT 500",
+    ),
+    (
+        "notifications of a user (/notifications/me)",
+        "SELECT * FROM notifications WHERE user_id = 2 ORDER BY date_envoi DESC, id DESC LIMIT 50",
+    ),
+    (
+        "unread notifications of a user",
+        "SELECT * FROM notifications WHERE user_id = 2 AND lue = false ORDER BY date_envoi DESC, id DESC LIMIT 50",
+    ),
+    (
+        "outbox: due messages",
+        "SELECT id FROM notification_outbox WHERE statut = 'en_attente' AND next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now()) ORDER BY next_attempt_at, id LIMIT 50",
+    ),
+    (
+        "documents of an intervention",
+        "SELECT * FROM documents WHERE intervention_id = 4242 ORDER BY date_upload DESC, id DESC LIMIT 50",
+    ),
+    (
         "dashboard: by statut",
         "SELECT statut, count(*) FROM interventions GROUP BY statut",
     ),

@@ -162,11 +162,12 @@ fn seed_demo(settings: &Settings, interventions: usize) -> Result<(), StartupErr
         db.optimize()
             .map_err(|e| StartupError::Bootstrap(e.to_string()))?;
         print(&format!(
-            "seed-demo: created {} users, {} techniciens, {} équipements, {} interventions in {:.1} s",
+            "seed-demo: created {} users, {} techniciens, {} équipements, {} interventions, {} plannings in {:.1} s",
             report.users,
             report.techniciens,
             report.equipements,
             report.interventions,
+            report.plannings,
             started.elapsed().as_secs_f64()
         ));
         for (username, password, role) in erp_application::seed::DEMO_ACCOUNTS {

@@ -414,7 +414,9 @@ fn seed_demo_is_idempotent_and_its_accounts_work() {
     );
     let out = String::from_utf8_lossy(&first.stdout);
     assert!(
-        out.contains("created 11 users, 8 techniciens, 20 équipements, 200 interventions"),
+        out.contains(
+            "created 11 users, 8 techniciens, 20 équipements, 200 interventions, 6 plannings"
+        ),
         "{out}"
     );
     let second = command(dir.path(), &[]).arg("seed-demo").output().unwrap();
@@ -440,7 +442,34 @@ fn seed_demo_is_idempotent_and_its_accounts_work() {
         .unwrap()
         .into_json()
         .unwrap();
-    assert_eq!(stats["interventions"]["total"], 200);
+    // 200 corrective and diagnostic work orders, plus one preventive intervention generated
+    // by the scheduler for each of the five active plannings.
+    assert_eq!(stats["interventions"]["total"], 205);
+    let preventive: Value = agent
+        .get(&format!(
+            "{}/api/v1/interventions?planning_id=1",
+            server.base
+        ))
+        .set("Authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(preventive.as_array().unwrap().len(), 1);
+    let reminders: Value = agent
+        .get(&format!(
+            "{}/api/v1/notifications/me?type=cloture",
+            server.base
+        ))
+        .set("Authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert!(
+        !reminders.as_array().unwrap().is_empty(),
+        "the responsable who created closed interventions was notified"
+    );
     for statut in [
         "ouverte",
         "affectee",
