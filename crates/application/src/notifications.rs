@@ -1,6 +1,7 @@
 //! Notifications (D8, API.md §3.8): written by hand by an admin, read by their recipient, and
 //! listed or deleted by an admin. Domain-event notifications come from [`crate::notify`].
 
+use erp_domain::audit::{AuditContext, AuditEventType};
 use erp_domain::enums::{CanalNotification, TypeNotification};
 use erp_domain::intervention::InterventionId;
 use erp_domain::list::{Listed, Page, SortDir, SortKey};
@@ -9,8 +10,9 @@ use erp_domain::notification::{
 };
 use erp_domain::ports::{RepoError, TransactionMode};
 use erp_domain::{UserId, UserRole};
+use serde_json::json;
 
-use crate::app::{Application, Caller};
+use crate::app::{Application, Audit, Caller, Outcome};
 use crate::authz::{Action, authorize};
 use crate::error::AppError;
 use crate::notify;
@@ -51,10 +53,11 @@ impl Application {
         &self,
         caller: &Caller,
         cmd: CreateNotification,
+        ctx: &AuditContext,
     ) -> Result<Notification, AppError> {
         authorize(caller.user.role, Action::ManageNotifications)?;
         let now = self.ports.clock.now();
-        transaction(self.ports.db.as_ref(), TransactionMode::ReadWrite, |uow| {
+        self.audited(|uow, log| {
             let recipient = uow
                 .user_by_id(cmd.user_id)?
                 .ok_or_else(|| AppError::NotFound("Utilisateur cible introuvable".into()))?;
@@ -73,8 +76,21 @@ impl Application {
                 created_by_id: Some(caller.user.id),
                 dedup_key: None,
             };
-            notify::deliver(uow, &self.notifications, &n, &recipient)?
-                .ok_or_else(|| AppError::Internal("notification without key not stored".into()))
+            let stored = notify::deliver(uow, &self.notifications, &n, &recipient)?
+                .ok_or_else(|| AppError::Internal("notification without key not stored".into()))?;
+            log.push(
+                uow,
+                Audit::new(AuditEventType::AdminAction, true, ctx, now)
+                    .user(caller.user.id, caller.user.username.as_str())
+                    .resource(format!("notification:{}", stored.id))
+                    .action("create")
+                    .details(json!({
+                        "user_id": stored.user_id.get(),
+                        "type": stored.type_notification.as_str(),
+                        "canal": stored.canal.as_str(),
+                    })),
+            )?;
+            Ok(Outcome::Done(stored))
         })
     }
 
@@ -159,13 +175,27 @@ impl Application {
     ///
     /// # Errors
     /// 403; 404 "Notification non trouvée".
-    pub fn delete_notification(&self, caller: &Caller, id: NotificationId) -> Result<(), AppError> {
+    pub fn delete_notification(
+        &self,
+        caller: &Caller,
+        id: NotificationId,
+        ctx: &AuditContext,
+    ) -> Result<(), AppError> {
         authorize(caller.user.role, Action::ManageNotifications)?;
-        transaction(self.ports.db.as_ref(), TransactionMode::ReadWrite, |uow| {
+        let now = self.ports.clock.now();
+        self.audited(|uow, log| {
             uow.delete_notification(id).map_err(|e| match e {
                 RepoError::NotFound => AppError::NotFound(NOT_FOUND.into()),
                 other => other.into(),
-            })
+            })?;
+            log.push(
+                uow,
+                Audit::new(AuditEventType::AdminAction, true, ctx, now)
+                    .user(caller.user.id, caller.user.username.as_str())
+                    .resource(format!("notification:{id}"))
+                    .action("delete"),
+            )?;
+            Ok(Outcome::Done(()))
         })
     }
 }

@@ -2,6 +2,7 @@
 //! occurrences — by the background scheduler and on demand — exactly once per planning and
 //! due date, even with several replicas.
 
+use erp_domain::audit::{AuditContext, AuditEventType};
 use erp_domain::enums::{
     ActionHistorique, FrequencePlanning, InterventionType, OrigineOccurrence, PrioriteIntervention,
     StatutIntervention, StatutPlanning,
@@ -18,7 +19,7 @@ use erp_domain::ports::{RepoError, TransactionMode, UnitOfWork};
 use erp_domain::technicien::TechnicienId;
 use erp_domain::{Timestamp, UserId};
 
-use crate::app::{Application, Caller};
+use crate::app::{Application, Audit, Caller, Outcome};
 use crate::authz::{Action, authorize};
 use crate::error::AppError;
 use crate::notify;
@@ -320,13 +321,32 @@ impl Application {
     ///
     /// # Errors
     /// 403; 404.
-    pub fn delete_planning(&self, caller: &Caller, id: PlanningId) -> Result<(), AppError> {
+    pub fn delete_planning(
+        &self,
+        caller: &Caller,
+        id: PlanningId,
+        ctx: &AuditContext,
+    ) -> Result<(), AppError> {
         authorize(caller.user.role, Action::ManagePlanning)?;
-        transaction(self.ports.db.as_ref(), TransactionMode::ReadWrite, |uow| {
+        let now = self.ports.clock.now();
+        self.audited(|uow, log| {
+            let p = uow.planning_by_id(id)?.ok_or_else(not_found)?;
             uow.delete_planning(id).map_err(|e| match e {
                 RepoError::NotFound => not_found(),
                 other => other.into(),
-            })
+            })?;
+            log.push(
+                uow,
+                Audit::new(AuditEventType::AdminAction, true, ctx, now)
+                    .user(caller.user.id, caller.user.username.as_str())
+                    .resource(format!("planning:{id}"))
+                    .action("delete")
+                    .details(serde_json::json!({
+                        "equipement_id": p.fields.equipement_id.get(),
+                        "frequence": p.fields.frequence.as_str(),
+                    })),
+            )?;
+            Ok(Outcome::Done(()))
         })
     }
 

@@ -468,6 +468,50 @@ async fn reading_and_admin_management(h: Harness) {
         (StatusCode::NOT_FOUND, "Notification non trouvée")
     );
     assert_eq!(mine(&h, &w.tech, "").await.len(), 1);
+
+    // Manual notifications and deletions are administrative actions in the audit trail.
+    let res = h
+        .json(
+            Method::GET,
+            "/api/v1/audit/events?event_type=admin.action&limit=200",
+            Some(&w.admin),
+            None,
+        )
+        .await;
+    let facts: Vec<(String, String)> = res
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["resource"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("notification:"))
+        })
+        .map(|e| {
+            (
+                e["resource"].as_str().unwrap().to_owned(),
+                e["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        facts.contains(&(format!("notification:{first}"), "create".to_owned())),
+        "{facts:?}"
+    );
+    assert!(
+        facts.contains(&(format!("notification:{second}"), "create".to_owned())),
+        "{facts:?}"
+    );
+    assert!(
+        facts.contains(&(format!("notification:{first}"), "delete".to_owned())),
+        "{facts:?}"
+    );
+    assert_eq!(
+        facts.len(),
+        3,
+        "refused requests leave no admin action: {facts:?}"
+    );
 }
 
 both! {

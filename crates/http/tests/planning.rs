@@ -464,6 +464,22 @@ async fn crud_and_its_errors(h: Harness) {
     let res = h
         .json(
             Method::GET,
+            "/api/v1/audit/events?event_type=admin.action&limit=200",
+            Some(&w.admin),
+            None,
+        )
+        .await;
+    let deletions = res
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resource"] == format!("planning:{id}") && e["action"] == "delete")
+        .count();
+    assert_eq!(deletions, 1, "{}", res.body);
+    let res = h
+        .json(
+            Method::GET,
             &format!("/api/v1/interventions/{intervention}"),
             Some(&w.resp),
             None,

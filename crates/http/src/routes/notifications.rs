@@ -136,8 +136,8 @@ async fn create(
         user_id: UserId::new(user_id),
         intervention_id,
     };
-    let n = use_case(&req, &state, move |app, _| {
-        app.create_notification(&caller.0, cmd)
+    let n = use_case(&req, &state, move |app, ctx| {
+        app.create_notification(&caller.0, cmd, ctx)
     })
     .await?;
     Ok(HttpResponse::Created().json(notification_out(&n)))
@@ -245,8 +245,8 @@ async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     caller.allow(&req, Action::ManageNotifications).await?;
     let id = notification_id(&id)?;
-    use_case(&req, &state, move |app, _| {
-        app.delete_notification(&caller.0, id)
+    use_case(&req, &state, move |app, ctx| {
+        app.delete_notification(&caller.0, id, ctx)
     })
     .await?;
     Ok(HttpResponse::Ok().json(json!({"detail": "Notification supprimée"})))

@@ -392,8 +392,8 @@ async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     caller.allow(&req, Action::ManagePlanning).await?;
     let id = planning_id(&id)?;
-    use_case(&req, &state, move |app, _| {
-        app.delete_planning(&caller.0, id)
+    use_case(&req, &state, move |app, ctx| {
+        app.delete_planning(&caller.0, id, ctx)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
