@@ -514,7 +514,67 @@ async fn reading_and_admin_management(h: Harness) {
     );
 }
 
+async fn health_reports_the_outbox(h: Harness) {
+    use erp_application::tx::transaction;
+    use erp_domain::notification::{EmailContent, NewNotification, NewOutboxMessage};
+    use erp_domain::ports::{RepoError, TransactionMode};
+    let res = h.json(Method::GET, "/health", None, None).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.body["status"], "ok");
+    assert_eq!(
+        res.body["checks"]["outbox"],
+        json!({"status": "healthy", "pending": 0, "failed": 0})
+    );
+    assert_eq!(res.body["checks"]["scheduler"]["enabled"], false);
+    let user = seed_user(&h.db, "nadia", UserRole::Responsable, None);
+    let now = erp_domain::Clock::now(h.clock.as_ref());
+    transaction(h.db.as_ref(), TransactionMode::ReadWrite, |uow| {
+        let n = uow
+            .insert_notification(&NewNotification {
+                type_notification: erp_domain::enums::TypeNotification::Information,
+                canal: erp_domain::enums::CanalNotification::Email,
+                titre: None,
+                contenu: None,
+                user_id: user.id,
+                intervention_id: None,
+                date_envoi: now,
+                created_by_id: None,
+                dedup_key: None,
+            })?
+            .unwrap();
+        uow.enqueue_email(&NewOutboxMessage {
+            notification_id: n.id,
+            destinataire: "nadia@mif.ma".into(),
+            email: EmailContent {
+                subject: "S".into(),
+                text: "T".into(),
+                html: String::new(),
+            },
+            at: now,
+        })
+    })
+    .unwrap();
+    let res = h.json(Method::GET, "/health", None, None).await;
+    assert_eq!(res.body["status"], "ok", "a fresh pending e-mail is normal");
+    assert_eq!(res.body["checks"]["outbox"]["pending"], 1);
+    // The message gives up: the outbox turns to warning and the service to degraded.
+    transaction(h.db.as_ref(), TransactionMode::ReadWrite, |uow| {
+        let id = uow.due_outbox_ids(now, 1)?[0];
+        uow.outbox_failed(id, 10, "refused", None, now)?;
+        Ok::<_, RepoError>(())
+    })
+    .unwrap();
+    let res = h.json(Method::GET, "/api/v1/health", None, None).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.body["status"], "degraded");
+    assert_eq!(
+        res.body["checks"]["outbox"],
+        json!({"status": "warning", "pending": 0, "failed": 1})
+    );
+}
+
 both! {
     events => lifecycle_events_notify_once;
     reading => reading_and_admin_management;
+    health => health_reports_the_outbox;
 }
