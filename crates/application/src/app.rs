@@ -201,6 +201,7 @@ impl AuditLog {
 }
 
 fn log_event(e: &NewAuditEvent) {
+    crate::telemetry::security_event(e.event_type.as_str());
     tracing::info!(
         target: "audit",
         event_type = e.event_type.as_str(),

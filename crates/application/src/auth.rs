@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::app::{Application, Audit, AuditLog, Caller, Outcome};
 use crate::error::{AppError, AuthFailure};
+use crate::telemetry;
 use crate::tx::transaction;
 
 /// A successful login or refresh.
@@ -139,6 +140,7 @@ impl Application {
             let locked = state.record_failure(now);
             uow.save_throttle_state(scope, key, &state, now)?;
             if let Some(until) = locked {
+                telemetry::lockout(scope.as_str());
                 tracing::warn!(
                     scope = scope.as_str(),
                     level = state.lockout_level,
@@ -207,6 +209,12 @@ impl Application {
     /// wrong password (same answer, same time); 403 "Compte désactivé" for a right password on
     /// an inactive account.
     pub fn login(&self, input: LoginInput) -> Result<TokenPair, AppError> {
+        let result = self.login_once(input);
+        record_attempt("password", &result);
+        result
+    }
+
+    fn login_once(&self, input: LoginInput) -> Result<TokenPair, AppError> {
         let LoginInput {
             identifier,
             password,
@@ -278,6 +286,12 @@ impl Application {
     /// [`AuthFailure::InvalidRefreshToken`] for every refusal; presenting a rotated token also
     /// revokes its session.
     pub fn refresh(&self, presented: &str, ctx: &AuditContext) -> Result<TokenPair, AppError> {
+        let result = self.refresh_once(presented, ctx);
+        record_attempt("refresh", &result);
+        result
+    }
+
+    fn refresh_once(&self, presented: &str, ctx: &AuditContext) -> Result<TokenPair, AppError> {
         let hash = self.ports.opaque.hash(presented);
         let now = self.ports.clock.now();
         let refused = || {
@@ -657,5 +671,18 @@ impl Application {
             )
             .details(json!({"limit_per_minute": limit})),
         );
+    }
+}
+
+/// `auth_attempts_total` and, on success, `auth_tokens_issued_total` for the pair.
+fn record_attempt(method: &'static str, result: &Result<TokenPair, AppError>) {
+    match result {
+        Ok(_) => {
+            telemetry::auth_attempt(method, "success");
+            telemetry::token_issued("access");
+            telemetry::token_issued("refresh");
+        }
+        Err(AppError::TooManyRequests { .. }) => telemetry::auth_attempt(method, "locked"),
+        Err(_) => telemetry::auth_attempt(method, "failure"),
     }
 }

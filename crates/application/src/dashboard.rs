@@ -87,6 +87,39 @@ impl Application {
     }
 }
 
+impl Application {
+    /// Every (statut, type) pair with its count, zeros included (`interventions_current`).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn intervention_counts(
+        &self,
+    ) -> Result<
+        Vec<(
+            erp_domain::enums::StatutIntervention,
+            erp_domain::enums::InterventionType,
+            i64,
+        )>,
+        AppError,
+    > {
+        use erp_domain::enums::{InterventionType, StatutIntervention};
+        let found = transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
+            Ok::<_, AppError>(uow.count_by_statut_and_type()?)
+        })?;
+        let mut out = Vec::new();
+        for s in StatutIntervention::ALL {
+            for t in InterventionType::ALL {
+                let n = found
+                    .iter()
+                    .find(|(fs, ft, _)| fs == s && ft == t)
+                    .map_or(0, |(_, _, n)| *n);
+                out.push((*s, *t, n));
+            }
+        }
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -245,8 +245,9 @@ impl Application {
             )?;
             Ok(Outcome::Done(doc))
         });
-        if result.is_err() {
-            self.discard_blob(&sealed.nom_stockage);
+        match &result {
+            Ok(doc) => crate::telemetry::document_uploaded(&doc.extension),
+            Err(_) => self.discard_blob(&sealed.nom_stockage),
         }
         result
     }
@@ -364,6 +365,7 @@ impl Application {
             )?;
             Ok(Outcome::Done(()))
         })?;
+        crate::telemetry::document_downloaded();
         Ok((doc, bytes))
     }
 

@@ -537,6 +537,18 @@ impl InterventionRepository for Store {
     ) -> Result<Listed<Intervention>, RepoError> {
         unsupported()
     }
+    fn count_by_statut_and_type(
+        &mut self,
+    ) -> Result<
+        Vec<(
+            erp_domain::enums::StatutIntervention,
+            erp_domain::enums::InterventionType,
+            i64,
+        )>,
+        RepoError,
+    > {
+        unsupported()
+    }
 }
 
 impl erp_domain::ports::DashboardRepository for Store {

@@ -172,6 +172,9 @@ mod tests {
                 pending: self.pending,
             })
         }
+        fn pool_connections(&self) -> (u32, u32) {
+            (1, 0)
+        }
     }
 
     #[test]

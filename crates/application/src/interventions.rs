@@ -21,6 +21,7 @@ use crate::app::{Application, Caller};
 use crate::authz::{Action, authorize, check_assignment, sees_client_row};
 use crate::error::AppError;
 use crate::notify;
+use crate::telemetry;
 use crate::tx::transaction;
 
 const NOT_FOUND: &str = "Intervention introuvable";
@@ -145,6 +146,14 @@ pub const fn statut_action(target: StatutIntervention) -> Action {
     }
 }
 
+/// `interventions_created_total`, and the assignment of one created assigned.
+pub(crate) fn record_creation(i: &Intervention) {
+    telemetry::intervention_created(i.type_intervention);
+    if i.statut == StatutIntervention::Affectee {
+        telemetry::transition(StatutIntervention::Ouverte, StatutIntervention::Affectee);
+    }
+}
+
 fn stale(current: i32) -> AppError {
     AppError::ConflictDetailed {
         message: format!(
@@ -203,7 +212,7 @@ impl Application {
     ) -> Result<Intervention, AppError> {
         authorize(caller.user.role, Action::EditInterventions)?;
         let now = self.ports.clock.now();
-        transaction(self.ports.db.as_ref(), TransactionMode::ReadWrite, |uow| {
+        let created = transaction(self.ports.db.as_ref(), TransactionMode::ReadWrite, |uow| {
             if let Some(t) = cmd.technicien_id {
                 uow.technicien_by_id(t)?
                     .ok_or_else(|| AppError::NotFound("Technicien assigné introuvable".into()))?;
@@ -272,8 +281,10 @@ impl Application {
             if created.technicien_id.is_some() {
                 self.record_assignment(uow, &created, Some(caller.user.id), now)?;
             }
-            Ok(created)
-        })
+            Ok::<_, AppError>(created)
+        })?;
+        record_creation(&created);
+        Ok(created)
     }
 
     /// The history row and the notification of an intervention created assigned (by a user or
@@ -383,7 +394,8 @@ impl Application {
         ) -> Result<Option<NewHistory>, AppError>,
     ) -> Result<Intervention, AppError> {
         let now = self.ports.clock.now();
-        transaction(self.ports.db.as_ref(), TransactionMode::ReadWrite, |uow| {
+        let mut moved = None;
+        let result = transaction(self.ports.db.as_ref(), TransactionMode::ReadWrite, |uow| {
             for _ in 0..RETRIES {
                 let mut current = Self::visible_intervention(uow, caller, id)?;
                 let read_version = current.version;
@@ -392,6 +404,7 @@ impl Application {
                 current.updated_at = now;
                 if uow.update_intervention_if_version(&current, read_version)? {
                     if let Some(h) = history {
+                        moved = h.from_statut.map(|from| (from, h.to_statut));
                         uow.insert_history(&h)?;
                         if let Some(event) = notify::lifecycle_event(h.action, &current) {
                             notify::emit(uow, &self.notifications, &event, &current, now)?;
@@ -403,7 +416,11 @@ impl Application {
             Err(AppError::Unavailable(
                 "intervention kept changing concurrently".into(),
             ))
-        })
+        });
+        if let (Ok(_), Some((from, to))) = (&result, moved) {
+            telemetry::transition(from, to);
+        }
+        result
     }
 
     /// `PUT`/`PATCH /interventions/{id}`: `change` edits the editable fields; a new

@@ -6,6 +6,7 @@ use erp_domain::ports::{JobStatus, TransactionMode};
 
 use crate::app::Application;
 use crate::error::AppError;
+use crate::telemetry;
 use crate::tx::transaction;
 
 /// Generation of due preventive interventions.
@@ -33,9 +34,11 @@ impl Application {
             Ok::<_, AppError>(uow.acquire_lease(job, holder, now, now + ttl)?)
         })?;
         if !held {
+            telemetry::scheduler_run(job, "skipped");
             return Ok(None);
         }
         let result = work(self);
+        telemetry::scheduler_run(job, if result.is_ok() { "success" } else { "failure" });
         let error = result.as_ref().err().map(ToString::to_string);
         let end = self.ports.clock.now();
         transaction(self.ports.db.as_ref(), TransactionMode::ReadWrite, |uow| {

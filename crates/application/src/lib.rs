@@ -20,6 +20,7 @@ pub mod outbox;
 pub mod planning;
 pub mod seed;
 pub mod techniciens;
+pub mod telemetry;
 pub mod tx;
 pub mod users;
 

@@ -94,6 +94,7 @@ pub(crate) fn deliver(
     let Some(stored) = uow.insert_notification(n)? else {
         return Ok(None);
     };
+    crate::telemetry::notification_created(n.type_notification, n.canal);
     if config.email_enabled && n.canal == CanalNotification::Email {
         let name = recipient.full_name.as_ref().map_or_else(
             || recipient.username.as_str().to_owned(),

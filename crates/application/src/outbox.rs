@@ -7,6 +7,7 @@ use erp_domain::ports::{MailSender, OutgoingEmail, TransactionMode};
 
 use crate::app::Application;
 use crate::error::AppError;
+use crate::telemetry;
 use crate::tx::transaction;
 
 /// How long a claim protects a message from other workers.
@@ -63,6 +64,7 @@ impl Application {
                         Ok::<_, AppError>(uow.outbox_sent(m.id, now)?)
                     })?;
                     report.sent += 1;
+                    telemetry::email("sent");
                     tracing::info!(outbox_id = m.id, "e-mail sent");
                 }
                 Err(e) => {
@@ -74,8 +76,10 @@ impl Application {
                     })?;
                     if next.is_some() {
                         report.retried += 1;
+                        telemetry::email("retry");
                     } else {
                         report.failed += 1;
+                        telemetry::email("failed");
                     }
                     tracing::warn!(outbox_id = m.id, attempts, error = %e, gave_up = next.is_none(), "e-mail not sent");
                 }
@@ -89,8 +93,10 @@ impl Application {
     /// # Errors
     /// Storage failures.
     pub fn outbox_stats(&self) -> Result<OutboxStats, AppError> {
-        transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
-            Ok(uow.outbox_stats()?)
-        })
+        let stats = transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
+            Ok::<_, AppError>(uow.outbox_stats()?)
+        })?;
+        telemetry::outbox_pending(stats.pending);
+        Ok(stats)
     }
 }

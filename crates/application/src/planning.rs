@@ -362,7 +362,10 @@ impl Application {
         authorize(caller.user.role, Action::ManagePlanning)?;
         for _ in 0..8 {
             match self.generate(id, OrigineOccurrence::Manuel, Some(caller.user.id))? {
-                Generation::Created(done) => return Ok(*done),
+                Generation::Created(done) => {
+                    crate::interventions::record_creation(&done.1);
+                    return Ok(*done);
+                }
                 Generation::LostRace => {}
                 Generation::AlreadyRecorded | Generation::NotDue => {
                     return Err(AppError::Internal(
@@ -392,7 +395,10 @@ impl Application {
         for p in candidates.into_iter().filter(|p| p.is_due(now)) {
             for _ in 0..MAX_PER_RUN {
                 match self.generate(p.id, OrigineOccurrence::Scheduler, None) {
-                    Ok(Generation::Created(_)) => report.generated += 1,
+                    Ok(Generation::Created(done)) => {
+                        crate::interventions::record_creation(&done.1);
+                        report.generated += 1;
+                    }
                     Ok(Generation::AlreadyRecorded | Generation::LostRace) => {}
                     Ok(Generation::NotDue) => break,
                     Err(e) => {

@@ -6,6 +6,7 @@ pub mod cors;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod middleware;
 pub mod rate_limit;
 pub mod routes;

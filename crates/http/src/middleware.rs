@@ -55,6 +55,8 @@ pub async fn request_context(
         .and_then(|o| o.to_str().ok())
         .map(ToOwned::to_owned);
 
+    let endpoint = crate::metrics::endpoint_label(req.match_pattern());
+    let in_flight = crate::metrics::InFlight::start(&method, &endpoint);
     let span =
         tracing::info_span!("request", request_id = %request_id, method = %method, path = %path);
     // Inner services answer errors as responses (handlers' errors are rendered by their
@@ -91,6 +93,8 @@ pub async fn request_context(
     }
 
     let status = res.status().as_u16();
+    drop(in_flight);
+    crate::metrics::record_request(&method, &endpoint, status, elapsed);
     let duration_ms = elapsed.as_secs_f64() * 1_000.0;
     span.in_scope(|| {
         tracing::info!(

@@ -157,6 +157,7 @@ fn rate_limit(req: &ServiceRequest) -> Option<ApiError> {
     match state.limiter().check(ip, state.clock().now()) {
         crate::rate_limit::Decision::Allowed => None,
         crate::rate_limit::Decision::Rejected { retry_after, first } => {
+            metrics::counter!("rate_limit_rejections_total").increment(1);
             if first {
                 let app = state.app().clone();
                 let ctx = crate::extract::client::context_of(req.request());

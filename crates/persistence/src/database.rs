@@ -15,6 +15,7 @@ use erp_domain::ports::{
 };
 
 use crate::dialect::Conn;
+use crate::instrument::QueryInstrumentation;
 use crate::migrations::{self, MigrationError};
 use crate::repos::DieselUnitOfWork;
 
@@ -150,6 +151,7 @@ struct SqlitePragmas {
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.set_instrumentation(QueryInstrumentation::new("sqlite"));
         // busy_timeout first, so that switching to WAL waits for a concurrent opener.
         conn.batch_execute(&format!(
             "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
@@ -157,6 +159,17 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
             self.busy_timeout.as_millis()
         ))
         .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// Instruments every new PostgreSQL connection.
+#[derive(Debug, Clone, Copy)]
+struct PgInstrumentation;
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for PgInstrumentation {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.set_instrumentation(QueryInstrumentation::new("postgresql"));
+        Ok(())
     }
 }
 
@@ -300,6 +313,7 @@ fn postgres_pool(
         // A pooled connection may have died with the server: check it before use, so that a
         // restarted PostgreSQL is picked up again without restarting us.
         .test_on_check_out(true)
+        .connection_customizer(Box::new(PgInstrumentation))
         .build(manager)
         .map_err(|e| ConnectError::Connect { backend: "postgres", message: e.to_string() })
 }
@@ -369,6 +383,10 @@ impl TransactionRunner for Database {
 impl DatabaseProbe for Database {
     fn backend(&self) -> DatabaseBackend {
         Self::backend(self)
+    }
+
+    fn pool_connections(&self) -> (u32, u32) {
+        self.pool_state()
     }
 
     fn ping(&self, timeout: Duration) -> Result<Duration, ProbeError> {

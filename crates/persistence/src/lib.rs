@@ -7,6 +7,7 @@
 pub mod database;
 pub mod dialect;
 mod errors;
+mod instrument;
 pub mod migrations;
 mod repos;
 pub mod schema;

@@ -79,6 +79,8 @@ pub struct Settings {
     pub email: EmailSettings,
     /// `[housekeeping]`.
     pub housekeeping: HousekeepingSettings,
+    /// `[metrics]`.
+    pub metrics: MetricsSettings,
     /// `[bootstrap]`.
     pub bootstrap: BootstrapSettings,
     /// `[documents]`.
@@ -237,6 +239,14 @@ pub struct SchedulerSettings {
     pub enabled: bool,
     /// Seconds between runs.
     pub interval_seconds: u64,
+}
+
+/// `[metrics]`: the Prometheus families at `/metrics` (D12).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Record and serve metrics; off, `/metrics` answers 404 and nothing is recorded.
+    pub enabled: bool,
 }
 
 /// `[housekeeping]`: purges of DATA.md §4.2, run by the scheduler under its own lease.
@@ -595,6 +605,7 @@ impl Settings {
             },
             "log": {"level": self.log.level, "format": format!("{:?}", self.log.format).to_lowercase()},
             "scheduler": {"enabled": self.scheduler.enabled, "interval_seconds": self.scheduler.interval_seconds},
+            "metrics": {"enabled": self.metrics.enabled},
             "housekeeping": {"interval_seconds": self.housekeeping.interval_seconds, "audit_retention_days": self.housekeeping.audit_retention_days},
             "email": {
                 "enabled": self.email.enabled, "smtp_host": self.email.smtp_host, "smtp_port": self.email.smtp_port,

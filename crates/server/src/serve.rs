@@ -16,6 +16,11 @@ use crate::{mail, workers};
 /// # Errors
 /// The first start-up step that failed.
 pub fn run(settings: &Settings) -> Result<(), StartupError> {
+    if settings.metrics.enabled && erp_http::metrics::install().is_none() {
+        return Err(StartupError::Bootstrap(
+            "the metrics recorder could not be installed".into(),
+        ));
+    }
     let db = startup::open_database(settings)?;
     let applied = db.migrate()?;
     tracing::info!(

@@ -52,4 +52,7 @@ pub trait DatabaseProbe: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`ProbeError`] when the database cannot be read.
     fn migration_status(&self, timeout: Duration) -> Result<MigrationStatus, ProbeError>;
+
+    /// Idle and in-use connections of the pool, without I/O (`db_pool_connections`).
+    fn pool_connections(&self) -> (u32, u32);
 }

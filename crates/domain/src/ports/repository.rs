@@ -530,6 +530,21 @@ pub trait InterventionRepository {
         sort: &[SortKey<InterventionSortField>],
         page: Page,
     ) -> Result<Listed<Intervention>, RepoError>;
+
+    /// How many interventions exist per (statut, type) (`interventions_current`).
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn count_by_statut_and_type(
+        &mut self,
+    ) -> Result<
+        Vec<(
+            crate::enums::StatutIntervention,
+            crate::enums::InterventionType,
+            i64,
+        )>,
+        RepoError,
+    >;
 }
 
 /// The dashboard's aggregate reads (API.md §3.10).

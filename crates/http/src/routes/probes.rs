@@ -22,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, prefix: &str) {
         Endpoint::new(format!("{prefix}/ready")).get(ready),
         Endpoint::new(format!("{prefix}/health")).get(health),
         Endpoint::new(format!("{prefix}/health/detailed")).get(health),
+        Endpoint::new(format!("{prefix}/metrics")).get(metrics),
     ] {
         cfg.service(endpoint.without_rate_limit().build());
     }
@@ -35,6 +36,51 @@ pub async fn root(state: web::Data<AppState>) -> HttpResponse {
         "docs": "/docs",
         "openapi": "/openapi.json",
     }))
+}
+
+/// `GET /metrics`: the Prometheus text format (API.md §3.1).
+async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let Some(handle) = crate::metrics::handle() else {
+        // Metrics are off in this process (`metrics.enabled = false`).
+        return Err(ApiError::status(StatusCode::NOT_FOUND));
+    };
+    let (idle, in_use) = state.probe().pool_connections();
+    metrics::gauge!("db_pool_connections", "state" => "idle").set(f64::from(idle));
+    metrics::gauge!("db_pool_connections", "state" => "in_use").set(f64::from(in_use));
+    let service = state.service();
+    metrics::gauge!(
+        "app_info",
+        "service" => service.name.clone(),
+        "version" => service.version.clone(),
+        "environment" => service.environment.clone(),
+        "git_sha" => option_env!("ERP_GIT_SHA").unwrap_or("unknown")
+    )
+    .set(1.0);
+    let (database, migrations) = database_checks(&state).await;
+    let ready = !state.is_draining()
+        && database.status == CheckStatus::Healthy
+        && migrations.status == CheckStatus::Healthy;
+    metrics::gauge!("app_ready").set(if ready { 1.0 } else { 0.0 });
+    if ready && crate::metrics::interventions_current_due(Duration::from_secs(60)) {
+        let app = state.app().clone();
+        if let Ok(Ok(counts)) = web::block(move || app.intervention_counts()).await {
+            for (statut, kind, n) in counts {
+                #[expect(clippy::cast_precision_loss, reason = "row counts stay far below 2^52")]
+                let n = n as f64;
+                metrics::gauge!(
+                    "interventions_current",
+                    "statut" => statut.as_str(),
+                    "type" => kind.as_str()
+                )
+                .set(n);
+            }
+        }
+    }
+    let mut body = handle.render();
+    body.push_str(&crate::metrics::process_families());
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(body))
 }
 
 async fn live(state: web::Data<AppState>) -> HttpResponse {

@@ -154,6 +154,7 @@ pub fn state(db: Database) -> AppState {
 }
 
 pub fn state_with(db: Arc<Database>, clock: Arc<dyn Clock>, requests_per_minute: u32) -> AppState {
+    erp_http::metrics::install();
     let app = application(Arc::clone(&db), clock);
     AppState::new(service(), settings(requests_per_minute), db, app)
 }

@@ -504,4 +504,21 @@ impl InterventionRepository for DieselUnitOfWork<'_> {
             .collect::<Result<_, _>>()?;
         Ok(Listed { items, total })
     }
+
+    fn count_by_statut_and_type(
+        &mut self,
+    ) -> Result<Vec<(StatutIntervention, InterventionType, i64)>, RepoError> {
+        let rows: Vec<(String, String, i64)> = with_conn!(&mut self.conn, c => interventions::table
+            .group_by((interventions::statut, interventions::type_intervention))
+            .select((interventions::statut, interventions::type_intervention, diesel::dsl::count_star()))
+            .load(c))
+        .map_err(map)?;
+        rows.into_iter()
+            .map(|(s, t, n)| {
+                let statut = s.parse().map_err(|_| corrupt(0, "statut"))?;
+                let kind = t.parse().map_err(|_| corrupt(0, "type_intervention"))?;
+                Ok((statut, kind, n))
+            })
+            .collect()
+    }
 }
