@@ -7,6 +7,7 @@ use std::process::{Command, ExitCode};
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod bench;
+mod monitoring;
 use serde_json::Value;
 
 /// ERP MIF Maroc project automation.
@@ -25,7 +26,7 @@ enum Task {
         #[arg(long, value_name = "URL")]
         postgres: Option<String>,
     },
-    /// `cargo fmt --check`, `cargo clippy -D warnings`, and the layering check.
+    /// `cargo fmt --check`, `cargo clippy -D warnings`, the layering check and the monitoring check.
     Lint,
     /// The whole test suite on SQLite, and on PostgreSQL when a server is given.
     Test {
@@ -35,6 +36,9 @@ enum Task {
     },
     /// Only the layering check: domain and application depend on no adapter or I/O crate.
     Layering,
+    /// Only the monitoring check: promtool on deploy/prometheus (when installed), dashboards and
+    /// alerts query only the server's metric families.
+    Monitoring,
     /// Benchmarks on the release binary; writes the figures to docs/benchmarks.md.
     Bench {
         /// Which benchmark.
@@ -81,6 +85,7 @@ fn main() -> ExitCode {
         Task::Lint => lint(),
         Task::Test { postgres } => test(postgres),
         Task::Layering => layering(),
+        Task::Monitoring => monitoring::check(),
         Task::Keygen { out } => keygen(&out),
         Task::Bench {
             suite: BenchSuite::Auth,
@@ -141,7 +146,8 @@ fn lint() -> TaskResult {
             "warnings",
         ]),
     )?;
-    layering()
+    layering()?;
+    monitoring::check()
 }
 
 fn test(postgres: Option<String>) -> TaskResult {
