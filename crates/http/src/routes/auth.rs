@@ -36,7 +36,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, erp_application::AppError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    web::block(f)
+    // The blocking thread continues the request's span, so the database spans and every log
+    // line of the use case belong to the request.
+    let span = tracing::info_span!("use_case");
+    web::block(move || span.in_scope(f))
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
         .map_err(ApiError::from)
