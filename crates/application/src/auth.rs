@@ -143,7 +143,7 @@ impl Application {
                 telemetry::lockout(scope.as_str());
                 tracing::warn!(
                     scope = scope.as_str(),
-                    level = state.lockout_level,
+                    lockout_level = state.lockout_level,
                     "login key locked"
                 );
                 log.push(

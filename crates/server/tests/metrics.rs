@@ -385,4 +385,27 @@ fn every_contractual_family_is_scraped_with_its_labels_and_counts() {
     }
     assert!(limited);
     assert!(expect(&scrape(base), "rate_limit_rejections_total", &[]) >= 1.0);
+
+    // The logs of the whole scenario: JSON lines that never carry a secret, a token or a
+    // document's content.
+    let logs = server.logs.lock().unwrap().clone();
+    assert!(logs.len() > 20, "{logs:?}");
+    for line in &logs {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        assert!(v["timestamp"].is_string() && v["level"].is_string(), "{line}");
+        for secret in [
+            PASSWORD,
+            "Technicien#2026x",
+            "wrong-password-1",
+            "wrong-password-2",
+            admin.as_str(),
+            karim.as_str(),
+            "%PDF-1.7",
+            "Joint remplacé",
+        ] {
+            assert!(!line.contains(secret), "a log line leaks {secret:?}: {line}");
+        }
+    }
+    let access: Vec<&String> = logs.iter().filter(|l| l.contains("\"request completed\"")).collect();
+    assert!(access.iter().any(|l| l.contains("\"status_code\":201")), "access lines carry the status");
 }

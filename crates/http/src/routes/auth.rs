@@ -37,8 +37,8 @@ pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, erp_application::AppError> + Send + 'static,
 ) -> Result<T, ApiError> {
     // The blocking thread continues the request's span, so the database spans and every log
-    // line of the use case belong to the request.
-    let span = tracing::info_span!("use_case");
+    // line of the use case carry the request's id.
+    let span = tracing::Span::current();
     web::block(move || span.in_scope(f))
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?

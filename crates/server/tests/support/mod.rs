@@ -25,6 +25,8 @@ pub struct Server {
     pub child: Child,
     pub base: String,
     pub stderr: Receiver<String>,
+    /// Every line the server wrote on stdout (its JSON logs), as they come.
+    pub logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Drop for Server {
@@ -60,8 +62,11 @@ pub fn start(workdir: &Path, env: &[(&str, &str)]) -> Server {
         .unwrap();
     let (addr_tx, addr_rx) = channel();
     let stdout = child.stdout.take().unwrap();
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&logs);
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line.clone());
             if let Ok(v) = serde_json::from_str::<Value>(&line)
                 && v["message"] == "server listening"
             {
@@ -87,6 +92,7 @@ pub fn start(workdir: &Path, env: &[(&str, &str)]) -> Server {
         child,
         base: format!("http://{addr}"),
         stderr: err_rx,
+        logs,
     }
 }
 
