@@ -37,6 +37,18 @@ pub fn app(
         // Registered last, so it runs first: a trailing slash is stripped before routing.
         .wrap(NormalizePath::new(TrailingSlash::Trim))
         .wrap(from_fn(request_context))
+        // Outermost: the root span of every request, continuing an incoming `traceparent`
+        // (a no-op cost when no OpenTelemetry layer is installed).
+        .wrap(tracing_actix_web::TracingLogger::default())
+        .wrap(from_fn(boxed_body))
+}
+
+/// Erases the body type the tracing middleware wraps responses in.
+async fn boxed_body(
+    req: ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 /// Every route of the API.

@@ -70,7 +70,10 @@ pub async fn request_context(
             return Err(e);
         }
     };
-    let mut res = envelope_errors(res, &request_id, &span);
+    // With a trace exported, error bodies and the access line name the trace; otherwise the
+    // request id is the trace id (API.md §1.5).
+    let trace_id = active_trace_id().unwrap_or_else(|| request_id.clone());
+    let mut res = envelope_errors(res, &trace_id, &span);
 
     let headers = res.headers_mut();
     headers.insert(X_REQUEST_ID, header_value(&request_id));
@@ -100,6 +103,7 @@ pub async fn request_context(
         tracing::info!(
             target: "http.access",
             request_id = %request_id,
+            trace_id = %trace_id,
             method = %method,
             path = %path,
             status_code = status,
@@ -110,11 +114,21 @@ pub async fn request_context(
     Ok(res)
 }
 
+/// The OpenTelemetry trace id of the current request, when one is being recorded.
+fn active_trace_id() -> Option<String> {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let cx = tracing::Span::current().context();
+    let span = cx.span();
+    let sc = span.span_context();
+    (sc.is_valid() && sc.is_sampled()).then(|| sc.trace_id().to_string())
+}
+
 /// Writes the envelope of every error response: from its [`ErrorBody`] when an `ApiError`
 /// produced it, else a generic one for its status (actix's own errors, panics).
 fn envelope_errors(
     res: ServiceResponse<BoxBody>,
-    request_id: &str,
+    trace_id: &str,
     span: &tracing::Span,
 ) -> ServiceResponse<BoxBody> {
     let status = res.status();
@@ -139,13 +153,13 @@ fn envelope_errors(
     if let Some(cause) = &body.internal {
         span.in_scope(|| {
             if status.is_server_error() {
-                tracing::error!(request_id, status = status.as_u16(), cause = %cause, "request failed");
+                tracing::error!(trace_id, status = status.as_u16(), cause = %cause, "request failed");
             } else {
-                tracing::debug!(request_id, status = status.as_u16(), cause = %cause, "request refused");
+                tracing::debug!(trace_id, status = status.as_u16(), cause = %cause, "request refused");
             }
         });
     }
-    let json = body.to_json(request_id).to_string();
+    let json = body.to_json(trace_id).to_string();
     let mut res = res.map_body(|head, _| {
         head.headers_mut().insert(
             header::CONTENT_TYPE,

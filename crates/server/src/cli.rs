@@ -103,11 +103,11 @@ fn run(command: &Command) -> Result<(), String> {
     let settings = Settings::load(&Sources::from_process()).map_err(|e| e.to_string())?;
     match command {
         Command::Serve => {
-            telemetry::init(&settings);
+            let _telemetry = telemetry::init(&settings);
             serve::run(&settings).map_err(|e| e.to_string())
         }
         Command::Migrate { status } => {
-            telemetry::init(&settings);
+            let _telemetry = telemetry::init(&settings);
             migrate(&settings, *status).map_err(|e| e.to_string())
         }
         Command::CheckConfig => {
@@ -124,11 +124,11 @@ fn run(command: &Command) -> Result<(), String> {
         }
         Command::Keys(KeysCommand::Generate { .. }) => Ok(()),
         Command::Keys(KeysCommand::RotateFernet) => {
-            telemetry::init(&settings);
+            let _telemetry = telemetry::init(&settings);
             rotate_fernet(&settings)
         }
         Command::SeedDemo { interventions } => {
-            telemetry::init(&settings);
+            let _telemetry = telemetry::init(&settings);
             seed_demo(&settings, *interventions).map_err(|e| e.to_string())
         }
         Command::Healthcheck { timeout } => healthcheck::check(

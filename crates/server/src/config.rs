@@ -81,6 +81,8 @@ pub struct Settings {
     pub housekeeping: HousekeepingSettings,
     /// `[metrics]`.
     pub metrics: MetricsSettings,
+    /// `[tracing]`.
+    pub tracing: TracingSettings,
     /// `[bootstrap]`.
     pub bootstrap: BootstrapSettings,
     /// `[documents]`.
@@ -239,6 +241,20 @@ pub struct SchedulerSettings {
     pub enabled: bool,
     /// Seconds between runs.
     pub interval_seconds: u64,
+}
+
+/// `[tracing]`: OpenTelemetry traces exported over OTLP/HTTP (D12).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TracingSettings {
+    /// Off by default; on, every request and database statement is a span sent to `endpoint`.
+    pub enabled: bool,
+    /// OTLP/HTTP traces endpoint, e.g. `http://otel-collector:4318/v1/traces`.
+    pub endpoint: String,
+    /// Extra HTTP headers of the export requests (authentication of a SaaS collector).
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// Share of new traces sampled, 0.0–1.0 (an incoming sampled `traceparent` is followed).
+    pub sampling_ratio: f64,
 }
 
 /// `[metrics]`: the Prometheus families at `/metrics` (D12).
@@ -443,6 +459,12 @@ impl Settings {
         if self.scheduler.interval_seconds == 0 {
             return rule("scheduler.interval_seconds", "must be at least 1");
         }
+        if !(0.0..=1.0).contains(&self.tracing.sampling_ratio) {
+            return rule("tracing.sampling_ratio", "must be between 0.0 and 1.0");
+        }
+        if self.tracing.enabled && !self.tracing.endpoint.starts_with("http") {
+            return rule("tracing.endpoint", "must be an http:// or https:// URL");
+        }
         if self.housekeeping.interval_seconds == 0 {
             return rule("housekeeping.interval_seconds", "must be at least 1");
         }
@@ -606,6 +628,11 @@ impl Settings {
             "log": {"level": self.log.level, "format": format!("{:?}", self.log.format).to_lowercase()},
             "scheduler": {"enabled": self.scheduler.enabled, "interval_seconds": self.scheduler.interval_seconds},
             "metrics": {"enabled": self.metrics.enabled},
+            "tracing": {
+                "enabled": self.tracing.enabled, "endpoint": self.tracing.endpoint,
+                "headers": self.tracing.headers.keys().map(|k| (k.clone(), "[set]")).collect::<std::collections::BTreeMap<_, _>>(),
+                "sampling_ratio": self.tracing.sampling_ratio,
+            },
             "housekeeping": {"interval_seconds": self.housekeeping.interval_seconds, "audit_retention_days": self.housekeeping.audit_retention_days},
             "email": {
                 "enabled": self.email.enabled, "smtp_host": self.email.smtp_host, "smtp_port": self.email.smtp_port,

@@ -1,15 +1,66 @@
-//! Logging: one JSON object per line (D12), or pretty output on a developer's terminal.
+//! Logging and tracing (D12): one JSON object per line (or pretty output on a developer's
+//! terminal), and, when `[tracing] enabled`, OpenTelemetry spans exported over OTLP/HTTP by a
+//! batch processor on its own thread, with W3C trace-context propagation.
 
 use std::io::IsTerminal as _;
 
-use tracing_subscriber::EnvFilter;
+use opentelemetry::KeyValue;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use tracing_subscriber::fmt::format::FmtSpan;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _};
 
 use crate::config::{Environment, LogFormat, Settings};
 
-/// Installs the global subscriber. `RUST_LOG`, when set, wins over `log.level`.
-/// Calling it twice keeps the first subscriber.
-pub fn init(settings: &Settings) {
+/// Keeps the trace exporter alive; dropping it flushes the spans still batched.
+#[derive(Debug, Default)]
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if let Some(p) = self.provider.take()
+            && let Err(e) = p.shutdown()
+        {
+            tracing::warn!(error = %e, "trace exporter did not shut down cleanly");
+        }
+    }
+}
+
+fn tracer_provider(settings: &Settings) -> Result<SdkTracerProvider, String> {
+    let t = &settings.tracing;
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(t.endpoint.clone())
+        .with_headers(t.headers.clone().into_iter().collect())
+        .build()
+        .map_err(|e| format!("OTLP exporter: {e}"))?;
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name(settings.service.name.clone())
+        .with_attributes([
+            KeyValue::new("service.version", env!("CARGO_PKG_VERSION")),
+            KeyValue::new("deployment.environment.name", settings.environment.as_str()),
+            KeyValue::new("service.instance.id", crate::workers::instance_id()),
+        ])
+        .build();
+    Ok(SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+            t.sampling_ratio,
+        ))))
+        .with_resource(resource)
+        .build())
+}
+
+/// Installs the global subscriber (and the trace pipeline when enabled). `RUST_LOG`, when set,
+/// wins over `log.level`. Calling it twice keeps the first subscriber.
+#[must_use]
+pub fn init(settings: &Settings) -> TelemetryGuard {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&settings.log.level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
@@ -20,20 +71,48 @@ pub fn init(settings: &Settings) {
             settings.environment == Environment::Development && std::io::stdout().is_terminal()
         }
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_span_events(FmtSpan::NONE);
-    let installed = if pretty {
-        builder.with_target(true).try_init()
+    let fmt = if pretty {
+        tracing_subscriber::fmt::layer()
+            .with_span_events(FmtSpan::NONE)
+            .with_target(true)
+            .boxed()
     } else {
-        builder
+        tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(false)
             .with_target(true)
-            .try_init()
+            .with_span_events(FmtSpan::NONE)
+            .boxed()
+    };
+    let (otel, provider, failure) = if settings.tracing.enabled {
+        match tracer_provider(settings) {
+            Ok(provider) => {
+                opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+                let tracer = provider.tracer("erp-mif-maroc");
+                let layer = tracing_opentelemetry::layer().with_tracer(tracer);
+                (Some(layer), Some(provider), None)
+            }
+            Err(e) => (None, None, Some(e)),
+        }
+    } else {
+        (None, None, None)
     };
     // Already installed (tests calling twice): keep the first one.
-    drop(installed);
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(otel)
+        .try_init();
+    if let Some(e) = failure {
+        tracing::error!(error = %e, "tracing export disabled");
+    } else if provider.is_some() {
+        tracing::info!(
+            endpoint = %settings.tracing.endpoint,
+            sampling_ratio = settings.tracing.sampling_ratio,
+            "trace export enabled"
+        );
+    }
+    TelemetryGuard { provider }
 }

@@ -392,7 +392,10 @@ fn every_contractual_family_is_scraped_with_its_labels_and_counts() {
     assert!(logs.len() > 20, "{logs:?}");
     for line in &logs {
         let v: Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
-        assert!(v["timestamp"].is_string() && v["level"].is_string(), "{line}");
+        assert!(
+            v["timestamp"].is_string() && v["level"].is_string(),
+            "{line}"
+        );
         for secret in [
             PASSWORD,
             "Technicien#2026x",
@@ -403,9 +406,18 @@ fn every_contractual_family_is_scraped_with_its_labels_and_counts() {
             "%PDF-1.7",
             "Joint remplacé",
         ] {
-            assert!(!line.contains(secret), "a log line leaks {secret:?}: {line}");
+            assert!(
+                !line.contains(secret),
+                "a log line leaks {secret:?}: {line}"
+            );
         }
     }
-    let access: Vec<&String> = logs.iter().filter(|l| l.contains("\"request completed\"")).collect();
-    assert!(access.iter().any(|l| l.contains("\"status_code\":201")), "access lines carry the status");
+    let access: Vec<&String> = logs
+        .iter()
+        .filter(|l| l.contains("\"request completed\""))
+        .collect();
+    assert!(
+        access.iter().any(|l| l.contains("\"status_code\":201")),
+        "access lines carry the status"
+    );
 }

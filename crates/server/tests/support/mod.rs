@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod otlp;
 pub mod smtp;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_erp");
