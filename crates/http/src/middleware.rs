@@ -96,6 +96,11 @@ pub async fn request_context(
     }
 
     let status = res.status().as_u16();
+    let user_id = res
+        .request()
+        .extensions()
+        .get::<crate::extract::caller::CallerId>()
+        .map(|c| c.0);
     drop(in_flight);
     crate::metrics::record_request(&method, &endpoint, status, elapsed);
     let duration_ms = elapsed.as_secs_f64() * 1_000.0;
@@ -104,6 +109,7 @@ pub async fn request_context(
             target: "http.access",
             request_id = %request_id,
             trace_id = %trace_id,
+            user_id,
             method = %method,
             path = %path,
             status_code = status,

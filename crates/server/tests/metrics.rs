@@ -420,4 +420,21 @@ fn every_contractual_family_is_scraped_with_its_labels_and_counts() {
         access.iter().any(|l| l.contains("\"status_code\":201")),
         "access lines carry the status"
     );
+    for field in [
+        "request_id",
+        "method",
+        "path",
+        "duration_ms",
+        "target",
+        "message",
+    ] {
+        assert!(
+            access.iter().all(|l| l.contains(&format!("\"{field}\":"))),
+            "{field}"
+        );
+    }
+    assert!(
+        access.iter().any(|l| l.contains("\"user_id\":")),
+        "authenticated requests name their user"
+    );
 }

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use actix_web::HttpMessage as _;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -27,6 +28,10 @@ pub fn bearer_token(req: &HttpRequest) -> Option<String> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
 }
 
+/// The authenticated user's id, left in the request's extensions for the access log.
+#[derive(Debug, Clone, Copy)]
+pub struct CallerId(pub i64);
+
 impl FromRequest for Authenticated {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
@@ -35,13 +40,17 @@ impl FromRequest for Authenticated {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer_token(req);
         let ctx = context_of(req);
+        let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
             let token = token.ok_or_else(|| unauthorized(AuthFailure::MissingCredentials))?;
             let app = state.app().clone();
-            let caller = web::block(move || app.authenticate(&token, &ctx))
+            let span = tracing::Span::current();
+            let caller = web::block(move || span.in_scope(|| app.authenticate(&token, &ctx)))
                 .await
                 .map_err(|e| ApiError::internal(e.to_string()))??;
+            // For the access log line (`user_id`, D12).
+            req.extensions_mut().insert(CallerId(caller.user.id.get()));
             Ok(Self(caller))
         })
     }
