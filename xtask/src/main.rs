@@ -69,6 +69,8 @@ enum BenchSuite {
     Auth,
     /// Intervention reads and the dashboard with many interventions loaded.
     Core,
+    /// The cost of metrics and of tracing (exported over OTLP) on intervention reads.
+    Observability,
 }
 
 type TaskResult = Result<(), String>;
@@ -98,6 +100,11 @@ fn main() -> ExitCode {
             interventions,
             postgres,
         } => bench_core(seconds, interventions, postgres),
+        Task::Bench {
+            suite: BenchSuite::Observability,
+            seconds,
+            ..
+        } => bench_observability(seconds),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -373,6 +380,19 @@ fn bench_auth(seconds: u64) -> TaskResult {
     let table = bench::auth(&workspace_root(), seconds)?;
     say_plain(&table);
     write_bench_section("Identity (`cargo xtask bench auth`)", &table)
+}
+
+fn bench_observability(seconds: u64) -> TaskResult {
+    run(
+        "build",
+        cargo().args(["build", "--release", "--locked", "-p", "erp-server"]),
+    )?;
+    let table = bench::observability(&workspace_root(), 2_000, seconds)?;
+    say_plain(&table);
+    write_bench_section(
+        "Observability overhead (`cargo xtask bench observability`)",
+        &table,
+    )
 }
 
 fn write_bench_section(title: &str, body: &str) -> TaskResult {
