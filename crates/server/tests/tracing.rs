@@ -69,7 +69,16 @@ fn a_traceparent_continues_into_the_http_span_and_its_database_spans() {
         .find(|s| s.parent_span_id == PARENT_ID)
         .unwrap_or_else(|| panic!("no HTTP span under the remote parent: {got:#?}"));
     assert!(http.name.contains("/api/v1/users/"), "{http:?}");
+    let use_case = ours
+        .iter()
+        .find(|s| s.name.starts_with("use_case GET /api/v1/users/"))
+        .unwrap_or_else(|| panic!("no use-case span: {got:#?}"));
+    assert_eq!(use_case.parent_span_id.len(), 16);
     let db: Vec<_> = ours.iter().filter(|s| s.name == "db.query").collect();
+    assert!(
+        db.iter().any(|s| s.parent_span_id == use_case.span_id),
+        "the use case's statements are its children: {db:#?}"
+    );
     assert!(!db.is_empty(), "{got:#?}");
     assert!(
         db.iter().any(|s| s

@@ -179,5 +179,12 @@ pub(crate) async fn use_case<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     let ctx = context_of(req);
     let app = state.app().clone();
-    blocking(move || f(&app, &ctx)).await
+    // One span per use case, named by the route it serves, under the request's span; it
+    // repeats the request id so that log lines inside it still carry it.
+    let span = tracing::info_span!(
+        "use_case",
+        otel.name = %format!("use_case {} {}", req.method(), req.match_pattern().unwrap_or_default()),
+        request_id = ctx.request_id.as_deref().unwrap_or_default(),
+    );
+    blocking(move || span.in_scope(|| f(&app, &ctx))).await
 }
