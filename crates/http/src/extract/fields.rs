@@ -7,6 +7,9 @@ use serde_json::{Map, Value};
 
 use crate::error::{ApiError, Location};
 
+/// Largest duration in minutes a request may carry.
+pub const MAX_MINUTES: i64 = 1_000_000;
+
 /// A field of a partial update.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Patch<T> {
@@ -41,6 +44,14 @@ impl<T> Patch<T> {
             Self::Value(v) => Patch::Value(f(v)),
             Self::Null => Patch::Null,
             Self::Absent => Patch::Absent,
+        }
+    }
+
+    /// The value, if one was sent (`Null` and `Absent` alike are `None`).
+    pub fn value(self) -> Option<T> {
+        match self {
+            Self::Value(v) => Some(v),
+            Self::Null | Self::Absent => None,
         }
     }
 
@@ -275,6 +286,27 @@ impl Fields {
         }
     }
 
+    /// The value of a required field read as `patch`: `null` or absent is a `required`
+    /// violation, unless the field already has one (a bad value is reported once).
+    pub fn require<T>(&mut self, name: &str, patch: Patch<T>) -> Option<T> {
+        match patch {
+            Patch::Value(v) => Some(v),
+            Patch::Null | Patch::Absent => {
+                if self.is_clean_for(name) {
+                    self.push(FieldViolation::required(name));
+                }
+                None
+            }
+        }
+    }
+
+    /// A duration in minutes, 0–1 000 000.
+    pub fn minutes(&mut self, name: &str) -> Patch<i32> {
+        // Bounded when read, so the conversion cannot fail.
+        self.integer(name, 0, MAX_MINUTES)
+            .map(|v| i32::try_from(v).unwrap_or(0))
+    }
+
     /// An optional trimmed string of at most `max` characters; empty → `Null`.
     pub fn text_max(&mut self, name: &str, max: usize) -> Patch<String> {
         match self.trimmed(name) {
@@ -432,6 +464,36 @@ mod tests {
     fn fields(v: Value) -> Fields {
         let Value::Object(m) = v else { panic!() };
         Fields::new(m, Location::Body)
+    }
+
+    #[test]
+    fn required_fields_report_absence_once_and_minutes_are_bounded() {
+        let mut f = fields(json!({"a": 3, "b": null, "c": "x", "m": 1_000_001}));
+        let a = f.id("a");
+        assert_eq!(f.require("a", a), Some(3));
+        let b = f.id("b");
+        assert_eq!(f.require("b", b), None);
+        let absent = f.id("z");
+        assert_eq!(f.require("z", absent), None);
+        let c = f.id("c");
+        assert_eq!(f.require("c", c), None);
+        assert_eq!(f.minutes("m"), Patch::Absent);
+        assert_eq!(Patch::Value(2).value(), Some(2));
+        assert_eq!(Patch::<i32>::Null.value(), None);
+        let codes: Vec<(String, &str)> = f
+            .into_violations()
+            .into_iter()
+            .map(|v| (v.field, v.code.as_str()))
+            .collect();
+        assert_eq!(
+            codes,
+            vec![
+                ("b".to_owned(), "required"),
+                ("z".to_owned(), "required"),
+                ("c".to_owned(), "invalid_type"),
+                ("m".to_owned(), "out_of_range"),
+            ]
+        );
     }
 
     #[test]

@@ -32,7 +32,6 @@ use crate::state::AppState;
 use crate::wire::timestamp;
 
 const NOT_FOUND: &str = "Intervention introuvable";
-const MAX_MINUTES: i64 = 1_000_000;
 
 /// Registers the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -217,12 +216,6 @@ fn text(f: &mut Fields, name: &str, min: usize, max: usize) -> Patch<String> {
     f.parse(name, |s| bounded_text(name, s, min, max))
 }
 
-fn minutes(f: &mut Fields, name: &str) -> Patch<i32> {
-    // Bounded to 0–1 000 000 when read, so the conversion cannot fail.
-    f.integer(name, 0, MAX_MINUTES)
-        .map(|v| i32::try_from(v).unwrap_or(0))
-}
-
 fn type_field(f: &mut Fields) -> Patch<InterventionType> {
     let values = InterventionType::wire_values();
     let a = f.enumeration::<InterventionType>("type", &values);
@@ -240,13 +233,6 @@ fn type_field(f: &mut Fields) -> Patch<InterventionType> {
     }
 }
 
-fn value<T>(p: Patch<T>) -> Option<T> {
-    match p {
-        Patch::Value(v) => Some(v),
-        Patch::Null | Patch::Absent => None,
-    }
-}
-
 async fn create(
     req: HttpRequest,
     caller: Authenticated,
@@ -259,31 +245,20 @@ async fn create(
         Location::Body,
     );
     let titre = f.parse_required("titre", |s| bounded_text("titre", s, 1, 255));
-    let description = value(f.text_max("description", 10_000));
+    let description = f.text_max("description", 10_000).value();
     let type_intervention = type_field(&mut f);
-    let type_intervention = match type_intervention {
-        Patch::Value(t) => Some(t),
-        Patch::Null | Patch::Absent => {
-            if f.is_clean_for("type") {
-                f.push(FieldViolation::required("type"));
-            }
-            None
-        }
-    };
-    let priorite = value(f.enumeration("priorite", &PrioriteIntervention::wire_values()))
+    let type_intervention = f.require("type", type_intervention);
+    let priorite = f
+        .enumeration("priorite", &PrioriteIntervention::wire_values())
+        .value()
         .unwrap_or(PrioriteIntervention::Normale);
-    let urgence = value(f.boolean("urgence")).unwrap_or(false);
-    let date_limite = value(f.timestamp("date_limite"));
-    let equipement_id = match f.id("equipement_id") {
-        Patch::Value(id) => Some(EquipementId::new(id)),
-        Patch::Null | Patch::Absent => {
-            if f.is_clean_for("equipement_id") {
-                f.push(FieldViolation::required("equipement_id"));
-            }
-            None
-        }
-    };
-    let technicien_id = value(f.id("technicien_id")).map(TechnicienId::new);
+    let urgence = f.boolean("urgence").value().unwrap_or(false);
+    let date_limite = f.timestamp("date_limite").value();
+    let equipement_id = f.id("equipement_id");
+    let equipement_id = f
+        .require("equipement_id", equipement_id)
+        .map(EquipementId::new);
+    let technicien_id = f.id("technicien_id").value().map(TechnicienId::new);
     if let Patch::Value(statut) =
         f.enumeration::<StatutIntervention>("statut", &StatutIntervention::wire_values())
     {
@@ -296,8 +271,8 @@ async fn create(
             f.push(FieldViolation::invalid_value("statut", &[initial.as_str()]));
         }
     }
-    let duree_estimee = value(minutes(&mut f, "duree_estimee"));
-    let cout_estime = value(f.integer("cout_estime", 0, MAX_CENTIMES));
+    let duree_estimee = f.minutes("duree_estimee").value();
+    let cout_estime = f.integer("cout_estime", 0, MAX_CENTIMES).value();
     f.finish()?;
     let (Some(titre), Some(type_intervention), Some(equipement_id)) =
         (titre, type_intervention, equipement_id)
@@ -465,7 +440,7 @@ async fn update(
     let equipement = f
         .not_null("equipement_id", equipement)
         .map(EquipementId::new);
-    let duree_estimee = minutes(&mut f, "duree_estimee");
+    let duree_estimee = f.minutes("duree_estimee");
     let cout_estime = f.integer("cout_estime", 0, MAX_CENTIMES);
     let expected = expected_version(&req, &mut f);
     f.finish()?;
@@ -504,29 +479,25 @@ fn read_action(
 ) -> Result<ActionInput, ApiError> {
     let mut input = ActionInput::bare(action);
     input.expected_version = expected_version(req, f)?;
-    input.remarque = value(f.text_max("remarque", 1000));
+    input.remarque = f.text_max("remarque", 1000).value();
     match action {
-        LifecycleAction::Affecter => match f.id("technicien_id") {
-            Patch::Value(t) => input.technicien_id = Some(TechnicienId::new(t)),
-            Patch::Null | Patch::Absent => {
-                if f.is_clean_for("technicien_id") {
-                    f.push(FieldViolation::required("technicien_id"));
-                }
-            }
-        },
+        LifecycleAction::Affecter => {
+            let t = f.id("technicien_id");
+            input.technicien_id = f.require("technicien_id", t).map(TechnicienId::new);
+        }
         LifecycleAction::Cloturer => {
             let rapport = f.parse_required("rapport_intervention", |s| {
                 bounded_text("rapport_intervention", s, 1, 10_000)
             });
             let report = ClosureReport {
                 rapport_intervention: rapport.unwrap_or_default(),
-                travaux_realises: value(f.text_max("travaux_realises", 10_000)),
-                recommandations: value(f.text_max("recommandations", 10_000)),
-                duree_reelle: value(minutes(f, "duree_reelle")),
-                temps_deplacement: value(minutes(f, "temps_deplacement")),
-                cout_reel: value(f.integer("cout_reel", 0, MAX_CENTIMES)),
-                cout_pieces: value(f.integer("cout_pieces", 0, MAX_CENTIMES)),
-                cout_main_oeuvre: value(f.integer("cout_main_oeuvre", 0, MAX_CENTIMES)),
+                travaux_realises: f.text_max("travaux_realises", 10_000).value(),
+                recommandations: f.text_max("recommandations", 10_000).value(),
+                duree_reelle: f.minutes("duree_reelle").value(),
+                temps_deplacement: f.minutes("temps_deplacement").value(),
+                cout_reel: f.integer("cout_reel", 0, MAX_CENTIMES).value(),
+                cout_pieces: f.integer("cout_pieces", 0, MAX_CENTIMES).value(),
+                cout_main_oeuvre: f.integer("cout_main_oeuvre", 0, MAX_CENTIMES).value(),
             };
             input.closure = Some(report);
         }
@@ -534,16 +505,11 @@ fn read_action(
             input.raison = f.parse_required("raison", |s| bounded_text("raison", s, 1, 1000));
         }
         LifecycleAction::Valider => {
-            input.satisfaction = match f.integer("satisfaction_client", 1, 5) {
-                Patch::Value(v) => i32::try_from(v).ok(),
-                Patch::Null | Patch::Absent => {
-                    if f.is_clean_for("satisfaction_client") {
-                        f.push(FieldViolation::required("satisfaction_client"));
-                    }
-                    None
-                }
-            };
-            input.commentaire_client = value(f.text_max("commentaire_client", 2000));
+            let satisfaction = f.integer("satisfaction_client", 1, 5);
+            input.satisfaction = f
+                .require("satisfaction_client", satisfaction)
+                .and_then(|v| i32::try_from(v).ok());
+            input.commentaire_client = f.text_max("commentaire_client", 2000).value();
             if let Patch::Value(false) = f.boolean("validation_client") {
                 f.push(FieldViolation::invalid_value(
                     "validation_client",

@@ -6,7 +6,6 @@ use erp_application::authz::Action;
 use erp_application::notifications::CreateNotification;
 use erp_domain::UserId;
 use erp_domain::enums::{CanalNotification, TypeNotification};
-use erp_domain::error::FieldViolation;
 use erp_domain::intervention::InterventionId;
 use erp_domain::list::{SortDir, SortKey};
 use erp_domain::notification::{
@@ -16,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::dto::collection;
 use crate::error::{ApiError, Location};
-use crate::extract::fields::{Fields, Patch};
+use crate::extract::fields::Fields;
 use crate::extract::query::Query;
 use crate::extract::{Authenticated, read_json_object};
 use crate::routes::auth::use_case;
@@ -83,18 +82,6 @@ fn notification_id(raw: &str) -> Result<NotificationId, ApiError> {
         .ok_or_else(|| ApiError::not_found(NOT_FOUND))
 }
 
-fn required<T>(f: &mut Fields, name: &str, p: Patch<T>) -> Option<T> {
-    match p {
-        Patch::Value(v) => Some(v),
-        Patch::Null | Patch::Absent => {
-            if f.is_clean_for(name) {
-                f.push(FieldViolation::required(name));
-            }
-            None
-        }
-    }
-}
-
 async fn create(
     req: HttpRequest,
     caller: Authenticated,
@@ -107,23 +94,14 @@ async fn create(
         Location::Body,
     );
     let kind = f.enumeration::<TypeNotification>("type", &TypeNotification::wire_values());
-    let kind = required(&mut f, "type", kind);
+    let kind = f.require("type", kind);
     let canal = f.enumeration::<CanalNotification>("canal", &CanalNotification::wire_values());
-    let canal = required(&mut f, "canal", canal);
-    let titre = match f.text_max("titre", 255) {
-        Patch::Value(v) => Some(v),
-        Patch::Null | Patch::Absent => None,
-    };
-    let contenu = match f.text_max("contenu", 2000) {
-        Patch::Value(v) => Some(v),
-        Patch::Null | Patch::Absent => None,
-    };
+    let canal = f.require("canal", canal);
+    let titre = f.text_max("titre", 255).value();
+    let contenu = f.text_max("contenu", 2000).value();
     let user_id = f.id("user_id");
-    let user_id = required(&mut f, "user_id", user_id);
-    let intervention_id = match f.id("intervention_id") {
-        Patch::Value(v) => Some(InterventionId::new(v)),
-        Patch::Null | Patch::Absent => None,
-    };
+    let user_id = f.require("user_id", user_id);
+    let intervention_id = f.id("intervention_id").value().map(InterventionId::new);
     f.finish()?;
     let (Some(type_notification), Some(canal), Some(user_id)) = (kind, canal, user_id) else {
         return Err(ApiError::internal("validated fields missing"));

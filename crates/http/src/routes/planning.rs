@@ -26,7 +26,6 @@ use crate::state::AppState;
 use crate::wire::{parse_timestamp, timestamp};
 
 const NOT_FOUND: &str = "Planning introuvable";
-const MAX_MINUTES: i64 = 1_000_000;
 
 /// Registers the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -111,22 +110,9 @@ fn statut(f: &mut Fields, allowed: &[StatutPlanning]) -> Patch<StatutPlanning> {
     }
 }
 
-fn minutes(f: &mut Fields) -> Patch<i32> {
-    // Bounded when read, so the conversion cannot fail.
-    f.integer("duree_estimee", 0, MAX_MINUTES)
-        .map(|v| i32::try_from(v).unwrap_or(0))
-}
-
 fn avance(f: &mut Fields) -> Patch<i32> {
     f.integer("avance_jours", 0, 365)
         .map(|v| i32::try_from(v).unwrap_or(0))
-}
-
-fn value<T>(p: Patch<T>) -> Option<T> {
-    match p {
-        Patch::Value(v) => Some(v),
-        Patch::Null | Patch::Absent => None,
-    }
 }
 
 fn location(res: &mut HttpResponse, path: &str) {
@@ -146,39 +132,27 @@ async fn create(
         read_json_object(&req, payload.into_inner()).await?,
         Location::Body,
     );
-    let equipement_id = match f.id("equipement_id") {
-        Patch::Value(id) => Some(EquipementId::new(id)),
-        Patch::Null | Patch::Absent => {
-            if f.is_clean_for("equipement_id") {
-                f.push(FieldViolation::required("equipement_id"));
-            }
-            None
-        }
-    };
-    let frequence = match frequence(&mut f) {
-        Patch::Value(v) => Some(v),
-        Patch::Null | Patch::Absent => {
-            if f.is_clean_for("frequence") {
-                f.push(FieldViolation::required("frequence"));
-            }
-            None
-        }
-    };
-    let prochaine_date = value(f.timestamp("prochaine_date"));
-    let derniere_date = value(f.timestamp("derniere_date"));
-    let date_fin = value(f.timestamp("date_fin"));
-    let statut = value(statut(
-        &mut f,
-        &[StatutPlanning::Actif, StatutPlanning::Suspendu],
-    ))
-    .unwrap_or(StatutPlanning::Actif);
-    let titre = value(f.text_max("titre", 255));
-    let commentaire = value(f.text_max("commentaire", 1000));
-    let priorite = value(f.enumeration("priorite", &PrioriteIntervention::wire_values()))
+    let equipement_id = f.id("equipement_id");
+    let equipement_id = f
+        .require("equipement_id", equipement_id)
+        .map(EquipementId::new);
+    let frequence = frequence(&mut f);
+    let frequence = f.require("frequence", frequence);
+    let prochaine_date = f.timestamp("prochaine_date").value();
+    let derniere_date = f.timestamp("derniere_date").value();
+    let date_fin = f.timestamp("date_fin").value();
+    let statut = statut(&mut f, &[StatutPlanning::Actif, StatutPlanning::Suspendu])
+        .value()
+        .unwrap_or(StatutPlanning::Actif);
+    let titre = f.text_max("titre", 255).value();
+    let commentaire = f.text_max("commentaire", 1000).value();
+    let priorite = f
+        .enumeration("priorite", &PrioriteIntervention::wire_values())
+        .value()
         .unwrap_or(PrioriteIntervention::Normale);
-    let technicien_id = value(f.id("technicien_id")).map(TechnicienId::new);
-    let duree_estimee = value(minutes(&mut f));
-    let avance_jours = value(avance(&mut f)).unwrap_or(0);
+    let technicien_id = f.id("technicien_id").value().map(TechnicienId::new);
+    let duree_estimee = f.minutes("duree_estimee").value();
+    let avance_jours = avance(&mut f).value().unwrap_or(0);
     f.finish()?;
     let (Some(equipement_id), Some(frequence)) = (equipement_id, frequence) else {
         return Err(ApiError::internal("validated fields missing"));
@@ -322,7 +296,7 @@ async fn update(
         commentaire: f.text_max("commentaire", 1000).into_option(),
         priorite,
         technicien_id: f.id("technicien_id").map(TechnicienId::new).into_option(),
-        duree_estimee: minutes(&mut f).into_option(),
+        duree_estimee: f.minutes("duree_estimee").into_option(),
         avance_jours,
     };
     f.finish()?;
@@ -363,15 +337,7 @@ async fn reschedule(
                 Location::Body,
             );
             let t = f.timestamp("nouvelle_date");
-            let t = match t {
-                Patch::Value(t) => Some(t),
-                Patch::Null | Patch::Absent => {
-                    if f.is_clean_for("nouvelle_date") {
-                        f.push(FieldViolation::required("nouvelle_date"));
-                    }
-                    None
-                }
-            };
+            let t = f.require("nouvelle_date", t);
             f.finish()?;
             t.ok_or_else(|| ApiError::internal("validated date missing"))?
         }

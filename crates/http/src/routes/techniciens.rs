@@ -338,15 +338,8 @@ async fn create(
         read_json_object(&req, payload.into_inner()).await?,
         Location::Body,
     );
-    let user_id = match f.id("user_id") {
-        Patch::Value(id) => Some(UserId::new(id)),
-        Patch::Null | Patch::Absent => {
-            if f.is_clean_for("user_id") {
-                f.push(FieldViolation::required("user_id"));
-            }
-            None
-        }
-    };
+    let user_id = f.id("user_id");
+    let user_id = f.require("user_id", user_id).map(UserId::new);
     let input = read_technicien(&mut f);
     input.refuse_nulls(&mut f);
     f.finish()?;
