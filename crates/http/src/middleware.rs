@@ -55,8 +55,11 @@ pub async fn request_context(
         .and_then(|o| o.to_str().ok())
         .map(ToOwned::to_owned);
 
-    let endpoint = crate::metrics::endpoint_label(req.match_pattern());
-    let in_flight = crate::metrics::InFlight::start(&method, &endpoint);
+    let metered = crate::metrics::enabled().then(|| {
+        let endpoint = crate::metrics::endpoint_label(req.match_pattern());
+        let in_flight = crate::metrics::InFlight::start(&method, &endpoint);
+        (endpoint, in_flight)
+    });
     let span =
         tracing::info_span!("request", request_id = %request_id, method = %method, path = %path);
     // Inner services answer errors as responses (handlers' errors are rendered by their
@@ -101,8 +104,10 @@ pub async fn request_context(
         .extensions()
         .get::<crate::extract::caller::CallerId>()
         .map(|c| c.0);
-    drop(in_flight);
-    crate::metrics::record_request(&method, &endpoint, status, elapsed);
+    if let Some((endpoint, in_flight)) = metered {
+        drop(in_flight);
+        crate::metrics::record_request(&method, &endpoint, status, elapsed);
+    }
     let duration_ms = elapsed.as_secs_f64() * 1_000.0;
     span.in_scope(|| {
         tracing::info!(

@@ -438,3 +438,16 @@ fn every_contractual_family_is_scraped_with_its_labels_and_counts() {
         "authenticated requests name their user"
     );
 }
+
+#[test]
+fn with_metrics_off_nothing_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), &[("ERP__METRICS__ENABLED", "false")]);
+    let (status, body) = send("GET", &format!("{}/metrics", server.base), None, None);
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"]["code"], "RESOURCE_NOT_FOUND");
+    assert_eq!(
+        send("GET", &format!("{}/live", server.base), None, None).0,
+        200
+    );
+}
