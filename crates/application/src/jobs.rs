@@ -92,11 +92,8 @@ impl Application {
             Ok::<_, AppError>(uow.purge(&cutoffs)?)
         })?;
         let vault = self.ports.documents.as_ref();
-        let old = std::time::SystemTime::now()
-            .checked_sub(ORPHAN_BLOB_AGE)
-            .unwrap_or(std::time::UNIX_EPOCH);
         let candidates = vault
-            .blobs_modified_before(old)
+            .blobs_older_than(ORPHAN_BLOB_AGE)
             .map_err(|e| AppError::Internal(e.to_string()))?;
         let referenced = transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
             Ok::<_, AppError>(uow.referenced_blobs(&candidates)?)

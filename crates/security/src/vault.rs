@@ -10,7 +10,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aes::Aes128;
 use aes::cipher::{BlockEncrypt as _, KeyInit as _, generic_array::GenericArray};
@@ -187,7 +187,9 @@ impl DocumentVault for FernetVault {
         Ok(Box::new(sink))
     }
 
-    fn blobs_modified_before(&self, before: SystemTime) -> Result<Vec<String>, VaultError> {
+    fn blobs_older_than(&self, age: Duration) -> Result<Vec<String>, VaultError> {
+        // File times come from the file system's clock, so "now" does too.
+        let before = SystemTime::now().checked_sub(age).unwrap_or(UNIX_EPOCH);
         let mut out = Vec::new();
         for entry in fs::read_dir(&self.dir).map_err(|e| io(&e))? {
             let entry = entry.map_err(|e| io(&e))?;

@@ -148,15 +148,12 @@ pub trait DocumentVault: Send + Sync + std::fmt::Debug {
     /// As [`Self::open`].
     fn reencrypt(&self, nom_stockage: &str, sha256: &str) -> Result<SealedBlob, VaultError>;
 
-    /// Blobs (sealed or left half-written by a crash) last modified before `before`, by
-    /// name: the housekeeping job removes those no row names.
+    /// Blobs (sealed or left half-written by a crash) not modified for `age` by the storage's
+    /// own clock, by name: the housekeeping job removes those no row names.
     ///
     /// # Errors
     /// [`VaultError::Io`].
-    fn blobs_modified_before(
-        &self,
-        before: std::time::SystemTime,
-    ) -> Result<Vec<String>, VaultError>;
+    fn blobs_older_than(&self, age: std::time::Duration) -> Result<Vec<String>, VaultError>;
 
     /// Removes a blob or a half-written one by name; a missing one is not an error.
     ///
