@@ -24,96 +24,79 @@ pub fn instance_id() -> String {
     format!("{host}-{}-{nanos:08x}", std::process::id())
 }
 
+/// Runs `work` on the blocking pool every `period` (a late tick waits, never bursts), for as
+/// long as the server's runtime lives.
+fn every(period: Duration, name: &'static str, work: impl Fn() + Send + Sync + 'static) {
+    let work = Arc::new(work);
+    actix_web::rt::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let work = Arc::clone(&work);
+            if let Err(e) = tokio::task::spawn_blocking(move || work()).await {
+                tracing::error!(worker = name, error = %e, "background run panicked");
+            }
+        }
+    });
+}
+
 /// Spawns the workers the configuration enables. Call inside the server's runtime.
 pub fn spawn(settings: &Settings, app: &Application, mailer: Option<Arc<dyn MailSender>>) {
     let me = instance_id();
     if settings.scheduler.enabled {
-        let every = Duration::from_secs(settings.scheduler.interval_seconds);
-        let app = app.clone();
-        let holder = me.clone();
-        tracing::info!(interval_seconds = every.as_secs(), instance = %holder, "scheduler started");
-        actix_web::rt::spawn(async move {
-            let mut ticks = tokio::time::interval(every);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticks.tick().await;
-                let (app, holder) = (app.clone(), holder.clone());
-                let ttl =
-                    chrono::Duration::from_std(every * 2).unwrap_or(chrono::Duration::minutes(2));
-                let run =
-                    tokio::task::spawn_blocking(move || scheduler_run(&app, &holder, ttl)).await;
-                if let Err(e) = run {
-                    tracing::error!(error = %e, "scheduler run panicked");
-                }
-            }
+        let period = Duration::from_secs(settings.scheduler.interval_seconds);
+        let ttl = chrono::Duration::from_std(period * 2).unwrap_or(chrono::Duration::minutes(2));
+        tracing::info!(interval_seconds = period.as_secs(), instance = %me, "scheduler started");
+        let (scheduler_app, holder) = (app.clone(), me.clone());
+        every(period, "scheduler", move || {
+            scheduler_run(&scheduler_app, &holder, ttl);
         });
-    }
-    if settings.scheduler.enabled {
-        let every = Duration::from_secs(settings.housekeeping.interval_seconds);
+
         let retention = Retention {
             audit_days: settings.housekeeping.audit_retention_days,
         };
-        let (app, holder) = (app.clone(), me.clone());
-        actix_web::rt::spawn(async move {
-            let mut ticks = tokio::time::interval(every);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticks.tick().await;
-                let (app, holder) = (app.clone(), holder.clone());
-                let ttl = chrono::Duration::minutes(30);
-                let run = tokio::task::spawn_blocking(move || {
-                    app.run_leased(HOUSEKEEPING, &holder, ttl, |a| {
-                        a.run_housekeeping(retention)
-                    })
-                })
-                .await;
-                match run {
-                    Ok(Ok(Some(r))) => tracing::info!(
-                        sessions = r.sessions,
-                        throttle = r.throttle,
-                        outbox = r.outbox,
-                        audit = r.audit,
-                        blobs = r.blobs,
-                        "housekeeping run"
-                    ),
-                    Ok(Ok(None)) => {}
-                    Ok(Err(e)) => {
-                        tracing::warn!(job = HOUSEKEEPING, error = %e, "housekeeping failed");
-                    }
-                    Err(e) => tracing::error!(error = %e, "housekeeping panicked"),
-                }
+        let (housekeeping_app, holder) = (app.clone(), me.clone());
+        every(
+            Duration::from_secs(settings.housekeeping.interval_seconds),
+            "housekeeping",
+            move || housekeeping_run(&housekeeping_app, &holder, retention),
+        );
+    }
+    if let Some(mailer) = mailer {
+        let period = Duration::from_secs(settings.email.poll_interval_seconds);
+        tracing::info!(poll_seconds = period.as_secs(), instance = %me, "e-mail outbox worker started");
+        let app = app.clone();
+        every(period, "outbox", move || {
+            match app.deliver_outbox(mailer.as_ref(), &me, OUTBOX_BATCH) {
+                Ok(r) if r.sent + r.retried + r.failed > 0 => tracing::info!(
+                    sent = r.sent,
+                    retried = r.retried,
+                    failed = r.failed,
+                    "outbox delivery run"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "outbox delivery run failed"),
             }
         });
     }
-    if let Some(mailer) = mailer {
-        let every = Duration::from_secs(settings.email.poll_interval_seconds);
-        let app = app.clone();
-        tracing::info!(poll_seconds = every.as_secs(), instance = %me, "e-mail outbox worker started");
-        actix_web::rt::spawn(async move {
-            let mut ticks = tokio::time::interval(every);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticks.tick().await;
-                let (app, mailer, me) = (app.clone(), Arc::clone(&mailer), me.clone());
-                let run = tokio::task::spawn_blocking(move || {
-                    app.deliver_outbox(mailer.as_ref(), &me, OUTBOX_BATCH)
-                })
-                .await;
-                match run {
-                    Ok(Ok(r)) if r.sent + r.retried + r.failed > 0 => {
-                        tracing::info!(
-                            sent = r.sent,
-                            retried = r.retried,
-                            failed = r.failed,
-                            "outbox delivery run"
-                        );
-                    }
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => tracing::warn!(error = %e, "outbox delivery run failed"),
-                    Err(e) => tracing::error!(error = %e, "outbox delivery run panicked"),
-                }
-            }
-        });
+}
+
+/// One housekeeping run under its lease.
+fn housekeeping_run(app: &Application, holder: &str, retention: Retention) {
+    match app.run_leased(HOUSEKEEPING, holder, chrono::Duration::minutes(30), |a| {
+        a.run_housekeeping(retention)
+    }) {
+        Ok(Some(r)) => tracing::info!(
+            sessions = r.sessions,
+            throttle = r.throttle,
+            outbox = r.outbox,
+            audit = r.audit,
+            blobs = r.blobs,
+            "housekeeping run"
+        ),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(job = HOUSEKEEPING, error = %e, "housekeeping failed"),
     }
 }
 
