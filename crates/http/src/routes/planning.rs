@@ -23,7 +23,7 @@ use crate::routes::ids::path_id;
 use crate::routes::interventions::intervention_out;
 use crate::routing::Endpoint;
 use crate::state::AppState;
-use crate::wire::{parse_timestamp, timestamp};
+use crate::wire::timestamp;
 
 const NOT_FOUND: &str = "Planning introuvable";
 
@@ -317,20 +317,12 @@ async fn reschedule(
 ) -> Result<HttpResponse, ApiError> {
     caller.allow(&req, Action::ManagePlanning).await?;
     let raw = id.into_inner();
-    let q = Query::of(&req);
-    let from_query = q.raw("nouvelle_date").map(ToOwned::to_owned);
+    // The query wins over the body (API.md §3.7).
+    let mut q = Query::of(&req);
+    let from_query = q.timestamp("nouvelle_date", false);
+    q.finish()?;
     let nouvelle_date = match from_query {
-        // The query wins over the body (API.md §3.7).
-        Some(text) => match parse_timestamp(&text) {
-            Some((t, _)) => t,
-            None => {
-                return Err(ApiError::validation(
-                    Location::Query,
-                    &[FieldViolation::invalid_format("nouvelle_date")],
-                    None,
-                ));
-            }
-        },
+        Some(t) => t,
         None => {
             let mut f = Fields::new(
                 read_optional_json_object(&req, payload.into_inner()).await?,
