@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod bench;
 mod monitoring;
+mod python;
 use serde_json::Value;
 
 /// ERP MIF Maroc project automation.
