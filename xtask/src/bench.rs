@@ -25,12 +25,12 @@ impl Drop for Server {
 }
 
 /// A keep-alive HTTP/1.1 connection.
-struct Conn {
+pub(crate) struct Conn {
     stream: BufReader<TcpStream>,
 }
 
 impl Conn {
-    fn open(addr: &str) -> Result<Self, String> {
+    pub(crate) fn open(addr: &str) -> Result<Self, String> {
         let stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
         stream.set_nodelay(true).map_err(|e| e.to_string())?;
         stream
@@ -42,7 +42,7 @@ impl Conn {
     }
 
     /// Sends one request and reads the whole response; returns the status and body.
-    fn request(
+    pub(crate) fn request(
         &mut self,
         method: &str,
         path: &str,
@@ -94,7 +94,7 @@ impl Conn {
     }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -117,48 +117,67 @@ fn load(
     duration: Duration,
     work: impl Fn(&mut Conn, usize) -> Result<bool, String> + Send + Sync + 'static,
 ) -> Result<(Vec<Duration>, u64), String> {
+    let (mut latencies, errors) =
+        load_tagged(addr, clients, duration, 1, move |c, i| (0, work(c, i)))?;
+    Ok((latencies.swap_remove(0), errors[0]))
+}
+
+/// Runs `clients` keep-alive connections, each on its own thread, doing `work` until
+/// `duration` is over. `work` returns which of the `kinds` request kinds it made and whether it
+/// succeeded; the result is the sorted latencies of the successes and the error count, per kind.
+/// A failed request reopens its connection (the server may have closed it).
+pub(crate) fn load_tagged(
+    addr: &str,
+    clients: usize,
+    duration: Duration,
+    kinds: usize,
+    work: impl Fn(&mut Conn, usize) -> (usize, Result<bool, String>) + Send + Sync + 'static,
+) -> Result<(Vec<Vec<Duration>>, Vec<u64>), String> {
     let work = Arc::new(work);
     let stop = Arc::new(AtomicBool::new(false));
-    let errors = Arc::new(AtomicU64::new(0));
     let mut handles = Vec::new();
     for client in 0..clients {
-        let (addr, work, stop, errors) = (
-            addr.to_owned(),
-            Arc::clone(&work),
-            Arc::clone(&stop),
-            Arc::clone(&errors),
-        );
+        let (addr, work, stop) = (addr.to_owned(), Arc::clone(&work), Arc::clone(&stop));
         handles.push(std::thread::spawn(move || {
-            let mut latencies = Vec::new();
+            let mut latencies = vec![Vec::new(); kinds];
+            let mut errors = vec![0_u64; kinds];
             let Ok(mut conn) = Conn::open(&addr) else {
-                errors.fetch_add(1, Ordering::Relaxed);
-                return latencies;
+                errors[0] += 1;
+                return (latencies, errors);
             };
             let mut i = 0;
             while !stop.load(Ordering::Relaxed) {
                 let started = Instant::now();
-                match work(&mut conn, client * 1_000_000 + i) {
-                    Ok(true) => latencies.push(started.elapsed()),
-                    Ok(false) | Err(_) => {
-                        errors.fetch_add(1, Ordering::Relaxed);
-                        if let Ok(c) = Conn::open(&addr) {
-                            conn = c;
-                        }
+                let (kind, outcome) = work(&mut conn, client * 1_000_000 + i);
+                let kind = kind.min(kinds - 1);
+                if let Ok(true) = outcome {
+                    latencies[kind].push(started.elapsed());
+                } else {
+                    errors[kind] += 1;
+                    if let Ok(c) = Conn::open(&addr) {
+                        conn = c;
                     }
                 }
                 i += 1;
             }
-            latencies
+            (latencies, errors)
         }));
     }
     std::thread::sleep(duration);
     stop.store(true, Ordering::Relaxed);
-    let mut all = Vec::new();
+    let mut all = vec![Vec::new(); kinds];
+    let mut all_errors = vec![0_u64; kinds];
     for h in handles {
-        all.extend(h.join().map_err(|_| "a load thread panicked".to_owned())?);
+        let (latencies, errors) = h.join().map_err(|_| "a load thread panicked".to_owned())?;
+        for (kind, (l, e)) in latencies.into_iter().zip(errors).enumerate() {
+            all[kind].extend(l);
+            all_errors[kind] += e;
+        }
     }
-    all.sort();
-    Ok((all, errors.load(Ordering::Relaxed)))
+    for l in &mut all {
+        l.sort();
+    }
+    Ok((all, all_errors))
 }
 
 fn login_body(username: &str, password: &str) -> String {
@@ -360,7 +379,7 @@ fn start_with(binary: &Path, workdir: &Path, backend: &Backend) -> Result<Server
     Ok(Server { child, addr })
 }
 
-fn row(name: &str, latencies: &[Duration], errors: u64, seconds: f64) -> String {
+pub(crate) fn report_row(name: &str, latencies: &[Duration], errors: u64, seconds: f64) -> String {
     format!(
         "| {name} | {:.0} | {} | {} | {} | {errors} |\n",
         latencies.len() as f64 / seconds,
@@ -456,13 +475,13 @@ pub fn core(
          \n`GET /api/v1/dashboard/stats`, sequential: p50 {} ms, max {} ms.\n\n",
         backend.name,
         seeding.as_secs_f64(),
-        row(
+        report_row(
             "`GET /api/v1/interventions/{id}` (random ids)",
             &by_id,
             by_id_errors,
             secs
         ),
-        row(
+        report_row(
             "filtered, sorted page of 50 (`statut`, `priorite`, `-date_creation`)",
             &page,
             page_errors,

@@ -7,8 +7,10 @@ use std::process::{Command, ExitCode};
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod bench;
+mod load_test;
 mod monitoring;
 mod python;
+mod quality;
 use serde_json::Value;
 
 /// ERP MIF Maroc project automation.
@@ -55,6 +57,54 @@ enum Task {
         #[arg(long, value_name = "URL")]
         postgres: Option<String>,
     },
+    /// Drive a workload against a server that is already running (nothing is started or seeded)
+    /// and report requests/s and p50/p95/p99 per request kind; fails on any error or when p99
+    /// exceeds `--max-p99-ms`.
+    LoadTest {
+        /// Base URL of the server (plain HTTP, e.g. behind the TLS terminator).
+        #[arg(long, default_value = "http://127.0.0.1:8000")]
+        url: String,
+        /// Account to log in with (it must see interventions; `mixed` needs a role that may create them).
+        #[arg(long, default_value = "demo.responsable")]
+        username: String,
+        /// Its password (else ERP_LOAD_TEST_PASSWORD; default: the public demo password).
+        #[arg(
+            long,
+            env = "ERP_LOAD_TEST_PASSWORD",
+            default_value = "Demo#Responsable2026",
+            hide_env_values = true
+        )]
+        password: String,
+        /// `read` writes nothing; `mixed` is 80 % reads, 15 % creations, 5 % logins.
+        #[arg(long, value_enum, default_value = "read")]
+        profile: load_test::Profile,
+        /// Seconds of load.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// Concurrent keep-alive connections.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Fail when the overall p99 latency is above this many milliseconds.
+        #[arg(long, value_name = "MS")]
+        max_p99_ms: Option<f64>,
+    },
+    /// The whole test suite under `cargo llvm-cov` (installed if missing): writes
+    /// target/coverage/lcov.info, prints a per-file summary, and fails under the line floor.
+    Coverage {
+        /// PostgreSQL server for the PostgreSQL suite (else ERP_TEST_POSTGRES_URL).
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
+        /// Minimum line coverage, in percent.
+        #[arg(long, value_name = "PERCENT", default_value_t = quality::COVERAGE_FLOOR)]
+        fail_under: f64,
+    },
+    /// Supply-chain checks with `cargo deny` (installed if missing) and deny.toml: RustSec
+    /// advisories, licences, banned and duplicate crate versions, crate sources.
+    Audit {
+        /// Do not fetch the advisory database: check against the local copy (may be stale).
+        #[arg(long)]
+        offline: bool,
+    },
     /// Generate an RS256 signing key pair and a Fernet key into a directory.
     Keygen {
         /// Output directory (created; existing files are never overwritten).
@@ -90,6 +140,29 @@ fn main() -> ExitCode {
         Task::Layering => layering(),
         Task::Monitoring => monitoring::check(),
         Task::Keygen { out } => keygen(&out),
+        Task::Coverage {
+            postgres,
+            fail_under,
+        } => quality::coverage(postgres, fail_under),
+        Task::Audit { offline } => quality::audit(offline),
+        Task::LoadTest {
+            url,
+            username,
+            password,
+            profile,
+            seconds,
+            connections,
+            max_p99_ms,
+        } => load_test::run(&load_test::Options {
+            url,
+            username,
+            password,
+            profile,
+            seconds,
+            connections,
+            max_p99_ms,
+        })
+        .map(|report| say_plain(&report)),
         Task::Bench {
             suite: BenchSuite::Auth,
             seconds,
@@ -158,33 +231,40 @@ fn lint() -> TaskResult {
     monitoring::check()
 }
 
-fn test(postgres: Option<String>) -> TaskResult {
+/// The PostgreSQL server the tests use: `--postgres`, else `ERP_TEST_POSTGRES_URL`. Says whether
+/// the PostgreSQL suite runs; with `CI=true` a missing server is an error, never a skip.
+fn postgres_for_tests(postgres: Option<String>) -> Result<Option<String>, String> {
     let url = postgres
         .or_else(|| std::env::var("ERP_TEST_POSTGRES_URL").ok())
         .filter(|u| !u.trim().is_empty());
     let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    match &url {
+        Some(url) => say(&format!(
+            "PostgreSQL suite: ENABLED against {}",
+            redact(url)
+        )),
+        None if in_ci => {
+            return Err(
+                "CI=true but no PostgreSQL server: pass --postgres URL or set ERP_TEST_POSTGRES_URL"
+                    .into(),
+            );
+        }
+        None => say(
+            "PostgreSQL suite: SKIPPED (no --postgres URL and no ERP_TEST_POSTGRES_URL); every skipped test says so",
+        ),
+    }
+    Ok(url)
+}
+
+fn test(postgres: Option<String>) -> TaskResult {
+    let url = postgres_for_tests(postgres)?;
     let mut cmd = cargo();
     // --all-targets: libraries, binaries and integration tests (there are no doc tests).
     cmd.args(["test", "--workspace", "--all-targets", "--locked"]);
     match &url {
-        Some(url) => {
-            say(&format!(
-                "PostgreSQL suite: ENABLED against {}",
-                redact(url)
-            ));
-            cmd.env("ERP_TEST_POSTGRES_URL", url);
-        }
-        None if in_ci => return Err(
-            "CI=true but no PostgreSQL server: pass --postgres URL or set ERP_TEST_POSTGRES_URL"
-                .into(),
-        ),
-        None => {
-            say(
-                "PostgreSQL suite: SKIPPED (no --postgres URL and no ERP_TEST_POSTGRES_URL); every skipped test says so",
-            );
-            cmd.env_remove("ERP_TEST_POSTGRES_URL");
-        }
-    }
+        Some(url) => cmd.env("ERP_TEST_POSTGRES_URL", url),
+        None => cmd.env_remove("ERP_TEST_POSTGRES_URL"),
+    };
     let totals = run_counting(&mut cmd)?;
     say(&match url {
         Some(_) => "tests passed on SQLite and PostgreSQL".to_owned(),
