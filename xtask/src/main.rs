@@ -699,7 +699,7 @@ fn keygen(out: &Path) -> TaskResult {
     }
     say(&format!("signing key id (kid): {}", generated.kid));
     say(
-        "use: ERP__SECURITY__JWT_PRIVATE_KEY_FILE=<out>/jwt-signing-key.pem and FERNET_KEYS=$(cat <out>/fernet.key); see docs/SECURITY.md for rotation",
+        "use: ERP__SECURITY__JWT_PRIVATE_KEY_FILE=<out>/jwt-signing-key.pem and FERNET_KEYS=$(cat <out>/fernet.key); see docs/operations.md (key rotation)",
     );
     Ok(())
 }

@@ -9,7 +9,7 @@ use erp_domain::ports::{HashError, PasswordHasher};
 use rand::rngs::OsRng;
 
 /// OWASP Password Storage Cheat Sheet minimum for Argon2id: 19 MiB of memory, 2 passes,
-/// 1 lane (documented in `docs/SECURITY.md`).
+/// 1 lane (documented in `SECURITY.md`).
 pub const OWASP_MEMORY_KIB: u32 = 19_456;
 /// Passes over memory.
 pub const OWASP_ITERATIONS: u32 = 2;
