@@ -200,7 +200,7 @@ impl AuditLog {
     }
 }
 
-fn log_event(e: &NewAuditEvent) {
+pub(crate) fn log_event(e: &NewAuditEvent) {
     crate::telemetry::security_event(e.event_type.as_str());
     tracing::info!(
         target: "audit",

@@ -6,6 +6,11 @@ use erp_domain::password::{self, PlainPassword};
 use erp_domain::ports::{PasswordHasher, SecretGenerator, TransactionMode, TransactionRunner};
 use erp_domain::user::{Email, FullName, NewUser, UserRole, Username};
 
+use erp_domain::audit::{AuditContext, AuditEventType, AuditFilter};
+use erp_domain::list::Page;
+use serde_json::json;
+
+use crate::app::Audit;
 use crate::error::AppError;
 use crate::tx::transaction;
 
@@ -98,6 +103,75 @@ pub fn ensure_bootstrap_admin(
             }
         }
     })
+}
+
+/// `resource` of the audit events that record the token signing key in use.
+pub const SIGNING_KEY_RESOURCE: &str = "signing_key";
+
+/// How far back [`record_signing_key`] looks for the previous signing-key event.
+const KEY_EVENTS_SCANNED: i64 = 200;
+
+/// Records a `system.key.rotation` audit event when the token signing key (`algorithm`, `kid`)
+/// differs from the one the last such event names — at the first start, and after every key
+/// change (API.md §3.11: "signing-key change"). Returns whether an event was written.
+///
+/// Two replicas starting together with a new key may both record it; the trail then shows the
+/// change twice, which is harmless.
+///
+/// # Errors
+/// Storage failures.
+pub fn record_signing_key(
+    db: &dyn TransactionRunner,
+    clock: &dyn Clock,
+    algorithm: &str,
+    kid: &str,
+) -> Result<bool, AppError> {
+    let now = clock.now();
+    let recorded = transaction(db, TransactionMode::ReadWrite, |uow| {
+        let filter = AuditFilter {
+            event_types: vec![AuditEventType::KeyRotation],
+            ..AuditFilter::default()
+        };
+        let recent = uow.list_audit(
+            &filter,
+            Page {
+                limit: KEY_EVENTS_SCANNED,
+                offset: 0,
+            },
+        )?;
+        let previous = recent.items.iter().map(|e| &e.event).find(|e| {
+            e.event_type == AuditEventType::KeyRotation
+                && e.resource.as_deref() == Some(SIGNING_KEY_RESOURCE)
+        });
+        let previous_kid = previous.and_then(|e| e.details.as_ref()?.get("kid")?.as_str());
+        if previous_kid == Some(kid) {
+            return Ok::<_, AppError>(None);
+        }
+        let audit = Audit::new(
+            AuditEventType::KeyRotation,
+            true,
+            &AuditContext::default(),
+            now,
+        )
+        .resource(SIGNING_KEY_RESOURCE.into())
+        .action(if previous.is_some() {
+            "signing-key-change"
+        } else {
+            "signing-key-initial"
+        })
+        .details(json!({
+            "algorithm": algorithm,
+            "kid": kid,
+            "previous_kid": previous_kid,
+        }));
+        uow.append_audit(&audit.event)?;
+        Ok(Some(audit.event))
+    })?;
+    // Like every audit event: counted and logged once committed.
+    if let Some(event) = &recorded {
+        crate::app::log_event(event);
+    }
+    Ok(recorded.is_some())
 }
 
 #[cfg(test)]
@@ -227,5 +301,34 @@ mod tests {
             ensure_bootstrap_admin(deps(&db), a),
             Err(AppError::Validation { .. })
         ));
+    }
+
+    #[test]
+    fn the_signing_key_is_recorded_at_first_start_and_on_every_change_only() {
+        let db = FakeDb::default();
+        let clock = deps(&db).clock;
+        assert!(record_signing_key(&db, clock, "RS256", "aaaa").unwrap());
+        assert!(
+            !record_signing_key(&db, clock, "RS256", "aaaa").unwrap(),
+            "same key: nothing"
+        );
+        assert!(record_signing_key(&db, clock, "RS256", "bbbb").unwrap());
+        assert!(!record_signing_key(&db, clock, "RS256", "bbbb").unwrap());
+        let events = db.snapshot().audit;
+        assert_eq!(events.len(), 2);
+        assert!(
+            events
+                .iter()
+                .all(|e| e.event_type == AuditEventType::KeyRotation
+                    && e.resource.as_deref() == Some(SIGNING_KEY_RESOURCE))
+        );
+        assert_eq!(events[0].action.as_deref(), Some("signing-key-initial"));
+        assert_eq!(
+            events[0].details.as_ref().unwrap()["previous_kid"],
+            serde_json::Value::Null
+        );
+        assert_eq!(events[1].action.as_deref(), Some("signing-key-change"));
+        assert_eq!(events[1].details.as_ref().unwrap()["kid"], "bbbb");
+        assert_eq!(events[1].details.as_ref().unwrap()["previous_kid"], "aaaa");
     }
 }

@@ -79,6 +79,7 @@ pub async fn request_context(
     let mut res = envelope_errors(res, &trace_id, &span);
 
     let headers = res.headers_mut();
+    json_charset(headers);
     headers.insert(X_REQUEST_ID, header_value(&request_id));
     let elapsed = started.elapsed();
     headers.insert(
@@ -180,6 +181,20 @@ fn envelope_errors(
     });
     res.headers_mut().remove(header::CONTENT_LENGTH);
     res
+}
+
+/// API.md §1.2: JSON bodies are `application/json; charset=utf-8`. actix's `.json()` writes the
+/// bare media type; the charset is added here once instead of at every handler.
+fn json_charset(headers: &mut HeaderMap) {
+    if headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"application/json"))
+    {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+    }
 }
 
 fn header_value(s: &str) -> HeaderValue {

@@ -183,6 +183,27 @@ async fn a_draining_server_is_not_ready_but_alive() {
 }
 
 #[actix_web::test]
+async fn json_successes_declare_the_utf8_charset_like_errors() {
+    let guard = sqlite();
+    let app = app!(guard.migrated());
+    for uri in ["/", "/live", "/api/v1/live", "/ready"] {
+        let res = test::call_service(&app, TestRequest::get().uri(uri).to_request()).await;
+        assert!(res.status().is_success(), "{uri}: {}", res.status());
+        assert_eq!(
+            header(&res, "content-type"),
+            Some("application/json; charset=utf-8"),
+            "{uri}"
+        );
+    }
+    let res = test::call_service(&app, TestRequest::get().uri("/metrics").to_request()).await;
+    assert_ne!(
+        header(&res, "content-type"),
+        Some("application/json; charset=utf-8"),
+        "only JSON bodies are rewritten"
+    );
+}
+
+#[actix_web::test]
 async fn every_response_carries_the_security_headers() {
     let guard = sqlite();
     let app = app!(guard.migrated());

@@ -30,6 +30,7 @@ pub fn run(settings: &Settings) -> Result<(), StartupError> {
     );
     let keys = startup::provision_keys(settings)?;
     startup::bootstrap_admin(settings, &db)?;
+    startup::record_signing_key(settings, &db, &keys)?;
     let db = Arc::new(db);
     let app = startup::application(
         settings,

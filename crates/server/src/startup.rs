@@ -226,6 +226,37 @@ pub fn document_vault(
     Ok(vault)
 }
 
+/// Writes a `system.key.rotation` audit event when the token signing key differs from the one
+/// last recorded (first start, or the operator changed keys).
+///
+/// # Errors
+/// [`StartupError::Bootstrap`] when the audit trail cannot be written.
+pub fn record_signing_key(
+    settings: &Settings,
+    db: &Database,
+    keys: &KeyMaterial,
+) -> Result<(), StartupError> {
+    let (algorithm, kid) = match settings.security.jwt_algorithm {
+        JwtAlgorithm::RS256 => ("RS256", keys.signing.kid().to_owned()),
+        JwtAlgorithm::HS256 => (
+            "HS256",
+            settings
+                .security
+                .jwt_hs256_secret
+                .as_ref()
+                .map(|s| keys::key_id(s.expose_secret().as_bytes()))
+                .unwrap_or_default(),
+        ),
+    };
+    let recorded =
+        erp_application::bootstrap::record_signing_key(db, &SystemClock, algorithm, &kid)
+            .map_err(|e| StartupError::Bootstrap(describe(&e)))?;
+    if recorded {
+        tracing::warn!(algorithm, kid = %kid, "token signing key changed since the last start: recorded in the audit trail");
+    }
+    Ok(())
+}
+
 /// Creates the bootstrap admin on an empty database and shows a generated password once.
 ///
 /// # Errors

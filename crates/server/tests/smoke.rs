@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{Server, command, get, start, terminate};
+use support::{Server, command, get, login, send, start, terminate};
 
 pub mod support;
 
@@ -98,6 +98,43 @@ fn first_run_serves_on_sqlite_and_a_restart_reuses_database_and_keys() {
     );
     drop(server);
     assert!(admin_password_verifies(dir.path(), &password));
+}
+
+#[test]
+fn a_signing_key_change_between_starts_is_audited_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("ERP_BOOTSTRAP_ADMIN_PASSWORD", "Smoke#Admin2026")];
+    let key_events = |base: &str| {
+        let token = login(base, "admin", "Smoke#Admin2026");
+        let (status, body) = send(
+            "GET",
+            &format!("{base}/api/v1/audit/events?event_type=system.key.rotation"),
+            Some(&token),
+            None,
+        );
+        assert_eq!(status, 200, "{body}");
+        body.as_array().unwrap().clone()
+    };
+    let server = start(dir.path(), &env);
+    let first = key_events(&server.base);
+    assert_eq!(first.len(), 1, "the first key is recorded: {first:?}");
+    assert_eq!(first[0]["resource"], "signing_key");
+    assert_eq!(first[0]["action"], "signing-key-initial");
+    let kid = first[0]["details"]["kid"].as_str().unwrap().to_owned();
+    drop(server);
+
+    let server = start(dir.path(), &env);
+    assert_eq!(key_events(&server.base).len(), 1, "same key: nothing new");
+    drop(server);
+
+    // The operator replaces the key: the next start records the change.
+    std::fs::remove_file(dir.path().join("data/keys/jwt-signing-key.pem")).unwrap();
+    let server = start(dir.path(), &env);
+    let events = key_events(&server.base);
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[0]["action"], "signing-key-change");
+    assert_eq!(events[0]["details"]["previous_kid"], kid.as_str());
+    assert_ne!(events[0]["details"]["kid"], kid.as_str());
 }
 
 #[test]
