@@ -7,6 +7,7 @@ use std::process::{Command, ExitCode};
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod bench;
+mod deploy;
 mod load_test;
 mod monitoring;
 mod python;
@@ -29,7 +30,8 @@ enum Task {
         #[arg(long, value_name = "URL")]
         postgres: Option<String>,
     },
-    /// `cargo fmt --check`, `cargo clippy -D warnings`, the layering check and the monitoring check.
+    /// `cargo fmt --check`, `cargo clippy -D warnings`, the layering check, the monitoring check,
+    /// and the schema validation of .github/workflows, deploy/compose.yaml and deploy/k8s.
     Lint,
     /// The whole test suite on SQLite, and on PostgreSQL when a server is given.
     Test {
@@ -42,6 +44,9 @@ enum Task {
     /// Only the monitoring check: promtool on deploy/prometheus (when installed), dashboards and
     /// alerts query only the server's metric families.
     Monitoring,
+    /// Only the deploy check: .github/workflows, deploy/compose.yaml and deploy/k8s against
+    /// their schemas (pinned validators with bundled schemas; no network once installed).
+    Manifests,
     /// Benchmarks on the release binary; writes the figures to docs/benchmarks.md.
     Bench {
         /// Which benchmark.
@@ -105,6 +110,17 @@ enum Task {
         #[arg(long)]
         offline: bool,
     },
+    /// Build the container image (deploy/Dockerfile) with its OCI labels: prints the exact
+    /// `docker build` command (version, git revision, commit date, source URL as build
+    /// arguments), then runs it; fails with a clear message when no Docker engine answers.
+    Docker {
+        /// Image tag, repeatable (default `erp-mif-maroc:dev`, the tag deploy/k8s uses).
+        #[arg(long = "tag", short = 't', value_name = "IMAGE:TAG")]
+        tags: Vec<String>,
+        /// Only print the command.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Generate an RS256 signing key pair and a Fernet key into a directory.
     Keygen {
         /// Output directory (created; existing files are never overwritten).
@@ -139,6 +155,7 @@ fn main() -> ExitCode {
         Task::Test { postgres } => test(postgres),
         Task::Layering => layering(),
         Task::Monitoring => monitoring::check(),
+        Task::Manifests => deploy::check(),
         Task::Keygen { out } => keygen(&out),
         Task::Coverage {
             postgres,
@@ -163,6 +180,7 @@ fn main() -> ExitCode {
             max_p99_ms,
         })
         .map(|report| say_plain(&report)),
+        Task::Docker { tags, dry_run } => deploy::docker(tags, dry_run),
         Task::Bench {
             suite: BenchSuite::Auth,
             seconds,
@@ -228,7 +246,8 @@ fn lint() -> TaskResult {
         ]),
     )?;
     layering()?;
-    monitoring::check()
+    monitoring::check()?;
+    deploy::check()
 }
 
 /// The PostgreSQL server the tests use: `--postgres`, else `ERP_TEST_POSTGRES_URL`. Says whether

@@ -100,7 +100,14 @@ pub fn audit(offline: bool) -> TaskResult {
     ensure_cargo_tool(DENY)?;
     let mut checks = vec!["bans", "licenses", "sources"];
     let mut cmd = cargo();
-    cmd.args(["deny", "--locked", "--workspace"]);
+    // The graph of the shipped build: the container's static binary bundles libpq and OpenSSL.
+    cmd.args([
+        "deny",
+        "--locked",
+        "--workspace",
+        "--features",
+        "erp-server/static",
+    ]);
     if offline {
         cmd.arg("--offline");
         if local_advisory_db() {
