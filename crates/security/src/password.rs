@@ -1,9 +1,9 @@
 //! Argon2id password hashing (D4) with at least the OWASP minimum parameters.
 
-use argon2::password_hash::{
-    PasswordHash as PhcHash, PasswordHasher as _, PasswordVerifier as _, SaltString,
-};
-use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::{Arc, Mutex};
+
+use argon2::password_hash::{Output, ParamsString, PasswordHash as PhcHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use erp_domain::password::{PasswordHash, PlainPassword};
 use erp_domain::ports::{HashError, PasswordHasher};
 use rand::rngs::OsRng;
@@ -16,10 +16,57 @@ pub const OWASP_ITERATIONS: u32 = 2;
 /// Degree of parallelism.
 pub const OWASP_PARALLELISM: u32 = 1;
 
+/// Length of the stored hash, in bytes (the Argon2 PHC default).
+const OUTPUT_LEN: usize = 32;
+
 /// Argon2id hasher producing PHC strings.
+///
+/// Each hash needs `m` KiB of working memory (19 MiB by default). Allocating it per hash made
+/// glibc keep one such block per thread arena after a burst of concurrent logins (hundreds of
+/// MiB of RSS that never went back), so the blocks are kept in a pool and reused: the memory
+/// held is the peak number of concurrent hashes times `m` — with [`BoundedHasher`], its limit.
 #[derive(Debug, Clone)]
 pub struct Argon2Hasher {
     params: Params,
+    pool: Arc<MemoryPool>,
+}
+
+/// Argon2 working memory, reused across hashes.
+#[derive(Debug, Default)]
+struct MemoryPool {
+    free: Mutex<Vec<Vec<Block>>>,
+}
+
+impl MemoryPool {
+    /// Runs `f` with `blocks` blocks of working memory taken from the pool (or allocated when
+    /// none is free), and puts them back afterwards. Argon2 writes every block before reading
+    /// it, so a reused block needs no clearing.
+    fn with<R>(&self, blocks: usize, f: impl FnOnce(&mut [Block]) -> R) -> R {
+        let mut memory = self
+            .free
+            .lock()
+            .ok()
+            .and_then(|mut free| free.pop())
+            .unwrap_or_default();
+        if memory.len() != blocks {
+            memory = vec![Block::default(); blocks];
+        }
+        let result = f(&mut memory);
+        if let Ok(mut free) = self.free.lock() {
+            free.push(memory);
+        }
+        result
+    }
+
+    /// Blocks of memory currently held for reuse.
+    #[cfg(test)]
+    fn held(&self) -> usize {
+        self.free.lock().map_or(0, |free| free.len())
+    }
+}
+
+fn hash_error(e: impl std::fmt::Display) -> HashError {
+    HashError(e.to_string())
 }
 
 impl Argon2Hasher {
@@ -45,38 +92,81 @@ impl Argon2Hasher {
                 "Argon2id parameters below the OWASP minimum (m={OWASP_MEMORY_KIB} KiB, t={OWASP_ITERATIONS}, p=1)"
             )));
         }
-        let params = Params::new(memory_kib, iterations, parallelism, None)
-            .map_err(|e| HashError(e.to_string()))?;
-        Ok(Self { params })
+        let params = Params::new(memory_kib, iterations, parallelism, Some(OUTPUT_LEN))
+            .map_err(hash_error)?;
+        Ok(Self {
+            params,
+            pool: Arc::default(),
+        })
     }
 
-    fn argon2(&self) -> Argon2<'static> {
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+    /// Argon2 of `password` and `salt` with `argon2`'s parameters, in pooled memory.
+    fn compute(
+        &self,
+        argon2: &Argon2<'_>,
+        params: &Params,
+        password: &[u8],
+        salt: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), HashError> {
+        self.pool.with(params.block_count(), |memory| {
+            argon2
+                .hash_password_into_with_memory(password, salt, out, memory)
+                .map_err(hash_error)
+        })
     }
 }
 
 impl PasswordHasher for Argon2Hasher {
     fn hash(&self, password: &PlainPassword) -> Result<PasswordHash, HashError> {
         let salt = SaltString::generate(&mut OsRng);
-        let phc = self
-            .argon2()
-            .hash_password(password.expose().as_bytes(), &salt)
-            .map_err(|e| HashError(e.to_string()))?;
+        let mut salt_buf = [0_u8; 64];
+        let salt_bytes = salt.decode_b64(&mut salt_buf).map_err(hash_error)?;
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone());
+        let mut out = [0_u8; OUTPUT_LEN];
+        self.compute(
+            &argon2,
+            &self.params,
+            password.expose().as_bytes(),
+            salt_bytes,
+            &mut out,
+        )?;
+        let phc = PhcHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params).map_err(hash_error)?,
+            salt: Some(salt.as_salt()),
+            hash: Some(Output::new(&out).map_err(hash_error)?),
+        };
         Ok(PasswordHash::from_phc(phc.to_string()))
     }
 
     fn verify(&self, password: &PlainPassword, hash: &PasswordHash) -> Result<bool, HashError> {
-        let parsed = PhcHash::new(hash.as_phc()).map_err(|e| HashError(e.to_string()))?;
-        // The parameters stored in the PHC string are the ones used, so older hashes verify
-        // after a parameter increase.
-        match self
-            .argon2()
-            .verify_password(password.expose().as_bytes(), &parsed)
-        {
-            Ok(()) => Ok(true),
-            Err(argon2::password_hash::Error::Password) => Ok(false),
-            Err(e) => Err(HashError(e.to_string())),
-        }
+        let parsed = PhcHash::new(hash.as_phc()).map_err(hash_error)?;
+        // The algorithm, version and parameters stored in the PHC string are the ones used, so
+        // older hashes verify after a parameter increase.
+        let algorithm = Algorithm::try_from(parsed.algorithm).map_err(hash_error)?;
+        let version = match parsed.version {
+            Some(v) => Version::try_from(v).map_err(hash_error)?,
+            None => Version::default(),
+        };
+        let params = Params::try_from(&parsed).map_err(hash_error)?;
+        let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+            return Err(HashError("PHC string without salt or hash".into()));
+        };
+        let mut salt_buf = [0_u8; 64];
+        let salt_bytes = salt.decode_b64(&mut salt_buf).map_err(hash_error)?;
+        let argon2 = Argon2::new(algorithm, version, params.clone());
+        let mut out = vec![0_u8; expected.len()];
+        self.compute(
+            &argon2,
+            &params,
+            password.expose().as_bytes(),
+            salt_bytes,
+            &mut out,
+        )?;
+        // `Output`'s equality is constant-time.
+        Ok(Output::new(&out).map_err(hash_error)? == expected)
     }
 }
 
@@ -85,12 +175,12 @@ impl PasswordHasher for Argon2Hasher {
 #[derive(Debug, Clone)]
 pub struct BoundedHasher<H> {
     inner: H,
-    gate: std::sync::Arc<Gate>,
+    gate: Arc<Gate>,
 }
 
 #[derive(Debug)]
 struct Gate {
-    free: std::sync::Mutex<usize>,
+    free: Mutex<usize>,
     freed: std::sync::Condvar,
 }
 
@@ -123,8 +213,8 @@ impl<H> BoundedHasher<H> {
     pub fn new(inner: H, limit: usize) -> Self {
         Self {
             inner,
-            gate: std::sync::Arc::new(Gate {
-                free: std::sync::Mutex::new(limit.max(1)),
+            gate: Arc::new(Gate {
+                free: Mutex::new(limit.max(1)),
                 freed: std::sync::Condvar::new(),
             }),
         }
@@ -168,6 +258,58 @@ mod tests {
             !h.verify(&PlainPassword::new("Maintenance#2026y"), &hash)
                 .unwrap()
         );
+    }
+
+    #[test]
+    fn hashes_interoperate_with_the_reference_phc_implementation() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        let h = Argon2Hasher::owasp().unwrap();
+        let pw = PlainPassword::new("Maintenance#2026x");
+        // Ours → the argon2 crate's own verifier.
+        let ours = h.hash(&pw).unwrap();
+        let parsed = PhcHash::new(ours.as_phc()).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(pw.expose().as_bytes(), &parsed)
+                .is_ok()
+        );
+        // The argon2 crate's hasher (stored by earlier versions, other parameters) → ours.
+        let salt = SaltString::generate(&mut OsRng);
+        let stronger = Params::new(OWASP_MEMORY_KIB * 2, 3, 1, None).unwrap();
+        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, stronger)
+            .hash_password(pw.expose().as_bytes(), &salt)
+            .unwrap()
+            .to_string();
+        let theirs = PasswordHash::from_phc(theirs);
+        assert!(h.verify(&pw, &theirs).unwrap());
+        assert!(!h.verify(&PlainPassword::new("wrong"), &theirs).unwrap());
+    }
+
+    #[test]
+    fn working_memory_is_reused_not_allocated_per_hash() {
+        let h = Argon2Hasher::owasp().unwrap();
+        let pw = PlainPassword::new("Maintenance#2026x");
+        assert_eq!(
+            h.pool.held(),
+            0,
+            "nothing is allocated before the first hash"
+        );
+        let hash = h.hash(&pw).unwrap();
+        for _ in 0..3 {
+            assert!(h.verify(&pw, &hash).unwrap());
+        }
+        assert_eq!(
+            h.pool.held(),
+            1,
+            "sequential hashes share one block of memory"
+        );
+        // Concurrent hashes each get their own memory; the pool keeps at most that many.
+        std::thread::scope(|s| {
+            for _ in 0..3 {
+                s.spawn(|| h.verify(&pw, &hash).unwrap());
+            }
+        });
+        assert!((1..=3).contains(&h.pool.held()), "{}", h.pool.held());
     }
 
     #[test]
