@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod bench;
 mod monitoring;
+mod openapi;
 mod python;
 use serde_json::Value;
 
@@ -55,6 +56,23 @@ enum Task {
         #[arg(long, value_name = "URL")]
         postgres: Option<String>,
     },
+    /// Write docs/openapi.json from the code (`erp openapi`); with `--check`, fail when the
+    /// committed document differs from the generated one.
+    Openapi {
+        /// Only compare; do not write.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Run Schemathesis (pinned, from PyPI) against a live server on a fresh SQLite database:
+    /// no 5xx, and every status, content type, header and body as documented.
+    Schemathesis {
+        /// Test cases per operation and phase.
+        #[arg(long, default_value_t = 30)]
+        max_examples: u32,
+        /// Random seed (a fixed default keeps runs reproducible).
+        #[arg(long, default_value_t = 20_260_424)]
+        seed: u64,
+    },
     /// Generate an RS256 signing key pair and a Fernet key into a directory.
     Keygen {
         /// Output directory (created; existing files are never overwritten).
@@ -90,6 +108,8 @@ fn main() -> ExitCode {
         Task::Layering => layering(),
         Task::Monitoring => monitoring::check(),
         Task::Keygen { out } => keygen(&out),
+        Task::Openapi { check } => openapi::document(check),
+        Task::Schemathesis { max_examples, seed } => openapi::schemathesis(max_examples, seed),
         Task::Bench {
             suite: BenchSuite::Auth,
             seconds,
@@ -155,7 +175,8 @@ fn lint() -> TaskResult {
         ]),
     )?;
     layering()?;
-    monitoring::check()
+    monitoring::check()?;
+    openapi::document(true)
 }
 
 fn test(postgres: Option<String>) -> TaskResult {
