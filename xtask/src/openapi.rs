@@ -97,6 +97,20 @@ fn target_dir() -> PathBuf {
         .map_or_else(|| workspace_root().join("target"), PathBuf::from)
 }
 
+/// The environment of the server under test (test configuration, fresh data directory).
+fn server_env(cmd: &mut Command) -> &mut Command {
+    cmd.env("ERP__ENVIRONMENT", "test")
+        .env("ERP__SERVER__HOST", "127.0.0.1")
+        .env("ERP__SERVER__PORT", "0")
+        .env("ERP__LOG__LEVEL", "warn,erp_server=info")
+        .env("ERP__LOG__FORMAT", "json")
+        .env("ERP__RATE_LIMIT__REQUESTS_PER_MINUTE", "100000000")
+        // One token for the whole run.
+        .env("ERP__SECURITY__ACCESS_TOKEN_TTL_SECONDS", "7200")
+        .env("ERP__SCHEDULER__ENABLED", "false")
+        .env("ERP_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+}
+
 /// Starts `binary` on 127.0.0.1, port 0, over a fresh SQLite database; the general rate limit
 /// is raised so that the fuzzer is not answered 429 for its volume (the limiter itself is
 /// covered by the test suites).
@@ -104,18 +118,16 @@ fn start(binary: &Path) -> Result<Server, String> {
     let workdir = std::env::temp_dir().join(format!("erp-schemathesis-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&workdir);
     std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
-    let mut child = Command::new(binary)
-        .current_dir(&workdir)
-        .env("ERP__ENVIRONMENT", "test")
-        .env("ERP__SERVER__HOST", "127.0.0.1")
-        .env("ERP__SERVER__PORT", "0")
-        .env("ERP__LOG__LEVEL", "warn,http.access=off")
-        .env("ERP__LOG__FORMAT", "json")
-        .env("ERP__RATE_LIMIT__REQUESTS_PER_MINUTE", "100000000")
-        // One token for the whole run.
-        .env("ERP__SECURITY__ACCESS_TOKEN_TTL_SECONDS", "7200")
-        .env("ERP__SCHEDULER__ENABLED", "false")
-        .env("ERP_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+    // Demo rows, so that generated ids (small integers) reach real resources, not only 404s.
+    run(
+        "seed-demo",
+        server_env(Command::new(binary).current_dir(&workdir)).args([
+            "seed-demo",
+            "--interventions",
+            "40",
+        ]),
+    )?;
+    let mut child = server_env(Command::new(binary).current_dir(&workdir))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

@@ -112,6 +112,8 @@ pub fn document() -> OpenApi {
         .filter(|r| r.rate_limited)
         .map(|r| (r.method.as_str().to_lowercase(), r.path.clone()))
         .collect();
+    download_types(&mut doc);
+    sort_patterns(&mut doc);
     for (path, item) in &mut doc.paths.paths {
         for (method, op) in operations_mut(item) {
             let limited = rate_limited.contains(&(method.to_owned(), path.clone()));
@@ -191,6 +193,76 @@ fn operations_mut(item: &mut PathItem) -> Vec<(&'static str, &mut Operation)> {
     .into_iter()
     .filter_map(|(m, op)| op.map(|op| (m, op)))
     .collect()
+}
+
+/// A download is served with its document's canonical MIME type: one media type per type of
+/// the allow-list (API.md §3.9).
+fn download_types(doc: &mut OpenApi) {
+    let Some(RefOr::T(ok)) = doc
+        .paths
+        .paths
+        .get_mut("/api/v1/documents/{id}/download")
+        .and_then(|item| item.get.as_mut())
+        .and_then(|op| op.responses.responses.get_mut("200"))
+    else {
+        return;
+    };
+    for file_type in erp_domain::document::DEFAULT_FILE_TYPES {
+        ok.content.insert(
+            file_type.canonical.to_owned(),
+            ContentBuilder::new()
+                .schema(Some(
+                    utoipa::openapi::ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                            utoipa::openapi::KnownFormat::Binary,
+                        ))),
+                ))
+                .build(),
+        );
+    }
+}
+
+/// The sort keys each list accepts, from the same constants the handlers parse them with.
+fn sort_keys(path: &str) -> Option<&'static [&'static str]> {
+    use erp_domain::equipement::EquipementSortField;
+    use erp_domain::intervention::InterventionSortField;
+    use erp_domain::notification::NotificationSortField;
+    use erp_domain::planning::PlanningSortField;
+    use erp_domain::technicien::{CompetenceSortField, TechnicienSortField};
+    use erp_domain::user::UserSortField;
+    Some(match path {
+        "/api/v1/users" => &UserSortField::NAMES,
+        "/api/v1/techniciens" => &TechnicienSortField::NAMES,
+        "/api/v1/techniciens/competences" => &CompetenceSortField::NAMES,
+        "/api/v1/equipements" => &EquipementSortField::NAMES,
+        "/api/v1/interventions"
+        | "/api/v1/filters/interventions"
+        | "/api/v1/equipements/{id}/interventions" => &InterventionSortField::NAMES,
+        "/api/v1/planning" => &PlanningSortField::NAMES,
+        "/api/v1/notifications" => &NotificationSortField::NAMES,
+        _ => return None,
+    })
+}
+
+/// `sort`: comma-separated keys, each optionally prefixed by `-` (API.md §1.4).
+fn sort_patterns(doc: &mut OpenApi) {
+    for (path, item) in &mut doc.paths.paths {
+        let Some(keys) = sort_keys(path) else {
+            continue;
+        };
+        let key = format!("-?({})", keys.join("|"));
+        let pattern = format!("^{key}(,{key})*$");
+        for (_, op) in operations_mut(item) {
+            for param in op.parameters.iter_mut().flatten() {
+                if param.name == "sort"
+                    && let Some(RefOr::T(Schema::Object(object))) = param.schema.as_mut()
+                {
+                    object.pattern = Some(pattern.clone());
+                }
+            }
+        }
+    }
 }
 
 /// `get_api_v1_users_id`: unique, and stable across releases.

@@ -113,6 +113,34 @@ fn every_operation_has_a_unique_id_and_every_secured_one_a_401() {
     );
 }
 
+#[test]
+fn sort_keys_and_download_types_come_from_the_domain() {
+    let doc: Value = serde_json::from_str(erp_http::openapi::document_json()).unwrap();
+    let users = &doc["paths"]["/api/v1/users"]["get"]["parameters"];
+    let sort = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "sort")
+        .unwrap();
+    let key = "-?(id|username|created_at|last_login)";
+    assert_eq!(
+        sort["schema"]["pattern"],
+        format!("^{key}(,{key})*$"),
+        "{sort}"
+    );
+    // A download answers with the document's canonical type: every allowed one is listed.
+    let content =
+        &doc["paths"]["/api/v1/documents/{id}/download"]["get"]["responses"]["200"]["content"];
+    for file_type in erp_domain::document::DEFAULT_FILE_TYPES {
+        assert!(
+            content.get(file_type.canonical).is_some(),
+            "{} missing: {content}",
+            file_type.canonical
+        );
+    }
+}
+
 #[actix_web::test]
 async fn the_document_is_served_at_the_root_and_under_api_v1() {
     let guard = sqlite();

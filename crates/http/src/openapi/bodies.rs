@@ -239,9 +239,35 @@ pub struct TechnicienUpdate {
     pub competences: Option<Vec<SkillInput>>,
 }
 
-/// CompetenceCreate (API.md §3.4); on `PUT`/`PATCH` every field is optional.
+/// CompetenceCreate (API.md §3.4).
 #[derive(Debug, ToSchema)]
-pub struct CompetenceInput {
+pub struct CompetenceCreate {
+    /// Name, unique case-insensitively (required on create).
+    #[schema(min_length = 1, max_length = 255)]
+    pub nom: String,
+    /// Default `"general"`.
+    #[schema(min_length = 1, max_length = 100, nullable = false)]
+    pub domaine: Option<String>,
+    /// Description.
+    #[schema(max_length = 10_000)]
+    pub description: Option<String>,
+    /// Default `intermediaire`.
+    #[schema(value_type = Option<schema::NiveauCompetence>, nullable = false)]
+    pub niveau_requis_minimum: Option<String>,
+    /// Default false.
+    #[schema(nullable = false)]
+    pub necessite_certification: Option<bool>,
+    /// 1–600 months.
+    #[schema(minimum = 1, maximum = 600)]
+    pub duree_validite_mois: Option<i32>,
+    /// Default true.
+    #[schema(nullable = false)]
+    pub is_active: Option<bool>,
+}
+
+/// Partial update of a skill: the CompetenceCreate fields, all optional.
+#[derive(Debug, ToSchema)]
+pub struct CompetenceUpdate {
     /// Name, unique case-insensitively (required on create).
     #[schema(min_length = 1, max_length = 255, nullable = false)]
     pub nom: Option<String>,
@@ -265,9 +291,79 @@ pub struct CompetenceInput {
     pub is_active: Option<bool>,
 }
 
-/// EquipementCreate (API.md §3.5); on `PUT`/`PATCH` every field is optional.
+/// EquipementCreate (API.md §3.5).
 #[derive(Debug, ToSchema)]
-pub struct EquipementInput {
+pub struct EquipementCreate {
+    /// Name, unique case-insensitively (required on create).
+    #[schema(min_length = 1, max_length = 255)]
+    pub nom: String,
+    /// Type (required on create; alias `type_equipement`).
+    #[schema(rename = "type", min_length = 1, max_length = 100)]
+    pub type_equipement: String,
+    /// Location (required on create).
+    #[schema(min_length = 1, max_length = 255)]
+    pub localisation: String,
+    /// Serial number, unique.
+    #[schema(max_length = 100)]
+    pub numero_serie: Option<String>,
+    /// Internal code, unique.
+    #[schema(max_length = 50)]
+    pub code_interne: Option<String>,
+    /// Brand.
+    #[schema(max_length = 100)]
+    pub marque: Option<String>,
+    /// Model.
+    #[schema(max_length = 100)]
+    pub modele: Option<String>,
+    /// Building.
+    #[schema(max_length = 100)]
+    pub batiment: Option<String>,
+    /// Zone.
+    #[schema(max_length = 100)]
+    pub zone: Option<String>,
+    /// Floor.
+    #[schema(max_length = 20)]
+    pub etage: Option<String>,
+    /// Default `operationnel`.
+    #[schema(value_type = Option<schema::StatutEquipement>, nullable = false)]
+    pub statut: Option<String>,
+    /// Default `standard`.
+    #[schema(value_type = Option<schema::CriticiteEquipement>, nullable = false)]
+    pub criticite: Option<String>,
+    /// Description.
+    #[schema(max_length = 10_000)]
+    pub description: Option<String>,
+    /// Technical specifications.
+    #[schema(max_length = 10_000)]
+    pub specifications_techniques: Option<String>,
+    /// Power (kW), ≥ 0.
+    #[schema(minimum = 0)]
+    pub puissance: Option<f64>,
+    /// Weight (kg), ≥ 0.
+    #[schema(minimum = 0)]
+    pub poids: Option<f64>,
+    /// Days (1–3650), a decimal string of days, or a label (`mensuel`, `annuelle`…).
+    #[schema(value_type = Option<String>, examples("30", "mensuel"))]
+    pub frequence_entretien: Option<String>,
+    /// Warranty months, 0–1200.
+    #[schema(minimum = 0, maximum = 1200)]
+    pub duree_garantie_mois: Option<i32>,
+    /// Purchase cost (centimes).
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
+    pub cout_acquisition: Option<i64>,
+    /// Purchase date.
+    pub date_acquisition: Option<Ts>,
+    /// Commissioning date.
+    pub date_mise_en_service: Option<Ts>,
+    /// End of warranty.
+    pub date_fin_garantie: Option<Ts>,
+    /// Client account (must exist).
+    pub client_id: Option<i64>,
+}
+
+/// Partial update of an equipment: the EquipementCreate fields, all optional.
+#[derive(Debug, ToSchema)]
+pub struct EquipementUpdate {
     /// Name, unique case-insensitively (required on create).
     #[schema(min_length = 1, max_length = 255, nullable = false)]
     pub nom: Option<String>,
@@ -455,9 +551,45 @@ pub struct ActionBody {
     pub validation_client: Option<bool>,
 }
 
-/// PlanningCreate (API.md §3.7); on `PUT`/`PATCH` every field is optional.
+/// PlanningCreate (API.md §3.7).
 #[derive(Debug, ToSchema)]
-pub struct PlanningInput {
+pub struct PlanningCreate {
+    /// Equipment.
+    pub equipement_id: i64,
+    /// Frequency.
+    #[schema(value_type = schema::FrequencePlanningInput)]
+    pub frequence: String,
+    /// Next due date (computed when omitted on create).
+    pub prochaine_date: Option<Ts>,
+    /// Last occurrence.
+    pub derniere_date: Option<Ts>,
+    /// End date (≥ `prochaine_date`).
+    pub date_fin: Option<Ts>,
+    /// `actif` (default) or `suspendu`; `termine` too on updates.
+    #[schema(value_type = Option<schema::StatutPlanning>, nullable = false)]
+    pub statut: Option<String>,
+    /// Title of generated interventions.
+    #[schema(max_length = 255)]
+    pub titre: Option<String>,
+    /// Comment.
+    #[schema(max_length = 1000)]
+    pub commentaire: Option<String>,
+    /// Default `normale`.
+    #[schema(value_type = Option<schema::PrioriteIntervention>, nullable = false)]
+    pub priorite: Option<String>,
+    /// Technicien for generated interventions.
+    pub technicien_id: Option<i64>,
+    /// Minutes.
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    pub duree_estimee: Option<i32>,
+    /// 0–365, default 0.
+    #[schema(minimum = 0, maximum = 365, nullable = false)]
+    pub avance_jours: Option<i32>,
+}
+
+/// Partial update of a planning: the PlanningCreate fields, all optional; a new `prochaine_date` also becomes the reference date.
+#[derive(Debug, ToSchema)]
+pub struct PlanningUpdate {
     /// Equipment (required on create).
     #[schema(nullable = false)]
     pub equipement_id: Option<i64>,

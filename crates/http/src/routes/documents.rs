@@ -208,7 +208,7 @@ async fn meta(
     params(("id" = i64, Path, description = "Document id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The decrypted file; Content-Type is its MIME type", content_type = "application/octet-stream", body = Vec<u8>, headers(("Content-Disposition" = String, description = "attachment with the file name"), ("ETag" = String, description = "\"<sha256>\""))),
+        (status = 200, description = "The decrypted file; Content-Type is its MIME type (one media type per allowed file type is added by `openapi::download_types`)", headers(("Content-Disposition" = String, description = "attachment with the file name"), ("ETag" = String, description = "\"<sha256>\""))),
         (status = 404, description = "\"Document non trouvé\"", body = ErrorEnvelope),
         (status = 500, description = "The stored blob is missing, cannot be decrypted or fails its SHA-256 check", body = ErrorEnvelope),
     ),

@@ -298,7 +298,7 @@ impl Input {
     path = "/api/v1/equipements",
     tag = "equipements",
     summary = "Create an equipment",
-    request_body(content((bodies::EquipementInput = "application/json"))),
+    request_body(content((bodies::EquipementCreate = "application/json"))),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = EquipementOut, headers(("Location" = String, description = "URL of the new resource"))),
@@ -412,7 +412,7 @@ async fn get(
     tag = "equipements",
     summary = "Update an equipment (partial)",
     params(("id" = i64, Path, description = "Equipment id")),
-    request_body(content((bodies::EquipementInput = "application/json"))),
+    request_body(content((bodies::EquipementUpdate = "application/json"))),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The updated equipment", body = EquipementOut),

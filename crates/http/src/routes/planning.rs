@@ -164,7 +164,7 @@ fn location(res: &mut HttpResponse, path: &str) {
     path = "/api/v1/planning",
     tag = "planning",
     summary = "Create a planning",
-    request_body(content((bodies::PlanningInput = "application/json"))),
+    request_body(content((bodies::PlanningCreate = "application/json"))),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = PlanningOut, headers(("Location" = String, description = "URL of the new resource"))),
@@ -330,7 +330,7 @@ async fn get(
     tag = "planning",
     summary = "Update a planning (partial)",
     params(("id" = i64, Path, description = "Planning id")),
-    request_body(content((bodies::PlanningInput = "application/json"))),
+    request_body(content((bodies::PlanningUpdate = "application/json"))),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The updated planning", body = PlanningOut),

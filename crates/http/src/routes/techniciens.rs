@@ -653,7 +653,7 @@ fn read_competence(
     path = "/api/v1/techniciens/competences",
     tag = "competences",
     summary = "Create a skill",
-    request_body(content((bodies::CompetenceInput = "application/json"))),
+    request_body(content((bodies::CompetenceCreate = "application/json"))),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = CompetenceOut, headers(("Location" = String, description = "URL of the new resource"))),
@@ -751,7 +751,7 @@ async fn get_competence(
     tag = "competences",
     summary = "Update a skill (partial)",
     params(("id" = i64, Path, description = "Skill id")),
-    request_body(content((bodies::CompetenceInput = "application/json"))),
+    request_body(content((bodies::CompetenceUpdate = "application/json"))),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The updated skill", body = CompetenceOut),
