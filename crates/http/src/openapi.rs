@@ -422,6 +422,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_operations_open_to_every_role_exist_and_need_a_token() {
+        let served: BTreeSet<(String, String)> = crate::app::route_table()
+            .operations()
+            .into_iter()
+            .map(|o| (o.method.as_str().to_lowercase(), o.path))
+            .collect();
+        let doc = document();
+        for (method, path) in OPEN_TO_EVERY_ROLE {
+            assert!(
+                served.contains(&(method.to_owned(), path.to_owned())),
+                "{method} {path}"
+            );
+            let item = &doc.paths.paths[path];
+            let op = match method {
+                "get" => item.get.as_ref(),
+                "post" => item.post.as_ref(),
+                "put" => item.put.as_ref(),
+                _ => item.patch.as_ref(),
+            };
+            let op = op.unwrap();
+            assert!(op.security.is_some(), "{method} {path}");
+            assert!(op.responses.responses.contains_key("401"));
+            assert!(
+                !op.responses.responses.contains_key("403"),
+                "{method} {path}"
+            );
+        }
+    }
+
+    #[test]
     fn operation_ids_follow_method_and_path() {
         assert_eq!(operation_id("get", "/"), "get_root");
         assert_eq!(
