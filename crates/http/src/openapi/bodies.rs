@@ -66,6 +66,7 @@ pub struct UserCreate {
     #[schema(nullable = false)]
     pub is_active: Option<bool>,
     /// Only for role `client` (must exist); without it a client account is created.
+    #[schema(minimum = 1)]
     pub client_id: Option<i64>,
 }
 
@@ -96,6 +97,7 @@ pub struct UserUpdate {
     #[schema(min_length = 12, max_length = 128, format = Password, nullable = false)]
     pub password: Option<String>,
     /// Client account (role `client` only).
+    #[schema(minimum = 1)]
     pub client_id: Option<i64>,
 }
 
@@ -118,6 +120,7 @@ pub struct UpdateMe {
 #[derive(Debug, ToSchema)]
 pub struct SkillInput {
     /// Skill id.
+    #[schema(minimum = 1)]
     pub competence_id: i64,
     /// Default `intermediaire`.
     #[schema(value_type = Option<schema::NiveauCompetence>, nullable = false)]
@@ -132,6 +135,7 @@ pub struct SkillInput {
 #[derive(Debug, ToSchema)]
 pub struct TechnicienCreate {
     /// A user with role `technicien`.
+    #[schema(minimum = 1)]
     pub user_id: i64,
     /// Team.
     #[schema(max_length = 100)]
@@ -358,6 +362,7 @@ pub struct EquipementCreate {
     /// End of warranty.
     pub date_fin_garantie: Option<Ts>,
     /// Client account (must exist).
+    #[schema(minimum = 1)]
     pub client_id: Option<i64>,
 }
 
@@ -428,6 +433,7 @@ pub struct EquipementUpdate {
     /// End of warranty.
     pub date_fin_garantie: Option<Ts>,
     /// Client account (must exist).
+    #[schema(minimum = 1)]
     pub client_id: Option<i64>,
 }
 
@@ -452,8 +458,10 @@ pub struct InterventionCreate {
     /// Deadline.
     pub date_limite: Option<Ts>,
     /// Equipment (must exist).
+    #[schema(minimum = 1)]
     pub equipement_id: i64,
     /// Assign at once (the intervention starts `affectee`).
+    #[schema(minimum = 1)]
     pub technicien_id: Option<i64>,
     /// Must equal the initial status if given.
     #[schema(value_type = Option<schema::StatutIntervention>)]
@@ -488,7 +496,7 @@ pub struct InterventionUpdate {
     /// Deadline.
     pub date_limite: Option<Ts>,
     /// Equipment (re-derives `client_id`).
-    #[schema(nullable = false)]
+    #[schema(minimum = 1, nullable = false)]
     pub equipement_id: Option<i64>,
     /// Minutes.
     #[schema(minimum = 0, maximum = 1_000_000)]
@@ -513,6 +521,7 @@ pub struct ActionBody {
     #[schema(max_length = 1000)]
     pub remarque: Option<String>,
     /// `affecter`: the technicien.
+    #[schema(minimum = 1)]
     pub technicien_id: Option<i64>,
     /// `cloturer`: the report (required).
     #[schema(min_length = 1, max_length = 10_000)]
@@ -555,6 +564,7 @@ pub struct ActionBody {
 #[derive(Debug, ToSchema)]
 pub struct PlanningCreate {
     /// Equipment.
+    #[schema(minimum = 1)]
     pub equipement_id: i64,
     /// Frequency.
     #[schema(value_type = schema::FrequencePlanningInput)]
@@ -578,6 +588,7 @@ pub struct PlanningCreate {
     #[schema(value_type = Option<schema::PrioriteIntervention>, nullable = false)]
     pub priorite: Option<String>,
     /// Technicien for generated interventions.
+    #[schema(minimum = 1)]
     pub technicien_id: Option<i64>,
     /// Minutes.
     #[schema(minimum = 0, maximum = 1_000_000)]
@@ -591,7 +602,7 @@ pub struct PlanningCreate {
 #[derive(Debug, ToSchema)]
 pub struct PlanningUpdate {
     /// Equipment (required on create).
-    #[schema(nullable = false)]
+    #[schema(minimum = 1, nullable = false)]
     pub equipement_id: Option<i64>,
     /// Frequency (required on create).
     #[schema(value_type = Option<schema::FrequencePlanningInput>, nullable = false)]
@@ -615,6 +626,7 @@ pub struct PlanningUpdate {
     #[schema(value_type = Option<schema::PrioriteIntervention>, nullable = false)]
     pub priorite: Option<String>,
     /// Technicien for generated interventions.
+    #[schema(minimum = 1)]
     pub technicien_id: Option<i64>,
     /// Minutes.
     #[schema(minimum = 0, maximum = 1_000_000)]
@@ -647,8 +659,10 @@ pub struct NotificationCreate {
     #[schema(max_length = 2000)]
     pub contenu: Option<String>,
     /// Recipient (must exist).
+    #[schema(minimum = 1)]
     pub user_id: i64,
     /// Related intervention (must exist).
+    #[schema(minimum = 1)]
     pub intervention_id: Option<i64>,
 }
 
@@ -662,5 +676,6 @@ pub struct UploadForm {
     #[schema(max_length = 1000)]
     pub description: Option<String>,
     /// Used when the query has none; both different → 422.
+    #[schema(minimum = 1)]
     pub intervention_id: Option<i64>,
 }
