@@ -10,6 +10,7 @@ mod bench;
 mod deploy;
 mod load_test;
 mod monitoring;
+mod openapi;
 mod python;
 mod quality;
 use serde_json::Value;
@@ -121,6 +122,23 @@ enum Task {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Write docs/openapi.json from the code (`erp openapi`); with `--check`, fail when the
+    /// committed document differs from the generated one.
+    Openapi {
+        /// Only compare; do not write.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Run Schemathesis (pinned, from PyPI) against a live server on a fresh SQLite database:
+    /// no 5xx, and every status, content type, header and body as documented.
+    Schemathesis {
+        /// Test cases per operation and phase.
+        #[arg(long, default_value_t = 30)]
+        max_examples: u32,
+        /// Random seed (a fixed default keeps runs reproducible).
+        #[arg(long, default_value_t = 20_260_424)]
+        seed: u64,
+    },
     /// Generate an RS256 signing key pair and a Fernet key into a directory.
     Keygen {
         /// Output directory (created; existing files are never overwritten).
@@ -181,6 +199,8 @@ fn main() -> ExitCode {
         })
         .map(|report| say_plain(&report)),
         Task::Docker { tags, dry_run } => deploy::docker(tags, dry_run),
+        Task::Openapi { check } => openapi::document(check),
+        Task::Schemathesis { max_examples, seed } => openapi::schemathesis(max_examples, seed),
         Task::Bench {
             suite: BenchSuite::Auth,
             seconds,
@@ -247,7 +267,8 @@ fn lint() -> TaskResult {
     )?;
     layering()?;
     monitoring::check()?;
-    deploy::check()
+    deploy::check()?;
+    openapi::document(true)
 }
 
 /// The PostgreSQL server the tests use: `--postgres`, else `ERP_TEST_POSTGRES_URL`. Says whether

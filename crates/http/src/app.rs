@@ -10,10 +10,10 @@ use crate::error::ApiError;
 use crate::extract::JsonLimit;
 use crate::middleware::request_context;
 use crate::routes::{
-    audit, auth, dashboard, documents, equipements, interventions, notifications, planning, probes,
-    techniciens, users,
+    audit, auth, dashboard, docs, documents, equipements, interventions, notifications, planning,
+    probes, techniciens, users,
 };
-use crate::routing::Endpoint;
+use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
 
 /// Builds the application.
@@ -53,9 +53,22 @@ async fn boxed_body(
 
 /// Every route of the API.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(Endpoint::new("/").get(probes::root).build());
-    probes::configure(cfg, "");
-    probes::configure(cfg, "/api/v1");
+    route_table().register(cfg);
+}
+
+/// Every endpoint of the API, in registration order.
+#[must_use]
+pub fn route_table() -> RouteTable {
+    let mut table = RouteTable::new();
+    let cfg = &mut table;
+    cfg.service(Endpoint::new("/").get(probes::root));
+    for prefix in ["", probes::API_PREFIX] {
+        for endpoint in probes::endpoints(prefix) {
+            cfg.service(endpoint);
+        }
+        cfg.service(docs::openapi_endpoint(prefix));
+    }
+    docs::configure(cfg);
     auth::configure(cfg);
     users::configure(cfg);
     equipements::configure(cfg);
@@ -66,6 +79,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     dashboard::configure(cfg);
     documents::configure(cfg);
     audit::configure(cfg);
+    table
 }
 
 async fn unknown_route() -> Result<HttpResponse<BoxBody>, ApiError> {

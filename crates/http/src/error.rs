@@ -9,7 +9,9 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use erp_application::{AppError, AuthFailure};
 use erp_domain::error::{FieldViolation, ViolationCode};
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 /// Where a field error was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,13 +59,53 @@ impl ErrorBody {
     /// The JSON envelope with `trace_id`.
     #[must_use]
     pub fn to_json(&self, trace_id: &str) -> Value {
-        json!({"error": {
-            "code": self.code,
-            "message": self.message,
-            "details": self.details,
-            "trace_id": trace_id,
-        }})
+        let envelope = ErrorEnvelope {
+            error: ErrorOut {
+                code: self.code,
+                message: self.message.clone(),
+                details: self.details.clone(),
+                trace_id: trace_id.to_owned(),
+            },
+        };
+        serde_json::to_value(envelope).unwrap_or(Value::Null)
     }
+}
+
+/// The error envelope of every non-2xx response (API.md §1.5).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorEnvelope {
+    /// The error.
+    pub error: ErrorOut,
+}
+
+/// The content of the error envelope.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorOut {
+    /// Machine code of the status.
+    #[schema(value_type = String, example = "VALIDATION_ERROR", pattern = "^[A-Z_]+$")]
+    pub code: &'static str,
+    /// French message.
+    #[schema(example = "Erreur de validation des données")]
+    pub message: String,
+    /// `null` unless the endpoint documents details: for 422 an array of field errors
+    /// (`{location, field, code, message}`), for 409/429/503 an object.
+    pub details: Option<Value>,
+    /// The request id (`X-Request-ID`), or the trace id when a trace is exported.
+    pub trace_id: String,
+}
+
+/// One item of a 422's `details` (API.md §1.5).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldErrorOut {
+    /// Where the field was read.
+    #[schema(value_type = String, pattern = "^(body|query|path|form|header)$")]
+    pub location: &'static str,
+    /// Field name; nested fields use dots and indexes.
+    pub field: String,
+    /// Violation code, e.g. `required`.
+    pub code: &'static str,
+    /// French message.
+    pub message: String,
 }
 
 /// An error response of the API (boxed: errors travel through every `Result`).
@@ -181,10 +223,13 @@ impl ApiError {
         violations: &[FieldViolation],
         message: Option<String>,
     ) -> Self {
-        let details: Vec<Value> = violations
+        let details: Vec<FieldErrorOut> = violations
             .iter()
-            .map(|v| {
-                json!({"location": location.as_str(), "field": v.field, "code": v.code.as_str(), "message": v.message})
+            .map(|v| FieldErrorOut {
+                location: location.as_str(),
+                field: v.field.clone(),
+                code: v.code.as_str(),
+                message: v.message.clone(),
             })
             .collect();
         let (_, default) = default_for(StatusCode::UNPROCESSABLE_ENTITY);
@@ -193,7 +238,7 @@ impl ApiError {
             "VALIDATION_ERROR",
             message.unwrap_or_else(|| default.to_owned()),
         )
-        .with_details(Value::Array(details))
+        .with_details(serde_json::to_value(details).unwrap_or(Value::Null))
     }
 
     /// 422 `invalid_json` on the whole body.

@@ -1,5 +1,7 @@
 //! Resource builder: every route gets the envelope 405 with `Allow`, and CORS preflights on the
-//! paths that exist (unknown paths stay 404, as API.md §1.5's precedence wants).
+//! paths that exist (unknown paths stay 404, as API.md §1.5's precedence wants). The routes are
+//! collected in a [`RouteTable`] before they are handed to actix, so that the table of
+//! `(method, path)` pairs the app serves can be compared with the OpenAPI document.
 
 use actix_web::body::BoxBody;
 use actix_web::dev::{HttpServiceFactory, ServiceRequest};
@@ -26,6 +28,60 @@ impl std::fmt::Debug for Endpoint {
             .field("path", &self.path)
             .field("methods", &methods)
             .finish()
+    }
+}
+
+/// Every endpoint of the app, in registration order (literal segments before `{id}` ones).
+#[derive(Debug, Default)]
+pub struct RouteTable {
+    endpoints: Vec<Endpoint>,
+}
+
+/// One `(method, path template)` pair the app serves.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Operation {
+    /// HTTP method.
+    pub method: Method,
+    /// Path template as registered (`/api/v1/users/{id}`).
+    pub path: String,
+    /// Counted by the general rate limit.
+    pub rate_limited: bool,
+}
+
+impl RouteTable {
+    /// An empty table.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds an endpoint.
+    pub fn service(&mut self, endpoint: Endpoint) -> &mut Self {
+        self.endpoints.push(endpoint);
+        self
+    }
+
+    /// The served `(method, path)` pairs, without the `OPTIONS` and 405 fallbacks every
+    /// endpoint also answers.
+    #[must_use]
+    pub fn operations(&self) -> Vec<Operation> {
+        self.endpoints
+            .iter()
+            .flat_map(|e| {
+                e.routes.iter().map(|(method, _)| Operation {
+                    method: method.clone(),
+                    path: e.path.clone(),
+                    rate_limited: e.rate_limited,
+                })
+            })
+            .collect()
+    }
+
+    /// Hands every endpoint to actix.
+    pub fn register(self, cfg: &mut web::ServiceConfig) {
+        for endpoint in self.endpoints {
+            cfg.service(endpoint.build());
+        }
     }
 }
 

@@ -39,6 +39,8 @@ pub struct HttpSettings {
     pub requests_per_minute: u32,
     /// The scheduler's run interval when it runs in this process (`/health`).
     pub scheduler_interval: Option<std::time::Duration>,
+    /// Serve the `/docs` viewer (`/openapi.json` is always served).
+    pub docs_enabled: bool,
 }
 
 /// Everything handlers and middleware share. Cheap to clone.

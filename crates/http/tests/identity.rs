@@ -58,6 +58,36 @@ async fn login_in_every_format(h: Harness) {
     assert_eq!(h.call(req).await.status, StatusCode::OK);
 }
 
+/// Regression (found by Schemathesis): a multipart body that does not parse was a bare 400
+/// "Requête invalide", while a form-urlencoded one that does not parse is 422 `invalid_json`.
+async fn malformed_multipart_bodies_are_422_like_malformed_forms(h: Harness) {
+    for (uri, payload) in [
+        ("/api/v1/auth/token", "garbage".as_bytes().to_vec()),
+        (
+            "/api/v1/auth/refresh",
+            b"--B\r\nContent-Disposition: form-data; name=\"\xf3\x99\xa3x\"\r\n\r\nv\r\n--B--\r\n"
+                .to_vec(),
+        ),
+    ] {
+        let req = TestRequest::post()
+            .uri(uri)
+            .insert_header(("Content-Type", "multipart/form-data; boundary=B"))
+            .set_payload(payload);
+        let res = h.call(req).await;
+        assert_eq!(
+            res.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{uri}: {}",
+            res.body
+        );
+        assert_eq!(
+            res.detail_codes(),
+            vec![("body".to_owned(), "invalid_json".to_owned())],
+            "{uri}"
+        );
+    }
+}
+
 async fn login_failures_are_indistinguishable(h: Harness) {
     seed_user(&h.db, "amal", UserRole::Responsable, None);
     let wrong = h.login("amal", "Wrong#Password1").await;
@@ -808,6 +838,7 @@ async fn the_audit_trail_records_and_filters(h: Harness) {
 
 both! {
     login_works_in_every_format => login_in_every_format;
+    malformed_multipart => malformed_multipart_bodies_are_422_like_malformed_forms;
     login_failures_look_the_same => login_failures_are_indistinguishable;
     inactive_accounts_are_refused => an_inactive_account_with_the_right_password_is_403;
     bearer_tokens => bearer_tokens_are_checked;

@@ -661,6 +661,44 @@ async fn cancel_reassign_edit_and_statut(h: Harness) {
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+/// Regression (found by Schemathesis): every sort key became ORDER BY terms nested one level
+/// deeper in the diesel query, whose building doubled in cost per term: 20 keys took seconds,
+/// 40 would never answer. A repeated field is now dropped (it cannot change the order).
+async fn long_sort_parameters_answer_at_once_and_keep_the_first_occurrence(h: Harness) {
+    let w = world(&h).await;
+    let a = create(&h, &w, json!({"titre": "b"})).await["id"]
+        .as_i64()
+        .unwrap();
+    let b = create(&h, &w, json!({"titre": "a"})).await["id"]
+        .as_i64()
+        .unwrap();
+    let c = create(&h, &w, json!({"titre": "c"})).await["id"]
+        .as_i64()
+        .unwrap();
+    // 26 one-term keys: about 30 s to build before the fix (each key doubled the cost), a few
+    // milliseconds after it. A query being built cannot be cancelled, so the length is chosen
+    // for the old code to fail in finite time.
+    let keys = ["titre", "-id", "updated_at", "-date_creation"];
+    let long: Vec<&str> = keys.iter().copied().cycle().take(26).collect();
+    let uri = format!("/api/v1/interventions?sort={}", long.join(","));
+    let res = actix_web::rt::time::timeout(
+        std::time::Duration::from_secs(5),
+        h.json(Method::GET, &uri, Some(&w.resp), None),
+    )
+    .await;
+    assert!(res.is_ok(), "a 26-key sort answers at once");
+    let res = res.unwrap();
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let ids: Vec<i64> = res
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![b, a, c], "by titre");
+}
+
 async fn lists_filters_and_scopes(h: Harness) {
     let w = world(&h).await;
     let a = create(
@@ -1044,4 +1082,5 @@ both! {
     lifecycle => the_whole_lifecycle;
     cancel_reassign_edit_statut => cancel_reassign_edit_and_statut;
     lists => lists_filters_and_scopes;
+    long_sort => long_sort_parameters_answer_at_once_and_keep_the_first_occurrence;
 }

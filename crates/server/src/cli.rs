@@ -42,6 +42,8 @@ pub enum Command {
     /// Key management.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Print the OpenAPI 3.1 document of the API (the one served at `/openapi.json`) and exit.
+    Openapi,
     /// Probe the running server's `/live` (for container health checks).
     Healthcheck {
         /// Seconds to wait for the answer.
@@ -100,6 +102,11 @@ fn run(command: &Command) -> Result<(), String> {
         print(&format!("signing key id (kid): {}", generated.kid));
         return Ok(());
     }
+    // The document is generated from the code alone.
+    if let Command::Openapi = command {
+        print(erp_http::openapi::document_json().trim_end());
+        return Ok(());
+    }
     let settings = Settings::load(&Sources::from_process()).map_err(|e| e.to_string())?;
     match command {
         Command::Serve => {
@@ -122,7 +129,7 @@ fn run(command: &Command) -> Result<(), String> {
             print("configuration OK");
             Ok(())
         }
-        Command::Keys(KeysCommand::Generate { .. }) => Ok(()),
+        Command::Keys(KeysCommand::Generate { .. }) | Command::Openapi => Ok(()),
         Command::Keys(KeysCommand::RotateFernet) => {
             let _telemetry = telemetry::init(&settings);
             rotate_fernet(&settings)

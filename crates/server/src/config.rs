@@ -81,6 +81,8 @@ pub struct Settings {
     pub housekeeping: HousekeepingSettings,
     /// `[metrics]`.
     pub metrics: MetricsSettings,
+    /// `[docs]`.
+    pub docs: DocsSettings,
     /// `[tracing]`.
     pub tracing: TracingSettings,
     /// `[bootstrap]`.
@@ -262,6 +264,14 @@ pub struct TracingSettings {
 #[serde(deny_unknown_fields)]
 pub struct MetricsSettings {
     /// Record and serve metrics; off, `/metrics` answers 404 and nothing is recorded.
+    pub enabled: bool,
+}
+
+/// `[docs]`: the interactive viewer at `/docs` (`/openapi.json` is always served).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocsSettings {
+    /// Serve `/docs` and its files; off, they answer 404.
     pub enabled: bool,
 }
 
@@ -628,6 +638,7 @@ impl Settings {
             "log": {"level": self.log.level, "format": format!("{:?}", self.log.format).to_lowercase()},
             "scheduler": {"enabled": self.scheduler.enabled, "interval_seconds": self.scheduler.interval_seconds},
             "metrics": {"enabled": self.metrics.enabled},
+            "docs": {"enabled": self.docs.enabled},
             "tracing": {
                 "enabled": self.tracing.enabled, "endpoint": self.tracing.endpoint,
                 "headers": self.tracing.headers.keys().map(|k| (k.clone(), "[set]")).collect::<std::collections::BTreeMap<_, _>>(),

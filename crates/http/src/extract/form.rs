@@ -29,7 +29,8 @@ fn essence(req: &HttpRequest) -> Option<String> {
 /// `optional`: an absent body is an empty map (else 422 `required`).
 ///
 /// # Errors
-/// 415 another type, 413 over 64 KiB, 422 invalid JSON or absent body.
+/// 415 another type, 413 over 64 KiB, 422 invalid JSON, a malformed form or multipart body,
+/// or an absent body.
 pub async fn read_auth_fields(
     req: &HttpRequest,
     mut payload: Payload,
@@ -96,15 +97,17 @@ async fn read_multipart(
     let mut multipart = Multipart::new(req.headers(), payload);
     let mut fields = Map::new();
     let mut total = 0_usize;
+    // A body that is not valid multipart is malformed input, like a form-urlencoded body
+    // that does not parse: 422 `invalid_json` (API.md §1.2), not a bare 400.
+    let malformed = |e: actix_multipart::MultipartError| {
+        ApiError::invalid_json("Formulaire invalide").with_internal(e.to_string())
+    };
     while let Some(field) = multipart.next().await {
-        let mut field = field
-            .map_err(|e| ApiError::status(StatusCode::BAD_REQUEST).with_internal(e.to_string()))?;
+        let mut field = field.map_err(malformed)?;
         let name = field.name().unwrap_or_default().to_owned();
         let mut value = Vec::new();
         while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| {
-                ApiError::status(StatusCode::BAD_REQUEST).with_internal(e.to_string())
-            })?;
+            let chunk = chunk.map_err(malformed)?;
             total += chunk.len();
             if total > AUTH_BODY_LIMIT {
                 return Err(ApiError::status(StatusCode::PAYLOAD_TOO_LARGE));

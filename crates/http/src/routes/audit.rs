@@ -5,19 +5,31 @@ use erp_application::authz::Action;
 use erp_domain::UserId;
 use erp_domain::audit::{AuditEventType, AuditFilter};
 
-use crate::dto::{audit_out, collection};
+use crate::dto::{AuditEventOut, audit_out, collection};
 use crate::error::ApiError;
 use crate::extract::Authenticated;
 use crate::extract::query::Query;
+use crate::openapi::params;
 use crate::routes::auth::use_case;
-use crate::routing::Endpoint;
+use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
 
 /// Registers the audit route.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(Endpoint::new("/api/v1/audit/events").get(list).build());
+pub fn configure(cfg: &mut RouteTable) {
+    cfg.service(Endpoint::new("/api/v1/audit/events").get(list));
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit/events",
+    tag = "audit",
+    summary = "Audit trail, newest first",
+    params(params::AuditQuery, params::Page),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Events", body = Vec<AuditEventOut>, headers(("X-Total-Count" = i64, description = "Rows matching the filters, ignoring limit/offset"))),
+    ),
+)]
 async fn list(
     req: HttpRequest,
     caller: Authenticated,

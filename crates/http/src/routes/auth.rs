@@ -7,29 +7,25 @@ use erp_application::AuthFailure;
 use erp_application::auth::LoginInput;
 use erp_application::authz::Action;
 use erp_domain::password::PlainPassword;
-use serde_json::json;
 
-use crate::dto::{token_out, user_out};
-use crate::error::ApiError;
+use crate::dto::{MessageOut, TokenOut, UserOut, token_out, user_out};
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::Authenticated;
 use crate::extract::client::context_of;
 use crate::extract::fields::Fields;
 use crate::extract::form::read_auth_fields;
-use crate::routing::Endpoint;
+use crate::openapi::bodies;
+use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
 
 /// Registers the auth routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(Endpoint::new("/api/v1/auth/token").post(token).build())
-        .service(Endpoint::new("/api/v1/auth/login").post(login).build())
-        .service(Endpoint::new("/api/v1/auth/refresh").post(refresh).build())
-        .service(Endpoint::new("/api/v1/auth/logout").post(logout).build())
-        .service(Endpoint::new("/api/v1/auth/me").get(me).build())
-        .service(
-            Endpoint::new("/api/v1/auth/change-password")
-                .post(change_password)
-                .build(),
-        );
+pub fn configure(cfg: &mut RouteTable) {
+    cfg.service(Endpoint::new("/api/v1/auth/token").post(token))
+        .service(Endpoint::new("/api/v1/auth/login").post(login))
+        .service(Endpoint::new("/api/v1/auth/refresh").post(refresh))
+        .service(Endpoint::new("/api/v1/auth/logout").post(logout))
+        .service(Endpoint::new("/api/v1/auth/me").get(me))
+        .service(Endpoint::new("/api/v1/auth/change-password").post(change_password));
 }
 
 /// Runs a blocking use case on the blocking pool.
@@ -45,6 +41,25 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/token",
+    tag = "auth",
+    summary = "Log in (OAuth2 password form, or JSON)",
+    request_body(description = "JSON, form-urlencoded or multipart", content(
+        (bodies::LoginForm = "application/json"),
+        (bodies::LoginForm = "application/x-www-form-urlencoded"),
+        (bodies::LoginForm = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "Tokens of a new session", body = TokenOut),
+        (status = 401, description = "\"Email ou mot de passe incorrect\"", body = ErrorEnvelope,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 403, description = "\"Compte désactivé\" (right password, inactive account)", body = ErrorEnvelope),
+        (status = 429, description = "Login lockout or rate limit", body = ErrorEnvelope,
+            headers(("Retry-After" = i64, description = "Seconds"))),
+    ),
+)]
 async fn token(
     req: HttpRequest,
     payload: web::Payload,
@@ -59,6 +74,25 @@ async fn token(
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    summary = "Log in",
+    request_body(description = "JSON, form-urlencoded or multipart", content(
+        (bodies::LoginForm = "application/json"),
+        (bodies::LoginForm = "application/x-www-form-urlencoded"),
+        (bodies::LoginForm = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "Tokens of a new session", body = TokenOut),
+        (status = 401, description = "\"Identifiants invalides\"", body = ErrorEnvelope,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 403, description = "\"Compte désactivé\" (right password, inactive account)", body = ErrorEnvelope),
+        (status = 429, description = "Login lockout or rate limit", body = ErrorEnvelope,
+            headers(("Retry-After" = i64, description = "Seconds"))),
+    ),
+)]
 async fn login(
     req: HttpRequest,
     payload: web::Payload,
@@ -109,6 +143,22 @@ async fn sign_in(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/refresh",
+    tag = "auth",
+    summary = "Rotate a refresh token",
+    request_body(description = "JSON, form-urlencoded or multipart", content(
+        (bodies::RefreshForm = "application/json"),
+        (bodies::RefreshForm = "application/x-www-form-urlencoded"),
+        (bodies::RefreshForm = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "New tokens of the same session", body = TokenOut),
+        (status = 401, description = "\"Refresh token invalide\" (reuse revokes the session)", body = ErrorEnvelope,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+    ),
+)]
 async fn refresh(
     req: HttpRequest,
     payload: web::Payload,
@@ -125,6 +175,18 @@ async fn refresh(
     Ok(HttpResponse::Ok().json(token_out(&tokens)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "auth",
+    summary = "Log out: revoke the caller's session",
+    request_body(description = "Optional and ignored", content(
+        (Object = "application/json"),
+        (Object = "application/x-www-form-urlencoded"),
+    )),
+    security(("bearer" = [])),
+    responses((status = 200, description = "\"Déconnexion réussie\"", body = MessageOut)),
+)]
 async fn logout(
     req: HttpRequest,
     caller: Authenticated,
@@ -135,14 +197,40 @@ async fn logout(
     // The body is optional and ignored, but must still be a valid one if sent.
     let _ = read_auth_fields(&req, payload.into_inner(), true).await?;
     use_case(&req, &state, move |app, ctx| app.logout(&caller.0, ctx)).await?;
-    Ok(HttpResponse::Ok().json(json!({"message": "Déconnexion réussie"})))
+    Ok(HttpResponse::Ok().json(MessageOut {
+        message: "Déconnexion réussie",
+    }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/me",
+    tag = "auth",
+    summary = "The caller",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The caller's account", body = UserOut)),
+)]
 async fn me(req: HttpRequest, caller: Authenticated) -> Result<HttpResponse, ApiError> {
     caller.allow(&req, Action::OwnAccount).await?;
     Ok(HttpResponse::Ok().json(user_out(&caller.0.user)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/change-password",
+    tag = "auth",
+    summary = "Change the caller's password (ends all their sessions)",
+    request_body(description = "JSON, form-urlencoded or multipart", content(
+        (bodies::ChangePasswordForm = "application/json"),
+        (bodies::ChangePasswordForm = "application/x-www-form-urlencoded"),
+        (bodies::ChangePasswordForm = "multipart/form-data"),
+    )),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "\"Mot de passe changé avec succès\"", body = MessageOut),
+        (status = 400, description = "\"Mot de passe actuel incorrect\"", body = ErrorEnvelope),
+    ),
+)]
 async fn change_password(
     req: HttpRequest,
     caller: Authenticated,
@@ -163,7 +251,9 @@ async fn change_password(
         app.change_password(&caller.0, &current, &new, ctx)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(json!({"message": "Mot de passe changé avec succès"})))
+    Ok(HttpResponse::Ok().json(MessageOut {
+        message: "Mot de passe changé avec succès",
+    }))
 }
 
 /// Runs a use case with the request's context on the blocking pool.

@@ -16,18 +16,21 @@ use erp_domain::error::{FieldViolation, ViolationCode};
 use erp_domain::intervention::InterventionId;
 use erp_domain::ports::BlobSink;
 use futures_util::StreamExt as _;
-use serde_json::{Value, json};
 
-use crate::dto::collection;
-use crate::error::{ApiError, Location};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::dto::{DetailOut, collection};
+use crate::error::{ApiError, ErrorEnvelope, Location};
 use crate::extract::Authenticated;
 use crate::extract::client::context_of;
 use crate::extract::query::Query;
+use crate::openapi::schema::Ts;
+use crate::openapi::{bodies, params};
 use crate::routes::auth::{blocking, use_case};
 use crate::routes::ids::path_id;
-use crate::routing::Endpoint;
+use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
-use crate::wire::timestamp;
 
 const DOCUMENT_NOT_FOUND: &str = "Document non trouvé";
 const INTERVENTION_NOT_FOUND: &str = "Intervention introuvable";
@@ -38,57 +41,68 @@ pub const UPLOAD_OVERHEAD: u64 = 64 * 1024;
 const FLUSH_BYTES: usize = 256 * 1024;
 
 /// Registers the routes. `/documents/upload` comes before `/documents/{id}` (literal first).
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut RouteTable) {
     cfg.service(
         Endpoint::new("/api/v1/documents")
             .get(list)
-            .post(upload_with_query)
-            .build(),
+            .post(upload_with_query),
     )
-    .service(
-        Endpoint::new("/api/v1/documents/upload")
-            .post(upload_with_query)
-            .build(),
-    )
+    .service(Endpoint::new("/api/v1/documents/upload").post(upload_alias))
     .service(
         Endpoint::new("/api/v1/documents/{id}")
-            .get(list_for_intervention)
-            .delete(delete)
-            .build(),
+            .get(list_by_intervention_alias)
+            .delete(delete),
     )
-    .service(
-        Endpoint::new("/api/v1/documents/{id}/meta")
-            .get(meta)
-            .build(),
-    )
-    .service(
-        Endpoint::new("/api/v1/documents/{id}/download")
-            .get(download)
-            .build(),
-    )
+    .service(Endpoint::new("/api/v1/documents/{id}/meta").get(meta))
+    .service(Endpoint::new("/api/v1/documents/{id}/download").get(download))
     .service(
         Endpoint::new("/api/v1/interventions/{id}/documents")
             .get(list_for_intervention)
-            .post(upload_with_path)
-            .build(),
+            .post(upload_with_path),
     );
 }
 
-/// DocumentOut.
+/// DocumentOut (API.md §3.9).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentOut {
+    /// Document id.
+    pub id: i64,
+    /// Intervention.
+    pub intervention_id: i64,
+    /// Sanitised original name.
+    pub filename: String,
+    /// The authenticated download URL.
+    pub path: String,
+    /// Size in bytes.
+    pub taille: i64,
+    /// Canonical MIME type.
+    pub mime_type: String,
+    /// Hex SHA-256 of the plaintext.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    pub sha256: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Uploader.
+    pub uploaded_by_id: Option<i64>,
+    /// Upload time.
+    pub date_upload: Ts,
+}
+
+/// DocumentOut of a document.
 #[must_use]
-pub fn document_out(d: &Document) -> Value {
-    json!({
-        "id": d.id.get(),
-        "intervention_id": d.intervention_id.get(),
-        "filename": d.nom_fichier,
-        "path": format!("/api/v1/documents/{}/download", d.id),
-        "taille": d.taille,
-        "mime_type": d.mime_type,
-        "sha256": d.sha256,
-        "description": d.description,
-        "uploaded_by_id": d.uploaded_by_id.map(UserId::get),
-        "date_upload": timestamp(d.date_upload),
-    })
+pub fn document_out(d: &Document) -> DocumentOut {
+    DocumentOut {
+        id: d.id.get(),
+        intervention_id: d.intervention_id.get(),
+        filename: d.nom_fichier.clone(),
+        path: format!("/api/v1/documents/{}/download", d.id),
+        taille: d.taille,
+        mime_type: d.mime_type.clone(),
+        sha256: d.sha256.clone(),
+        description: d.description.clone(),
+        uploaded_by_id: d.uploaded_by_id.map(UserId::get),
+        date_upload: d.date_upload.into(),
+    }
 }
 
 fn document_id(raw: &str) -> Result<DocumentId, ApiError> {
@@ -97,6 +111,17 @@ fn document_id(raw: &str) -> Result<DocumentId, ApiError> {
         .ok_or_else(|| ApiError::not_found(DOCUMENT_NOT_FOUND))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/documents",
+    tag = "documents",
+    summary = "List documents",
+    params(params::DocumentQuery, params::Page),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Documents, newest first", body = Vec<DocumentOut>, headers(("X-Total-Count" = i64, description = "Rows matching the filters, ignoring limit/offset"))),
+    ),
+)]
 async fn list(
     req: HttpRequest,
     caller: Authenticated,
@@ -119,6 +144,18 @@ async fn list(
 }
 
 /// `GET /interventions/{id}/documents` and its alias `GET /documents/{intervention_id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/interventions/{id}/documents",
+    tag = "documents",
+    summary = "Documents of an intervention",
+    params(("id" = i64, Path, description = "Intervention id"), params::Page),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Documents, newest first", body = Vec<DocumentOut>, headers(("X-Total-Count" = i64, description = "Rows matching the filters, ignoring limit/offset"))),
+        (status = 404, description = "\"Intervention introuvable\"", body = ErrorEnvelope),
+    ),
+)]
 async fn list_for_intervention(
     req: HttpRequest,
     caller: Authenticated,
@@ -139,6 +176,18 @@ async fn list_for_intervention(
     Ok(collection(&listed, document_out))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/documents/{id}/meta",
+    tag = "documents",
+    summary = "A document's metadata",
+    params(("id" = i64, Path, description = "Document id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The document", body = DocumentOut),
+        (status = 404, description = "\"Document non trouvé\"", body = ErrorEnvelope),
+    ),
+)]
 async fn meta(
     req: HttpRequest,
     caller: Authenticated,
@@ -151,6 +200,19 @@ async fn meta(
     Ok(HttpResponse::Ok().json(document_out(&doc)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/documents/{id}/download",
+    tag = "documents",
+    summary = "Download a document",
+    params(("id" = i64, Path, description = "Document id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The decrypted file; Content-Type is its MIME type (one media type per allowed file type is added by `openapi::download_types`)", headers(("Content-Disposition" = String, description = "attachment with the file name"), ("ETag" = String, description = "\"<sha256>\""))),
+        (status = 404, description = "\"Document non trouvé\"", body = ErrorEnvelope),
+        (status = 500, description = "The stored blob is missing, cannot be decrypted or fails its SHA-256 check", body = ErrorEnvelope),
+    ),
+)]
 async fn download(
     req: HttpRequest,
     caller: Authenticated,
@@ -199,6 +261,18 @@ pub fn content_disposition(name: &str) -> String {
     format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/documents/{id}",
+    tag = "documents",
+    summary = "Delete a document",
+    params(("id" = i64, Path, description = "Document id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "\"Document supprimé\"", body = DetailOut),
+        (status = 404, description = "\"Document non trouvé\"", body = ErrorEnvelope),
+    ),
+)]
 async fn delete(
     req: HttpRequest,
     caller: Authenticated,
@@ -211,9 +285,28 @@ async fn delete(
         app.delete_document(&caller.0, id, ctx)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(json!({"detail": "Document supprimé"})))
+    Ok(HttpResponse::Ok().json(DetailOut {
+        detail: "Document supprimé",
+    }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/documents",
+    tag = "documents",
+    summary = "Upload a document",
+    params(params::UploadQuery),
+    request_body(description = "multipart/form-data with one `file` part", content((bodies::UploadForm = "multipart/form-data"))),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Stored", body = DocumentOut, headers(("Location" = String, description = "URL of the new resource"))),
+        (status = 400, description = "\"Le fichier doit avoir une extension valide\"", body = ErrorEnvelope),
+        (status = 403, description = "Role not allowed, or \"Intervention non affectée à ce technicien\"", body = ErrorEnvelope),
+        (status = 404, description = "\"Intervention cible introuvable\"", body = ErrorEnvelope),
+        (status = 413, description = "\"Fichier trop volumineux (maximum <n> octets)\"", body = ErrorEnvelope),
+        (status = 415, description = "Not multipart, or \"Type de fichier non autorisé\"", body = ErrorEnvelope),
+    ),
+)]
 async fn upload_with_query(
     req: HttpRequest,
     caller: Authenticated,
@@ -223,6 +316,70 @@ async fn upload_with_query(
     upload(req, caller, payload, state, None).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/documents/upload",
+    tag = "documents",
+    summary = "Upload a document (alias of POST /documents)",
+    params(params::UploadQuery),
+    request_body(description = "multipart/form-data with one `file` part", content((bodies::UploadForm = "multipart/form-data"))),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Stored", body = DocumentOut, headers(("Location" = String, description = "URL of the new resource"))),
+        (status = 400, description = "\"Le fichier doit avoir une extension valide\"", body = ErrorEnvelope),
+        (status = 403, description = "Role not allowed, or \"Intervention non affectée à ce technicien\"", body = ErrorEnvelope),
+        (status = 404, description = "\"Intervention cible introuvable\"", body = ErrorEnvelope),
+        (status = 413, description = "\"Fichier trop volumineux (maximum <n> octets)\"", body = ErrorEnvelope),
+        (status = 415, description = "Not multipart, or \"Type de fichier non autorisé\"", body = ErrorEnvelope),
+    ),
+)]
+async fn upload_alias(
+    req: HttpRequest,
+    caller: Authenticated,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    upload(req, caller, payload, state, None).await
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/documents/{id}",
+    tag = "documents",
+    summary = "Documents of an intervention (alias; the id is an intervention id)",
+    params(("id" = i64, Path, description = "Intervention id"), params::Page),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Documents, newest first", body = Vec<DocumentOut>, headers(("X-Total-Count" = i64, description = "Rows matching the filters, ignoring limit/offset"))),
+        (status = 404, description = "\"Intervention introuvable\"", body = ErrorEnvelope),
+    ),
+)]
+async fn list_by_intervention_alias(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    list_for_intervention(req, caller, id, state).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/interventions/{id}/documents",
+    tag = "documents",
+    summary = "Upload a document to an intervention",
+    params(("id" = i64, Path, description = "Intervention id")),
+    request_body(description = "multipart/form-data with one `file` part", content((bodies::UploadForm = "multipart/form-data"))),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Stored", body = DocumentOut, headers(("Location" = String, description = "URL of the new resource"))),
+        (status = 400, description = "\"Le fichier doit avoir une extension valide\"", body = ErrorEnvelope),
+        (status = 403, description = "Role not allowed, or \"Intervention non affectée à ce technicien\"", body = ErrorEnvelope),
+        (status = 404, description = "\"Intervention cible introuvable\"", body = ErrorEnvelope),
+        (status = 413, description = "\"Fichier trop volumineux (maximum <n> octets)\"", body = ErrorEnvelope),
+        (status = 415, description = "Not multipart, or \"Type de fichier non autorisé\"", body = ErrorEnvelope),
+    ),
+)]
 async fn upload_with_path(
     req: HttpRequest,
     caller: Authenticated,

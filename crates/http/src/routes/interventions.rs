@@ -17,145 +17,254 @@ use erp_domain::lifecycle::LifecycleAction;
 use erp_domain::list::{SortDir, SortKey};
 use erp_domain::technicien::TechnicienId;
 use erp_domain::{ClientId, Timestamp, UserId};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::dto::collection;
-use crate::error::{ApiError, Location};
+use crate::error::{ApiError, ErrorEnvelope, Location};
 use crate::extract::fields::{Fields, Patch};
 use crate::extract::query::Query;
 use crate::extract::{Authenticated, read_json_object, read_optional_json_object};
+use crate::openapi::schema::{self, Ts};
+use crate::openapi::{bodies, params};
 use crate::routes::auth::use_case;
 use crate::routes::equipements::MAX_CENTIMES;
 use crate::routes::ids::path_id;
-use crate::routing::Endpoint;
+use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
-use crate::wire::timestamp;
 
 const NOT_FOUND: &str = "Intervention introuvable";
 
 /// Registers the routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut RouteTable) {
     cfg.service(
         Endpoint::new("/api/v1/interventions")
             .get(list)
-            .post(create)
-            .build(),
+            .post(create),
     )
-    .service(
-        Endpoint::new("/api/v1/filters/interventions")
-            .get(list)
-            .build(),
-    )
-    .service(
-        Endpoint::new("/api/v1/equipements/{id}/interventions")
-            .get(list_for_equipement)
-            .build(),
-    )
+    .service(Endpoint::new("/api/v1/filters/interventions").get(list_filters))
+    .service(Endpoint::new("/api/v1/equipements/{id}/interventions").get(list_for_equipement))
     .service(
         Endpoint::new("/api/v1/interventions/{id}")
             .get(get)
             .put(update)
-            .patch(update)
-            .build(),
+            .patch(update),
     )
-    .service(
-        Endpoint::new("/api/v1/interventions/{id}/historique")
-            .get(history)
-            .build(),
-    )
-    .service(
-        Endpoint::new("/api/v1/interventions/{id}/statut")
-            .patch(change_statut)
-            .build(),
-    );
-    for (name, action) in [
-        ("affecter", LifecycleAction::Affecter),
-        ("demarrer", LifecycleAction::Demarrer),
-        ("suspendre", LifecycleAction::Suspendre),
-        ("reprendre", LifecycleAction::Reprendre),
-        ("cloturer", LifecycleAction::Cloturer),
-        ("annuler", LifecycleAction::Annuler),
-        ("archiver", LifecycleAction::Archiver),
-        ("valider", LifecycleAction::Valider),
-    ] {
-        cfg.service(
-            Endpoint::new(format!("/api/v1/interventions/{{id}}/{name}"))
-                .post(
-                    move |req: HttpRequest,
-                          caller: Authenticated,
-                          id: web::Path<String>,
-                          payload: web::Payload,
-                          state: web::Data<AppState>| {
-                        act(req, caller, id, payload, state, action)
-                    },
-                )
-                .build(),
-        );
+    .service(Endpoint::new("/api/v1/interventions/{id}/historique").get(history))
+    .service(Endpoint::new("/api/v1/interventions/{id}/statut").patch(change_statut));
+    cfg.service(Endpoint::new("/api/v1/interventions/{id}/affecter").post(affecter))
+        .service(Endpoint::new("/api/v1/interventions/{id}/demarrer").post(demarrer))
+        .service(Endpoint::new("/api/v1/interventions/{id}/suspendre").post(suspendre))
+        .service(Endpoint::new("/api/v1/interventions/{id}/reprendre").post(reprendre))
+        .service(Endpoint::new("/api/v1/interventions/{id}/cloturer").post(cloturer))
+        .service(Endpoint::new("/api/v1/interventions/{id}/annuler").post(annuler))
+        .service(Endpoint::new("/api/v1/interventions/{id}/archiver").post(archiver))
+        .service(Endpoint::new("/api/v1/interventions/{id}/valider").post(valider));
+}
+
+/// InterventionOut (API.md §3.6.1).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InterventionOut {
+    /// Intervention id.
+    pub id: i64,
+    /// Title.
+    pub titre: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Type.
+    #[serde(rename = "type")]
+    #[schema(value_type = schema::InterventionType)]
+    pub type_intervention: &'static str,
+    /// Status.
+    #[schema(value_type = schema::StatutIntervention)]
+    pub statut: &'static str,
+    /// Priority.
+    #[schema(value_type = schema::PrioriteIntervention)]
+    pub priorite: &'static str,
+    /// Urgent flag.
+    pub urgence: bool,
+    /// Overdue: `date_limite` past while the intervention is active.
+    pub en_retard: bool,
+    /// Creation time.
+    pub date_creation: Ts,
+    /// Deadline.
+    pub date_limite: Option<Ts>,
+    /// Last assignment.
+    pub date_affectation: Option<Ts>,
+    /// Start of work.
+    pub date_debut_travaux: Option<Ts>,
+    /// End of work.
+    pub date_fin_travaux: Option<Ts>,
+    /// Closure.
+    pub date_cloture: Option<Ts>,
+    /// Cancellation.
+    pub date_annulation: Option<Ts>,
+    /// Archiving.
+    pub date_archivage: Option<Ts>,
+    /// Estimated duration (minutes).
+    pub duree_estimee: Option<i32>,
+    /// Actual duration (minutes).
+    pub duree_reelle: Option<i32>,
+    /// Travel time (minutes).
+    pub temps_deplacement: Option<i32>,
+    /// Estimated cost (centimes).
+    pub cout_estime: Option<i64>,
+    /// Actual cost (centimes).
+    pub cout_reel: Option<i64>,
+    /// Parts cost (centimes).
+    pub cout_pieces: Option<i64>,
+    /// Labour cost (centimes).
+    pub cout_main_oeuvre: Option<i64>,
+    /// Closure report.
+    pub rapport_intervention: Option<String>,
+    /// Work done.
+    pub travaux_realises: Option<String>,
+    /// Recommendations.
+    pub recommandations: Option<String>,
+    /// Cancellation reason.
+    pub motif_annulation: Option<String>,
+    /// Validated by the client.
+    pub validation_client: bool,
+    /// Client validation time.
+    pub date_validation_client: Option<Ts>,
+    /// Client satisfaction (1–5).
+    #[schema(minimum = 1, maximum = 5)]
+    pub satisfaction_client: Option<i32>,
+    /// Client comment.
+    pub commentaire_client: Option<String>,
+    /// Equipment.
+    pub equipement_id: i64,
+    /// Assigned technicien.
+    pub technicien_id: Option<i64>,
+    /// Planning that generated it.
+    pub planning_id: Option<i64>,
+    /// Client account (from the equipment).
+    pub client_id: Option<i64>,
+    /// Always `null` in this version.
+    #[schema(value_type = Option<i64>)]
+    pub contrat_id: Option<i64>,
+    /// Creator (`null` for the scheduler).
+    pub created_by_id: Option<i64>,
+    /// Creation time.
+    pub created_at: Ts,
+    /// Last change.
+    pub updated_at: Ts,
+    /// Optimistic-concurrency version (also the `ETag`).
+    pub version: i32,
+}
+
+/// InterventionOut of an intervention at `now` (for `en_retard`).
+#[must_use]
+pub fn intervention_out(i: &Intervention, now: Timestamp) -> InterventionOut {
+    InterventionOut {
+        id: i.id.get(),
+        titre: i.titre.clone(),
+        description: i.description.clone(),
+        type_intervention: i.type_intervention.as_str(),
+        statut: i.statut.as_str(),
+        priorite: i.priorite.as_str(),
+        urgence: i.urgence,
+        en_retard: i.en_retard(now),
+        date_creation: i.date_creation.into(),
+        date_limite: i.date_limite.map(Ts::from),
+        date_affectation: i.date_affectation.map(Ts::from),
+        date_debut_travaux: i.date_debut_travaux.map(Ts::from),
+        date_fin_travaux: i.date_fin_travaux.map(Ts::from),
+        date_cloture: i.date_cloture.map(Ts::from),
+        date_annulation: i.date_annulation.map(Ts::from),
+        date_archivage: i.date_archivage.map(Ts::from),
+        duree_estimee: i.duree_estimee,
+        duree_reelle: i.duree_reelle,
+        temps_deplacement: i.temps_deplacement,
+        cout_estime: i.cout_estime,
+        cout_reel: i.cout_reel,
+        cout_pieces: i.cout_pieces,
+        cout_main_oeuvre: i.cout_main_oeuvre,
+        rapport_intervention: i.rapport_intervention.clone(),
+        travaux_realises: i.travaux_realises.clone(),
+        recommandations: i.recommandations.clone(),
+        motif_annulation: i.motif_annulation.clone(),
+        validation_client: i.validation_client,
+        date_validation_client: i.date_validation_client.map(Ts::from),
+        satisfaction_client: i.satisfaction_client,
+        commentaire_client: i.commentaire_client.clone(),
+        equipement_id: i.equipement_id.get(),
+        technicien_id: i.technicien_id.map(TechnicienId::get),
+        planning_id: i.planning_id,
+        client_id: i.client_id.map(ClientId::get),
+        contrat_id: None,
+        created_by_id: i.created_by_id.map(UserId::get),
+        created_at: i.created_at.into(),
+        updated_at: i.updated_at.into(),
+        version: i.version,
     }
 }
 
-/// InterventionOut.
-#[must_use]
-pub fn intervention_out(i: &Intervention, now: Timestamp) -> Value {
-    json!({
-        "id": i.id.get(),
-        "titre": i.titre,
-        "description": i.description,
-        "type": i.type_intervention.as_str(),
-        "statut": i.statut.as_str(),
-        "priorite": i.priorite.as_str(),
-        "urgence": i.urgence,
-        "en_retard": i.en_retard(now),
-        "date_creation": timestamp(i.date_creation),
-        "date_limite": i.date_limite.map(timestamp),
-        "date_affectation": i.date_affectation.map(timestamp),
-        "date_debut_travaux": i.date_debut_travaux.map(timestamp),
-        "date_fin_travaux": i.date_fin_travaux.map(timestamp),
-        "date_cloture": i.date_cloture.map(timestamp),
-        "date_annulation": i.date_annulation.map(timestamp),
-        "date_archivage": i.date_archivage.map(timestamp),
-        "duree_estimee": i.duree_estimee,
-        "duree_reelle": i.duree_reelle,
-        "temps_deplacement": i.temps_deplacement,
-        "cout_estime": i.cout_estime,
-        "cout_reel": i.cout_reel,
-        "cout_pieces": i.cout_pieces,
-        "cout_main_oeuvre": i.cout_main_oeuvre,
-        "rapport_intervention": i.rapport_intervention,
-        "travaux_realises": i.travaux_realises,
-        "recommandations": i.recommandations,
-        "motif_annulation": i.motif_annulation,
-        "validation_client": i.validation_client,
-        "date_validation_client": i.date_validation_client.map(timestamp),
-        "satisfaction_client": i.satisfaction_client,
-        "commentaire_client": i.commentaire_client,
-        "equipement_id": i.equipement_id.get(),
-        "technicien_id": i.technicien_id.map(TechnicienId::get),
-        "planning_id": i.planning_id,
-        "client_id": i.client_id.map(ClientId::get),
-        "contrat_id": null,
-        "created_by_id": i.created_by_id.map(UserId::get),
-        "created_at": timestamp(i.created_at),
-        "updated_at": timestamp(i.updated_at),
-        "version": i.version,
-    })
+/// The author of a history row.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryAuthorOut {
+    /// User id.
+    pub id: i64,
+    /// Login name.
+    pub username: String,
+    /// Display name.
+    pub full_name: Option<String>,
+    /// Role.
+    #[schema(value_type = schema::UserRole)]
+    pub role: &'static str,
 }
 
-fn history_out(h: &HistoryEntry) -> Value {
+/// HistoriqueOut (API.md §3.6.3).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoriqueOut {
+    /// Row id.
+    pub id: i64,
+    /// Intervention.
+    pub intervention_id: i64,
+    /// What happened.
+    #[schema(value_type = schema::ActionHistorique)]
+    pub action: &'static str,
+    /// Status before (`null` for the first row).
+    #[schema(value_type = Option<schema::StatutIntervention>)]
+    pub from_statut: Option<&'static str>,
+    /// Status after.
+    #[schema(value_type = schema::StatutIntervention)]
+    pub to_statut: &'static str,
+    /// Same as `to_statut`.
+    #[schema(value_type = schema::StatutIntervention)]
+    pub statut: &'static str,
+    /// Remark.
+    pub remarque: Option<String>,
+    /// The assignee, on assignment rows.
+    pub technicien_id: Option<i64>,
+    /// When.
+    pub horodatage: Ts,
+    /// Acting user (`null` for the scheduler).
+    pub user_id: Option<i64>,
+    /// Acting user.
+    pub user: Option<HistoryAuthorOut>,
+}
+
+fn history_out(h: &HistoryEntry) -> HistoriqueOut {
     let r = &h.row;
-    json!({
-        "id": h.id,
-        "intervention_id": r.intervention_id.get(),
-        "action": r.action.as_str(),
-        "from_statut": r.from_statut.map(StatutIntervention::as_str),
-        "to_statut": r.to_statut.as_str(),
-        "statut": r.to_statut.as_str(),
-        "remarque": r.remarque,
-        "technicien_id": r.technicien_id.map(TechnicienId::get),
-        "horodatage": timestamp(r.horodatage),
-        "user_id": r.user_id.map(UserId::get),
-        "user": h.user.as_ref().map(|u| json!({"id": u.id.get(), "username": u.username, "full_name": u.full_name, "role": u.role.as_str()})),
-    })
+    HistoriqueOut {
+        id: h.id,
+        intervention_id: r.intervention_id.get(),
+        action: r.action.as_str(),
+        from_statut: r.from_statut.map(StatutIntervention::as_str),
+        to_statut: r.to_statut.as_str(),
+        statut: r.to_statut.as_str(),
+        remarque: r.remarque.clone(),
+        technicien_id: r.technicien_id.map(TechnicienId::get),
+        horodatage: r.horodatage.into(),
+        user_id: r.user_id.map(UserId::get),
+        user: h.user.as_ref().map(|u| HistoryAuthorOut {
+            id: u.id.get(),
+            username: u.username.clone(),
+            full_name: u.full_name.clone(),
+            role: u.role.as_str(),
+        }),
+    }
 }
 
 /// 200 with the intervention and its `ETag`.
@@ -233,6 +342,19 @@ fn type_field(f: &mut Fields) -> Patch<InterventionType> {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/interventions",
+    tag = "interventions",
+    summary = "Create an intervention",
+    request_body(content((bodies::InterventionCreate = "application/json"))),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = InterventionOut, headers(("Location" = String, description = "URL of the intervention"), ("ETag" = String, description = "\"<version>\""))),
+        (status = 404, description = "\"Technicien assigné introuvable\" or \"Équipement cible introuvable\"", body = ErrorEnvelope),
+        (status = 409, description = "\"Technicien inactif : affectation impossible\"", body = ErrorEnvelope),
+    ),
+)]
 async fn create(
     req: HttpRequest,
     caller: Authenticated,
@@ -334,6 +456,17 @@ fn read_filter(q: &mut Query) -> (InterventionFilter, Vec<SortKey<InterventionSo
     (filter, sort)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/interventions",
+    tag = "interventions",
+    summary = "List interventions (clients: their account's)",
+    params(params::InterventionQuery, params::Page),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Interventions", body = Vec<InterventionOut>, headers(("X-Total-Count" = i64, description = "Rows matching the filters, ignoring limit/offset"))),
+    ),
+)]
 async fn list(
     req: HttpRequest,
     caller: Authenticated,
@@ -352,6 +485,18 @@ async fn list(
     Ok(collection(&listed, |i| intervention_out(i, now)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/equipements/{id}/interventions",
+    tag = "interventions",
+    summary = "Interventions of an equipment",
+    params(("id" = i64, Path, description = "Equipment id"), params::InterventionQuery, params::Page),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Interventions", body = Vec<InterventionOut>, headers(("X-Total-Count" = i64, description = "Rows matching the filters, ignoring limit/offset"))),
+        (status = 404, description = "\"Équipement introuvable\"", body = ErrorEnvelope),
+    ),
+)]
 async fn list_for_equipement(
     req: HttpRequest,
     caller: Authenticated,
@@ -374,6 +519,18 @@ async fn list_for_equipement(
     Ok(collection(&listed, |i| intervention_out(i, now)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/interventions/{id}",
+    tag = "interventions",
+    summary = "Get an intervention",
+    params(("id" = i64, Path, description = "Intervention id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The intervention", body = InterventionOut, headers(("ETag" = String, description = "\"<version>\""))),
+        (status = 404, description = "\"Intervention introuvable\"", body = ErrorEnvelope),
+    ),
+)]
 async fn get(
     req: HttpRequest,
     caller: Authenticated,
@@ -390,6 +547,18 @@ async fn get(
     Ok(single(StatusCode::OK, &i, now))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/interventions/{id}/historique",
+    tag = "interventions",
+    summary = "History of an intervention, oldest first",
+    params(("id" = i64, Path, description = "Intervention id"), params::Page),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "History rows", body = Vec<HistoriqueOut>, headers(("X-Total-Count" = i64, description = "Rows matching the filters, ignoring limit/offset"))),
+        (status = 404, description = "\"Intervention introuvable\"", body = ErrorEnvelope),
+    ),
+)]
 async fn history(
     req: HttpRequest,
     caller: Authenticated,
@@ -408,6 +577,21 @@ async fn history(
     Ok(collection(&listed, history_out))
 }
 
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/v1/interventions/{id}",
+    tag = "interventions",
+    summary = "Update an intervention (partial)",
+    params(("id" = i64, Path, description = "Intervention id"), ("If-Match" = Option<String>, Header, description = "Expected version: `\"<n>\"`, `W/\"<n>\"` or `*`")),
+    request_body(content((bodies::InterventionUpdate = "application/json"))),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The updated intervention (version + 1)", body = InterventionOut, headers(("ETag" = String, description = "\"<version>\""))),
+        (status = 400, description = "If-Match malformed or contradicting the body `version`", body = ErrorEnvelope),
+        (status = 404, description = "\"Intervention introuvable\" or \"Équipement cible introuvable\"", body = ErrorEnvelope),
+        (status = 409, description = "Not editable in its status, or stale version", body = ErrorEnvelope),
+    ),
+)]
 async fn update(
     req: HttpRequest,
     caller: Authenticated,
@@ -469,6 +653,233 @@ async fn update(
     })
     .await?;
     Ok(single(StatusCode::OK, &i, now))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/filters/interventions",
+    tag = "interventions",
+    summary = "List interventions (alias of GET /interventions)",
+    params(params::InterventionQuery, params::Page),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Interventions", body = Vec<InterventionOut>, headers(("X-Total-Count" = i64, description = "Rows matching the filters, ignoring limit/offset"))),
+    ),
+)]
+async fn list_filters(
+    req: HttpRequest,
+    caller: Authenticated,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    list(req, caller, state).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/interventions/{id}/affecter",
+    tag = "interventions",
+    summary = "Assign or re-assign a technicien (`technicien_id` required)",
+    params(("id" = i64, Path, description = "Intervention id"), ("If-Match" = Option<String>, Header, description = "Expected version: `\"<n>\"`, `W/\"<n>\"` or `*`")),
+    request_body(description = "Optional JSON body", content((bodies::ActionBody = "application/json"))),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The intervention (version + 1)", body = InterventionOut, headers(("ETag" = String, description = "\"<version>\""))),
+        (status = 400, description = "If-Match malformed or contradicting the body `version`", body = ErrorEnvelope),
+        (status = 404, description = "\"Intervention introuvable\"", body = ErrorEnvelope),
+        (status = 403, description = "Role not allowed, or \"Intervention non affectée à ce technicien\"", body = ErrorEnvelope),
+        (status = 409, description = "Forbidden transition (details: statut_actuel, statut_demande, transitions_autorisees) or stale version (details: version_actuelle)", body = ErrorEnvelope),
+    ),
+)]
+async fn affecter(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    act(req, caller, id, payload, state, LifecycleAction::Affecter).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/interventions/{id}/demarrer",
+    tag = "interventions",
+    summary = "Start the work",
+    params(("id" = i64, Path, description = "Intervention id"), ("If-Match" = Option<String>, Header, description = "Expected version: `\"<n>\"`, `W/\"<n>\"` or `*`")),
+    request_body(description = "Optional JSON body", content((bodies::ActionBody = "application/json"))),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The intervention (version + 1)", body = InterventionOut, headers(("ETag" = String, description = "\"<version>\""))),
+        (status = 400, description = "If-Match malformed or contradicting the body `version`", body = ErrorEnvelope),
+        (status = 404, description = "\"Intervention introuvable\"", body = ErrorEnvelope),
+        (status = 403, description = "Role not allowed, or \"Intervention non affectée à ce technicien\"", body = ErrorEnvelope),
+        (status = 409, description = "Forbidden transition (details: statut_actuel, statut_demande, transitions_autorisees) or stale version (details: version_actuelle)", body = ErrorEnvelope),
+    ),
+)]
+async fn demarrer(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    act(req, caller, id, payload, state, LifecycleAction::Demarrer).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/interventions/{id}/suspendre",
+    tag = "interventions",
+    summary = "Pause the work",
+    params(("id" = i64, Path, description = "Intervention id"), ("If-Match" = Option<String>, Header, description = "Expected version: `\"<n>\"`, `W/\"<n>\"` or `*`")),
+    request_body(description = "Optional JSON body", content((bodies::ActionBody = "application/json"))),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The intervention (version + 1)", body = InterventionOut, headers(("ETag" = String, description = "\"<version>\""))),
+        (status = 400, description = "If-Match malformed or contradicting the body `version`", body = ErrorEnvelope),
+        (status = 404, description = "\"Intervention introuvable\"", body = ErrorEnvelope),
+        (status = 403, description = "Role not allowed, or \"Intervention non affectée à ce technicien\"", body = ErrorEnvelope),
+        (status = 409, description = "Forbidden transition (details: statut_actuel, statut_demande, transitions_autorisees) or stale version (details: version_actuelle)", body = ErrorEnvelope),
+    ),
+)]
+async fn suspendre(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    act(req, caller, id, payload, state, LifecycleAction::Suspendre).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/interventions/{id}/reprendre",
+    tag = "interventions",
+    summary = "Resume the work",
+    params(("id" = i64, Path, description = "Intervention id"), ("If-Match" = Option<String>, Header, description = "Expected version: `\"<n>\"`, `W/\"<n>\"` or `*`")),
+    request_body(description = "Optional JSON body", content((bodies::ActionBody = "application/json"))),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The intervention (version + 1)", body = InterventionOut, headers(("ETag" = String, description = "\"<version>\""))),
+        (status = 400, description = "If-Match malformed or contradicting the body `version`", body = ErrorEnvelope),
+        (status = 404, description = "\"Intervention introuvable\"", body = ErrorEnvelope),
+        (status = 403, description = "Role not allowed, or \"Intervention non affectée à ce technicien\"", body = ErrorEnvelope),
+        (status = 409, description = "Forbidden transition (details: statut_actuel, statut_demande, transitions_autorisees) or stale version (details: version_actuelle)", body = ErrorEnvelope),
+    ),
+)]
+async fn reprendre(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    act(req, caller, id, payload, state, LifecycleAction::Reprendre).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/interventions/{id}/cloturer",
+    tag = "interventions",
+    summary = "Close with a report (`rapport_intervention` required)",
+    params(("id" = i64, Path, description = "Intervention id"), ("If-Match" = Option<String>, Header, description = "Expected version: `\"<n>\"`, `W/\"<n>\"` or `*`")),
+    request_body(description = "Optional JSON body", content((bodies::ActionBody = "application/json"))),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The intervention (version + 1)", body = InterventionOut, headers(("ETag" = String, description = "\"<version>\""))),
+        (status = 400, description = "If-Match malformed or contradicting the body `version`", body = ErrorEnvelope),
+        (status = 404, description = "\"Intervention introuvable\"", body = ErrorEnvelope),
+        (status = 403, description = "Role not allowed, or \"Intervention non affectée à ce technicien\"", body = ErrorEnvelope),
+        (status = 409, description = "Forbidden transition (details: statut_actuel, statut_demande, transitions_autorisees) or stale version (details: version_actuelle)", body = ErrorEnvelope),
+    ),
+)]
+async fn cloturer(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    act(req, caller, id, payload, state, LifecycleAction::Cloturer).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/interventions/{id}/annuler",
+    tag = "interventions",
+    summary = "Cancel (`raison` required)",
+    params(("id" = i64, Path, description = "Intervention id"), ("If-Match" = Option<String>, Header, description = "Expected version: `\"<n>\"`, `W/\"<n>\"` or `*`")),
+    request_body(description = "Optional JSON body", content((bodies::ActionBody = "application/json"))),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The intervention (version + 1)", body = InterventionOut, headers(("ETag" = String, description = "\"<version>\""))),
+        (status = 400, description = "If-Match malformed or contradicting the body `version`", body = ErrorEnvelope),
+        (status = 404, description = "\"Intervention introuvable\"", body = ErrorEnvelope),
+        (status = 403, description = "Role not allowed, or \"Intervention non affectée à ce technicien\"", body = ErrorEnvelope),
+        (status = 409, description = "Forbidden transition (details: statut_actuel, statut_demande, transitions_autorisees) or stale version (details: version_actuelle)", body = ErrorEnvelope),
+    ),
+)]
+async fn annuler(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    act(req, caller, id, payload, state, LifecycleAction::Annuler).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/interventions/{id}/archiver",
+    tag = "interventions",
+    summary = "Archive a closed intervention",
+    params(("id" = i64, Path, description = "Intervention id"), ("If-Match" = Option<String>, Header, description = "Expected version: `\"<n>\"`, `W/\"<n>\"` or `*`")),
+    request_body(description = "Optional JSON body", content((bodies::ActionBody = "application/json"))),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The intervention (version + 1)", body = InterventionOut, headers(("ETag" = String, description = "\"<version>\""))),
+        (status = 400, description = "If-Match malformed or contradicting the body `version`", body = ErrorEnvelope),
+        (status = 404, description = "\"Intervention introuvable\"", body = ErrorEnvelope),
+        (status = 403, description = "Role not allowed, or \"Intervention non affectée à ce technicien\"", body = ErrorEnvelope),
+        (status = 409, description = "Forbidden transition (details: statut_actuel, statut_demande, transitions_autorisees) or stale version (details: version_actuelle)", body = ErrorEnvelope),
+    ),
+)]
+async fn archiver(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    act(req, caller, id, payload, state, LifecycleAction::Archiver).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/interventions/{id}/valider",
+    tag = "interventions",
+    summary = "Client validation (`satisfaction_client` required)",
+    params(("id" = i64, Path, description = "Intervention id"), ("If-Match" = Option<String>, Header, description = "Expected version: `\"<n>\"`, `W/\"<n>\"` or `*`")),
+    request_body(description = "Optional JSON body", content((bodies::ActionBody = "application/json"))),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The intervention (version + 1)", body = InterventionOut, headers(("ETag" = String, description = "\"<version>\""))),
+        (status = 400, description = "If-Match malformed or contradicting the body `version`", body = ErrorEnvelope),
+        (status = 404, description = "\"Intervention introuvable\"", body = ErrorEnvelope),
+        (status = 403, description = "Role not allowed, or \"Intervention non affectée à ce technicien\"", body = ErrorEnvelope),
+        (status = 409, description = "Forbidden transition (details: statut_actuel, statut_demande, transitions_autorisees) or stale version (details: version_actuelle)", body = ErrorEnvelope),
+    ),
+)]
+async fn valider(
+    req: HttpRequest,
+    caller: Authenticated,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    act(req, caller, id, payload, state, LifecycleAction::Valider).await
 }
 
 /// Reads the body of an action (optional JSON) into its input.
@@ -551,6 +962,20 @@ async fn act(
     Ok(single(StatusCode::OK, &i, now))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/interventions/{id}/statut",
+    tag = "interventions",
+    summary = "Change the status (mapped onto the lifecycle action)",
+    params(("id" = i64, Path, description = "Intervention id"), params::StatutQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The intervention", body = InterventionOut, headers(("ETag" = String, description = "\"<version>\""))),
+        (status = 404, description = "\"Intervention introuvable\"", body = ErrorEnvelope),
+        (status = 403, description = "Role not allowed for the target, or \"Intervention non affectée à ce technicien\"", body = ErrorEnvelope),
+        (status = 409, description = "Forbidden transition (details: statut_actuel, statut_demande, transitions_autorisees) or stale version (details: version_actuelle)", body = ErrorEnvelope),
+    ),
+)]
 async fn change_statut(
     req: HttpRequest,
     caller: Authenticated,

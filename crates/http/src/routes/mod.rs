@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod dashboard;
+pub mod docs;
 pub mod documents;
 pub mod equipements;
 pub mod ids;

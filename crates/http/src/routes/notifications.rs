@@ -11,69 +11,86 @@ use erp_domain::list::{SortDir, SortKey};
 use erp_domain::notification::{
     Notification, NotificationFilter, NotificationId, NotificationSortField,
 };
-use serde_json::{Value, json};
 
-use crate::dto::collection;
-use crate::error::{ApiError, Location};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::dto::{DetailOut, MessageOut, collection};
+use crate::error::{ApiError, ErrorEnvelope, Location};
 use crate::extract::fields::Fields;
 use crate::extract::query::Query;
 use crate::extract::{Authenticated, read_json_object};
+use crate::openapi::schema::{self, Ts};
+use crate::openapi::{bodies, params};
 use crate::routes::auth::use_case;
 use crate::routes::ids::path_id;
-use crate::routing::Endpoint;
+use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
-use crate::wire::timestamp;
 
 const NOT_FOUND: &str = "Notification non trouvée";
 
 /// Registers the routes. `/me` is registered before `/{id}` patterns so it is never taken
 /// for an id.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut RouteTable) {
     cfg.service(
         Endpoint::new("/api/v1/notifications")
             .get(list)
-            .post(create)
-            .build(),
+            .post(create),
     )
-    .service(Endpoint::new("/api/v1/notifications/me").get(mine).build())
-    .service(
-        Endpoint::new("/api/v1/notifications/user/me")
-            .get(mine)
-            .build(),
-    )
-    .service(
-        Endpoint::new("/api/v1/notifications/user/{user_id}")
-            .get(of_user)
-            .build(),
-    )
+    .service(Endpoint::new("/api/v1/notifications/me").get(mine))
+    .service(Endpoint::new("/api/v1/notifications/user/me").get(mine_alias))
+    .service(Endpoint::new("/api/v1/notifications/user/{user_id}").get(of_user))
     .service(
         Endpoint::new("/api/v1/notifications/{id}/read")
             .put(mark_read)
-            .patch(mark_read)
-            .build(),
+            .patch(mark_read),
     )
-    .service(
-        Endpoint::new("/api/v1/notifications/{id}")
-            .delete(delete)
-            .build(),
-    );
+    .service(Endpoint::new("/api/v1/notifications/{id}").delete(delete));
 }
 
-/// NotificationOut.
+/// NotificationOut (API.md §3.8).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationOut {
+    /// Notification id.
+    pub id: i64,
+    /// Type.
+    #[serde(rename = "type")]
+    #[schema(value_type = schema::TypeNotification)]
+    pub type_notification: &'static str,
+    /// Channel.
+    #[schema(value_type = schema::CanalNotification)]
+    pub canal: &'static str,
+    /// Title.
+    pub titre: Option<String>,
+    /// Content.
+    pub contenu: Option<String>,
+    /// Recipient.
+    pub user_id: i64,
+    /// Related intervention.
+    pub intervention_id: Option<i64>,
+    /// Creation time.
+    pub date_envoi: Ts,
+    /// Read flag.
+    pub lue: bool,
+    /// When it was first read.
+    pub read_at: Option<Ts>,
+}
+
+/// NotificationOut of a notification.
 #[must_use]
-pub fn notification_out(n: &Notification) -> Value {
-    json!({
-        "id": n.id.get(),
-        "type": n.type_notification.as_str(),
-        "canal": n.canal.as_str(),
-        "titre": n.titre,
-        "contenu": n.contenu,
-        "user_id": n.user_id.get(),
-        "intervention_id": n.intervention_id.map(InterventionId::get),
-        "date_envoi": timestamp(n.date_envoi),
-        "lue": n.lue,
-        "read_at": n.read_at.map(timestamp),
-    })
+pub fn notification_out(n: &Notification) -> NotificationOut {
+    NotificationOut {
+        id: n.id.get(),
+        type_notification: n.type_notification.as_str(),
+        canal: n.canal.as_str(),
+        titre: n.titre.clone(),
+        contenu: n.contenu.clone(),
+        user_id: n.user_id.get(),
+        intervention_id: n.intervention_id.map(InterventionId::get),
+        date_envoi: n.date_envoi.into(),
+        lue: n.lue,
+        read_at: n.read_at.map(Ts::from),
+    }
 }
 
 fn notification_id(raw: &str) -> Result<NotificationId, ApiError> {
@@ -82,6 +99,18 @@ fn notification_id(raw: &str) -> Result<NotificationId, ApiError> {
         .ok_or_else(|| ApiError::not_found(NOT_FOUND))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/notifications",
+    tag = "notifications",
+    summary = "Create a notification",
+    request_body(content((bodies::NotificationCreate = "application/json"))),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = NotificationOut),
+        (status = 404, description = "\"Utilisateur cible introuvable\" or \"Intervention introuvable\"", body = ErrorEnvelope),
+    ),
+)]
 async fn create(
     req: HttpRequest,
     caller: Authenticated,
@@ -130,6 +159,17 @@ fn own_filter(q: &mut Query) -> NotificationFilter {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/notifications",
+    tag = "notifications",
+    summary = "List notifications",
+    params(params::NotificationQuery, params::Page),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Notifications", body = Vec<NotificationOut>, headers(("X-Total-Count" = i64, description = "Rows matching the filters, ignoring limit/offset"))),
+    ),
+)]
 async fn list(
     req: HttpRequest,
     caller: Authenticated,
@@ -162,6 +202,17 @@ async fn list(
     Ok(collection(&listed, notification_out))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/notifications/me",
+    tag = "notifications",
+    summary = "The caller's notifications",
+    params(params::UserNotificationQuery, params::Page),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Notifications, newest first", body = Vec<NotificationOut>, headers(("X-Total-Count" = i64, description = "Rows matching the filters, ignoring limit/offset"))),
+    ),
+)]
 async fn mine(
     req: HttpRequest,
     caller: Authenticated,
@@ -179,6 +230,37 @@ async fn mine(
     Ok(collection(&listed, notification_out))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/notifications/user/me",
+    tag = "notifications",
+    summary = "The caller's notifications (alias of /notifications/me)",
+    params(params::UserNotificationQuery, params::Page),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Notifications, newest first", body = Vec<NotificationOut>, headers(("X-Total-Count" = i64, description = "Rows matching the filters, ignoring limit/offset"))),
+    ),
+)]
+async fn mine_alias(
+    req: HttpRequest,
+    caller: Authenticated,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    mine(req, caller, state).await
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/notifications/user/{user_id}",
+    tag = "notifications",
+    summary = "A user's notifications",
+    params(("user_id" = i64, Path, description = "User id"), params::UserNotificationQuery, params::Page),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Notifications, newest first", body = Vec<NotificationOut>, headers(("X-Total-Count" = i64, description = "Rows matching the filters, ignoring limit/offset"))),
+        (status = 404, description = "\"Utilisateur non trouvé.\"", body = ErrorEnvelope),
+    ),
+)]
 async fn of_user(
     req: HttpRequest,
     caller: Authenticated,
@@ -200,6 +282,18 @@ async fn of_user(
     Ok(collection(&listed, notification_out))
 }
 
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/v1/notifications/{id}/read",
+    tag = "notifications",
+    summary = "Mark a notification read",
+    params(("id" = i64, Path, description = "Notification id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "\"Notification marquée comme lue\"", body = MessageOut),
+        (status = 404, description = "\"Notification non trouvée\"", body = ErrorEnvelope),
+    ),
+)]
 async fn mark_read(
     req: HttpRequest,
     caller: Authenticated,
@@ -212,9 +306,23 @@ async fn mark_read(
         app.mark_notification_read(&caller.0, id)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(json!({"message": "Notification marquée comme lue"})))
+    Ok(HttpResponse::Ok().json(MessageOut {
+        message: "Notification marquée comme lue",
+    }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/notifications/{id}",
+    tag = "notifications",
+    summary = "Delete a notification",
+    params(("id" = i64, Path, description = "Notification id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "\"Notification supprimée\"", body = DetailOut),
+        (status = 404, description = "\"Notification non trouvée\"", body = ErrorEnvelope),
+    ),
+)]
 async fn delete(
     req: HttpRequest,
     caller: Authenticated,
@@ -227,5 +335,7 @@ async fn delete(
         app.delete_notification(&caller.0, id, ctx)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(json!({"detail": "Notification supprimée"})))
+    Ok(HttpResponse::Ok().json(DetailOut {
+        detail: "Notification supprimée",
+    }))
 }

@@ -11,72 +11,110 @@ use erp_domain::error::FieldViolation;
 use erp_domain::list::{SortDir, SortKey};
 use erp_domain::planning::{Planning, PlanningFilter, PlanningId, PlanningSortField};
 use erp_domain::technicien::TechnicienId;
-use serde_json::{Value, json};
+
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::dto::collection;
-use crate::error::{ApiError, Location};
+use crate::error::{ApiError, ErrorEnvelope, Location};
 use crate::extract::fields::{Fields, Patch};
 use crate::extract::query::Query;
 use crate::extract::{Authenticated, read_json_object, read_optional_json_object};
+use crate::openapi::schema::{self, Ts};
+use crate::openapi::{bodies, params};
 use crate::routes::auth::use_case;
 use crate::routes::ids::path_id;
-use crate::routes::interventions::intervention_out;
-use crate::routing::Endpoint;
+use crate::routes::interventions::{InterventionOut, intervention_out};
+use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
-use crate::wire::timestamp;
 
 const NOT_FOUND: &str = "Planning introuvable";
 
 /// Registers the routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        Endpoint::new("/api/v1/planning")
-            .get(list)
-            .post(create)
-            .build(),
-    )
-    .service(
-        Endpoint::new("/api/v1/planning/{id}")
-            .get(get)
-            .put(update)
-            .patch(update)
-            .delete(delete)
-            .build(),
-    )
-    .service(
-        Endpoint::new("/api/v1/planning/{id}/dates")
-            .patch(reschedule)
-            .build(),
-    )
-    .service(
-        Endpoint::new("/api/v1/planning/{id}/generer")
-            .post(generate)
-            .build(),
-    );
+pub fn configure(cfg: &mut RouteTable) {
+    cfg.service(Endpoint::new("/api/v1/planning").get(list).post(create))
+        .service(
+            Endpoint::new("/api/v1/planning/{id}")
+                .get(get)
+                .put(update)
+                .patch(update)
+                .delete(delete),
+        )
+        .service(Endpoint::new("/api/v1/planning/{id}/dates").patch(reschedule))
+        .service(Endpoint::new("/api/v1/planning/{id}/generer").post(generate));
 }
 
-/// PlanningOut.
+/// PlanningOut (API.md §3.7).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanningOut {
+    /// Planning id.
+    pub id: i64,
+    /// Equipment.
+    pub equipement_id: i64,
+    /// Frequency (output label).
+    #[schema(value_type = schema::FrequencePlanning)]
+    pub frequence: &'static str,
+    /// Next due date.
+    pub prochaine_date: Ts,
+    /// Last generated occurrence.
+    pub derniere_date: Option<Ts>,
+    /// End date.
+    pub date_fin: Option<Ts>,
+    /// Status.
+    #[schema(value_type = schema::StatutPlanning)]
+    pub statut: &'static str,
+    /// `statut` = `actif`.
+    pub is_active: bool,
+    /// Title of generated interventions.
+    pub titre: Option<String>,
+    /// Comment.
+    pub commentaire: Option<String>,
+    /// Priority of generated interventions.
+    #[schema(value_type = schema::PrioriteIntervention)]
+    pub priorite: &'static str,
+    /// Technicien assigned to generated interventions.
+    pub technicien_id: Option<i64>,
+    /// Estimated duration (minutes).
+    pub duree_estimee: Option<i32>,
+    /// Days of advance generation.
+    pub avance_jours: i32,
+    /// Creation time.
+    pub date_creation: Ts,
+    /// Last change.
+    pub date_modification: Ts,
+}
+
+/// The answer of `POST /planning/{id}/generer`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GenerationOut {
+    /// The advanced planning.
+    pub planning: PlanningOut,
+    /// The generated intervention.
+    pub intervention: InterventionOut,
+}
+
+/// PlanningOut of a planning.
 #[must_use]
-pub fn planning_out(p: &Planning) -> Value {
+pub fn planning_out(p: &Planning) -> PlanningOut {
     let f = &p.fields;
-    json!({
-        "id": p.id.get(),
-        "equipement_id": f.equipement_id.get(),
-        "frequence": f.frequence.label(),
-        "prochaine_date": timestamp(f.prochaine_date),
-        "derniere_date": f.derniere_date.map(timestamp),
-        "date_fin": f.date_fin.map(timestamp),
-        "statut": f.statut.as_str(),
-        "is_active": f.statut == StatutPlanning::Actif,
-        "titre": f.titre,
-        "commentaire": f.commentaire,
-        "priorite": f.priorite.as_str(),
-        "technicien_id": f.technicien_id.map(TechnicienId::get),
-        "duree_estimee": f.duree_estimee,
-        "avance_jours": f.avance_jours,
-        "date_creation": timestamp(p.date_creation),
-        "date_modification": timestamp(p.date_modification),
-    })
+    PlanningOut {
+        id: p.id.get(),
+        equipement_id: f.equipement_id.get(),
+        frequence: f.frequence.label(),
+        prochaine_date: f.prochaine_date.into(),
+        derniere_date: f.derniere_date.map(Ts::from),
+        date_fin: f.date_fin.map(Ts::from),
+        statut: f.statut.as_str(),
+        is_active: f.statut == StatutPlanning::Actif,
+        titre: f.titre.clone(),
+        commentaire: f.commentaire.clone(),
+        priorite: f.priorite.as_str(),
+        technicien_id: f.technicien_id.map(TechnicienId::get),
+        duree_estimee: f.duree_estimee,
+        avance_jours: f.avance_jours,
+        date_creation: p.date_creation.into(),
+        date_modification: p.date_modification.into(),
+    }
 }
 
 fn planning_id(raw: &str) -> Result<PlanningId, ApiError> {
@@ -121,6 +159,18 @@ fn location(res: &mut HttpResponse, path: &str) {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/planning",
+    tag = "planning",
+    summary = "Create a planning",
+    request_body(content((bodies::PlanningCreate = "application/json"))),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = PlanningOut, headers(("Location" = String, description = "URL of the new resource"))),
+        (status = 404, description = "\"Équipement introuvable\" or \"Technicien introuvable\"", body = ErrorEnvelope),
+    ),
+)]
 async fn create(
     req: HttpRequest,
     caller: Authenticated,
@@ -202,6 +252,17 @@ fn frequences(q: &mut Query) -> Result<Vec<FrequencePlanning>, ApiError> {
         .collect()
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/planning",
+    tag = "planning",
+    summary = "List plannings",
+    params(params::PlanningQuery, params::Page),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Plannings", body = Vec<PlanningOut>, headers(("X-Total-Count" = i64, description = "Rows matching the filters, ignoring limit/offset"))),
+    ),
+)]
 async fn list(
     req: HttpRequest,
     caller: Authenticated,
@@ -239,6 +300,18 @@ async fn list(
     Ok(collection(&listed, planning_out))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/planning/{id}",
+    tag = "planning",
+    summary = "Get a planning",
+    params(("id" = i64, Path, description = "Planning id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The planning", body = PlanningOut),
+        (status = 404, description = "\"Planning introuvable\"", body = ErrorEnvelope),
+    ),
+)]
 async fn get(
     req: HttpRequest,
     caller: Authenticated,
@@ -251,6 +324,19 @@ async fn get(
     Ok(HttpResponse::Ok().json(planning_out(&p)))
 }
 
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/v1/planning/{id}",
+    tag = "planning",
+    summary = "Update a planning (partial)",
+    params(("id" = i64, Path, description = "Planning id")),
+    request_body(content((bodies::PlanningUpdate = "application/json"))),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The updated planning", body = PlanningOut),
+        (status = 404, description = "Planning, equipment or technicien not found", body = ErrorEnvelope),
+    ),
+)]
 async fn update(
     req: HttpRequest,
     caller: Authenticated,
@@ -308,6 +394,19 @@ async fn update(
     Ok(HttpResponse::Ok().json(planning_out(&p)))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/planning/{id}/dates",
+    tag = "planning",
+    summary = "Move the next due date",
+    params(("id" = i64, Path, description = "Planning id"), params::RescheduleQuery),
+    request_body(description = "Optional when the query has `nouvelle_date`", content((bodies::RescheduleBody = "application/json"))),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The planning", body = PlanningOut),
+        (status = 404, description = "\"Planning introuvable\"", body = ErrorEnvelope),
+    ),
+)]
 async fn reschedule(
     req: HttpRequest,
     caller: Authenticated,
@@ -342,6 +441,18 @@ async fn reschedule(
     Ok(HttpResponse::Ok().json(planning_out(&p)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/planning/{id}",
+    tag = "planning",
+    summary = "Delete a planning",
+    params(("id" = i64, Path, description = "Planning id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "\"Planning introuvable\"", body = ErrorEnvelope),
+    ),
+)]
 async fn delete(
     req: HttpRequest,
     caller: Authenticated,
@@ -357,6 +468,19 @@ async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/planning/{id}/generer",
+    tag = "planning",
+    summary = "Generate the due occurrence now",
+    params(("id" = i64, Path, description = "Planning id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The planning and the generated intervention", body = GenerationOut, headers(("Location" = String, description = "URL of the intervention"))),
+        (status = 404, description = "\"Planning introuvable\"", body = ErrorEnvelope),
+        (status = 409, description = "Planning not active, or the occurrence was already generated", body = ErrorEnvelope),
+    ),
+)]
 async fn generate(
     req: HttpRequest,
     caller: Authenticated,
@@ -370,10 +494,10 @@ async fn generate(
         app.generate_planning_now(&caller.0, id)
     })
     .await?;
-    let mut res = HttpResponse::build(StatusCode::CREATED).json(json!({
-        "planning": planning_out(&p),
-        "intervention": intervention_out(&i, now),
-    }));
+    let mut res = HttpResponse::build(StatusCode::CREATED).json(GenerationOut {
+        planning: planning_out(&p),
+        intervention: intervention_out(&i, now),
+    });
     location(&mut res, &format!("/api/v1/interventions/{}", i.id));
     Ok(res)
 }

@@ -7,38 +7,79 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::{HttpResponse, web};
 use erp_application::health::{self, CheckStatus, DatabaseCheck, MigrationsCheck, PROBE_TIMEOUT};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::openapi::schema::Ts;
 use crate::routing::Endpoint;
 use crate::state::AppState;
-use crate::wire::timestamp;
 
-/// Registers the probes under `prefix` (`""` for the root, `"/api/v1"`).
-pub fn configure(cfg: &mut web::ServiceConfig, prefix: &str) {
+/// The prefix under which the probes, `/metrics` and `/openapi.json` are served a second time
+/// (API.md §1.1: both at the root and under `/api/v1`).
+pub const API_PREFIX: &str = "/api/v1";
+
+/// The probes and `/metrics` under `prefix` (`""` for the root, or [`API_PREFIX`]).
+#[must_use]
+pub fn endpoints(prefix: &str) -> Vec<Endpoint> {
     // Probes are exempt from the rate limit (API.md §1.7).
-    for endpoint in [
+    [
         Endpoint::new(format!("{prefix}/live")).get(live),
         Endpoint::new(format!("{prefix}/ready")).get(ready),
         Endpoint::new(format!("{prefix}/health")).get(health),
-        Endpoint::new(format!("{prefix}/health/detailed")).get(health),
+        Endpoint::new(format!("{prefix}/health/detailed")).get(health_detailed),
         Endpoint::new(format!("{prefix}/metrics")).get(metrics),
-    ] {
-        cfg.service(endpoint.without_rate_limit().build());
-    }
+    ]
+    .into_iter()
+    .map(Endpoint::without_rate_limit)
+    .collect()
+}
+
+/// The body of `GET /`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RootOut {
+    /// Welcome message.
+    #[schema(example = "Bienvenue sur l'API ERP MIF Maroc")]
+    pub message: &'static str,
+    /// Build version.
+    pub version: String,
+    /// The interactive documentation.
+    #[schema(example = "/docs")]
+    pub docs: &'static str,
+    /// The OpenAPI document.
+    #[schema(example = "/openapi.json")]
+    pub openapi: &'static str,
 }
 
 /// `GET /`.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "probes",
+    summary = "Welcome document",
+    responses((status = 200, description = "Name, version and documentation links", body = RootOut)),
+)]
 pub async fn root(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(json!({
-        "message": "Bienvenue sur l'API ERP MIF Maroc",
-        "version": state.service().version,
-        "docs": "/docs",
-        "openapi": "/openapi.json",
-    }))
+    HttpResponse::Ok().json(RootOut {
+        message: "Bienvenue sur l'API ERP MIF Maroc",
+        version: state.service().version.clone(),
+        docs: "/docs",
+        openapi: "/openapi.json",
+    })
 }
 
 /// `GET /metrics`: the Prometheus text format (API.md §3.1).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "probes",
+    summary = "Prometheus metrics",
+    responses(
+        (status = 200, description = "Prometheus text exposition format", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String),
+        (status = 404, description = "Metrics are disabled by configuration", body = ErrorEnvelope),
+    ),
+)]
 async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let Some(handle) = crate::metrics::handle() else {
         // Metrics are off in this process (`metrics.enabled = false`).
@@ -83,12 +124,31 @@ async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
         .body(body))
 }
 
+/// The body of `GET /live`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LiveOut {
+    /// Always `alive`.
+    #[schema(value_type = String, pattern = "^alive$")]
+    pub status: &'static str,
+    /// Now.
+    pub timestamp: Ts,
+    /// Service name.
+    pub service: String,
+}
+
+#[utoipa::path(
+    get,
+    path = "/live",
+    tag = "probes",
+    summary = "Liveness (never touches the database)",
+    responses((status = 200, description = "The process is alive", body = LiveOut)),
+)]
 async fn live(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(json!({
-        "status": "alive",
-        "timestamp": timestamp(state.clock().now()),
-        "service": state.service().name,
-    }))
+    HttpResponse::Ok().json(LiveOut {
+        status: "alive",
+        timestamp: state.clock().now().into(),
+        service: state.service().name.clone(),
+    })
 }
 
 /// Runs the blocking database checks on the blocking pool, bounded by a timeout slightly
@@ -113,29 +173,83 @@ async fn database_checks(state: &AppState) -> (DatabaseCheck, MigrationsCheck) {
     }
 }
 
-fn check_json(status: CheckStatus, message: &str) -> Value {
-    json!({"status": status.as_str(), "message": message})
+/// One check of `/ready`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckOut {
+    /// `healthy` or `unhealthy`.
+    #[schema(value_type = String, pattern = "^(healthy|warning|unhealthy)$")]
+    pub status: &'static str,
+    /// French message.
+    pub message: String,
 }
 
+/// Present only while the server drains on shutdown (in the 503's details).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DrainOut {
+    /// Always `draining`.
+    #[schema(value_type = String, pattern = "^draining$")]
+    pub status: &'static str,
+}
+
+/// The checks of `/ready`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadyChecksOut {
+    /// Database connection.
+    pub database: CheckOut,
+    /// Schema migrations.
+    pub migrations: CheckOut,
+    /// Shutdown in progress (only in the 503's details).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<DrainOut>,
+}
+
+/// The body of `GET /ready` (and the `details` of its 503).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadyOut {
+    /// `ready` (or `not_ready` in the 503's details).
+    #[schema(value_type = String, pattern = "^(ready|not_ready)$")]
+    pub status: &'static str,
+    /// Now.
+    pub timestamp: Ts,
+    /// Service name.
+    pub service: String,
+    /// The checks.
+    pub checks: ReadyChecksOut,
+}
+
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "probes",
+    summary = "Readiness: database reachable, migrations applied, not draining",
+    responses(
+        (status = 200, description = "Ready", body = ReadyOut),
+        (status = 503, description = "Not ready: `details` is the readiness document with `status` `not_ready`", body = ErrorEnvelope,
+            headers(("Retry-After" = i64, description = "Seconds (5)"))),
+    ),
+)]
 async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let (database, migrations) = database_checks(&state).await;
     let draining = state.is_draining();
     let ok = database.status == CheckStatus::Healthy
         && migrations.status == CheckStatus::Healthy
         && !draining;
-    let mut checks = json!({
-        "database": check_json(database.status, database.message()),
-        "migrations": check_json(migrations.status, &migrations.message()),
-    });
-    if draining {
-        checks["server"] = json!({"status": "draining"});
-    }
-    let doc = json!({
-        "status": if ok { "ready" } else { "not_ready" },
-        "timestamp": timestamp(state.clock().now()),
-        "service": state.service().name,
-        "checks": checks,
-    });
+    let doc = ReadyOut {
+        status: if ok { "ready" } else { "not_ready" },
+        timestamp: state.clock().now().into(),
+        service: state.service().name.clone(),
+        checks: ReadyChecksOut {
+            database: CheckOut {
+                status: database.status.as_str(),
+                message: database.message().to_owned(),
+            },
+            migrations: CheckOut {
+                status: migrations.status.as_str(),
+                message: migrations.message(),
+            },
+            server: draining.then_some(DrainOut { status: "draining" }),
+        },
+    };
     if ok {
         return Ok(HttpResponse::Ok().json(doc));
     }
@@ -144,24 +258,120 @@ async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
         "SERVICE_UNAVAILABLE",
         "Service non prêt",
     )
-    .with_details(doc)
+    .with_details(serde_json::to_value(doc).unwrap_or(Value::Null))
     .with_header(RETRY_AFTER, HeaderValue::from_static("5")))
 }
 
-/// The scheduler and outbox checks of `/health` (API.md §3.1).
-struct Background {
-    scheduler: Value,
-    outbox: Value,
+/// The database check of `/health`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthDatabaseOut {
+    /// Check status.
+    #[schema(value_type = String, pattern = "^(healthy|warning|unhealthy)$")]
+    pub status: &'static str,
+    /// French message.
+    pub message: &'static str,
+    /// `sqlite` or `postgres`.
+    #[schema(value_type = String, pattern = "^(sqlite|postgres)$")]
+    pub backend: &'static str,
+    /// Round-trip time of the check query.
+    pub latency_ms: Option<f64>,
 }
 
-async fn background_checks(state: &web::Data<AppState>, database_failing: bool) -> Background {
+/// The migrations check of `/health`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthMigrationsOut {
+    /// Check status.
+    #[schema(value_type = String, pattern = "^(healthy|warning|unhealthy)$")]
+    pub status: &'static str,
+    /// French message.
+    pub message: String,
+    /// Applied migrations.
+    pub applied: Option<usize>,
+    /// Pending migrations.
+    pub pending: Option<usize>,
+}
+
+/// The scheduler check of `/health`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthSchedulerOut {
+    /// Check status.
+    #[schema(value_type = String, pattern = "^(healthy|warning|unhealthy)$")]
+    pub status: &'static str,
+    /// Whether the scheduler runs in this process.
+    pub enabled: bool,
+    /// Last run of the planning job.
+    pub last_run_at: Option<Ts>,
+    /// Last error of the planning job.
+    pub last_error: Option<String>,
+}
+
+/// The outbox check of `/health`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthOutboxOut {
+    /// Check status.
+    #[schema(value_type = String, pattern = "^(healthy|warning|unhealthy)$")]
+    pub status: &'static str,
+    /// Messages waiting.
+    pub pending: Option<i64>,
+    /// Messages given up.
+    pub failed: Option<i64>,
+}
+
+/// The checks of `/health`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthChecksOut {
+    /// Database.
+    pub database: HealthDatabaseOut,
+    /// Migrations.
+    pub migrations: HealthMigrationsOut,
+    /// Scheduler.
+    pub scheduler: HealthSchedulerOut,
+    /// E-mail outbox.
+    pub outbox: HealthOutboxOut,
+}
+
+/// The body of `GET /health` (and the `details` of its 503).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthOut {
+    /// `ok`, `degraded` (some check is `warning`), or `unhealthy` in the 503's details.
+    #[schema(value_type = String, pattern = "^(ok|degraded|unhealthy)$")]
+    pub status: &'static str,
+    /// Now.
+    pub timestamp: Ts,
+    /// Service name.
+    pub service: String,
+    /// Build version.
+    pub version: String,
+    /// Deployment environment.
+    pub environment: String,
+    /// Seconds since start.
+    pub uptime_seconds: u64,
+    /// The checks.
+    pub checks: HealthChecksOut,
+}
+
+async fn background_checks(
+    state: &web::Data<AppState>,
+    database_failing: bool,
+) -> (HealthSchedulerOut, HealthOutboxOut) {
     let interval = state.http().scheduler_interval;
-    let unknown = Background {
-        scheduler: json!({"status": "unhealthy", "enabled": interval.is_some(), "last_run_at": null, "last_error": "base de données indisponible"}),
-        outbox: json!({"status": "unhealthy", "pending": null, "failed": null}),
+    let unknown = || {
+        (
+            HealthSchedulerOut {
+                status: "unhealthy",
+                enabled: interval.is_some(),
+                last_run_at: None,
+                last_error: Some("base de données indisponible".to_owned()),
+            },
+            HealthOutboxOut {
+                status: "unhealthy",
+                pending: None,
+                failed: None,
+            },
+        )
     };
     if database_failing {
-        return unknown;
+        return unknown();
     }
     let app = state.app().clone();
     let read = web::block(move || {
@@ -171,7 +381,7 @@ async fn background_checks(state: &web::Data<AppState>, database_failing: bool) 
     })
     .await;
     let Ok(Ok((job, outbox))) = read else {
-        return unknown;
+        return unknown();
     };
     let now = state.clock().now();
     let scheduler_status = match interval {
@@ -196,21 +406,36 @@ async fn background_checks(state: &web::Data<AppState>, database_failing: bool) 
     let stale_pending = outbox
         .oldest_pending
         .is_some_and(|t| now - t > chrono::Duration::minutes(15));
-    Background {
-        scheduler: json!({
-            "status": scheduler_status,
-            "enabled": interval.is_some(),
-            "last_run_at": job.as_ref().and_then(|j| j.last_run_at).map(timestamp),
-            "last_error": job.and_then(|j| j.last_error),
-        }),
-        outbox: json!({
-            "status": if outbox.failed > 0 || stale_pending { "warning" } else { "healthy" },
-            "pending": outbox.pending,
-            "failed": outbox.failed,
-        }),
-    }
+    (
+        HealthSchedulerOut {
+            status: scheduler_status,
+            enabled: interval.is_some(),
+            last_run_at: job.as_ref().and_then(|j| j.last_run_at).map(Ts::from),
+            last_error: job.and_then(|j| j.last_error),
+        },
+        HealthOutboxOut {
+            status: if outbox.failed > 0 || stale_pending {
+                "warning"
+            } else {
+                "healthy"
+            },
+            pending: Some(outbox.pending),
+            failed: Some(outbox.failed),
+        },
+    )
 }
 
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "probes",
+    summary = "Detailed health report",
+    responses(
+        (status = 200, description = "Healthy (`ok`) or `degraded`", body = HealthOut),
+        (status = 503, description = "Database or migrations failing: `details` is the report with `status` `unhealthy`", body = ErrorEnvelope,
+            headers(("Retry-After" = i64, description = "Seconds (5)"))),
+    ),
+)]
 async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let (database, migrations) = database_checks(&state).await;
     let failing =
@@ -218,39 +443,39 @@ async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let latency_ms = database
         .latency
         .map(|d| (d.as_secs_f64() * 1_000_000.0).round() / 1_000.0);
-    let background = background_checks(&state, failing).await;
+    let (scheduler, outbox) = background_checks(&state, failing).await;
+    let degraded = scheduler.status == "warning" || outbox.status == "warning";
     let service = state.service();
-    let doc = json!({
-        "status": if failing { "unhealthy" } else { "ok" },
-        "timestamp": timestamp(state.clock().now()),
-        "service": service.name,
-        "version": service.version,
-        "environment": service.environment,
-        "uptime_seconds": state.uptime_seconds(),
-        "checks": {
-            "database": {
-                "status": database.status.as_str(),
-                "message": database.message(),
-                "backend": database.backend.as_str(),
-                "latency_ms": latency_ms,
-            },
-            "migrations": {
-                "status": migrations.status.as_str(),
-                "message": migrations.message(),
-                "applied": migrations.counts.map(|c| c.applied),
-                "pending": migrations.counts.map(|c| c.pending),
-            },
-            "scheduler": background.scheduler,
-            "outbox": background.outbox,
+    let doc = HealthOut {
+        status: if failing {
+            "unhealthy"
+        } else if degraded {
+            "degraded"
+        } else {
+            "ok"
         },
-    });
-    let degraded = [&doc["checks"]["scheduler"], &doc["checks"]["outbox"]]
-        .iter()
-        .any(|c| c["status"] == "warning");
-    let mut doc = doc;
-    if !failing && degraded {
-        doc["status"] = json!("degraded");
-    }
+        timestamp: state.clock().now().into(),
+        service: service.name.clone(),
+        version: service.version.clone(),
+        environment: service.environment.clone(),
+        uptime_seconds: state.uptime_seconds(),
+        checks: HealthChecksOut {
+            database: HealthDatabaseOut {
+                status: database.status.as_str(),
+                message: database.message(),
+                backend: database.backend.as_str(),
+                latency_ms,
+            },
+            migrations: HealthMigrationsOut {
+                status: migrations.status.as_str(),
+                message: migrations.message(),
+                applied: migrations.counts.map(|c| c.applied),
+                pending: migrations.counts.map(|c| c.pending),
+            },
+            scheduler,
+            outbox,
+        },
+    };
     if !failing {
         return Ok(HttpResponse::Ok().json(doc));
     }
@@ -259,6 +484,22 @@ async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
         "SERVICE_UNAVAILABLE",
         "Service en échec",
     )
-    .with_details(doc)
+    .with_details(serde_json::to_value(doc).unwrap_or(Value::Null))
     .with_header(RETRY_AFTER, HeaderValue::from_static("5")))
+}
+
+/// `GET /health/detailed`: an alias of `/health`.
+#[utoipa::path(
+    get,
+    path = "/health/detailed",
+    tag = "probes",
+    summary = "Detailed health report (alias of /health)",
+    responses(
+        (status = 200, description = "Healthy (`ok`) or `degraded`", body = HealthOut),
+        (status = 503, description = "Database or migrations failing: `details` is the report with `status` `unhealthy`", body = ErrorEnvelope,
+            headers(("Retry-After" = i64, description = "Seconds (5)"))),
+    ),
+)]
+async fn health_detailed(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    health(state).await
 }

@@ -13,112 +13,200 @@ use erp_domain::technicien::{
     TechnicienSortField,
 };
 use erp_domain::{UserId, UserRole};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use crate::dto::{collection, user_out};
-use crate::error::{ApiError, Location};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::dto::{UserOut, collection, user_out};
+use crate::error::{ApiError, ErrorEnvelope, Location};
 use crate::extract::fields::{Fields, Patch};
 use crate::extract::query::Query;
 use crate::extract::{Authenticated, read_json_object};
+use crate::openapi::schema::{self, Ts};
+use crate::openapi::{bodies, params};
 use crate::routes::auth::use_case;
 use crate::routes::ids::path_id;
-use crate::routing::Endpoint;
+use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
-use crate::wire::timestamp;
 
 /// Registers the routes; literal segments before `{id}`.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        Endpoint::new("/api/v1/techniciens")
-            .get(list)
-            .post(create)
-            .build(),
-    )
-    .service(
-        Endpoint::new("/api/v1/techniciens/competences")
-            .get(list_competences)
-            .post(create_competence)
-            .build(),
-    )
-    .service(
-        Endpoint::new("/api/v1/techniciens/competences/{id}")
-            .get(get_competence)
-            .put(update_competence)
-            .patch(update_competence)
-            .delete(delete_competence)
-            .build(),
-    )
-    .service(
-        Endpoint::new("/api/v1/techniciens/{id}")
-            .get(get)
-            .put(update)
-            .patch(update)
-            .delete(delete)
-            .build(),
-    );
+pub fn configure(cfg: &mut RouteTable) {
+    cfg.service(Endpoint::new("/api/v1/techniciens").get(list).post(create))
+        .service(
+            Endpoint::new("/api/v1/techniciens/competences")
+                .get(list_competences)
+                .post(create_competence),
+        )
+        .service(
+            Endpoint::new("/api/v1/techniciens/competences/{id}")
+                .get(get_competence)
+                .put(update_competence)
+                .patch(update_competence)
+                .delete(delete_competence),
+        )
+        .service(
+            Endpoint::new("/api/v1/techniciens/{id}")
+                .get(get)
+                .put(update)
+                .patch(update)
+                .delete(delete),
+        );
 }
 
-/// CompetenceOut.
+/// CompetenceOut (API.md §3.4).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompetenceOut {
+    /// Skill id.
+    pub id: i64,
+    /// Name (unique, case-insensitively).
+    pub nom: String,
+    /// Domain.
+    pub domaine: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Minimum level required.
+    #[schema(value_type = schema::NiveauCompetence)]
+    pub niveau_requis_minimum: &'static str,
+    /// Needs a certification.
+    pub necessite_certification: bool,
+    /// Validity (months).
+    pub duree_validite_mois: Option<i32>,
+    /// Active flag.
+    pub is_active: bool,
+    /// Creation time.
+    pub created_at: Ts,
+    /// Last change.
+    pub updated_at: Ts,
+}
+
+/// CompetenceOut of a skill.
 #[must_use]
-pub fn competence_out(c: &Competence) -> Value {
+pub fn competence_out(c: &Competence) -> CompetenceOut {
     let f = &c.fields;
-    json!({
-        "id": c.id.get(),
-        "nom": f.nom,
-        "domaine": f.domaine,
-        "description": f.description,
-        "niveau_requis_minimum": f.niveau_requis_minimum.as_str(),
-        "necessite_certification": f.necessite_certification,
-        "duree_validite_mois": f.duree_validite_mois,
-        "is_active": f.is_active,
-        "created_at": timestamp(c.created_at),
-        "updated_at": timestamp(c.updated_at),
-    })
+    CompetenceOut {
+        id: c.id.get(),
+        nom: f.nom.clone(),
+        domaine: f.domaine.clone(),
+        description: f.description.clone(),
+        niveau_requis_minimum: f.niveau_requis_minimum.as_str(),
+        necessite_certification: f.necessite_certification,
+        duree_validite_mois: f.duree_validite_mois,
+        is_active: f.is_active,
+        created_at: c.created_at.into(),
+        updated_at: c.updated_at.into(),
+    }
+}
+
+/// A skill of a technicien, in TechnicienOut.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TechnicienCompetenceOut {
+    /// Skill id.
+    pub id: i64,
+    /// Skill name.
+    pub nom: String,
+    /// Skill domain.
+    pub domaine: String,
+    /// The technicien's level.
+    #[schema(value_type = schema::NiveauCompetence)]
+    pub niveau: &'static str,
+    /// When the skill was first linked.
+    pub date_acquisition: Ts,
+    /// Validation date.
+    pub date_validation: Option<Ts>,
+    /// Validated by.
+    pub validee_par: Option<String>,
+}
+
+/// TechnicienOut (API.md §3.4).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TechnicienOut {
+    /// Technicien id.
+    pub id: i64,
+    /// Linked user.
+    pub user_id: i64,
+    /// The linked user.
+    pub user: UserOut,
+    /// Team.
+    pub equipe: Option<String>,
+    /// Badge number.
+    pub numero_badge: Option<String>,
+    /// Level.
+    #[schema(value_type = schema::NiveauCompetence)]
+    pub niveau_technicien: &'static str,
+    /// Area.
+    pub zone_intervention: Option<String>,
+    /// Travel radius (km).
+    pub rayon_deplacement_km: i32,
+    /// Service vehicle.
+    pub vehicule_service: Option<String>,
+    /// Availability.
+    #[schema(value_type = schema::DisponibiliteTechnicien)]
+    pub disponibilite: &'static str,
+    /// Working hours.
+    pub horaires_travail: Option<String>,
+    /// On call.
+    pub astreinte: bool,
+    /// Active flag.
+    pub is_active: bool,
+    /// Hiring date.
+    pub date_embauche: Option<Ts>,
+    /// End of contract.
+    pub date_fin_contrat: Option<Ts>,
+    /// Emergency phone.
+    pub telephone_urgence: Option<String>,
+    /// Special qualifications.
+    pub qualifications_speciales: Option<String>,
+    /// HR notes: `null` unless the caller is admin or responsable.
+    pub notes_rh: Option<String>,
+    /// Skills, sorted by name.
+    pub competences: Vec<TechnicienCompetenceOut>,
+    /// Creation time.
+    pub created_at: Ts,
+    /// Last change.
+    pub updated_at: Ts,
 }
 
 /// TechnicienOut; `notes_rh` only for admins and responsables.
 #[must_use]
-pub fn technicien_out(t: &Technicien, viewer: UserRole) -> Value {
+pub fn technicien_out(t: &Technicien, viewer: UserRole) -> TechnicienOut {
     let f = &t.fields;
     let sees_hr = matches!(viewer, UserRole::Admin | UserRole::Responsable);
-    let competences: Vec<Value> = t
-        .competences
-        .iter()
-        .map(|s| {
-            json!({
-                "id": s.competence_id.get(),
-                "nom": s.nom,
-                "domaine": s.domaine,
-                "niveau": s.niveau.as_str(),
-                "date_acquisition": timestamp(s.date_acquisition),
-                "date_validation": s.date_validation.map(timestamp),
-                "validee_par": s.validee_par,
+    TechnicienOut {
+        id: t.id.get(),
+        user_id: t.user.id.get(),
+        user: user_out(&t.user),
+        equipe: f.equipe.clone(),
+        numero_badge: f.numero_badge.clone(),
+        niveau_technicien: f.niveau_technicien.as_str(),
+        zone_intervention: f.zone_intervention.clone(),
+        rayon_deplacement_km: f.rayon_deplacement_km,
+        vehicule_service: f.vehicule_service.clone(),
+        disponibilite: f.disponibilite.as_str(),
+        horaires_travail: f.horaires_travail.clone(),
+        astreinte: f.astreinte,
+        is_active: f.is_active,
+        date_embauche: f.date_embauche.map(Ts::from),
+        date_fin_contrat: f.date_fin_contrat.map(Ts::from),
+        telephone_urgence: f.telephone_urgence.clone(),
+        qualifications_speciales: f.qualifications_speciales.clone(),
+        notes_rh: if sees_hr { f.notes_rh.clone() } else { None },
+        competences: t
+            .competences
+            .iter()
+            .map(|s| TechnicienCompetenceOut {
+                id: s.competence_id.get(),
+                nom: s.nom.clone(),
+                domaine: s.domaine.clone(),
+                niveau: s.niveau.as_str(),
+                date_acquisition: s.date_acquisition.into(),
+                date_validation: s.date_validation.map(Ts::from),
+                validee_par: s.validee_par.clone(),
             })
-        })
-        .collect();
-    json!({
-        "id": t.id.get(),
-        "user_id": t.user.id.get(),
-        "user": user_out(&t.user),
-        "equipe": f.equipe,
-        "numero_badge": f.numero_badge,
-        "niveau_technicien": f.niveau_technicien.as_str(),
-        "zone_intervention": f.zone_intervention,
-        "rayon_deplacement_km": f.rayon_deplacement_km,
-        "vehicule_service": f.vehicule_service,
-        "disponibilite": f.disponibilite.as_str(),
-        "horaires_travail": f.horaires_travail,
-        "astreinte": f.astreinte,
-        "is_active": f.is_active,
-        "date_embauche": f.date_embauche.map(timestamp),
-        "date_fin_contrat": f.date_fin_contrat.map(timestamp),
-        "telephone_urgence": f.telephone_urgence,
-        "qualifications_speciales": f.qualifications_speciales,
-        "notes_rh": if sees_hr { f.notes_rh.clone() } else { None },
-        "competences": competences,
-        "created_at": timestamp(t.created_at),
-        "updated_at": timestamp(t.updated_at),
-    })
+            .collect(),
+        created_at: t.created_at.into(),
+        updated_at: t.updated_at.into(),
+    }
 }
 
 fn technicien_id(raw: &str) -> Result<TechnicienId, ApiError> {
@@ -327,6 +415,20 @@ impl TechnicienInput {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/techniciens",
+    tag = "techniciens",
+    summary = "Create a technicien profile",
+    request_body(content((bodies::TechnicienCreate = "application/json"))),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = TechnicienOut, headers(("Location" = String, description = "URL of the new resource"))),
+        (status = 400, description = "\"L'utilisateur n’est pas un technicien\"", body = ErrorEnvelope),
+        (status = 404, description = "\"Utilisateur lié introuvable\" or \"Une ou plusieurs compétences sont introuvables\"", body = ErrorEnvelope),
+        (status = 409, description = "A profile already exists for the user, or the badge number is taken", body = ErrorEnvelope),
+    ),
+)]
 async fn create(
     req: HttpRequest,
     caller: Authenticated,
@@ -356,6 +458,17 @@ async fn create(
         .json(technicien_out(&t, role)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/techniciens",
+    tag = "techniciens",
+    summary = "List techniciens",
+    params(params::TechnicienQuery, params::Page),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Techniciens", body = Vec<TechnicienOut>, headers(("X-Total-Count" = i64, description = "Rows matching the filters, ignoring limit/offset"))),
+    ),
+)]
 async fn list(
     req: HttpRequest,
     caller: Authenticated,
@@ -383,6 +496,18 @@ async fn list(
     Ok(collection(&listed, |t| technicien_out(t, role)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/techniciens/{id}",
+    tag = "techniciens",
+    summary = "Get a technicien",
+    params(("id" = i64, Path, description = "Technicien id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The technicien", body = TechnicienOut),
+        (status = 404, description = "\"Technicien introuvable\"", body = ErrorEnvelope),
+    ),
+)]
 async fn get(
     req: HttpRequest,
     caller: Authenticated,
@@ -399,6 +524,20 @@ async fn get(
     Ok(HttpResponse::Ok().json(technicien_out(&t, role)))
 }
 
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/v1/techniciens/{id}",
+    tag = "techniciens",
+    summary = "Update a technicien (partial)",
+    params(("id" = i64, Path, description = "Technicien id")),
+    request_body(content((bodies::TechnicienUpdate = "application/json"))),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The updated technicien", body = TechnicienOut),
+        (status = 404, description = "\"Technicien introuvable\" or unknown skills", body = ErrorEnvelope),
+        (status = 409, description = "\"Numéro de badge déjà utilisé\"", body = ErrorEnvelope),
+    ),
+)]
 async fn update(
     req: HttpRequest,
     caller: Authenticated,
@@ -433,6 +572,19 @@ async fn update(
     Ok(HttpResponse::Ok().json(technicien_out(&t, role)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/techniciens/{id}",
+    tag = "techniciens",
+    summary = "Delete a technicien",
+    params(("id" = i64, Path, description = "Technicien id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "\"Technicien introuvable\"", body = ErrorEnvelope),
+        (status = 409, description = "\"Technicien affecté à des interventions en cours\"", body = ErrorEnvelope),
+    ),
+)]
 async fn delete(
     req: HttpRequest,
     caller: Authenticated,
@@ -496,6 +648,18 @@ fn read_competence(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/techniciens/competences",
+    tag = "competences",
+    summary = "Create a skill",
+    request_body(content((bodies::CompetenceCreate = "application/json"))),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = CompetenceOut, headers(("Location" = String, description = "URL of the new resource"))),
+        (status = 409, description = "\"Compétence déjà existante\"", body = ErrorEnvelope),
+    ),
+)]
 async fn create_competence(
     req: HttpRequest,
     caller: Authenticated,
@@ -521,6 +685,17 @@ async fn create_competence(
         .json(competence_out(&c)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/techniciens/competences",
+    tag = "competences",
+    summary = "List skills",
+    params(params::CompetenceQuery, params::Page),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Skills", body = Vec<CompetenceOut>, headers(("X-Total-Count" = i64, description = "Rows matching the filters, ignoring limit/offset"))),
+    ),
+)]
 async fn list_competences(
     req: HttpRequest,
     caller: Authenticated,
@@ -543,6 +718,18 @@ async fn list_competences(
     Ok(collection(&listed, competence_out))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/techniciens/competences/{id}",
+    tag = "competences",
+    summary = "Get a skill",
+    params(("id" = i64, Path, description = "Skill id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The skill", body = CompetenceOut),
+        (status = 404, description = "\"Compétence introuvable\"", body = ErrorEnvelope),
+    ),
+)]
 async fn get_competence(
     req: HttpRequest,
     caller: Authenticated,
@@ -558,6 +745,20 @@ async fn get_competence(
     Ok(HttpResponse::Ok().json(competence_out(&c)))
 }
 
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/v1/techniciens/competences/{id}",
+    tag = "competences",
+    summary = "Update a skill (partial)",
+    params(("id" = i64, Path, description = "Skill id")),
+    request_body(content((bodies::CompetenceUpdate = "application/json"))),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The updated skill", body = CompetenceOut),
+        (status = 404, description = "\"Compétence introuvable\"", body = ErrorEnvelope),
+        (status = 409, description = "\"Compétence déjà existante\"", body = ErrorEnvelope),
+    ),
+)]
 async fn update_competence(
     req: HttpRequest,
     caller: Authenticated,
@@ -581,6 +782,18 @@ async fn update_competence(
     Ok(HttpResponse::Ok().json(competence_out(&c)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/techniciens/competences/{id}",
+    tag = "competences",
+    summary = "Delete a skill (removed from every technicien)",
+    params(("id" = i64, Path, description = "Skill id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "\"Compétence introuvable\"", body = ErrorEnvelope),
+    ),
+)]
 async fn delete_competence(
     req: HttpRequest,
     caller: Authenticated,

@@ -9,41 +9,32 @@ use erp_domain::password::PlainPassword;
 use erp_domain::user::{Email, FullName, UserFilter, UserRole, UserSortField, Username};
 use erp_domain::{ClientId, UserId};
 
-use crate::dto::{collection, user_out};
-use crate::error::{ApiError, Location};
+use crate::dto::{UserOut, collection, user_out};
+use crate::error::{ApiError, ErrorEnvelope, Location};
 use crate::extract::fields::{Fields, Patch};
 use crate::extract::query::Query;
 use crate::extract::{Authenticated, read_json_object};
+use crate::openapi::{bodies, params};
 use crate::routes::auth::use_case;
 use crate::routes::ids::path_id;
-use crate::routing::Endpoint;
+use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
 
 const NOT_FOUND: &str = "Utilisateur non trouvé.";
 
 /// Registers the users routes; literal segments before `{id}`.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        Endpoint::new("/api/v1/users")
-            .get(list)
-            .post(create)
-            .build(),
-    )
-    .service(Endpoint::new("/api/v1/users/me").get(me).build())
-    .service(Endpoint::new("/api/v1/users/update").put(update_me).build())
-    .service(
-        Endpoint::new("/api/v1/users/{id}")
-            .get(get)
-            .put(update)
-            .patch(update)
-            .delete(deactivate)
-            .build(),
-    )
-    .service(
-        Endpoint::new("/api/v1/users/{id}/activate")
-            .patch(activate)
-            .build(),
-    );
+pub fn configure(cfg: &mut RouteTable) {
+    cfg.service(Endpoint::new("/api/v1/users").get(list).post(create))
+        .service(Endpoint::new("/api/v1/users/me").get(me))
+        .service(Endpoint::new("/api/v1/users/update").put(update_me))
+        .service(
+            Endpoint::new("/api/v1/users/{id}")
+                .get(get)
+                .put(update)
+                .patch(update)
+                .delete(deactivate),
+        )
+        .service(Endpoint::new("/api/v1/users/{id}/activate").patch(activate));
 }
 
 fn parse_role(s: &str) -> Result<UserRole, DomainError> {
@@ -67,6 +58,19 @@ fn created(user: &erp_domain::User) -> HttpResponse {
         .json(user_out(user))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "users",
+    summary = "Create a user",
+    request_body(content((bodies::UserCreate = "application/json"))),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = UserOut, headers(("Location" = String, description = "The new user's URL"))),
+        (status = 409, description = "\"Email déjà utilisé.\" or \"Username déjà utilisé.\"", body = ErrorEnvelope),
+        (status = 404, description = "\"Compte client introuvable\"", body = ErrorEnvelope),
+    ),
+)]
 async fn create(
     req: HttpRequest,
     caller: Authenticated,
@@ -114,6 +118,17 @@ async fn create(
     Ok(created(&user))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    summary = "List users",
+    params(params::UserQuery, params::Page),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Users", body = Vec<UserOut>, headers(("X-Total-Count" = i64, description = "Rows matching the filters, ignoring limit/offset"))),
+    ),
+)]
 async fn list(
     req: HttpRequest,
     caller: Authenticated,
@@ -137,11 +152,33 @@ async fn list(
     Ok(collection(&listed, user_out))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/me",
+    tag = "users",
+    summary = "The caller",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's account", body = UserOut),
+    ),
+)]
 async fn me(req: HttpRequest, caller: Authenticated) -> Result<HttpResponse, ApiError> {
     caller.allow(&req, Action::OwnAccount).await?;
     Ok(HttpResponse::Ok().json(user_out(&caller.0.user)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    summary = "Get a user",
+    params(("id" = i64, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user", body = UserOut),
+        (status = 404, description = "\"Utilisateur non trouvé.\"", body = ErrorEnvelope),
+    ),
+)]
 async fn get(
     req: HttpRequest,
     caller: Authenticated,
@@ -154,6 +191,20 @@ async fn get(
     Ok(HttpResponse::Ok().json(user_out(&user)))
 }
 
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    summary = "Update a user (partial)",
+    params(("id" = i64, Path, description = "User id")),
+    request_body(content((bodies::UserUpdate = "application/json"))),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The updated user", body = UserOut),
+        (status = 404, description = "\"Utilisateur non trouvé.\"", body = ErrorEnvelope),
+        (status = 409, description = "Email/username taken, last active admin, or role change of a technicien", body = ErrorEnvelope),
+    ),
+)]
 async fn update(
     req: HttpRequest,
     caller: Authenticated,
@@ -201,6 +252,19 @@ async fn update(
     Ok(HttpResponse::Ok().json(user_out(&user)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    summary = "Deactivate a user (soft delete, idempotent)",
+    params(("id" = i64, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deactivated; all their sessions end"),
+        (status = 404, description = "\"Utilisateur non trouvé.\"", body = ErrorEnvelope),
+        (status = 409, description = "\"Impossible de retirer le dernier administrateur actif\"", body = ErrorEnvelope),
+    ),
+)]
 async fn deactivate(
     req: HttpRequest,
     caller: Authenticated,
@@ -216,6 +280,18 @@ async fn deactivate(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{id}/activate",
+    tag = "users",
+    summary = "Reactivate a user (idempotent)",
+    params(("id" = i64, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user, active", body = UserOut),
+        (status = 404, description = "\"Utilisateur non trouvé.\"", body = ErrorEnvelope),
+    ),
+)]
 async fn activate(
     req: HttpRequest,
     caller: Authenticated,
@@ -231,6 +307,19 @@ async fn activate(
     Ok(HttpResponse::Ok().json(user_out(&user)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/users/update",
+    tag = "users",
+    summary = "Update the caller's own account",
+    request_body(content((bodies::UpdateMe = "application/json"))),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The updated account", body = UserOut),
+        (status = 400, description = "\"Mot de passe actuel incorrect\"", body = ErrorEnvelope),
+        (status = 429, description = "Login lockout (wrong current password) or rate limit", body = ErrorEnvelope),
+    ),
+)]
 async fn update_me(
     req: HttpRequest,
     caller: Authenticated,

@@ -137,6 +137,7 @@ pub fn settings(requests_per_minute: u32) -> HttpSettings {
         trusted_proxies: vec![],
         requests_per_minute,
         scheduler_interval: None,
+        docs_enabled: true,
     }
 }
 

@@ -1,0 +1,681 @@
+//! Schemas of the request bodies (API.md §3). Handlers read bodies field by field (JSON, form or
+//! multipart, with the exact 422 rules of API.md §1.3), so these types only describe them; each
+//! is named in its handler's `#[utoipa::path]` next to the code that reads it.
+//!
+//! Convention: a plain field is required; `Option` without `nullable = false` may be omitted or
+//! `null` (clears the value on updates); `Option` with `nullable = false` may be omitted but not
+//! `null` (422 `invalid_value`).
+
+use utoipa::ToSchema;
+
+use crate::openapi::schema::{self, Ts};
+
+/// `/auth/token` and `/auth/login`: `username` or `email` (`username` wins if both are given).
+/// Other fields (`grant_type`, `scope`…) are ignored.
+#[derive(Debug, ToSchema)]
+pub struct LoginForm {
+    /// Login name or e-mail address.
+    #[schema(min_length = 1, max_length = 255, nullable = false)]
+    pub username: Option<String>,
+    /// E-mail address (when `username` is absent).
+    #[schema(min_length = 1, max_length = 255, nullable = false)]
+    pub email: Option<String>,
+    /// Password (never trimmed).
+    #[schema(min_length = 1, max_length = 1024, format = Password)]
+    pub password: String,
+}
+
+/// `/auth/refresh`.
+#[derive(Debug, ToSchema)]
+pub struct RefreshForm {
+    /// The refresh token of the last TokenResponse.
+    #[schema(min_length = 1, max_length = 1024)]
+    pub refresh_token: String,
+}
+
+/// `/auth/change-password`.
+#[derive(Debug, ToSchema)]
+pub struct ChangePasswordForm {
+    /// The current password.
+    #[schema(min_length = 1, max_length = 1024, format = Password)]
+    pub current_password: String,
+    /// The new password (password policy, API.md §1.5; different from the current one).
+    #[schema(min_length = 12, max_length = 128, format = Password)]
+    pub new_password: String,
+}
+
+/// UserCreate (API.md §3.3).
+#[derive(Debug, ToSchema)]
+pub struct UserCreate {
+    /// 3–100 characters of `A-Za-z0-9._-`, unique case-insensitively.
+    #[schema(min_length = 3, max_length = 100, pattern = "^[A-Za-z0-9._-]+$")]
+    pub username: String,
+    /// Display name.
+    #[schema(min_length = 1, max_length = 255)]
+    pub full_name: String,
+    /// `local@domain.tld`, stored lowercased, unique.
+    #[schema(max_length = 255, format = Email)]
+    pub email: String,
+    /// Role.
+    #[schema(value_type = schema::UserRole)]
+    pub role: String,
+    /// Password policy (API.md §1.5).
+    #[schema(min_length = 12, max_length = 128, format = Password)]
+    pub password: String,
+    /// Default `true`.
+    #[schema(nullable = false)]
+    pub is_active: Option<bool>,
+    /// Only for role `client` (must exist); without it a client account is created.
+    #[schema(minimum = 1)]
+    pub client_id: Option<i64>,
+}
+
+/// Partial update of a user by an admin (`PUT`/`PATCH /users/{id}`).
+#[derive(Debug, ToSchema)]
+pub struct UserUpdate {
+    /// See UserCreate.
+    #[schema(
+        min_length = 3,
+        max_length = 100,
+        pattern = "^[A-Za-z0-9._-]+$",
+        nullable = false
+    )]
+    pub username: Option<String>,
+    /// Display name.
+    #[schema(min_length = 1, max_length = 255)]
+    pub full_name: Option<String>,
+    /// E-mail address.
+    #[schema(max_length = 255, format = Email, nullable = false)]
+    pub email: Option<String>,
+    /// Role.
+    #[schema(value_type = Option<schema::UserRole>, nullable = false)]
+    pub role: Option<String>,
+    /// Active flag.
+    #[schema(nullable = false)]
+    pub is_active: Option<bool>,
+    /// Password reset (policy; no current password needed).
+    #[schema(min_length = 12, max_length = 128, format = Password, nullable = false)]
+    pub password: Option<String>,
+    /// Client account (role `client` only).
+    #[schema(minimum = 1)]
+    pub client_id: Option<i64>,
+}
+
+/// `PUT /users/update`: the caller's own account. `email`, `role`, `username`, `is_active` and
+/// `client_id` are read-only here (422 `read_only`).
+#[derive(Debug, ToSchema)]
+pub struct UpdateMe {
+    /// Display name.
+    #[schema(max_length = 255)]
+    pub full_name: Option<String>,
+    /// New password (policy); needs `current_password`.
+    #[schema(min_length = 12, max_length = 128, format = Password, nullable = false)]
+    pub password: Option<String>,
+    /// Required when `password` is present.
+    #[schema(max_length = 1024, format = Password, nullable = false)]
+    pub current_password: Option<String>,
+}
+
+/// A skill with its level, in TechnicienCreate.
+#[derive(Debug, ToSchema)]
+pub struct SkillInput {
+    /// Skill id.
+    #[schema(minimum = 1)]
+    pub competence_id: i64,
+    /// Default `intermediaire`.
+    #[schema(value_type = Option<schema::NiveauCompetence>, nullable = false)]
+    pub niveau: Option<String>,
+    /// Validation date.
+    pub date_validation: Option<Ts>,
+    /// Validated by.
+    pub validee_par: Option<String>,
+}
+
+/// TechnicienCreate (API.md §3.4). `competences_ids` and `competences` are exclusive.
+#[derive(Debug, ToSchema)]
+pub struct TechnicienCreate {
+    /// A user with role `technicien`.
+    #[schema(minimum = 1)]
+    pub user_id: i64,
+    /// Team.
+    #[schema(max_length = 100)]
+    pub equipe: Option<String>,
+    /// Badge number, unique.
+    #[schema(max_length = 20)]
+    pub numero_badge: Option<String>,
+    /// Default `intermediaire`.
+    #[schema(value_type = Option<schema::NiveauCompetence>, nullable = false)]
+    pub niveau_technicien: Option<String>,
+    /// Area.
+    #[schema(max_length = 255)]
+    pub zone_intervention: Option<String>,
+    /// 0–10 000, default 50.
+    #[schema(minimum = 0, maximum = 10_000, nullable = false)]
+    pub rayon_deplacement_km: Option<i32>,
+    /// Service vehicle.
+    #[schema(max_length = 100)]
+    pub vehicule_service: Option<String>,
+    /// Default `disponible`.
+    #[schema(value_type = Option<schema::DisponibiliteTechnicien>, nullable = false)]
+    pub disponibilite: Option<String>,
+    /// Default `"08:00-17:00"`.
+    #[schema(max_length = 100)]
+    pub horaires_travail: Option<String>,
+    /// Default false.
+    #[schema(nullable = false)]
+    pub astreinte: Option<bool>,
+    /// Default true.
+    #[schema(nullable = false)]
+    pub is_active: Option<bool>,
+    /// Hiring date.
+    pub date_embauche: Option<Ts>,
+    /// End of contract.
+    pub date_fin_contrat: Option<Ts>,
+    /// Emergency phone.
+    #[schema(max_length = 20)]
+    pub telephone_urgence: Option<String>,
+    /// HR notes.
+    #[schema(max_length = 10_000)]
+    pub notes_rh: Option<String>,
+    /// Special qualifications.
+    #[schema(max_length = 10_000)]
+    pub qualifications_speciales: Option<String>,
+    /// Skill ids (level `intermediaire`); no duplicates.
+    #[schema(nullable = false)]
+    pub competences_ids: Option<Vec<i64>>,
+    /// Skills with their level; no duplicates.
+    #[schema(nullable = false)]
+    pub competences: Option<Vec<SkillInput>>,
+}
+
+/// TechnicienUpdate: the TechnicienCreate fields, all optional; `user_id` is read-only; a skill
+/// set, when present, replaces the whole set.
+#[derive(Debug, ToSchema)]
+pub struct TechnicienUpdate {
+    /// Team.
+    #[schema(max_length = 100)]
+    pub equipe: Option<String>,
+    /// Badge number, unique.
+    #[schema(max_length = 20)]
+    pub numero_badge: Option<String>,
+    /// Level.
+    #[schema(value_type = Option<schema::NiveauCompetence>, nullable = false)]
+    pub niveau_technicien: Option<String>,
+    /// Area.
+    #[schema(max_length = 255)]
+    pub zone_intervention: Option<String>,
+    /// 0–10 000.
+    #[schema(minimum = 0, maximum = 10_000, nullable = false)]
+    pub rayon_deplacement_km: Option<i32>,
+    /// Service vehicle.
+    #[schema(max_length = 100)]
+    pub vehicule_service: Option<String>,
+    /// Availability.
+    #[schema(value_type = Option<schema::DisponibiliteTechnicien>, nullable = false)]
+    pub disponibilite: Option<String>,
+    /// Working hours.
+    #[schema(max_length = 100)]
+    pub horaires_travail: Option<String>,
+    /// On call.
+    #[schema(nullable = false)]
+    pub astreinte: Option<bool>,
+    /// Active flag.
+    #[schema(nullable = false)]
+    pub is_active: Option<bool>,
+    /// Hiring date.
+    pub date_embauche: Option<Ts>,
+    /// End of contract.
+    pub date_fin_contrat: Option<Ts>,
+    /// Emergency phone.
+    #[schema(max_length = 20)]
+    pub telephone_urgence: Option<String>,
+    /// HR notes.
+    #[schema(max_length = 10_000)]
+    pub notes_rh: Option<String>,
+    /// Special qualifications.
+    #[schema(max_length = 10_000)]
+    pub qualifications_speciales: Option<String>,
+    /// Skill ids (level `intermediaire`).
+    #[schema(nullable = false)]
+    pub competences_ids: Option<Vec<i64>>,
+    /// Skills with their level.
+    #[schema(nullable = false)]
+    pub competences: Option<Vec<SkillInput>>,
+}
+
+/// CompetenceCreate (API.md §3.4).
+#[derive(Debug, ToSchema)]
+pub struct CompetenceCreate {
+    /// Name, unique case-insensitively (required on create).
+    #[schema(min_length = 1, max_length = 255)]
+    pub nom: String,
+    /// Default `"general"`.
+    #[schema(min_length = 1, max_length = 100, nullable = false)]
+    pub domaine: Option<String>,
+    /// Description.
+    #[schema(max_length = 10_000)]
+    pub description: Option<String>,
+    /// Default `intermediaire`.
+    #[schema(value_type = Option<schema::NiveauCompetence>, nullable = false)]
+    pub niveau_requis_minimum: Option<String>,
+    /// Default false.
+    #[schema(nullable = false)]
+    pub necessite_certification: Option<bool>,
+    /// 1–600 months.
+    #[schema(minimum = 1, maximum = 600)]
+    pub duree_validite_mois: Option<i32>,
+    /// Default true.
+    #[schema(nullable = false)]
+    pub is_active: Option<bool>,
+}
+
+/// Partial update of a skill: the CompetenceCreate fields, all optional.
+#[derive(Debug, ToSchema)]
+pub struct CompetenceUpdate {
+    /// Name, unique case-insensitively (required on create).
+    #[schema(min_length = 1, max_length = 255, nullable = false)]
+    pub nom: Option<String>,
+    /// Default `"general"`.
+    #[schema(min_length = 1, max_length = 100, nullable = false)]
+    pub domaine: Option<String>,
+    /// Description.
+    #[schema(max_length = 10_000)]
+    pub description: Option<String>,
+    /// Default `intermediaire`.
+    #[schema(value_type = Option<schema::NiveauCompetence>, nullable = false)]
+    pub niveau_requis_minimum: Option<String>,
+    /// Default false.
+    #[schema(nullable = false)]
+    pub necessite_certification: Option<bool>,
+    /// 1–600 months.
+    #[schema(minimum = 1, maximum = 600)]
+    pub duree_validite_mois: Option<i32>,
+    /// Default true.
+    #[schema(nullable = false)]
+    pub is_active: Option<bool>,
+}
+
+/// EquipementCreate (API.md §3.5).
+#[derive(Debug, ToSchema)]
+pub struct EquipementCreate {
+    /// Name, unique case-insensitively (required on create).
+    #[schema(min_length = 1, max_length = 255)]
+    pub nom: String,
+    /// Type (required on create; alias `type_equipement`).
+    #[schema(rename = "type", min_length = 1, max_length = 100)]
+    pub type_equipement: String,
+    /// Location (required on create).
+    #[schema(min_length = 1, max_length = 255)]
+    pub localisation: String,
+    /// Serial number, unique.
+    #[schema(max_length = 100)]
+    pub numero_serie: Option<String>,
+    /// Internal code, unique.
+    #[schema(max_length = 50)]
+    pub code_interne: Option<String>,
+    /// Brand.
+    #[schema(max_length = 100)]
+    pub marque: Option<String>,
+    /// Model.
+    #[schema(max_length = 100)]
+    pub modele: Option<String>,
+    /// Building.
+    #[schema(max_length = 100)]
+    pub batiment: Option<String>,
+    /// Zone.
+    #[schema(max_length = 100)]
+    pub zone: Option<String>,
+    /// Floor.
+    #[schema(max_length = 20)]
+    pub etage: Option<String>,
+    /// Default `operationnel`.
+    #[schema(value_type = Option<schema::StatutEquipement>, nullable = false)]
+    pub statut: Option<String>,
+    /// Default `standard`.
+    #[schema(value_type = Option<schema::CriticiteEquipement>, nullable = false)]
+    pub criticite: Option<String>,
+    /// Description.
+    #[schema(max_length = 10_000)]
+    pub description: Option<String>,
+    /// Technical specifications.
+    #[schema(max_length = 10_000)]
+    pub specifications_techniques: Option<String>,
+    /// Power (kW), ≥ 0.
+    #[schema(minimum = 0)]
+    pub puissance: Option<f64>,
+    /// Weight (kg), ≥ 0.
+    #[schema(minimum = 0)]
+    pub poids: Option<f64>,
+    /// Days (1–3650), a decimal string of days, or a label (`mensuel`, `annuelle`…).
+    #[schema(value_type = Option<String>, examples("30", "mensuel"))]
+    pub frequence_entretien: Option<String>,
+    /// Warranty months, 0–1200.
+    #[schema(minimum = 0, maximum = 1200)]
+    pub duree_garantie_mois: Option<i32>,
+    /// Purchase cost (centimes).
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
+    pub cout_acquisition: Option<i64>,
+    /// Purchase date.
+    pub date_acquisition: Option<Ts>,
+    /// Commissioning date.
+    pub date_mise_en_service: Option<Ts>,
+    /// End of warranty.
+    pub date_fin_garantie: Option<Ts>,
+    /// Client account (must exist).
+    #[schema(minimum = 1)]
+    pub client_id: Option<i64>,
+}
+
+/// Partial update of an equipment: the EquipementCreate fields, all optional.
+#[derive(Debug, ToSchema)]
+pub struct EquipementUpdate {
+    /// Name, unique case-insensitively (required on create).
+    #[schema(min_length = 1, max_length = 255, nullable = false)]
+    pub nom: Option<String>,
+    /// Type (required on create; alias `type_equipement`).
+    #[schema(rename = "type", min_length = 1, max_length = 100, nullable = false)]
+    pub type_equipement: Option<String>,
+    /// Location (required on create).
+    #[schema(min_length = 1, max_length = 255, nullable = false)]
+    pub localisation: Option<String>,
+    /// Serial number, unique.
+    #[schema(max_length = 100)]
+    pub numero_serie: Option<String>,
+    /// Internal code, unique.
+    #[schema(max_length = 50)]
+    pub code_interne: Option<String>,
+    /// Brand.
+    #[schema(max_length = 100)]
+    pub marque: Option<String>,
+    /// Model.
+    #[schema(max_length = 100)]
+    pub modele: Option<String>,
+    /// Building.
+    #[schema(max_length = 100)]
+    pub batiment: Option<String>,
+    /// Zone.
+    #[schema(max_length = 100)]
+    pub zone: Option<String>,
+    /// Floor.
+    #[schema(max_length = 20)]
+    pub etage: Option<String>,
+    /// Default `operationnel`.
+    #[schema(value_type = Option<schema::StatutEquipement>, nullable = false)]
+    pub statut: Option<String>,
+    /// Default `standard`.
+    #[schema(value_type = Option<schema::CriticiteEquipement>, nullable = false)]
+    pub criticite: Option<String>,
+    /// Description.
+    #[schema(max_length = 10_000)]
+    pub description: Option<String>,
+    /// Technical specifications.
+    #[schema(max_length = 10_000)]
+    pub specifications_techniques: Option<String>,
+    /// Power (kW), ≥ 0.
+    #[schema(minimum = 0)]
+    pub puissance: Option<f64>,
+    /// Weight (kg), ≥ 0.
+    #[schema(minimum = 0)]
+    pub poids: Option<f64>,
+    /// Days (1–3650), a decimal string of days, or a label (`mensuel`, `annuelle`…).
+    #[schema(value_type = Option<String>, examples("30", "mensuel"))]
+    pub frequence_entretien: Option<String>,
+    /// Warranty months, 0–1200.
+    #[schema(minimum = 0, maximum = 1200)]
+    pub duree_garantie_mois: Option<i32>,
+    /// Purchase cost (centimes).
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
+    pub cout_acquisition: Option<i64>,
+    /// Purchase date.
+    pub date_acquisition: Option<Ts>,
+    /// Commissioning date.
+    pub date_mise_en_service: Option<Ts>,
+    /// End of warranty.
+    pub date_fin_garantie: Option<Ts>,
+    /// Client account (must exist).
+    #[schema(minimum = 1)]
+    pub client_id: Option<i64>,
+}
+
+/// InterventionCreate (API.md §3.6.3).
+#[derive(Debug, ToSchema)]
+pub struct InterventionCreate {
+    /// Title.
+    #[schema(min_length = 1, max_length = 255)]
+    pub titre: String,
+    /// Description.
+    #[schema(max_length = 10_000)]
+    pub description: Option<String>,
+    /// Type (alias `type_intervention`).
+    #[schema(rename = "type", value_type = schema::InterventionType)]
+    pub type_intervention: String,
+    /// Default `normale`.
+    #[schema(value_type = Option<schema::PrioriteIntervention>, nullable = false)]
+    pub priorite: Option<String>,
+    /// Default false.
+    #[schema(nullable = false)]
+    pub urgence: Option<bool>,
+    /// Deadline.
+    pub date_limite: Option<Ts>,
+    /// Equipment (must exist).
+    #[schema(minimum = 1)]
+    pub equipement_id: i64,
+    /// Assign at once (the intervention starts `affectee`).
+    #[schema(minimum = 1)]
+    pub technicien_id: Option<i64>,
+    /// Must equal the initial status if given.
+    #[schema(value_type = Option<schema::StatutIntervention>)]
+    pub statut: Option<String>,
+    /// Minutes, 0–1 000 000.
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    pub duree_estimee: Option<i32>,
+    /// Centimes.
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
+    pub cout_estime: Option<i64>,
+}
+
+/// Partial update of an intervention. `statut` and `technicien_id` are read-only (lifecycle
+/// actions only).
+#[derive(Debug, ToSchema)]
+pub struct InterventionUpdate {
+    /// Title.
+    #[schema(min_length = 1, max_length = 255, nullable = false)]
+    pub titre: Option<String>,
+    /// Description.
+    #[schema(max_length = 10_000)]
+    pub description: Option<String>,
+    /// Type (alias `type_intervention`).
+    #[schema(rename = "type", value_type = Option<schema::InterventionType>, nullable = false)]
+    pub type_intervention: Option<String>,
+    /// Priority.
+    #[schema(value_type = Option<schema::PrioriteIntervention>, nullable = false)]
+    pub priorite: Option<String>,
+    /// Urgent flag.
+    #[schema(nullable = false)]
+    pub urgence: Option<bool>,
+    /// Deadline.
+    pub date_limite: Option<Ts>,
+    /// Equipment (re-derives `client_id`).
+    #[schema(minimum = 1, nullable = false)]
+    pub equipement_id: Option<i64>,
+    /// Minutes.
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    pub duree_estimee: Option<i32>,
+    /// Centimes.
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
+    pub cout_estime: Option<i64>,
+    /// Expected version (or `If-Match`).
+    #[schema(minimum = 1)]
+    pub version: Option<i32>,
+}
+
+/// The body of a lifecycle action (API.md §3.6.4): optional; besides `version` and `remarque`,
+/// `affecter` needs `technicien_id`, `cloturer` `rapport_intervention` (and the report fields),
+/// `annuler` `raison`, `valider` `satisfaction_client`.
+#[derive(Debug, ToSchema)]
+pub struct ActionBody {
+    /// Expected version (or `If-Match`).
+    #[schema(minimum = 1)]
+    pub version: Option<i32>,
+    /// Stored in the history row.
+    #[schema(max_length = 1000)]
+    pub remarque: Option<String>,
+    /// `affecter`: the technicien.
+    #[schema(minimum = 1)]
+    pub technicien_id: Option<i64>,
+    /// `cloturer`: the report (required).
+    #[schema(min_length = 1, max_length = 10_000)]
+    pub rapport_intervention: Option<String>,
+    /// `cloturer`.
+    #[schema(max_length = 10_000)]
+    pub travaux_realises: Option<String>,
+    /// `cloturer`.
+    #[schema(max_length = 10_000)]
+    pub recommandations: Option<String>,
+    /// `cloturer`: minutes.
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    pub duree_reelle: Option<i32>,
+    /// `cloturer`: minutes.
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    pub temps_deplacement: Option<i32>,
+    /// `cloturer`: centimes.
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
+    pub cout_reel: Option<i64>,
+    /// `cloturer`: centimes.
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
+    pub cout_pieces: Option<i64>,
+    /// `cloturer`: centimes.
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
+    pub cout_main_oeuvre: Option<i64>,
+    /// `annuler`: the reason (required).
+    #[schema(min_length = 1, max_length = 1000)]
+    pub raison: Option<String>,
+    /// `valider`: 1–5 (required).
+    #[schema(minimum = 1, maximum = 5)]
+    pub satisfaction_client: Option<i32>,
+    /// `valider`.
+    #[schema(max_length = 2000)]
+    pub commentaire_client: Option<String>,
+    /// `valider`: must be `true` if given.
+    pub validation_client: Option<bool>,
+}
+
+/// PlanningCreate (API.md §3.7).
+#[derive(Debug, ToSchema)]
+pub struct PlanningCreate {
+    /// Equipment.
+    #[schema(minimum = 1)]
+    pub equipement_id: i64,
+    /// Frequency.
+    #[schema(value_type = schema::FrequencePlanningInput)]
+    pub frequence: String,
+    /// Next due date (computed when omitted on create).
+    pub prochaine_date: Option<Ts>,
+    /// Last occurrence.
+    pub derniere_date: Option<Ts>,
+    /// End date (≥ `prochaine_date`).
+    pub date_fin: Option<Ts>,
+    /// `actif` (default) or `suspendu`; `termine` too on updates.
+    #[schema(value_type = Option<schema::StatutPlanning>, nullable = false)]
+    pub statut: Option<String>,
+    /// Title of generated interventions.
+    #[schema(max_length = 255)]
+    pub titre: Option<String>,
+    /// Comment.
+    #[schema(max_length = 1000)]
+    pub commentaire: Option<String>,
+    /// Default `normale`.
+    #[schema(value_type = Option<schema::PrioriteIntervention>, nullable = false)]
+    pub priorite: Option<String>,
+    /// Technicien for generated interventions.
+    #[schema(minimum = 1)]
+    pub technicien_id: Option<i64>,
+    /// Minutes.
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    pub duree_estimee: Option<i32>,
+    /// 0–365, default 0.
+    #[schema(minimum = 0, maximum = 365, nullable = false)]
+    pub avance_jours: Option<i32>,
+}
+
+/// Partial update of a planning: the PlanningCreate fields, all optional; a new `prochaine_date` also becomes the reference date.
+#[derive(Debug, ToSchema)]
+pub struct PlanningUpdate {
+    /// Equipment (required on create).
+    #[schema(minimum = 1, nullable = false)]
+    pub equipement_id: Option<i64>,
+    /// Frequency (required on create).
+    #[schema(value_type = Option<schema::FrequencePlanningInput>, nullable = false)]
+    pub frequence: Option<String>,
+    /// Next due date (computed when omitted on create).
+    pub prochaine_date: Option<Ts>,
+    /// Last occurrence.
+    pub derniere_date: Option<Ts>,
+    /// End date (≥ `prochaine_date`).
+    pub date_fin: Option<Ts>,
+    /// `actif` (default) or `suspendu`; `termine` too on updates.
+    #[schema(value_type = Option<schema::StatutPlanning>, nullable = false)]
+    pub statut: Option<String>,
+    /// Title of generated interventions.
+    #[schema(max_length = 255)]
+    pub titre: Option<String>,
+    /// Comment.
+    #[schema(max_length = 1000)]
+    pub commentaire: Option<String>,
+    /// Default `normale`.
+    #[schema(value_type = Option<schema::PrioriteIntervention>, nullable = false)]
+    pub priorite: Option<String>,
+    /// Technicien for generated interventions.
+    #[schema(minimum = 1)]
+    pub technicien_id: Option<i64>,
+    /// Minutes.
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    pub duree_estimee: Option<i32>,
+    /// 0–365, default 0.
+    #[schema(minimum = 0, maximum = 365, nullable = false)]
+    pub avance_jours: Option<i32>,
+}
+
+/// `PATCH /planning/{id}/dates` body (the query parameter wins when both are given).
+#[derive(Debug, ToSchema)]
+pub struct RescheduleBody {
+    /// The new due date.
+    pub nouvelle_date: Option<Ts>,
+}
+
+/// `POST /notifications`.
+#[derive(Debug, ToSchema)]
+pub struct NotificationCreate {
+    /// Type.
+    #[schema(rename = "type", value_type = schema::TypeNotification)]
+    pub type_notification: String,
+    /// Channel.
+    #[schema(value_type = schema::CanalNotification)]
+    pub canal: String,
+    /// Title.
+    #[schema(max_length = 255)]
+    pub titre: Option<String>,
+    /// Content.
+    #[schema(max_length = 2000)]
+    pub contenu: Option<String>,
+    /// Recipient (must exist).
+    #[schema(minimum = 1)]
+    pub user_id: i64,
+    /// Related intervention (must exist).
+    #[schema(minimum = 1)]
+    pub intervention_id: Option<i64>,
+}
+
+/// The multipart form of a document upload (API.md §3.9).
+#[derive(Debug, ToSchema)]
+pub struct UploadForm {
+    /// The file (exactly one part named `file`).
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+    /// Description.
+    #[schema(max_length = 1000)]
+    pub description: Option<String>,
+    /// Used when the query has none; both different → 422.
+    #[schema(minimum = 1)]
+    pub intervention_id: Option<i64>,
+}
