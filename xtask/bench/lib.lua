@@ -15,13 +15,18 @@ end
 non2xx = 0
 first_error = ""
 
-function response(status, headers, body)
-   if status < 200 or status > 299 then
-      non2xx = non2xx + 1
-      if first_error == "" then
-         first_error = tostring(status) .. " " .. string.sub(body or "", 1, 200)
-      end
+-- Counts an answer; true when it is a success (2xx).
+function count(status, body)
+   if status >= 200 and status <= 299 then return true end
+   non2xx = non2xx + 1
+   if first_error == "" then
+      first_error = tostring(status) .. " " .. string.sub(body or "", 1, 200)
    end
+   return false
+end
+
+function response(status, headers, body)
+   count(status, body)
 end
 
 function done(summary, latency, requests)

@@ -641,9 +641,25 @@ impl PeakRss {
     }
 }
 
+/// What a row measures (the targets of issue 8 are checked per kind).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Ceiling,
+    Live,
+    ById,
+    Page,
+    Create,
+    Lifecycle,
+    Dashboard,
+    Login,
+    Mixed,
+    ReadsDuringFlood,
+}
+
 /// One line of a backend's table.
 #[derive(Debug)]
 pub(crate) struct Row {
+    kind: Kind,
     scenario: String,
     result: WrkResult,
     peak_rss_kib: u64,
@@ -654,6 +670,7 @@ pub(crate) struct Row {
 fn measure(
     lua_dir: &Path,
     pid: u32,
+    kind: Kind,
     scenario: &str,
     load: &Load,
     warmup_env: Option<&[(String, String)]>,
@@ -678,6 +695,7 @@ fn measure(
         ));
     }
     Ok(Row {
+        kind,
         scenario: scenario.to_owned(),
         result,
         peak_rss_kib,
@@ -779,6 +797,7 @@ pub fn ceiling(
     let row = measure(
         lua_dir,
         server.pid(),
+        Kind::Ceiling,
         &format!("ceiling: constant {bytes}-byte JSON (actix-web, no I/O)"),
         &load,
         None,
@@ -874,11 +893,10 @@ fn run_backend(
         "/api/v1/interventions?statut=en_attente",
         POOL_CAP,
     )?;
-    // Each wrk thread rotates over its half of a pool with 16 connections: a few hundred ids
-    // keep an id's previous action long answered before the next one.
-    if en_cours.len() < 400 || en_attente.len() < 400 || equipements.is_empty() {
+    // Each wrk thread keeps its share of a pool queued, 16 connections drawing from it.
+    if en_cours.len() < 100 || en_attente.len() < 100 || equipements.is_empty() {
         return Err(format!(
-            "too little data for the lifecycle scenario ({} en_cours, {} en_attente, {} équipements): seed at least 4 000 interventions",
+            "too little data for the lifecycle scenario ({} en_cours, {} en_attente, {} équipements): seed at least 1 000 interventions",
             en_cours.len(),
             en_attente.len(),
             equipements.len()
@@ -915,20 +933,30 @@ fn run_backend(
     };
     let pid = server.pid();
     let mut rows = Vec::new();
-    let mut run =
-        |name: &str, load: Load, warmup: Option<Vec<(String, String)>>| -> Result<(), String> {
-            rows.push(measure(
-                lua_dir,
-                pid,
-                name,
-                &load,
-                warmup.as_deref(),
-                options,
-            )?);
-            Ok(())
-        };
-    run("`GET /live`", load("static.lua", "/live", vec![]), None)?;
+    let mut run = |kind: Kind,
+                   name: &str,
+                   load: Load,
+                   warmup: Option<Vec<(String, String)>>|
+     -> Result<(), String> {
+        rows.push(measure(
+            lua_dir,
+            pid,
+            kind,
+            name,
+            &load,
+            warmup.as_deref(),
+            options,
+        )?);
+        Ok(())
+    };
     run(
+        Kind::Live,
+        "`GET /live`",
+        load("static.lua", "/live", vec![]),
+        None,
+    )?;
+    run(
+        Kind::ById,
         "`GET /api/v1/interventions/{id}` (random ids)",
         load(
             "by_id.lua",
@@ -941,11 +969,13 @@ fn run_backend(
         None,
     )?;
     run(
+        Kind::Page,
         "filtered, sorted page of 50",
         load("static.lua", PAGE_OF_50, reading.clone()),
         None,
     )?;
     run(
+        Kind::Create,
         "`POST /api/v1/interventions`",
         load(
             "create.lua",
@@ -958,6 +988,7 @@ fn run_backend(
         None,
     )?;
     run(
+        Kind::Lifecycle,
         "`POST /api/v1/interventions/{id}/suspendre` ↔ `reprendre`",
         load(
             "lifecycle.lua",
@@ -974,11 +1005,13 @@ fn run_backend(
         ])),
     )?;
     run(
+        Kind::Dashboard,
         "`GET /api/v1/dashboard/stats`",
         load("static.lua", "/api/v1/dashboard/stats", reading),
         None,
     )?;
     run(
+        Kind::Login,
         "`POST /api/v1/auth/token` (Argon2id)",
         load(
             "static.lua",
@@ -988,6 +1021,7 @@ fn run_backend(
         None,
     )?;
     run(
+        Kind::Mixed,
         "mixed: 80 % reads, 15 % creations, 5 % logins",
         load(
             "mixed.lua",
@@ -1032,6 +1066,7 @@ fn run_backend(
     let flooded = wait_wrk(flood_child)?;
     let during = during?;
     rows.push(Row {
+        kind: Kind::ReadsDuringFlood,
         scenario: format!(
             "`GET /api/v1/interventions/{{id}}` during a login flood ({:.0} logins/s, {} errors)",
             flooded.rps(),
@@ -1087,6 +1122,92 @@ fn table_row(row: &Row, ceiling_rps: f64) -> String {
         r.errors,
         mib(row.peak_rss_kib)
     )
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "**not met**" }
+}
+
+/// The targets of issue 8 for one backend, each met or not with the measured figure.
+fn targets(b: &BackendReport, ceiling_rps: f64) -> String {
+    let row = |kind| b.rows.iter().find(|r| r.kind == kind).map(|r| &r.result);
+    let share = |r: &WrkResult| {
+        if ceiling_rps > 0.0 {
+            r.rps() / ceiling_rps * 100.0
+        } else {
+            0.0
+        }
+    };
+    let mut out = String::from(
+        "
+Targets (issue 8):
+
+",
+    );
+    if let Some(r) = row(Kind::ById) {
+        let floor = if b.name == "SQLite" { 8_000.0 } else { 5_000.0 };
+        out.push_str(&format!(
+            "- `GET /interventions/{{id}}` ≥ {floor:.0} req/s, p99 < 10 ms, ≥ 25 % of the ceiling: {} ({:.0} req/s, p99 {:.2} ms, {:.1} %)\n",
+            verdict(r.rps() >= floor && r.p99_ms < 10.0 && share(r) >= 25.0),
+            r.rps(),
+            r.p99_ms,
+            share(r)
+        ));
+    }
+    if let Some(r) = row(Kind::Page) {
+        out.push_str(&format!(
+            "- Page of 50 ≥ 2 000 req/s, p99 < 25 ms: {} ({:.0} req/s, p99 {:.2} ms)\n",
+            verdict(r.rps() >= 2_000.0 && r.p99_ms < 25.0),
+            r.rps(),
+            r.p99_ms
+        ));
+    }
+    if let Some(r) = row(Kind::Mixed) {
+        out.push_str(&format!(
+            "- Mixed workload without errors, p99 < 30 ms: {} ({} errors, p99 {:.2} ms)\n",
+            verdict(r.errors == 0 && r.p99_ms < 30.0),
+            r.errors,
+            r.p99_ms
+        ));
+    }
+    if let Some(r) = row(Kind::ReadsDuringFlood) {
+        out.push_str(&format!(
+            "- Reads during a login flood p99 < 20 ms: {} (p99 {:.2} ms at {:.0} logins/s)\n",
+            verdict(r.p99_ms < 20.0),
+            r.p99_ms,
+            b.flood_logins_per_s
+        ));
+    }
+    if let Some(worst) = b.rows.iter().max_by_key(|r| r.peak_rss_kib) {
+        out.push_str(&format!(
+            "- Peak RSS < 80 MB in every scenario: {} (highest {} MB, {})\n",
+            verdict(worst.peak_rss_kib < 80 * 1024),
+            mib(worst.peak_rss_kib),
+            worst.scenario
+        ));
+    }
+    out.push_str(&format!(
+        "- Idle RSS < 30 MB: {} ({} MB)\n",
+        verdict(b.idle_rss_kib < 30 * 1024),
+        mib(b.idle_rss_kib)
+    ));
+    if b.name == "SQLite" {
+        let median = median_ms(&b.startups);
+        out.push_str(&format!(
+            "- Start-up to `/ready` < 300 ms on an existing SQLite database: {} (median {median:.0} ms)\n",
+            verdict(median < 300.0)
+        ));
+    }
+    out
+}
+
+fn median_ms(durations: &[Duration]) -> f64 {
+    let mut ms: Vec<f64> = durations
+        .iter()
+        .map(|d| d.as_secs_f64() * 1_000.0)
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    ms.get(ms.len() / 2).copied().unwrap_or(0.0)
 }
 
 const TABLE_HEAD: &str = "| Scenario | req/s | % of ceiling | p50 ms | p95 ms | p99 ms | errors | peak RSS MB |\n|---|---|---|---|---|---|---|---|\n";
@@ -1168,18 +1289,13 @@ pub fn report(
         mib(ceiling_row.peak_rss_kib),
     );
     for b in backends {
-        let mut startups: Vec<f64> = b
+        let runs = b
             .startups
             .iter()
-            .map(|d| d.as_secs_f64() * 1_000.0)
-            .collect();
-        let runs = startups
-            .iter()
-            .map(|ms| format!("{ms:.0}"))
+            .map(|d| format!("{:.0}", d.as_secs_f64() * 1_000.0))
             .collect::<Vec<_>>()
             .join(", ");
-        startups.sort_by(f64::total_cmp);
-        let median = startups.get(startups.len() / 2).copied().unwrap_or(0.0);
+        let median = median_ms(&b.startups);
         out.push_str(&format!(
             "\n## {} — {} interventions (seeded through the use cases in {:.0} s)\n\n{TABLE_HEAD}",
             b.name,
@@ -1197,6 +1313,7 @@ pub fn report(
         if b.name == "PostgreSQL" {
             out.push_str("- Peak RSS is the server process's only (PostgreSQL's own processes are not counted).\n");
         }
+        out.push_str(&targets(b, ceiling_rps));
     }
     out
 }
@@ -1265,6 +1382,7 @@ mod tests {
     #[test]
     fn rows_show_the_share_of_the_ceiling() {
         let row = Row {
+            kind: Kind::Live,
             scenario: "`GET /live`".into(),
             result: WrkResult {
                 requests: 20_000,
@@ -1281,6 +1399,77 @@ mod tests {
             table_row(&row, 8_000.0),
             "| `GET /live` | 2000 | 25.0 % | 1.00 | 2.00 | 3.00 | 0 | 20.0 |\n"
         );
+    }
+
+    fn row(kind: Kind, rps: u64, p99_ms: f64, errors: u64, peak_mib: u64) -> Row {
+        Row {
+            kind,
+            scenario: format!("{kind:?}"),
+            result: WrkResult {
+                requests: rps * 10,
+                seconds: 10.0,
+                p50_ms: 1.0,
+                p95_ms: 2.0,
+                p99_ms,
+                errors,
+                first_error: None,
+            },
+            peak_rss_kib: peak_mib * 1024,
+        }
+    }
+
+    #[test]
+    fn each_target_is_met_or_not_with_its_figure() {
+        let report = BackendReport {
+            name: "SQLite",
+            seeding: Duration::from_secs(1),
+            rows: vec![
+                row(Kind::ById, 9_000, 8.0, 0, 40),
+                row(Kind::Page, 2_500, 30.0, 0, 50),
+                row(Kind::Mixed, 1_000, 20.0, 1, 90),
+                row(Kind::ReadsDuringFlood, 3_000, 12.0, 0, 60),
+            ],
+            idle_rss_kib: 20 * 1024,
+            startups: vec![
+                Duration::from_millis(400),
+                Duration::from_millis(90),
+                Duration::from_millis(100),
+            ],
+            flood_logins_per_s: 50.0,
+        };
+        let text = targets(&report, 30_000.0);
+        assert!(text.contains("≥ 8000 req/s, p99 < 10 ms, ≥ 25 % of the ceiling: met (9000 req/s, p99 8.00 ms, 30.0 %)"), "{text}");
+        assert!(
+            text.contains(
+                "Page of 50 ≥ 2 000 req/s, p99 < 25 ms: **not met** (2500 req/s, p99 30.00 ms)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("without errors, p99 < 30 ms: **not met** (1 errors"),
+            "{text}"
+        );
+        assert!(
+            text.contains("login flood p99 < 20 ms: met (p99 12.00 ms at 50 logins/s)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("every scenario: **not met** (highest 90.0 MB, Mixed)"),
+            "{text}"
+        );
+        assert!(text.contains("Idle RSS < 30 MB: met (20.0 MB)"), "{text}");
+        assert!(
+            text.contains("SQLite database: met (median 100 ms)"),
+            "{text}"
+        );
+        // PostgreSQL has its own floor and no start-up target.
+        let pg = BackendReport {
+            name: "PostgreSQL",
+            ..report
+        };
+        let text = targets(&pg, 30_000.0);
+        assert!(text.contains("≥ 5000 req/s"), "{text}");
+        assert!(!text.contains("Start-up"), "{text}");
     }
 
     #[test]
