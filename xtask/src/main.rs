@@ -750,8 +750,8 @@ const PLANNED_QUERIES: &[(&str, &str)] = &[
 fn query_plans(url: &str, interventions: usize) -> TaskResult {
     let _ = Command::new("psql").args([url, "-qc", "ANALYZE"]).status();
     let mut doc = format!(
-        "# Query plans (PostgreSQL, {interventions} interventions)\n\nWritten by `cargo xtask bench --postgres URL` (full run) right after loading the data \
-         set. Each query is the SQL the diesel adapter emits for a list filter, a sort or a dashboard count \
+        "# Query plans (PostgreSQL, {interventions} interventions)\n\nWritten by the full run of `cargo xtask bench --postgres URL`, on the database \
+         its PostgreSQL scenarios ran on (seeded, vacuumed, then written to by them). Each query is the SQL the diesel adapter emits for a list filter, a sort or a dashboard count \
          (literal values in place of bind parameters).\n\n"
     );
     for (name, sql) in PLANNED_QUERIES {
