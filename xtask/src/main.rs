@@ -540,6 +540,8 @@ fn bench_harness(
     seconds: Option<u64>,
 ) -> TaskResult {
     let load_before = bench::load_average();
+    // Before the run writes docs/benchmarks.md and docs/query-plans.md.
+    let revision = git_revision();
     build_server()?;
     run(
         "build",
@@ -616,7 +618,7 @@ fn bench_harness(
     let ceiling = ceiling.ok_or("the ceiling was not measured")?;
     let report = bench::report(
         &options,
-        &git_revision(),
+        &revision,
         &date,
         &load_before,
         &ceiling,
