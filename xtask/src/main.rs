@@ -616,14 +616,7 @@ fn bench_harness(
         reports.push(result?);
     }
     let ceiling = ceiling.ok_or("the ceiling was not measured")?;
-    let report = bench::report(
-        &options,
-        &revision,
-        &date,
-        &load_before,
-        &ceiling,
-        &reports,
-    );
+    let report = bench::report(&options, &revision, &date, &load_before, &ceiling, &reports);
     say_plain(&report);
     say(&format!(
         "bench: measured in {:.0} s (after the build)",
