@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 mod bench;
 mod deploy;
@@ -48,20 +48,26 @@ enum Task {
     /// Only the deploy check: .github/workflows, deploy/compose.yaml and deploy/k8s against
     /// their schemas (pinned validators with bundled schemas; no network once installed).
     Manifests,
-    /// Benchmarks on the release binary; writes the figures to docs/benchmarks.md.
+    /// The benchmark harness on the release binary: seeds a fresh database, drives every
+    /// scenario with wrk (installed if missing) against it and against a constant-JSON ceiling,
+    /// and writes the tables to docs/benchmarks.md.
+    #[command(args_conflicts_with_subcommands = true)]
     Bench {
-        /// Which benchmark.
-        #[arg(value_enum, default_value = "auth")]
-        suite: BenchSuite,
-        /// Seconds per load phase.
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-        /// `core`: interventions to load.
-        #[arg(long, default_value_t = 100_000)]
-        interventions: usize,
-        /// `core`: also run on this PostgreSQL server (a fresh database is created there).
+        /// A separate measurement instead of the harness.
+        #[command(subcommand)]
+        extra: Option<BenchExtra>,
+        /// Also on this PostgreSQL server (a fresh database is created there and dropped after).
         #[arg(long, value_name = "URL")]
         postgres: Option<String>,
+        /// 10 000 interventions, 1 s warm-up and 5 s per scenario (instead of 100 000, 3 s, 10 s).
+        #[arg(long)]
+        quick: bool,
+        /// Interventions to seed (overrides the mode's).
+        #[arg(long)]
+        interventions: Option<usize>,
+        /// Measured seconds per scenario (overrides the mode's).
+        #[arg(long)]
+        seconds: Option<u64>,
     },
     /// Drive a workload against a server that is already running (nothing is started or seeded)
     /// and report requests/s and p50/p95/p99 per request kind; fails on any error or when p99
@@ -147,15 +153,15 @@ enum Task {
     },
 }
 
-/// Benchmark suites.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum BenchSuite {
-    /// Login latency, authenticated reads, and reads under a login flood.
-    Auth,
-    /// Intervention reads and the dashboard with many interventions loaded.
-    Core,
+/// Measurements outside the harness.
+#[derive(Debug, Subcommand)]
+enum BenchExtra {
     /// The cost of metrics and of tracing (exported over OTLP) on intervention reads.
-    Observability,
+    Observability {
+        /// Seconds per load phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
 }
 
 type TaskResult = Result<(), String>;
@@ -202,21 +208,16 @@ fn main() -> ExitCode {
         Task::Openapi { check } => openapi::document(check),
         Task::Schemathesis { max_examples, seed } => openapi::schemathesis(max_examples, seed),
         Task::Bench {
-            suite: BenchSuite::Auth,
-            seconds,
-            ..
-        } => bench_auth(seconds),
-        Task::Bench {
-            suite: BenchSuite::Core,
-            seconds,
-            interventions,
-            postgres,
-        } => bench_core(seconds, interventions, postgres),
-        Task::Bench {
-            suite: BenchSuite::Observability,
-            seconds,
+            extra: Some(BenchExtra::Observability { seconds }),
             ..
         } => bench_observability(seconds),
+        Task::Bench {
+            extra: None,
+            postgres,
+            quick,
+            interventions,
+            seconds,
+        } => bench_harness(postgres, quick, interventions, seconds),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -493,22 +494,25 @@ fn layering_violations(meta: &Value) -> Result<Vec<String>, String> {
     Ok(violations)
 }
 
-fn bench_auth(seconds: u64) -> TaskResult {
+/// The build directory cargo uses: `CARGO_TARGET_DIR` (relative to the workspace when
+/// relative), else `<workspace>/target`.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || workspace_root().join("target"),
+        |dir| workspace_root().join(dir),
+    )
+}
+
+fn build_server() -> TaskResult {
     run(
         "build",
         cargo().args(["build", "--release", "--locked", "-p", "erp-server"]),
-    )?;
-    let table = bench::auth(&workspace_root(), seconds)?;
-    say_plain(&table);
-    write_bench_section("Identity (`cargo xtask bench auth`)", &table)
+    )
 }
 
 fn bench_observability(seconds: u64) -> TaskResult {
-    run(
-        "build",
-        cargo().args(["build", "--release", "--locked", "-p", "erp-server"]),
-    )?;
-    let table = bench::observability(&workspace_root(), 2_000, seconds)?;
+    build_server()?;
+    let table = bench::observability(&target_dir(), 2_000, seconds)?;
     say_plain(&table);
     write_bench_section(
         "Observability overhead (`cargo xtask bench observability`)",
@@ -516,16 +520,26 @@ fn bench_observability(seconds: u64) -> TaskResult {
     )
 }
 
+fn git_revision() -> String {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(workspace_root())
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default()
+    };
+    let rev = git(&["rev-parse", "--short", "HEAD"]);
+    if git(&["status", "--porcelain", "--untracked-files=no"]).is_empty() {
+        rev
+    } else {
+        format!("{rev} (with uncommitted changes)")
+    }
+}
+
 fn write_bench_section(title: &str, body: &str) -> TaskResult {
-    let rev = Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .current_dir(workspace_root())
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
     let doc = workspace_root().join("docs/benchmarks.md");
-    let mut text = std::fs::read_to_string(&doc)
-        .unwrap_or_else(|_| "# Benchmarks\n\nFigures measured by `cargo xtask bench`; each section is replaced by its latest run.\n\n".to_owned());
+    let mut text = std::fs::read_to_string(&doc).unwrap_or_else(|_| "# Benchmarks\n\n".to_owned());
     let marker = format!("## {title}");
     if let Some(start) = text.find(&marker) {
         let end = text[start + 2..]
@@ -533,28 +547,81 @@ fn write_bench_section(title: &str, body: &str) -> TaskResult {
             .map_or(text.len(), |i| start + 2 + i + 1);
         text.replace_range(start..end, "");
     }
-    text.push_str(&format!("{marker} (revision {rev})\n\n{body}"));
+    text.push_str(&format!("{marker} (revision {})\n\n{body}", git_revision()));
     std::fs::write(&doc, text).map_err(|e| e.to_string())?;
     say(&format!("wrote {}", doc.display()));
     Ok(())
 }
 
-fn bench_core(seconds: u64, interventions: usize, postgres: Option<String>) -> TaskResult {
+const BENCH_BEGIN: &str = "<!-- bench:begin -->";
+const BENCH_END: &str = "<!-- bench:end -->";
+
+/// Replaces the generated part of docs/benchmarks.md (between the markers), keeping the
+/// hand-written notes and the other measurements around it.
+fn write_generated(body: &str) -> TaskResult {
+    let doc = workspace_root().join("docs/benchmarks.md");
+    let old = std::fs::read_to_string(&doc).unwrap_or_default();
+    let block = format!("{BENCH_BEGIN}\n{body}{BENCH_END}");
+    let text = match (old.find(BENCH_BEGIN), old.find(BENCH_END)) {
+        (Some(start), Some(end)) if start < end => {
+            format!("{}{block}{}", &old[..start], &old[end + BENCH_END.len()..])
+        }
+        _ => format!("# Benchmarks\n\n{block}\n"),
+    };
+    std::fs::write(&doc, text).map_err(|e| e.to_string())?;
+    say(&format!("wrote {}", doc.display()));
+    Ok(())
+}
+
+fn bench_harness(
+    postgres: Option<String>,
+    quick: bool,
+    interventions: Option<usize>,
+    seconds: Option<u64>,
+) -> TaskResult {
+    let load_before = bench::load_average();
+    // Before the run writes docs/benchmarks.md and docs/query-plans.md.
+    let revision = git_revision();
+    build_server()?;
     run(
         "build",
-        cargo().args(["build", "--release", "--locked", "-p", "erp-server"]),
+        cargo().args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "xtask",
+            "--bin",
+            "bench-ceiling",
+        ]),
     )?;
-    let mut body = String::new();
+    bench::ensure_wrk()?;
+    let options = bench::Options {
+        interventions: interventions.unwrap_or(if quick { 10_000 } else { 100_000 }),
+        warmup: std::time::Duration::from_secs(if quick { 1 } else { 3 }),
+        duration: std::time::Duration::from_secs(seconds.unwrap_or(if quick { 5 } else { 10 })),
+        quick,
+    };
+    let date = Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let started = std::time::Instant::now();
+    let target = target_dir();
+    let lua = workspace_root().join("xtask/bench");
+    let mut ceiling = None;
     let sqlite = bench::Backend {
         name: "SQLite",
         env: vec![],
     };
-    body.push_str(&bench::core(
-        &workspace_root(),
+    let mut reports = vec![bench::backend(
+        &target,
+        &lua,
         &sqlite,
-        interventions,
-        seconds,
-    )?);
+        &options,
+        &mut ceiling,
+    )?];
     if let Some(admin_url) = postgres {
         let name = format!("erp_bench_{}", std::process::id());
         run(
@@ -569,14 +636,15 @@ fn bench_core(seconds: u64, interventions: usize, postgres: Option<String>) -> T
         let url = format!("{}/{name}", base.rsplit_once('/').map_or(base, |(b, _)| b));
         let pg = bench::Backend {
             name: "PostgreSQL",
-            env: vec![("ERP__DATABASE__URL".into(), url)],
+            env: vec![("ERP__DATABASE__URL".into(), url.clone())],
         };
-        let result = bench::core(&workspace_root(), &pg, interventions, seconds);
-        // The database is still loaded: record the query plans before dropping it.
+        let mut result = bench::backend(&target, &lua, &pg, &options, &mut ceiling);
+        // The database is still loaded: a full run records the query plans before dropping it.
         if result.is_ok()
-            && let Some((_, url)) = pg.env.first()
+            && !quick
+            && let Err(e) = query_plans(&url, options.interventions)
         {
-            query_plans(url, interventions)?;
+            result = Err(e);
         }
         let _ = Command::new("psql")
             .args([
@@ -585,10 +653,16 @@ fn bench_core(seconds: u64, interventions: usize, postgres: Option<String>) -> T
                 &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
             ])
             .status();
-        body.push_str(&result?);
+        reports.push(result?);
     }
-    say_plain(&body);
-    write_bench_section("Maintenance core (`cargo xtask bench core`)", &body)
+    let ceiling = ceiling.ok_or("the ceiling was not measured")?;
+    let report = bench::report(&options, &revision, &date, &load_before, &ceiling, &reports);
+    say_plain(&report);
+    say(&format!(
+        "bench: measured in {:.0} s (after the build)",
+        started.elapsed().as_secs_f64()
+    ));
+    write_generated(&report)
 }
 
 /// The SQL the adapters emit for each list filter and the dashboard, written out so that
@@ -711,8 +785,8 @@ const PLANNED_QUERIES: &[(&str, &str)] = &[
 fn query_plans(url: &str, interventions: usize) -> TaskResult {
     let _ = Command::new("psql").args([url, "-qc", "ANALYZE"]).status();
     let mut doc = format!(
-        "# Query plans (PostgreSQL, {interventions} interventions)\n\nWritten by `cargo xtask bench core --postgres URL` right after loading the data \
-         set. Each query is the SQL the diesel adapter emits for a list filter, a sort or a dashboard count \
+        "# Query plans (PostgreSQL, {interventions} interventions)\n\nWritten by the full run of `cargo xtask bench --postgres URL`, on the database \
+         its PostgreSQL scenarios ran on (seeded, vacuumed, then written to by them). Each query is the SQL the diesel adapter emits for a list filter, a sort or a dashboard count \
          (literal values in place of bind parameters).\n\n"
     );
     for (name, sql) in PLANNED_QUERIES {
