@@ -32,7 +32,8 @@ enum Task {
         postgres: Option<String>,
     },
     /// `cargo fmt --check`, `cargo clippy -D warnings`, the layering check, the monitoring check,
-    /// and the schema validation of .github/workflows, deploy/compose.yaml and deploy/k8s.
+    /// the schema validation of .github/workflows, deploy/compose.yaml and deploy/k8s, and
+    /// `openapi --check`.
     Lint,
     /// The whole test suite on SQLite, and on PostgreSQL when a server is given.
     Test {
