@@ -674,213 +674,86 @@ async fn list_filters(
     list(req, caller, state).await
 }
 
-#[utoipa::path(
-    post,
-    path = "/api/v1/interventions/{id}/affecter",
-    tag = "interventions",
-    summary = "Assign or re-assign a technicien (`technicien_id` required)",
-    params(("id" = i64, Path, description = "Intervention id"), ("If-Match" = Option<String>, Header, description = "Expected version: `\"<n>\"`, `W/\"<n>\"` or `*`")),
-    request_body(description = "Optional JSON body", content((bodies::ActionBody = "application/json"))),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The intervention (version + 1)", body = InterventionOut, headers(("ETag" = String, description = "\"<version>\""))),
-        (status = 400, description = "If-Match malformed or contradicting the body `version`", body = ErrorEnvelope),
-        (status = 404, description = "\"Intervention introuvable\"", body = ErrorEnvelope),
-        (status = 403, description = "Role not allowed, or \"Intervention non affectée à ce technicien\"", body = ErrorEnvelope),
-        (status = 409, description = "Forbidden transition (details: statut_actuel, statut_demande, transitions_autorisees) or stale version (details: version_actuelle)", body = ErrorEnvelope),
-    ),
-)]
-async fn affecter(
-    req: HttpRequest,
-    caller: Authenticated,
-    id: web::Path<String>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    act(req, caller, id, payload, state, LifecycleAction::Affecter).await
+/// One handler per lifecycle action, so each carries its own OpenAPI description; they differ
+/// only in the path, the summary and the action they run through [`act`].
+macro_rules! lifecycle_action {
+    ($name:ident, $path:literal, $summary:literal, $action:ident) => {
+        #[utoipa::path(
+            post,
+            path = $path,
+            tag = "interventions",
+            summary = $summary,
+            params(("id" = i64, Path, description = "Intervention id"), ("If-Match" = Option<String>, Header, description = "Expected version: `\"<n>\"`, `W/\"<n>\"` or `*`")),
+            request_body(description = "Optional JSON body", content((bodies::ActionBody = "application/json"))),
+            security(("bearer" = [])),
+            responses(
+                (status = 200, description = "The intervention (version + 1)", body = InterventionOut, headers(("ETag" = String, description = "\"<version>\""))),
+                (status = 400, description = "If-Match malformed or contradicting the body `version`", body = ErrorEnvelope),
+                (status = 404, description = "\"Intervention introuvable\"", body = ErrorEnvelope),
+                (status = 403, description = "Role not allowed, or \"Intervention non affectée à ce technicien\"", body = ErrorEnvelope),
+                (status = 409, description = "Forbidden transition (details: statut_actuel, statut_demande, transitions_autorisees) or stale version (details: version_actuelle)", body = ErrorEnvelope),
+            ),
+        )]
+        async fn $name(
+            req: HttpRequest,
+            caller: Authenticated,
+            id: web::Path<String>,
+            payload: web::Payload,
+            state: web::Data<AppState>,
+        ) -> Result<HttpResponse, ApiError> {
+            act(req, caller, id, payload, state, LifecycleAction::$action).await
+        }
+    };
 }
 
-#[utoipa::path(
-    post,
-    path = "/api/v1/interventions/{id}/demarrer",
-    tag = "interventions",
-    summary = "Start the work",
-    params(("id" = i64, Path, description = "Intervention id"), ("If-Match" = Option<String>, Header, description = "Expected version: `\"<n>\"`, `W/\"<n>\"` or `*`")),
-    request_body(description = "Optional JSON body", content((bodies::ActionBody = "application/json"))),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The intervention (version + 1)", body = InterventionOut, headers(("ETag" = String, description = "\"<version>\""))),
-        (status = 400, description = "If-Match malformed or contradicting the body `version`", body = ErrorEnvelope),
-        (status = 404, description = "\"Intervention introuvable\"", body = ErrorEnvelope),
-        (status = 403, description = "Role not allowed, or \"Intervention non affectée à ce technicien\"", body = ErrorEnvelope),
-        (status = 409, description = "Forbidden transition (details: statut_actuel, statut_demande, transitions_autorisees) or stale version (details: version_actuelle)", body = ErrorEnvelope),
-    ),
-)]
-async fn demarrer(
-    req: HttpRequest,
-    caller: Authenticated,
-    id: web::Path<String>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    act(req, caller, id, payload, state, LifecycleAction::Demarrer).await
-}
-
-#[utoipa::path(
-    post,
-    path = "/api/v1/interventions/{id}/suspendre",
-    tag = "interventions",
-    summary = "Pause the work",
-    params(("id" = i64, Path, description = "Intervention id"), ("If-Match" = Option<String>, Header, description = "Expected version: `\"<n>\"`, `W/\"<n>\"` or `*`")),
-    request_body(description = "Optional JSON body", content((bodies::ActionBody = "application/json"))),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The intervention (version + 1)", body = InterventionOut, headers(("ETag" = String, description = "\"<version>\""))),
-        (status = 400, description = "If-Match malformed or contradicting the body `version`", body = ErrorEnvelope),
-        (status = 404, description = "\"Intervention introuvable\"", body = ErrorEnvelope),
-        (status = 403, description = "Role not allowed, or \"Intervention non affectée à ce technicien\"", body = ErrorEnvelope),
-        (status = 409, description = "Forbidden transition (details: statut_actuel, statut_demande, transitions_autorisees) or stale version (details: version_actuelle)", body = ErrorEnvelope),
-    ),
-)]
-async fn suspendre(
-    req: HttpRequest,
-    caller: Authenticated,
-    id: web::Path<String>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    act(req, caller, id, payload, state, LifecycleAction::Suspendre).await
-}
-
-#[utoipa::path(
-    post,
-    path = "/api/v1/interventions/{id}/reprendre",
-    tag = "interventions",
-    summary = "Resume the work",
-    params(("id" = i64, Path, description = "Intervention id"), ("If-Match" = Option<String>, Header, description = "Expected version: `\"<n>\"`, `W/\"<n>\"` or `*`")),
-    request_body(description = "Optional JSON body", content((bodies::ActionBody = "application/json"))),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The intervention (version + 1)", body = InterventionOut, headers(("ETag" = String, description = "\"<version>\""))),
-        (status = 400, description = "If-Match malformed or contradicting the body `version`", body = ErrorEnvelope),
-        (status = 404, description = "\"Intervention introuvable\"", body = ErrorEnvelope),
-        (status = 403, description = "Role not allowed, or \"Intervention non affectée à ce technicien\"", body = ErrorEnvelope),
-        (status = 409, description = "Forbidden transition (details: statut_actuel, statut_demande, transitions_autorisees) or stale version (details: version_actuelle)", body = ErrorEnvelope),
-    ),
-)]
-async fn reprendre(
-    req: HttpRequest,
-    caller: Authenticated,
-    id: web::Path<String>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    act(req, caller, id, payload, state, LifecycleAction::Reprendre).await
-}
-
-#[utoipa::path(
-    post,
-    path = "/api/v1/interventions/{id}/cloturer",
-    tag = "interventions",
-    summary = "Close with a report (`rapport_intervention` required)",
-    params(("id" = i64, Path, description = "Intervention id"), ("If-Match" = Option<String>, Header, description = "Expected version: `\"<n>\"`, `W/\"<n>\"` or `*`")),
-    request_body(description = "Optional JSON body", content((bodies::ActionBody = "application/json"))),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The intervention (version + 1)", body = InterventionOut, headers(("ETag" = String, description = "\"<version>\""))),
-        (status = 400, description = "If-Match malformed or contradicting the body `version`", body = ErrorEnvelope),
-        (status = 404, description = "\"Intervention introuvable\"", body = ErrorEnvelope),
-        (status = 403, description = "Role not allowed, or \"Intervention non affectée à ce technicien\"", body = ErrorEnvelope),
-        (status = 409, description = "Forbidden transition (details: statut_actuel, statut_demande, transitions_autorisees) or stale version (details: version_actuelle)", body = ErrorEnvelope),
-    ),
-)]
-async fn cloturer(
-    req: HttpRequest,
-    caller: Authenticated,
-    id: web::Path<String>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    act(req, caller, id, payload, state, LifecycleAction::Cloturer).await
-}
-
-#[utoipa::path(
-    post,
-    path = "/api/v1/interventions/{id}/annuler",
-    tag = "interventions",
-    summary = "Cancel (`raison` required)",
-    params(("id" = i64, Path, description = "Intervention id"), ("If-Match" = Option<String>, Header, description = "Expected version: `\"<n>\"`, `W/\"<n>\"` or `*`")),
-    request_body(description = "Optional JSON body", content((bodies::ActionBody = "application/json"))),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The intervention (version + 1)", body = InterventionOut, headers(("ETag" = String, description = "\"<version>\""))),
-        (status = 400, description = "If-Match malformed or contradicting the body `version`", body = ErrorEnvelope),
-        (status = 404, description = "\"Intervention introuvable\"", body = ErrorEnvelope),
-        (status = 403, description = "Role not allowed, or \"Intervention non affectée à ce technicien\"", body = ErrorEnvelope),
-        (status = 409, description = "Forbidden transition (details: statut_actuel, statut_demande, transitions_autorisees) or stale version (details: version_actuelle)", body = ErrorEnvelope),
-    ),
-)]
-async fn annuler(
-    req: HttpRequest,
-    caller: Authenticated,
-    id: web::Path<String>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    act(req, caller, id, payload, state, LifecycleAction::Annuler).await
-}
-
-#[utoipa::path(
-    post,
-    path = "/api/v1/interventions/{id}/archiver",
-    tag = "interventions",
-    summary = "Archive a closed intervention",
-    params(("id" = i64, Path, description = "Intervention id"), ("If-Match" = Option<String>, Header, description = "Expected version: `\"<n>\"`, `W/\"<n>\"` or `*`")),
-    request_body(description = "Optional JSON body", content((bodies::ActionBody = "application/json"))),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The intervention (version + 1)", body = InterventionOut, headers(("ETag" = String, description = "\"<version>\""))),
-        (status = 400, description = "If-Match malformed or contradicting the body `version`", body = ErrorEnvelope),
-        (status = 404, description = "\"Intervention introuvable\"", body = ErrorEnvelope),
-        (status = 403, description = "Role not allowed, or \"Intervention non affectée à ce technicien\"", body = ErrorEnvelope),
-        (status = 409, description = "Forbidden transition (details: statut_actuel, statut_demande, transitions_autorisees) or stale version (details: version_actuelle)", body = ErrorEnvelope),
-    ),
-)]
-async fn archiver(
-    req: HttpRequest,
-    caller: Authenticated,
-    id: web::Path<String>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    act(req, caller, id, payload, state, LifecycleAction::Archiver).await
-}
-
-#[utoipa::path(
-    post,
-    path = "/api/v1/interventions/{id}/valider",
-    tag = "interventions",
-    summary = "Client validation (`satisfaction_client` required)",
-    params(("id" = i64, Path, description = "Intervention id"), ("If-Match" = Option<String>, Header, description = "Expected version: `\"<n>\"`, `W/\"<n>\"` or `*`")),
-    request_body(description = "Optional JSON body", content((bodies::ActionBody = "application/json"))),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The intervention (version + 1)", body = InterventionOut, headers(("ETag" = String, description = "\"<version>\""))),
-        (status = 400, description = "If-Match malformed or contradicting the body `version`", body = ErrorEnvelope),
-        (status = 404, description = "\"Intervention introuvable\"", body = ErrorEnvelope),
-        (status = 403, description = "Role not allowed, or \"Intervention non affectée à ce technicien\"", body = ErrorEnvelope),
-        (status = 409, description = "Forbidden transition (details: statut_actuel, statut_demande, transitions_autorisees) or stale version (details: version_actuelle)", body = ErrorEnvelope),
-    ),
-)]
-async fn valider(
-    req: HttpRequest,
-    caller: Authenticated,
-    id: web::Path<String>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    act(req, caller, id, payload, state, LifecycleAction::Valider).await
-}
+lifecycle_action!(
+    affecter,
+    "/api/v1/interventions/{id}/affecter",
+    "Assign or re-assign a technicien (`technicien_id` required)",
+    Affecter
+);
+lifecycle_action!(
+    demarrer,
+    "/api/v1/interventions/{id}/demarrer",
+    "Start the work",
+    Demarrer
+);
+lifecycle_action!(
+    suspendre,
+    "/api/v1/interventions/{id}/suspendre",
+    "Pause the work",
+    Suspendre
+);
+lifecycle_action!(
+    reprendre,
+    "/api/v1/interventions/{id}/reprendre",
+    "Resume the work",
+    Reprendre
+);
+lifecycle_action!(
+    cloturer,
+    "/api/v1/interventions/{id}/cloturer",
+    "Close with a report (`rapport_intervention` required)",
+    Cloturer
+);
+lifecycle_action!(
+    annuler,
+    "/api/v1/interventions/{id}/annuler",
+    "Cancel (`raison` required)",
+    Annuler
+);
+lifecycle_action!(
+    archiver,
+    "/api/v1/interventions/{id}/archiver",
+    "Archive a closed intervention",
+    Archiver
+);
+lifecycle_action!(
+    valider,
+    "/api/v1/interventions/{id}/valider",
+    "Client validation (`satisfaction_client` required)",
+    Valider
+);
 
 /// Reads the body of an action (optional JSON) into its input.
 fn read_action(
