@@ -109,7 +109,7 @@ impl CompetenceRepository for DieselUnitOfWork<'_> {
         let row: Option<CompetenceRow> = with_conn!(&mut self.conn, c => competences::table
             .find(id.get())
             .select(CompetenceRow::as_select())
-            .first(c)
+            .get_result(c)
             .optional())
         .map_err(map)?;
         row.map(CompetenceRow::into_domain).transpose()

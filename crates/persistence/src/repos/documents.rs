@@ -94,7 +94,7 @@ impl DocumentRepository for DieselUnitOfWork<'_> {
         let row: Option<DocumentRow> = with_conn!(&mut self.conn, c => documents::table
             .find(id.get())
             .select(DocumentRow::as_select())
-            .first(c)
+            .get_result(c)
             .optional())
         .map_err(map)?;
         Ok(row.map(DocumentRow::into_domain))

@@ -184,7 +184,7 @@ impl EquipementRepository for DieselUnitOfWork<'_> {
         let row: Option<EquipementRow> = with_conn!(&mut self.conn, c => equipements::table
             .find(id.get())
             .select(EquipementRow::as_select())
-            .first(c)
+            .get_result(c)
             .optional())
         .map_err(map)?;
         row.map(EquipementRow::into_domain).transpose()
@@ -217,13 +217,11 @@ impl EquipementRepository for DieselUnitOfWork<'_> {
     }
 
     fn equipement_has_interventions(&mut self, id: EquipementId) -> Result<bool, RepoError> {
-        let found: Option<i64> = with_conn!(&mut self.conn, c => interventions::table
-            .filter(interventions::equipement_id.eq(id.get()))
-            .select(interventions::id)
-            .first(c)
-            .optional())
-        .map_err(map)?;
-        Ok(found.is_some())
+        with_conn!(&mut self.conn, c => diesel::select(diesel::dsl::exists(
+            interventions::table.filter(interventions::equipement_id.eq(id.get()))
+        ))
+        .get_result(c))
+        .map_err(map)
     }
 
     fn list_equipements(

@@ -312,7 +312,7 @@ impl InterventionRepository for DieselUnitOfWork<'_> {
         let row: Option<InterventionRow> = with_conn!(&mut self.conn, c => interventions::table
             .find(id.get())
             .select(InterventionRow::as_select())
-            .first(c)
+            .get_result(c)
             .optional())
         .map_err(map)?;
         row.map(InterventionRow::into_domain).transpose()

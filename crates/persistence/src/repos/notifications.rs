@@ -122,7 +122,7 @@ impl NotificationRepository for DieselUnitOfWork<'_> {
         let row: Option<NotificationRow> = with_conn!(&mut self.conn, c => notifications::table
             .find(id.get())
             .select(NotificationRow::as_select())
-            .first(c)
+            .get_result(c)
             .optional())
         .map_err(map)?;
         row.map(NotificationRow::into_domain).transpose()
@@ -342,7 +342,7 @@ impl OutboxRepository for DieselUnitOfWork<'_> {
             let oldest: Option<NaiveDateTime> = notification_outbox::table
                 .filter(notification_outbox::statut.eq(StatutOutbox::EnAttente.as_str()))
                 .select(min(notification_outbox::created_at))
-                .first(c)?;
+                .get_result(c)?;
             Ok::<_, diesel::result::Error>((pending, failed, oldest))
         })())
         .map_err(map)?;

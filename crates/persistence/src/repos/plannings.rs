@@ -156,7 +156,7 @@ impl PlanningRepository for DieselUnitOfWork<'_> {
         let row: Option<PlanningRow> = with_conn!(&mut self.conn, c => plannings::table
             .find(id.get())
             .select(PlanningRow::as_select())
-            .first(c)
+            .get_result(c)
             .optional())
         .map_err(map)?;
         row.map(PlanningRow::into_domain).transpose()
@@ -419,7 +419,7 @@ impl LeaseRepository for DieselUnitOfWork<'_> {
                 scheduler_leases::last_success_at,
                 scheduler_leases::last_error,
             ))
-            .first(c)
+            .get_result(c)
             .optional())
         .map_err(map)?;
         Ok(row.map(|(job, run, success, error)| JobStatus {

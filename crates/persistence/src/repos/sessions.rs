@@ -88,7 +88,7 @@ impl SessionRepository for DieselUnitOfWork<'_> {
             .inner_join(users::table)
             .filter(auth_sessions::id.eq(id.get()))
             .select((SessionRow::as_select(), UserRow::as_select()))
-            .first(c)
+            .get_result(c)
             .optional())
             .map_err(map)?;
         row.map(|(s, u)| Ok((s.into_domain()?, u.into_domain()?)))
@@ -169,7 +169,7 @@ impl SessionRepository for DieselUnitOfWork<'_> {
         let row: Option<RefreshRow> = with_conn!(&mut self.conn, c => refresh_tokens::table
             .filter(refresh_tokens::token_hash.eq(token_hash))
             .select(RefreshRow::as_select())
-            .first(c)
+            .get_result(c)
             .optional())
         .map_err(map)?;
         Ok(row.map(|r| RefreshTokenRecord {

@@ -241,7 +241,7 @@ impl TechnicienRepository for DieselUnitOfWork<'_> {
             .inner_join(users::table)
             .filter(techniciens::id.eq(id.get()))
             .select((TechnicienRow::as_select(), UserRow::as_select()))
-            .first(c)
+            .get_result(c)
             .optional())
             .map_err(map)?;
         let Some((t, u)) = row else { return Ok(None) };
@@ -253,7 +253,7 @@ impl TechnicienRepository for DieselUnitOfWork<'_> {
         let id: Option<i64> = with_conn!(&mut self.conn, c => techniciens::table
             .filter(techniciens::user_id.eq(user.get()))
             .select(techniciens::id)
-            .first(c)
+            .get_result(c)
             .optional())
         .map_err(map)?;
         Ok(id.map(TechnicienId::new))
@@ -322,14 +322,13 @@ impl TechnicienRepository for DieselUnitOfWork<'_> {
     }
 
     fn technicien_has_active_interventions(&mut self, id: TechnicienId) -> Result<bool, RepoError> {
-        let found: Option<i64> = with_conn!(&mut self.conn, c => interventions::table
-            .filter(interventions::technicien_id.eq(id.get()))
-            .filter(interventions::statut.eq_any(["affectee", "en_cours", "en_attente"]))
-            .select(interventions::id)
-            .first(c)
-            .optional())
-        .map_err(map)?;
-        Ok(found.is_some())
+        with_conn!(&mut self.conn, c => diesel::select(diesel::dsl::exists(
+            interventions::table
+                .filter(interventions::technicien_id.eq(id.get()))
+                .filter(interventions::statut.eq_any(["affectee", "en_cours", "en_attente"])),
+        ))
+        .get_result(c))
+        .map_err(map)
     }
 
     fn list_techniciens(

@@ -41,16 +41,16 @@ impl ThrottleRepository for DieselUnitOfWork<'_> {
         let row = match &mut self.conn {
             Conn::Sqlite(c) => query()
                 .select(ThrottleRow::as_select())
-                .first(&mut **c)
+                .get_result(&mut **c)
                 .optional(),
             Conn::Postgres(c) if for_update => query()
                 .select(ThrottleRow::as_select())
                 .for_update()
-                .first(&mut **c)
+                .get_result(&mut **c)
                 .optional(),
             Conn::Postgres(c) => query()
                 .select(ThrottleRow::as_select())
-                .first(&mut **c)
+                .get_result(&mut **c)
                 .optional(),
         }
         .map_err(map)?;

@@ -139,7 +139,7 @@ impl UserRepository for DieselUnitOfWork<'_> {
         let row = with_conn!(&mut self.conn, c => users::table
             .find(id.get())
             .select(UserRow::as_select())
-            .first(c)
+            .get_result(c)
             .optional())
         .map_err(map)?;
         one(row)
@@ -149,7 +149,7 @@ impl UserRepository for DieselUnitOfWork<'_> {
         let row = with_conn!(&mut self.conn, c => users::table
             .filter(users::username_norm.eq(username_norm))
             .select(UserRow::as_select())
-            .first(c)
+            .get_result(c)
             .optional())
         .map_err(map)?;
         one(row)
@@ -159,7 +159,7 @@ impl UserRepository for DieselUnitOfWork<'_> {
         let row = with_conn!(&mut self.conn, c => users::table
             .filter(users::email.eq(email))
             .select(UserRow::as_select())
-            .first(c)
+            .get_result(c)
             .optional())
         .map_err(map)?;
         one(row)
