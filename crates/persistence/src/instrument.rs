@@ -1,48 +1,109 @@
-//! Query instrumentation (D12): every statement gets a `db.query` span (statement kind and
-//! table, never the SQL text or its parameters) and a `db_query_duration_seconds{operation}`
-//! sample. Installed on every pooled connection.
+//! Query instrumentation (D12): every statement gets a `db_query_duration_seconds{operation}`
+//! sample and, while traces are exported, a `db.query` span (statement kind and table, never
+//! the SQL text or its parameters). Installed on every pooled connection.
+//!
+//! Per statement it costs little: the kind is read from the first word of the SQL, formatting
+//! stops there (the bound values are never formatted), histogram handles are registered once
+//! per connection, and the span — with the table, which needs the statement's text up to its
+//! `FROM` — is built only when [`trace_queries`] turned it on.
 
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use diesel::connection::{Instrumentation, InstrumentationEvent};
 
+static QUERY_SPANS: AtomicBool = AtomicBool::new(false);
+
+/// Turns the `db.query` spans on or off (on while traces are exported: nothing else shows them).
+pub fn trace_queries(on: bool) {
+    QUERY_SPANS.store(on, Ordering::Relaxed);
+}
+
+/// The statement kinds, as the `operation` label.
+const OPERATIONS: [&str; 7] = [
+    "select",
+    "insert",
+    "update",
+    "delete",
+    "transaction",
+    "session",
+    "other",
+];
+
 /// The instrumentation of one connection (one statement runs at a time on it).
-#[derive(Debug)]
 pub(crate) struct QueryInstrumentation {
     system: &'static str,
-    running: Option<(Instant, &'static str, tracing::Span)>,
+    histograms: [Option<metrics::Histogram>; OPERATIONS.len()],
+    running: Option<(Instant, usize, Option<tracing::Span>)>,
+}
+
+impl std::fmt::Debug for QueryInstrumentation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryInstrumentation")
+            .field("system", &self.system)
+            .finish_non_exhaustive()
+    }
 }
 
 impl QueryInstrumentation {
     pub(crate) const fn new(system: &'static str) -> Self {
         Self {
             system,
+            histograms: [None, None, None, None, None, None, None],
             running: None,
         }
+    }
+}
+
+/// The index in [`OPERATIONS`] of a statement's first word.
+fn operation_of(first_word: &str) -> usize {
+    match first_word.to_ascii_uppercase().as_str() {
+        "SELECT" | "WITH" => 0,
+        "INSERT" => 1,
+        "UPDATE" => 2,
+        "DELETE" => 3,
+        "BEGIN" | "COMMIT" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" => 4,
+        "PRAGMA" | "SET" => 5,
+        _ => 6,
+    }
+}
+
+/// Keeps the first word written and then refuses more, which stops the formatting of the
+/// statement (and of its bound values) early.
+#[derive(Default)]
+struct FirstWord {
+    word: String,
+}
+
+impl std::fmt::Write for FirstWord {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        for c in s.chars() {
+            if c.is_whitespace() {
+                if !self.word.is_empty() {
+                    return Err(std::fmt::Error);
+                }
+            } else if self.word.len() >= 16 {
+                return Err(std::fmt::Error);
+            } else {
+                self.word.push(c);
+            }
+        }
+        Ok(())
     }
 }
 
 /// The statement kind and the first table named, from the SQL text (before any bind list).
 pub(crate) fn classify(sql: &str) -> (&'static str, Option<String>) {
     let sql = sql.split(" -- binds:").next().unwrap_or(sql);
-    let mut words = sql.split_whitespace();
-    let first = words.next().unwrap_or_default().to_ascii_uppercase();
-    let operation = match first.as_str() {
-        "SELECT" | "WITH" => "select",
-        "INSERT" => "insert",
-        "UPDATE" => "update",
-        "DELETE" => "delete",
-        "BEGIN" | "COMMIT" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" => "transaction",
-        "PRAGMA" | "SET" => "session",
-        _ => "other",
-    };
+    let tokens: Vec<&str> = sql.split_whitespace().collect();
+    let operation = OPERATIONS[operation_of(tokens.first().copied().unwrap_or_default())];
     let keyword = match operation {
         "insert" => Some("INTO"),
         "update" => None,
         "select" | "delete" => Some("FROM"),
         _ => return (operation, None),
     };
-    let tokens: Vec<&str> = sql.split_whitespace().collect();
     let table = match keyword {
         None => tokens.get(1).copied(),
         Some(k) => tokens
@@ -61,22 +122,42 @@ impl Instrumentation for QueryInstrumentation {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
         match event {
             InstrumentationEvent::StartQuery { query, .. } => {
-                let (operation, table) = classify(&query.to_string());
-                let span = tracing::info_span!(
-                    "db.query",
-                    otel.kind = "client",
-                    db.system = self.system,
-                    db.operation = operation,
-                    db.sql.table = table.as_deref().unwrap_or(""),
-                    error = tracing::field::Empty,
-                );
-                self.running = Some((Instant::now(), operation, span));
+                let (index, span) = if QUERY_SPANS.load(Ordering::Relaxed) {
+                    let (operation, table) = classify(&query.to_string());
+                    let span = tracing::info_span!(
+                        "db.query",
+                        otel.kind = "client",
+                        db.system = self.system,
+                        db.operation = operation,
+                        db.sql.table = table.as_deref().unwrap_or(""),
+                        error = tracing::field::Empty,
+                    );
+                    let index = OPERATIONS
+                        .iter()
+                        .position(|o| *o == operation)
+                        .unwrap_or(OPERATIONS.len() - 1);
+                    (index, Some(span))
+                } else {
+                    let mut first = FirstWord::default();
+                    // Stops with an error as soon as the first word is complete.
+                    let _ = write!(first, "{query}");
+                    (operation_of(&first.word), None)
+                };
+                self.running = Some((Instant::now(), index, span));
             }
             InstrumentationEvent::FinishQuery { error, .. } => {
-                if let Some((started, operation, span)) = self.running.take() {
-                    metrics::histogram!("db_query_duration_seconds", "operation" => operation)
+                if let Some((started, index, span)) = self.running.take() {
+                    self.histograms[index]
+                        .get_or_insert_with(|| {
+                            metrics::histogram!(
+                                "db_query_duration_seconds",
+                                "operation" => OPERATIONS[index]
+                            )
+                        })
                         .record(started.elapsed().as_secs_f64());
-                    if error.is_some() {
+                    if let Some(span) = span
+                        && error.is_some()
+                    {
                         span.record("error", true);
                     }
                 }
@@ -112,5 +193,27 @@ mod tests {
         );
         assert_eq!(classify("BEGIN IMMEDIATE"), ("transaction", None));
         assert_eq!(classify("PRAGMA foreign_keys = ON"), ("session", None));
+    }
+
+    #[test]
+    fn the_first_word_alone_gives_the_kind_and_stops_the_formatting() {
+        let mut first = FirstWord::default();
+        let sql = "  SELECT \"id\" FROM \"users\" -- binds: [42]";
+        let stopped = write!(first, "{sql}");
+        assert!(stopped.is_err(), "formatting goes on after the first word");
+        assert_eq!(first.word, "SELECT");
+        assert_eq!(OPERATIONS[operation_of(&first.word)], "select");
+        for (sql, op) in [
+            ("insert into t values (1)", "insert"),
+            ("UPDATE t SET a = 1", "update"),
+            ("DELETE FROM t", "delete"),
+            ("COMMIT", "transaction"),
+            ("SET TIME ZONE 'UTC'", "session"),
+            ("VACUUM", "other"),
+        ] {
+            let mut first = FirstWord::default();
+            let _ = write!(first, "{sql}");
+            assert_eq!(OPERATIONS[operation_of(&first.word)], op, "{sql}");
+        }
     }
 }

@@ -16,3 +16,4 @@ pub mod testing;
 mod time;
 
 pub use database::{ConnectError, Database, DatabaseOptions};
+pub use instrument::trace_queries;

@@ -105,6 +105,8 @@ pub fn init(settings: &Settings) -> TelemetryGuard {
         .with(fmt)
         .with(otel)
         .try_init();
+    // The per-statement spans are only visible in exported traces.
+    erp_persistence::trace_queries(provider.is_some());
     if let Some(e) = failure {
         tracing::error!(error = %e, "tracing export disabled");
     } else if provider.is_some() {
