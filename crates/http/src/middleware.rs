@@ -18,6 +18,22 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// The route template the request matched (`/api/v1/interventions/{id}`), found once here:
+/// matching walks the route table's regular expressions, too costly to repeat per use.
+#[derive(Debug, Clone)]
+pub struct MatchedRoute(pub Option<String>);
+
+/// The route template of a request: the one [`request_context`] found, else matched now.
+#[must_use]
+pub fn route_template(req: &actix_web::HttpRequest) -> Option<String> {
+    let found = req
+        .extensions()
+        .get::<MatchedRoute>()
+        .and_then(|m| m.0.clone());
+    // Not found before `NormalizePath` (a trailing slash): match the normalised path now.
+    found.or_else(|| req.match_pattern())
+}
+
 /// Whether a client-sent `X-Request-ID` is acceptable: `^[A-Za-z0-9._:-]{1,128}$`.
 #[must_use]
 pub fn is_valid_request_id(s: &str) -> bool {
@@ -55,8 +71,10 @@ pub async fn request_context(
         .and_then(|o| o.to_str().ok())
         .map(ToOwned::to_owned);
 
+    let route = req.match_pattern();
+    req.extensions_mut().insert(MatchedRoute(route.clone()));
     let metered = crate::metrics::enabled().then(|| {
-        let endpoint = crate::metrics::endpoint_label(req.match_pattern());
+        let endpoint = crate::metrics::endpoint_label(route);
         let in_flight = crate::metrics::InFlight::start(&method, &endpoint);
         (endpoint, in_flight)
     });

@@ -273,7 +273,7 @@ pub(crate) async fn use_case<T: Send + 'static>(
     // repeats the request id so that log lines inside it still carry it.
     let span = tracing::info_span!(
         "use_case",
-        otel.name = %format!("use_case {} {}", req.method(), req.match_pattern().unwrap_or_default()),
+        otel.name = %format!("use_case {} {}", req.method(), crate::middleware::route_template(req).unwrap_or_default()),
         request_id = ctx.request_id.as_deref().unwrap_or_default(),
     );
     blocking(move || span.in_scope(|| f(&app, &ctx))).await
