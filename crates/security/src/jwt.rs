@@ -61,6 +61,34 @@ pub struct JwtService {
     encoding: EncodingKey,
     decoding: HashMap<String, DecodingKey>,
     settings: JwtSettings,
+    verified: VerifiedTokens,
+}
+
+/// Tokens whose signature and claims were already checked, by their exact text. A client
+/// sends the same access token on every request until it expires; checking an RS256
+/// signature again each time was 7.6 % of the server's CPU on a read (docs/benchmarks.md).
+/// Only the signature check is skipped: expiry is checked on every use, and the session
+/// behind the token is read on every request by the caller. Bounded: emptied when full.
+#[derive(Default)]
+struct VerifiedTokens {
+    map: std::sync::Mutex<HashMap<String, AccessClaims>>,
+}
+
+impl VerifiedTokens {
+    const CAPACITY: usize = 1024;
+
+    fn get(&self, token: &str) -> Option<AccessClaims> {
+        self.map.lock().ok()?.get(token).cloned()
+    }
+
+    fn insert(&self, token: &str, claims: &AccessClaims) {
+        if let Ok(mut map) = self.map.lock() {
+            if map.len() >= Self::CAPACITY {
+                map.clear();
+            }
+            map.insert(token.to_owned(), claims.clone());
+        }
+    }
 }
 
 impl std::fmt::Debug for JwtService {
@@ -109,6 +137,7 @@ impl JwtService {
                     encoding,
                     decoding,
                     settings,
+                    verified: VerifiedTokens::default(),
                 })
             }
             SigningConfig::Hs256 { secret } => {
@@ -127,6 +156,7 @@ impl JwtService {
                     encoding: EncodingKey::from_secret(bytes),
                     decoding,
                     settings,
+                    verified: VerifiedTokens::default(),
                 })
             }
         }
@@ -188,6 +218,24 @@ impl TokenIssuer for JwtService {
 
 impl TokenVerifier for JwtService {
     fn verify(&self, token: &str, now: Timestamp) -> Result<AccessClaims, TokenRejected> {
+        let claims = match self.verified.get(token) {
+            Some(claims) => claims,
+            None => {
+                let claims = self.check_signed(token)?;
+                self.verified.insert(token, &claims);
+                claims
+            }
+        };
+        if now >= claims.expires_at {
+            return Err(rejected("expired"));
+        }
+        Ok(claims)
+    }
+}
+
+impl JwtService {
+    /// Everything but expiry: header, algorithm, key, signature, issuer, audience, claims.
+    fn check_signed(&self, token: &str) -> Result<AccessClaims, TokenRejected> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| rejected(format!("malformed: {e}")))?;
         if header.alg != self.algorithm {
@@ -206,16 +254,13 @@ impl TokenVerifier for JwtService {
         validation.set_issuer(&[&self.settings.issuer]);
         validation.set_audience(&[&self.settings.audience]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-        // Expiry is checked below against the injected clock, without leeway.
+        // Expiry is checked by `verify` against the injected clock, without leeway.
         validation.validate_exp = false;
         validation.leeway = 0;
         let data = jsonwebtoken::decode::<Claims>(token, key, &validation)
             .map_err(|e| rejected(e.to_string()))?;
         let c = data.claims;
         let expires_at = from_unix(c.exp).ok_or_else(|| rejected("exp out of range"))?;
-        if now >= expires_at {
-            return Err(rejected("expired"));
-        }
         let parse_id = |s: &str, what: &str| {
             s.parse::<i64>()
                 .map_err(|_| rejected(format!("{what} is not an id")))
@@ -449,5 +494,50 @@ mod tests {
         for token in ["", "abc", "a.b.c", "eyJhbGciOiJSUzI1NiJ9.e30.AAAA"] {
             assert!(svc.verify(token, now()).is_err(), "{token}");
         }
+    }
+
+    #[test]
+    fn a_remembered_token_is_still_checked_for_expiry_and_only_its_exact_text_is_remembered() {
+        let svc = rs(&KEY, vec![]);
+        let token = issue(&svc);
+        let first = svc.verify(&token, now()).unwrap();
+        // Second use: from the remembered verification, same claims.
+        assert_eq!(svc.verify(&token, now()).unwrap(), first);
+        // Expiry is not remembered: 900 s later the same token is refused.
+        let later = now() + chrono::Duration::seconds(900);
+        assert_eq!(svc.verify(&token, later).unwrap_err().0, "expired");
+        // A token differing by one signature character is verified on its own, and refused.
+        let at = token.len() - 10;
+        let was = &token[at..=at];
+        let forged = format!(
+            "{}{}{}",
+            &token[..at],
+            if was == "A" { "B" } else { "A" },
+            &token[at + 1..]
+        );
+        assert!(svc.verify(&forged, now()).is_err());
+        // A token of another key is refused although a token was remembered.
+        let other = issue(&rs(&OTHER_KEY, vec![]));
+        assert!(svc.verify(&other, now()).is_err());
+    }
+
+    #[test]
+    fn the_remembered_tokens_stay_bounded() {
+        let svc = rs(&KEY, vec![]);
+        for session in 0..(VerifiedTokens::CAPACITY as i64 + 10) {
+            let token = svc
+                .issue(
+                    UserId::new(7),
+                    UserRole::Technicien,
+                    SessionId::new(session),
+                    now(),
+                )
+                .unwrap()
+                .token;
+            svc.verify(&token, now()).unwrap();
+        }
+        let held = svc.verified.map.lock().unwrap().len();
+        assert!(held <= VerifiedTokens::CAPACITY, "{held}");
+        assert!(held >= 10, "{held}");
     }
 }
