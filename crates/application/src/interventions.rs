@@ -322,7 +322,7 @@ impl Application {
         id: InterventionId,
     ) -> Result<Intervention, AppError> {
         authorize(caller.user.role, Action::ReadInterventions)?;
-        transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
+        transaction(self.ports.db.as_ref(), TransactionMode::SingleRead, |uow| {
             Self::visible_intervention(uow, caller, id)
         })
     }

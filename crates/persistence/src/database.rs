@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection as _;
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{
+    ConnectionManager, CustomizeConnection, ManageConnection, Pool, PooledConnection,
+    R2D2Connection as _,
+};
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection as _, RunQueryDsl as _};
 use erp_domain::ports::{
@@ -38,7 +41,7 @@ pub struct DatabaseOptions {
 impl Default for DatabaseOptions {
     fn default() -> Self {
         Self {
-            max_connections: 10,
+            max_connections: 6,
             acquire_timeout: Duration::from_secs(5),
             sqlite_busy_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(3),
@@ -113,7 +116,7 @@ impl DatabaseUrl {
 
 enum Pools {
     Sqlite(Pool<ConnectionManager<SqliteConnection>>),
-    Postgres(Pool<ConnectionManager<PgConnection>>),
+    Postgres(Pool<PgManager>),
 }
 
 /// A pooled connection of either backend, checked out for one unit of work.
@@ -121,7 +124,7 @@ pub enum PooledConn {
     /// SQLite.
     Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
     /// PostgreSQL.
-    Postgres(PooledConnection<ConnectionManager<PgConnection>>),
+    Postgres(PooledConnection<PgManager>),
 }
 
 impl std::fmt::Debug for PooledConn {
@@ -138,7 +141,7 @@ impl PooledConn {
     pub fn as_conn(&mut self) -> Conn<'_> {
         match self {
             Self::Sqlite(c) => Conn::Sqlite(c),
-            Self::Postgres(c) => Conn::Postgres(c),
+            Self::Postgres(c) => Conn::Postgres(&mut c.conn),
         }
     }
 }
@@ -166,11 +169,72 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
 #[derive(Debug, Clone, Copy)]
 struct PgInstrumentation;
 
-impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for PgInstrumentation {
-    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.set_instrumentation(QueryInstrumentation::new("postgresql"));
+impl CustomizeConnection<PgPooled, diesel::r2d2::Error> for PgInstrumentation {
+    fn on_acquire(&self, conn: &mut PgPooled) -> Result<(), diesel::r2d2::Error> {
+        conn.conn
+            .set_instrumentation(QueryInstrumentation::new("postgresql"));
         Ok(())
     }
+}
+
+/// A pooled PostgreSQL connection and what the pool needs to know about its health.
+#[expect(
+    missing_debug_implementations,
+    reason = "PgConnection has no Debug; nothing here is worth printing"
+)]
+pub struct PgPooled {
+    conn: PgConnection,
+    last_used: Instant,
+    broken: bool,
+}
+
+/// A connection that sat idle this long is checked (`SELECT 1`) before it is handed out: it
+/// may have died with a restarted server. One in steady use is not — a check on every
+/// checkout was one more round trip per unit of work (docs/benchmarks.md). A connection that
+/// fails while in use is discarded on return ([`Database::run_in_transaction`]).
+const PG_IDLE_CHECK: Duration = Duration::from_secs(1);
+
+/// diesel's PostgreSQL manager, with connections that remember when they were last used and
+/// whether they failed at the connection level.
+#[expect(
+    missing_debug_implementations,
+    reason = "diesel's ConnectionManager has no Debug"
+)]
+pub struct PgManager {
+    inner: ConnectionManager<PgConnection>,
+}
+
+impl ManageConnection for PgManager {
+    type Connection = PgPooled;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<PgPooled, Self::Error> {
+        Ok(PgPooled {
+            conn: self.inner.connect()?,
+            last_used: Instant::now(),
+            broken: false,
+        })
+    }
+
+    fn is_valid(&self, c: &mut PgPooled) -> Result<(), Self::Error> {
+        c.conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, c: &mut PgPooled) -> bool {
+        c.broken || self.inner.has_broken(&mut c.conn)
+    }
+}
+
+/// Whether an error means the connection itself is gone (not a failed statement).
+fn is_connection_lost(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        e,
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _
+        ) | Error::BrokenTransactionManager
+    )
 }
 
 /// The application database: a connection pool on one backend.
@@ -217,9 +281,7 @@ impl Database {
         let unavailable = |e: diesel::r2d2::PoolError| RepoError::Unavailable(e.to_string());
         Ok(match &self.pools {
             Pools::Sqlite(p) => PooledConn::Sqlite(p.get_timeout(timeout).map_err(unavailable)?),
-            Pools::Postgres(p) => {
-                PooledConn::Postgres(p.get_timeout(timeout).map_err(unavailable)?)
-            }
+            Pools::Postgres(p) => PooledConn::Postgres(postgres_checkout(p, timeout)?),
         })
     }
 
@@ -255,7 +317,7 @@ impl Database {
         let mut conn = self.checkout(self.options.acquire_timeout)?;
         let ran = match &mut conn {
             PooledConn::Sqlite(c) => c.batch_execute("PRAGMA analysis_limit = 200000; ANALYZE;"),
-            PooledConn::Postgres(c) => c.batch_execute("ANALYZE"),
+            PooledConn::Postgres(c) => c.conn.batch_execute("ANALYZE"),
         };
         ran.map_err(crate::errors::map)
     }
@@ -300,22 +362,45 @@ fn sqlite_pool(
         })
 }
 
-fn postgres_pool(
-    url: &str,
-    options: &DatabaseOptions,
-) -> Result<Pool<ConnectionManager<PgConnection>>, ConnectError> {
+/// A PostgreSQL connection from the pool, checked first when it sat idle (see
+/// [`PG_IDLE_CHECK`]): a dead one is discarded and the next one tried, so that a restarted
+/// PostgreSQL is picked up again without restarting us.
+fn postgres_checkout(
+    pool: &Pool<PgManager>,
+    timeout: Duration,
+) -> Result<PooledConnection<PgManager>, RepoError> {
+    let unavailable = |e: diesel::r2d2::PoolError| RepoError::Unavailable(e.to_string());
+    // Every pooled connection may be dead; one more attempt opens a new one.
+    for _ in 0..=pool.max_size() {
+        let mut c = pool.get_timeout(timeout).map_err(unavailable)?;
+        if c.last_used.elapsed() >= PG_IDLE_CHECK && c.conn.ping().is_err() {
+            c.broken = true;
+            continue;
+        }
+        c.last_used = Instant::now();
+        return Ok(c);
+    }
+    Err(RepoError::Unavailable(
+        "no live PostgreSQL connection could be had".into(),
+    ))
+}
+
+fn postgres_pool(url: &str, options: &DatabaseOptions) -> Result<Pool<PgManager>, ConnectError> {
     let url = with_connect_timeout(url, options.connect_timeout);
-    let manager = ConnectionManager::<PgConnection>::new(url);
+    let manager = PgManager {
+        inner: ConnectionManager::<PgConnection>::new(url),
+    };
     Pool::builder()
         .max_size(options.max_connections.max(1))
         .min_idle(Some(1))
         .connection_timeout(options.acquire_timeout)
-        // A pooled connection may have died with the server: check it before use, so that a
-        // restarted PostgreSQL is picked up again without restarting us.
-        .test_on_check_out(true)
+        .test_on_check_out(false)
         .connection_customizer(Box::new(PgInstrumentation))
         .build(manager)
-        .map_err(|e| ConnectError::Connect { backend: "postgres", message: e.to_string() })
+        .map_err(|e| ConnectError::Connect {
+            backend: "postgres",
+            message: e.to_string(),
+        })
 }
 
 /// Adds libpq's `connect_timeout` to a URL that does not set it, so that an unreachable
@@ -350,7 +435,7 @@ impl TransactionRunner for Database {
         let result: Result<(), TxError> = match &mut pooled {
             PooledConn::Sqlite(pooled) => {
                 let c: &mut SqliteConnection = pooled;
-                let body = |c: &mut SqliteConnection| {
+                let mut body = |c: &mut SqliteConnection| {
                     work(&mut DieselUnitOfWork::new(Conn::Sqlite(c)))
                         .map_err(|Rollback| TxError::Rollback)
                 };
@@ -359,18 +444,33 @@ impl TransactionRunner for Database {
                     // that upgrades later can fail with SQLITE_BUSY regardless of busy_timeout.
                     TransactionMode::ReadWrite => c.immediate_transaction(body),
                     TransactionMode::ReadOnly => c.transaction(body),
+                    TransactionMode::SingleRead => body(c),
                 }
             }
             PooledConn::Postgres(pooled) => {
-                let c: &mut PgConnection = pooled;
-                let body = |c: &mut PgConnection| {
+                let c: &mut PgConnection = &mut pooled.conn;
+                let mut body = |c: &mut PgConnection| {
                     work(&mut DieselUnitOfWork::new(Conn::Postgres(c)))
                         .map_err(|Rollback| TxError::Rollback)
                 };
-                match mode {
+                let result = match mode {
                     TransactionMode::ReadWrite => c.transaction(body),
                     TransactionMode::ReadOnly => c.build_transaction().read_only().run(body),
+                    TransactionMode::SingleRead => body(c),
+                };
+                // A connection lost mid-way goes back to the pool only to be discarded. A
+                // server-side termination first shows as an unclassified error, and a unit of
+                // work's own errors arrive as a rollback: after any failure a ping tells a
+                // lost connection from a refused statement (failures only, so it is cheap).
+                let lost = match &result {
+                    Ok(()) => false,
+                    Err(TxError::Diesel(e)) if is_connection_lost(e) => true,
+                    Err(_) => c.ping().is_err(),
+                };
+                if lost {
+                    pooled.broken = true;
                 }
+                result
             }
         };
         match result {
@@ -396,7 +496,7 @@ impl DatabaseProbe for Database {
             .map_err(|e| ProbeError(e.to_string()))?;
         let ran = match &mut pooled {
             PooledConn::Sqlite(c) => diesel::sql_query("SELECT 1").execute(&mut **c),
-            PooledConn::Postgres(c) => diesel::sql_query("SELECT 1").execute(&mut **c),
+            PooledConn::Postgres(c) => diesel::sql_query("SELECT 1").execute(&mut c.conn),
         };
         ran.map_err(|e| ProbeError(e.to_string()))?;
         Ok(started.elapsed())

@@ -606,6 +606,11 @@ impl<T> UnitOfWork for T where
 pub enum TransactionMode {
     /// Reads only.
     ReadOnly,
+    /// Exactly one read statement: it runs on its own, without `BEGIN`/`COMMIT` (a single
+    /// statement is its own snapshot on both backends), which saves two round trips to
+    /// PostgreSQL. For units of work that issue one query — the per-request session check, a
+    /// read by id; anything that reads twice and needs both reads to agree uses `ReadOnly`.
+    SingleRead,
     /// Reads and writes; on SQLite the write lock is taken at `BEGIN`.
     ReadWrite,
 }
