@@ -163,6 +163,20 @@ enum BenchExtra {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Only the scale check of the full run (the page of 50 and the dashboard as the data
+    /// grows, on PostgreSQL), printed rather than written to docs/benchmarks.md.
+    Scale {
+        /// The PostgreSQL server (a fresh database is created there and dropped after).
+        #[arg(long, value_name = "URL")]
+        postgres: String,
+        /// Interventions at each step: the first seeded through the use cases, the others
+        /// reached by copying those rows inside PostgreSQL.
+        #[arg(long, value_delimiter = ',', default_values_t = [1_000, 100_000, 1_000_000])]
+        sizes: Vec<usize>,
+        /// Measured seconds per scenario (after 3 s of warm-up).
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
 }
 
 type TaskResult = Result<(), String>;
@@ -212,6 +226,15 @@ fn main() -> ExitCode {
             extra: Some(BenchExtra::Observability { seconds }),
             ..
         } => bench_observability(seconds),
+        Task::Bench {
+            extra:
+                Some(BenchExtra::Scale {
+                    postgres,
+                    sizes,
+                    seconds,
+                }),
+            ..
+        } => bench_scale(&postgres, &sizes, seconds),
         Task::Bench {
             extra: None,
             postgres,
@@ -521,6 +544,34 @@ fn bench_observability(seconds: u64) -> TaskResult {
     )
 }
 
+fn bench_scale(postgres: &str, sizes: &[usize], seconds: u64) -> TaskResult {
+    if sizes.is_empty() || sizes.windows(2).any(|w| w[0] >= w[1]) {
+        return Err("--sizes must be increasing, e.g. 1000,100000,1000000".into());
+    }
+    build_server()?;
+    bench::ensure_wrk()?;
+    let workdir = std::env::temp_dir().join(format!("erp-bench-scale-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&workdir);
+    std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
+    let options = bench::Options {
+        interventions: sizes[0],
+        warmup: std::time::Duration::from_secs(3),
+        duration: std::time::Duration::from_secs(seconds),
+        quick: false,
+    };
+    let table = bench::scale(
+        &target_dir().join("release/erp"),
+        &workdir,
+        &workspace_root().join("xtask/bench"),
+        postgres,
+        sizes,
+        &options,
+    );
+    let _ = std::fs::remove_dir_all(&workdir);
+    say_plain(&table?);
+    Ok(())
+}
+
 fn git_revision() -> String {
     let git = |args: &[&str]| {
         Command::new("git")
@@ -623,6 +674,7 @@ fn bench_harness(
         &options,
         &mut ceiling,
     )?];
+    let mut scale = None;
     if let Some(admin_url) = postgres {
         let name = format!("erp_bench_{}", std::process::id());
         run(
@@ -655,9 +707,30 @@ fn bench_harness(
             ])
             .status();
         reports.push(result?);
+        if !quick {
+            let workdir =
+                std::env::temp_dir().join(format!("erp-bench-scale-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&workdir);
+            std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
+            let table = bench::scale(
+                &target.join("release/erp"),
+                &workdir,
+                &lua,
+                &admin_url,
+                &[1_000, 100_000, 1_000_000],
+                &options,
+            );
+            let _ = std::fs::remove_dir_all(&workdir);
+            scale = Some(table?);
+        }
     }
     let ceiling = ceiling.ok_or("the ceiling was not measured")?;
-    let report = bench::report(&options, &revision, &date, &load_before, &ceiling, &reports);
+    let mut report = bench::report(&options, &revision, &date, &load_before, &ceiling, &reports);
+    if let Some(table) = scale {
+        report.push_str(&format!(
+            "\n### Scale check (PostgreSQL)\n\nThe page of 50 and the dashboard at 1 000, 100 000 and 1 000 000 interventions: 1 000 seeded through the use cases, the larger sizes by copying those rows (and their history) inside PostgreSQL with new ids, then `VACUUM ANALYZE`. Same load as above.\n\n{table}"
+        ));
+    }
     say_plain(&report);
     say(&format!(
         "bench: measured in {:.0} s (after the build)",
