@@ -241,10 +241,11 @@ fn is_connection_lost(e: &diesel::result::Error) -> bool {
 pub struct Database {
     pools: Pools,
     options: DatabaseOptions,
-    /// SQLite writers queue here, in order, rather than on the database lock: a writer that
-    /// finds the lock taken sleeps in SQLite's busy handler with growing back-offs (up to
-    /// 100 ms) and may be overtaken again and again — 32 concurrent creations had a p99 of
-    /// 330 ms that way (docs/benchmarks.md). One process writes a SQLite file (D1).
+    /// SQLite writers wait here, each woken as soon as the previous one is done, not on the
+    /// database lock: a writer that finds that lock taken sleeps in SQLite's busy handler with
+    /// growing back-offs (up to 100 ms) and may be overtaken again and again — 32 concurrent
+    /// creations had a p99 of 330 ms that way (docs/benchmarks.md). One process writes a
+    /// SQLite file (D1).
     sqlite_writer: std::sync::Mutex<()>,
 }
 
