@@ -208,7 +208,7 @@ impl InterventionSortField {
 }
 
 /// Filters of the interventions lists.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct InterventionFilter {
     /// Any of these statuts.
     pub statuts: Vec<StatutIntervention>,

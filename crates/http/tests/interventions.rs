@@ -1075,7 +1075,110 @@ async fn the_dashboard_counts_by_scope(h: Harness) {
     );
 }
 
+/// `X-Total-Count` is remembered while nothing changes (counts.rs) and follows every change:
+/// this replica's creations and lifecycle actions, and another replica's writes.
+async fn totals_follow_every_change(h: Harness) {
+    let w = world(&h).await;
+    let open = "/api/v1/interventions?statut=ouverte&priorite=normale,haute";
+    let total = |res: &support::Res| res.header("x-total-count").map(str::to_owned);
+    let list = async |uri: &str| {
+        let res = h.json(Method::GET, uri, Some(&w.resp), None).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        res
+    };
+    let a = create(&h, &w, json!({})).await["id"].as_i64().unwrap();
+    create(&h, &w, json!({"priorite": "haute"})).await;
+    create(&h, &w, json!({"priorite": "basse"})).await;
+
+    let before = h.db.count_cache_stats();
+    assert_eq!(total(&list(open).await).as_deref(), Some("2"));
+    let res = list(open).await;
+    assert_eq!(total(&res).as_deref(), Some("2"));
+    assert_eq!(res.body.as_array().unwrap().len(), 2);
+    let after = h.db.count_cache_stats();
+    assert_eq!(
+        (after.misses - before.misses, after.hits - before.hits),
+        (1, 1),
+        "the second identical list is answered from memory"
+    );
+
+    // A creation on this replica.
+    create(&h, &w, json!({"priorite": "haute"})).await;
+    assert_eq!(total(&list(open).await).as_deref(), Some("3"));
+    // A lifecycle action: `a` leaves `ouverte`.
+    let res = post(
+        &h,
+        &w.resp,
+        a,
+        "affecter",
+        Some(json!({"technicien_id": w.technicien_id})),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(total(&list(open).await).as_deref(), Some("2"));
+    assert_eq!(
+        total(&list("/api/v1/interventions?statut=affectee").await).as_deref(),
+        Some("1")
+    );
+
+    // Another replica (its own pool on the same database) writes; this one's totals follow.
+    let replica = h.replica().await;
+    for body in [json!({"priorite": "normale"}), json!({"priorite": "haute"})] {
+        let mut b =
+            json!({"titre": "Ailleurs", "type": "corrective", "equipement_id": w.equipement_id});
+        b.as_object_mut()
+            .unwrap()
+            .extend(body.as_object().unwrap().clone());
+        let res = support::call_app(
+            &replica,
+            support::json_request(
+                Method::POST,
+                "/api/v1/interventions",
+                Some(&w.resp),
+                Some(b),
+            ),
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        assert_eq!(
+            total(&list(open).await).as_deref(),
+            Some(if body["priorite"] == "normale" {
+                "3"
+            } else {
+                "4"
+            })
+        );
+    }
+    let res = support::call_app(
+        &replica,
+        support::json_request(
+            Method::POST,
+            &format!("/api/v1/interventions/{a}/demarrer"),
+            Some(&w.tech),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(
+        total(&list("/api/v1/interventions?statut=affectee").await).as_deref(),
+        Some("0")
+    );
+
+    // A filter on the clock is counted every time: its answer moves with time, not writes.
+    let late = "/api/v1/interventions?en_retard=true";
+    let before = h.db.count_cache_stats();
+    list(late).await;
+    list(late).await;
+    let after = h.db.count_cache_stats();
+    assert_eq!(
+        (after.misses - before.misses, after.hits - before.hits),
+        (2, 0)
+    );
+}
+
 both! {
+    totals => totals_follow_every_change;
     dashboard => the_dashboard_counts_by_scope;
     concurrency => concurrent_transitions_have_one_winner_per_step;
     creation => creation_and_its_errors;

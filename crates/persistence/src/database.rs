@@ -17,6 +17,7 @@ use erp_domain::ports::{
     TransactionMode, TransactionRunner, UnitOfWork,
 };
 
+use crate::counts::{CountCache, CountCacheStats};
 use crate::dialect::Conn;
 use crate::instrument::QueryInstrumentation;
 use crate::migrations::{self, MigrationError};
@@ -247,6 +248,8 @@ pub struct Database {
     /// creations had a p99 of 330 ms that way (docs/benchmarks.md). One process writes a
     /// SQLite file (D1).
     sqlite_writer: std::sync::Mutex<()>,
+    /// Exact list counts, remembered while the database has not changed (`counts.rs`).
+    counts: CountCache,
 }
 
 impl std::fmt::Debug for Database {
@@ -263,14 +266,30 @@ impl Database {
     /// # Errors
     /// [`ConnectError`] naming what is wrong; an unknown scheme never creates a file.
     pub fn connect(url: &str, options: DatabaseOptions) -> Result<Self, ConnectError> {
-        let pools = match DatabaseUrl::parse(url)? {
-            DatabaseUrl::Sqlite(path) => Pools::Sqlite(sqlite_pool(&path, &options)?),
-            DatabaseUrl::Postgres(url) => Pools::Postgres(postgres_pool(&url, &options)?),
+        let (pools, counts) = match DatabaseUrl::parse(url)? {
+            DatabaseUrl::Sqlite(path) => {
+                let pool = sqlite_pool(&path, &options)?;
+                // After the pool: it has created the file and switched it to WAL.
+                let counts = CountCache::sqlite(
+                    &path.to_string_lossy(),
+                    options.sqlite_busy_timeout.as_millis(),
+                )
+                .map_err(|e| ConnectError::Connect {
+                    backend: "sqlite",
+                    message: e.to_string(),
+                })?;
+                (Pools::Sqlite(pool), counts)
+            }
+            DatabaseUrl::Postgres(url) => (
+                Pools::Postgres(postgres_pool(&url, &options)?),
+                CountCache::postgres(),
+            ),
         };
         Ok(Self {
             pools,
             options,
             sqlite_writer: std::sync::Mutex::new(()),
+            counts,
         })
     }
 
@@ -330,6 +349,13 @@ impl Database {
             PooledConn::Postgres(c) => c.conn.batch_execute("ANALYZE"),
         };
         ran.map_err(crate::errors::map)
+    }
+
+    /// How often the interventions lists' counts were served from memory, and how often they
+    /// were counted (see `counts.rs`).
+    #[must_use]
+    pub fn count_cache_stats(&self) -> CountCacheStats {
+        self.counts.stats()
     }
 
     /// Idle and in-use connection counts of the pool.
@@ -446,7 +472,7 @@ impl TransactionRunner for Database {
             PooledConn::Sqlite(pooled) => {
                 let c: &mut SqliteConnection = pooled;
                 let mut body = |c: &mut SqliteConnection| {
-                    work(&mut DieselUnitOfWork::new(Conn::Sqlite(c)))
+                    work(&mut DieselUnitOfWork::new(Conn::Sqlite(c), &self.counts))
                         .map_err(|Rollback| TxError::Rollback)
                 };
                 match mode {
@@ -467,7 +493,7 @@ impl TransactionRunner for Database {
             PooledConn::Postgres(pooled) => {
                 let c: &mut PgConnection = &mut pooled.conn;
                 let mut body = |c: &mut PgConnection| {
-                    work(&mut DieselUnitOfWork::new(Conn::Postgres(c)))
+                    work(&mut DieselUnitOfWork::new(Conn::Postgres(c), &self.counts))
                         .map_err(|Rollback| TxError::Rollback)
                 };
                 let result = match mode {

@@ -4,6 +4,7 @@
 //! pools, PRAGMAs, transaction flavours) lives in [`dialect`] and [`database`]; repositories are
 //! written once against [`dialect::Conn`] and compiled for both backends.
 
+mod counts;
 pub mod database;
 pub mod dialect;
 mod errors;
@@ -15,5 +16,6 @@ pub mod schema;
 pub mod testing;
 mod time;
 
+pub use counts::CountCacheStats;
 pub use database::{ConnectError, Database, DatabaseOptions};
 pub use instrument::trace_queries;

@@ -282,29 +282,50 @@ impl Res {
     }
 }
 
+/// Sends `req` to `app` from 127.0.0.1 and reads the answer.
+pub async fn call_app(app: &App, req: TestRequest) -> Res {
+    let res = app
+        .call(
+            req.peer_addr("127.0.0.1:5555".parse().unwrap())
+                .to_request(),
+        )
+        .await
+        .unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = test::read_body(res).await;
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+    };
+    Res {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// A JSON request, with a bearer token when given.
+pub fn json_request(
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> TestRequest {
+    let mut req = TestRequest::default().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.insert_header(("Authorization", format!("Bearer {t}")));
+    }
+    if let Some(b) = body {
+        req = req.set_json(b);
+    }
+    req
+}
+
 impl Harness {
     pub async fn call(&self, req: TestRequest) -> Res {
-        let res = self
-            .app
-            .call(
-                req.peer_addr("127.0.0.1:5555".parse().unwrap())
-                    .to_request(),
-            )
-            .await
-            .unwrap();
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = test::read_body(res).await;
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-        };
-        Res {
-            status,
-            headers,
-            body,
-        }
+        call_app(&self.app, req).await
     }
 
     pub async fn json(
@@ -314,14 +335,20 @@ impl Harness {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Res {
-        let mut req = TestRequest::default().method(method).uri(uri);
-        if let Some(t) = token {
-            req = req.insert_header(("Authorization", format!("Bearer {t}")));
-        }
-        if let Some(b) = body {
-            req = req.set_json(b);
-        }
-        self.call(req).await
+        self.call(json_request(method, uri, token, body)).await
+    }
+
+    /// A second replica: the real app over its own pool on the same database.
+    pub async fn replica(&self) -> App {
+        let db = Arc::new(self.guard.connect());
+        app_over(
+            &db,
+            &self.clock,
+            10_000,
+            vault(self.docs.path(), &FERNET_KEY),
+            erp_application::documents::DocumentPolicy::default(),
+        )
+        .await
     }
 
     pub async fn login(&self, username: &str, password: &str) -> Res {

@@ -459,11 +459,17 @@ impl InterventionRepository for DieselUnitOfWork<'_> {
         };
         let first_dir = sort.first().map_or(SortDir::Desc, |k| k.dir);
         let hint = matches!(self.conn, crate::dialect::Conn::Sqlite(_));
-        let (total, rows) = with_conn!(&mut self.conn, c => (|| {
-            // The count reads a covering index either way: no hint there.
-            let total: i64 = intervention_filters!(interventions::table.into_boxed(), f, statuts, priorites, types, &search, now, false)
-                .count()
-                .get_result(c)?;
+        // The count reads a covering index either way: no hint there. Remembered while the
+        // database does not change (counts.rs).
+        let total = self
+            .counts
+            .total(&mut self.conn, f, |conn| {
+                with_conn!(conn, c => intervention_filters!(interventions::table.into_boxed(), f, statuts, priorites, types, &search, now, false)
+                    .count()
+                    .get_result(c))
+            })
+            .map_err(map)?;
+        let rows = with_conn!(&mut self.conn, c => {
             let mut q = intervention_filters!(
                 interventions::table.select(InterventionRow::as_select()).into_boxed(),
                 f, statuts, priorites, types, &search, now, hint
@@ -494,9 +500,8 @@ impl InterventionRepository for DieselUnitOfWork<'_> {
                 SortDir::Asc => q.then_order_by(interventions::id.asc()),
                 SortDir::Desc => q.then_order_by(interventions::id.desc()),
             };
-            let rows: Vec<InterventionRow> = q.limit(page.limit).offset(page.offset).load(c)?;
-            Ok::<_, diesel::result::Error>((total, rows))
-        })())
+            q.limit(page.limit).offset(page.offset).load::<InterventionRow>(c)
+        })
         .map_err(map)?;
         let items = rows
             .into_iter()

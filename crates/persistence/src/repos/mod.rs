@@ -16,6 +16,7 @@ mod techniciens;
 mod throttle;
 mod users;
 
+use crate::counts::CountCache;
 use crate::dialect::Conn;
 
 /// `CASE column WHEN 'a' THEN 0 WHEN 'b' THEN 1 … END`: sorts an enum column in its declared
@@ -34,10 +35,12 @@ pub(crate) fn declared_order(column: &str, values: &[&str]) -> String {
 #[derive(Debug)]
 pub(crate) struct DieselUnitOfWork<'a> {
     conn: Conn<'a>,
+    /// The database's remembered list counts.
+    counts: &'a CountCache,
 }
 
 impl<'a> DieselUnitOfWork<'a> {
-    pub(crate) fn new(conn: Conn<'a>) -> Self {
-        Self { conn }
+    pub(crate) fn new(conn: Conn<'a>, counts: &'a CountCache) -> Self {
+        Self { conn, counts }
     }
 }
