@@ -31,6 +31,13 @@ pub struct Argon2Hasher {
     pool: Arc<MemoryPool>,
 }
 
+/// Whether a hash's working memory goes back to the pool afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    Yes,
+    No,
+}
+
 /// Argon2 working memory, reused across hashes.
 #[derive(Debug, Default)]
 struct MemoryPool {
@@ -41,7 +48,12 @@ impl MemoryPool {
     /// Runs `f` with `blocks` blocks of working memory taken from the pool (or allocated when
     /// none is free), and puts them back afterwards. Argon2 writes every block before reading
     /// it, so a reused block needs no clearing.
-    fn with<R>(&self, blocks: usize, f: impl FnOnce(&mut [Block]) -> R) -> R {
+    fn with<R>(&self, blocks: usize, keep: Keep, f: impl FnOnce(&mut [Block]) -> R) -> R {
+        if keep == Keep::No {
+            // Allocated and freed here: the first such block is above glibc's mmap threshold,
+            // so it goes back to the system at once (a pooled one stays for the process's life).
+            return f(&mut vec![Block::default(); blocks]);
+        }
         let mut memory = self
             .free
             .lock()
@@ -108,8 +120,9 @@ impl Argon2Hasher {
         password: &[u8],
         salt: &[u8],
         out: &mut [u8],
+        keep: Keep,
     ) -> Result<(), HashError> {
-        self.pool.with(params.block_count(), |memory| {
+        self.pool.with(params.block_count(), keep, |memory| {
             argon2
                 .hash_password_into_with_memory(password, salt, out, memory)
                 .map_err(hash_error)
@@ -117,8 +130,12 @@ impl Argon2Hasher {
     }
 }
 
-impl PasswordHasher for Argon2Hasher {
-    fn hash(&self, password: &PlainPassword) -> Result<PasswordHash, HashError> {
+impl Argon2Hasher {
+    fn hash_keeping(
+        &self,
+        password: &PlainPassword,
+        keep: Keep,
+    ) -> Result<PasswordHash, HashError> {
         let salt = SaltString::generate(&mut OsRng);
         let mut salt_buf = [0_u8; 64];
         let salt_bytes = salt.decode_b64(&mut salt_buf).map_err(hash_error)?;
@@ -130,6 +147,7 @@ impl PasswordHasher for Argon2Hasher {
             password.expose().as_bytes(),
             salt_bytes,
             &mut out,
+            keep,
         )?;
         let phc = PhcHash {
             algorithm: Algorithm::Argon2id.ident(),
@@ -139,6 +157,16 @@ impl PasswordHasher for Argon2Hasher {
             hash: Some(Output::new(&out).map_err(hash_error)?),
         };
         Ok(PasswordHash::from_phc(phc.to_string()))
+    }
+}
+
+impl PasswordHasher for Argon2Hasher {
+    fn hash(&self, password: &PlainPassword) -> Result<PasswordHash, HashError> {
+        self.hash_keeping(password, Keep::Yes)
+    }
+
+    fn hash_once(&self, password: &PlainPassword) -> Result<PasswordHash, HashError> {
+        self.hash_keeping(password, Keep::No)
     }
 
     fn verify(&self, password: &PlainPassword, hash: &PasswordHash) -> Result<bool, HashError> {
@@ -164,6 +192,7 @@ impl PasswordHasher for Argon2Hasher {
             password.expose().as_bytes(),
             salt_bytes,
             &mut out,
+            Keep::Yes,
         )?;
         // `Output`'s equality is constant-time.
         Ok(Output::new(&out).map_err(hash_error)? == expected)
@@ -231,6 +260,11 @@ impl<H: PasswordHasher> PasswordHasher for BoundedHasher<H> {
     fn hash(&self, password: &PlainPassword) -> Result<PasswordHash, HashError> {
         let _permit = self.gate.acquire()?;
         self.inner.hash(password)
+    }
+
+    fn hash_once(&self, password: &PlainPassword) -> Result<PasswordHash, HashError> {
+        let _permit = self.gate.acquire()?;
+        self.inner.hash_once(password)
     }
 
     fn verify(&self, password: &PlainPassword, hash: &PasswordHash) -> Result<bool, HashError> {
@@ -310,6 +344,21 @@ mod tests {
             }
         });
         assert!((1..=3).contains(&h.pool.held()), "{}", h.pool.held());
+    }
+
+    #[test]
+    fn a_one_off_hash_keeps_no_memory() {
+        let h = BoundedHasher::new(Argon2Hasher::owasp().unwrap(), 1);
+        let pw = PlainPassword::new("Maintenance#2026x");
+        let once = h.hash_once(&pw).unwrap();
+        assert_eq!(h.inner.pool.held(), 0, "the start-up's hash pins no memory");
+        assert!(once.as_phc().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(h.verify(&pw, &once).unwrap());
+        assert_eq!(
+            h.inner.pool.held(),
+            1,
+            "logins keep theirs for the next one"
+        );
     }
 
     #[test]

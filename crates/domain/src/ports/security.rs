@@ -18,6 +18,15 @@ pub trait PasswordHasher: Send + Sync + std::fmt::Debug {
     /// [`HashError`] when the hashing library fails (never for a particular password).
     fn hash(&self, password: &PlainPassword) -> Result<PasswordHash, HashError>;
 
+    /// [`Self::hash`] for a one-off (the start-up's timing-equaliser hash): the same kind of
+    /// result, but working memory is not kept for later hashes.
+    ///
+    /// # Errors
+    /// As [`Self::hash`].
+    fn hash_once(&self, password: &PlainPassword) -> Result<PasswordHash, HashError> {
+        self.hash(password)
+    }
+
     /// Whether `password` matches `hash`, in time independent of where they differ.
     ///
     /// # Errors
