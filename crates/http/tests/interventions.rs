@@ -762,6 +762,10 @@ async fn lists_filters_and_scopes(h: Harness) {
         ("search=50%25", vec![a]),
         ("date_limite_max=2001-01-01", vec![a]),
         ("date_creation_min=2000-01-01&limit=1", vec![c]),
+        ("limit=1&offset=1", vec![b]),
+        ("limit=2&offset=1", vec![b, a]),
+        ("sort=titre&limit=2&offset=2", vec![c]),
+        ("limit=1&offset=3", vec![]),
     ] {
         let res = h
             .json(

@@ -10,6 +10,7 @@ pub mod dialect;
 mod errors;
 mod instrument;
 pub mod migrations;
+mod paging;
 mod repos;
 pub mod schema;
 #[cfg(feature = "testing")]

@@ -1,6 +1,5 @@
 //! `audit_events` adapter (DATA.md §2.7): append and query, never update.
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use erp_domain::audit::{AuditContext, AuditEvent, AuditEventType, AuditFilter, NewAuditEvent};
 use erp_domain::list::{Listed, Page};
@@ -9,15 +8,16 @@ use erp_domain::{AuditEventId, UserId};
 
 use super::DieselUnitOfWork;
 use crate::errors::map;
+use crate::paging::Paginate;
 use crate::schema::audit_events;
-use crate::time::{from_db, to_db};
+use crate::time::{DbTime, from_db, to_db};
 use crate::with_conn;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
 struct AuditRow {
     id: i64,
-    occurred_at: NaiveDateTime,
+    occurred_at: DbTime,
     event_type: String,
     success: bool,
     user_id: Option<i64>,
@@ -121,8 +121,7 @@ impl AuditRepository for DieselUnitOfWork<'_> {
             let total: i64 = audit_filters!(audit_events::table.into_boxed(), types, filter).count().get_result(c)?;
             let rows: Vec<AuditRow> = audit_filters!(audit_events::table.select(AuditRow::as_select()).into_boxed(), types, filter)
                 .order_by((audit_events::occurred_at.desc(), audit_events::id.desc()))
-                .limit(page.limit)
-                .offset(page.offset)
+                .paged(page)
                 .load(c)?;
             Ok::<_, diesel::result::Error>((total, rows))
         })())

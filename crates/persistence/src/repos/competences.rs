@@ -1,6 +1,5 @@
 //! `competences` adapter (DATA.md §3.2).
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use erp_domain::clock::Timestamp;
 use erp_domain::enums::NiveauCompetence;
@@ -13,8 +12,9 @@ use erp_domain::text::norm;
 
 use super::DieselUnitOfWork;
 use crate::errors::map;
+use crate::paging::Paginate;
 use crate::schema::competences;
-use crate::time::{from_db, to_db};
+use crate::time::{DbTime, from_db, to_db};
 use crate::with_conn;
 
 #[derive(Queryable, Selectable)]
@@ -28,8 +28,8 @@ struct CompetenceRow {
     necessite_certification: bool,
     duree_validite_mois: Option<i32>,
     is_active: bool,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    created_at: DbTime,
+    updated_at: DbTime,
 }
 
 impl CompetenceRow {
@@ -186,7 +186,7 @@ impl CompetenceRepository for DieselUnitOfWork<'_> {
                 SortDir::Asc => q.then_order_by(competences::id.asc()),
                 SortDir::Desc => q.then_order_by(competences::id.desc()),
             };
-            let rows: Vec<CompetenceRow> = q.limit(page.limit).offset(page.offset).load(c)?;
+            let rows: Vec<CompetenceRow> = q.paged(page).load(c)?;
             Ok::<_, diesel::result::Error>((total, rows))
         })())
         .map_err(map)?;

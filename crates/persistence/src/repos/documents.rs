@@ -1,6 +1,5 @@
 //! `documents` adapter (DATA.md §3.11).
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use erp_domain::UserId;
 use erp_domain::document::{CHIFFREMENT_FERNET, Document, DocumentFilter, DocumentId, NewDocument};
@@ -10,8 +9,9 @@ use erp_domain::ports::{DocumentRepository, RepoError};
 
 use super::DieselUnitOfWork;
 use crate::errors::map;
+use crate::paging::Paginate;
 use crate::schema::documents;
-use crate::time::{from_db, to_db};
+use crate::time::{DbTime, from_db, to_db};
 use crate::with_conn;
 
 #[derive(Queryable, Selectable)]
@@ -28,7 +28,7 @@ struct DocumentRow {
     cle_id: String,
     description: Option<String>,
     uploaded_by_id: Option<i64>,
-    date_upload: NaiveDateTime,
+    date_upload: DbTime,
 }
 
 impl DocumentRow {
@@ -114,8 +114,7 @@ impl DocumentRepository for DieselUnitOfWork<'_> {
                 f
             )
             .order_by((documents::date_upload.desc(), documents::id.desc()))
-            .limit(page.limit)
-            .offset(page.offset)
+            .paged(page)
             .load(c)?;
             Ok::<_, diesel::result::Error>((total, rows))
         })())

@@ -1,6 +1,5 @@
 //! `equipements` adapter (DATA.md §3.4).
 
-use chrono::NaiveDateTime;
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::Integer;
@@ -16,8 +15,9 @@ use erp_domain::text::norm;
 
 use super::{DieselUnitOfWork, declared_order};
 use crate::errors::map;
+use crate::paging::Paginate;
 use crate::schema::{equipements, interventions};
-use crate::time::{from_db, to_db};
+use crate::time::{DbTime, from_db, to_db};
 use crate::with_conn;
 
 #[derive(Queryable, Selectable)]
@@ -43,12 +43,12 @@ struct EquipementRow {
     frequence_entretien_jours: Option<i32>,
     duree_garantie_mois: Option<i32>,
     cout_acquisition: Option<i64>,
-    date_acquisition: Option<NaiveDateTime>,
-    date_mise_en_service: Option<NaiveDateTime>,
-    date_fin_garantie: Option<NaiveDateTime>,
+    date_acquisition: Option<DbTime>,
+    date_mise_en_service: Option<DbTime>,
+    date_fin_garantie: Option<DbTime>,
     client_id: Option<i64>,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    created_at: DbTime,
+    updated_at: DbTime,
 }
 
 impl EquipementRow {
@@ -267,7 +267,7 @@ impl EquipementRepository for DieselUnitOfWork<'_> {
                 SortDir::Asc => q.then_order_by(equipements::id.asc()),
                 SortDir::Desc => q.then_order_by(equipements::id.desc()),
             };
-            let rows: Vec<EquipementRow> = q.limit(page.limit).offset(page.offset).load(c)?;
+            let rows: Vec<EquipementRow> = q.paged(page).load(c)?;
             Ok::<_, diesel::result::Error>((total, rows))
         })())
         .map_err(map)?;

@@ -1,6 +1,5 @@
 //! `interventions` and `historiques_interventions` adapter (DATA.md §3.5–3.6).
 
-use chrono::NaiveDateTime;
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Integer};
@@ -20,8 +19,9 @@ use erp_domain::{ClientId, UserId, UserRole};
 
 use super::{DieselUnitOfWork, declared_order};
 use crate::errors::map;
+use crate::paging::Paginate;
 use crate::schema::{historiques_interventions, interventions, users};
-use crate::time::{from_db, to_db};
+use crate::time::{DbTime, from_db, to_db};
 use crate::with_conn;
 
 const ACTIVE: [&str; 4] = ["ouverte", "affectee", "en_cours", "en_attente"];
@@ -36,14 +36,14 @@ pub(super) struct InterventionRow {
     statut: String,
     priorite: String,
     urgence: bool,
-    date_creation: NaiveDateTime,
-    date_limite: Option<NaiveDateTime>,
-    date_affectation: Option<NaiveDateTime>,
-    date_debut_travaux: Option<NaiveDateTime>,
-    date_fin_travaux: Option<NaiveDateTime>,
-    date_cloture: Option<NaiveDateTime>,
-    date_annulation: Option<NaiveDateTime>,
-    date_archivage: Option<NaiveDateTime>,
+    date_creation: DbTime,
+    date_limite: Option<DbTime>,
+    date_affectation: Option<DbTime>,
+    date_debut_travaux: Option<DbTime>,
+    date_fin_travaux: Option<DbTime>,
+    date_cloture: Option<DbTime>,
+    date_annulation: Option<DbTime>,
+    date_archivage: Option<DbTime>,
     duree_estimee: Option<i32>,
     duree_reelle: Option<i32>,
     temps_deplacement: Option<i32>,
@@ -56,7 +56,7 @@ pub(super) struct InterventionRow {
     recommandations: Option<String>,
     motif_annulation: Option<String>,
     validation_client: bool,
-    date_validation_client: Option<NaiveDateTime>,
+    date_validation_client: Option<DbTime>,
     satisfaction_client: Option<i32>,
     commentaire_client: Option<String>,
     version: i32,
@@ -65,8 +65,8 @@ pub(super) struct InterventionRow {
     planning_id: Option<i64>,
     client_id: Option<i64>,
     created_by_id: Option<i64>,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    created_at: DbTime,
+    updated_at: DbTime,
 }
 
 fn corrupt(id: i64, what: &str) -> RepoError {
@@ -291,7 +291,7 @@ struct HistoryRow {
     remarque: Option<String>,
     technicien_id: Option<i64>,
     user_id: Option<i64>,
-    horodatage: NaiveDateTime,
+    horodatage: DbTime,
 }
 
 impl InterventionRepository for DieselUnitOfWork<'_> {
@@ -378,8 +378,7 @@ impl InterventionRepository for DieselUnitOfWork<'_> {
                     ),
                     (users::id, users::username, users::full_name, users::role).nullable(),
                 ))
-                .limit(page.limit)
-                .offset(page.offset)
+                .paged(page)
                 .load(c)?;
             Ok::<_, diesel::result::Error>((total, rows))
         })())
@@ -500,7 +499,7 @@ impl InterventionRepository for DieselUnitOfWork<'_> {
                 SortDir::Asc => q.then_order_by(interventions::id.asc()),
                 SortDir::Desc => q.then_order_by(interventions::id.desc()),
             };
-            q.limit(page.limit).offset(page.offset).load::<InterventionRow>(c)
+            q.paged(page).load::<InterventionRow>(c)
         })
         .map_err(map)?;
         let items = rows

@@ -16,8 +16,9 @@ use erp_domain::ports::{NotificationRepository, OutboxRepository, RepoError};
 
 use super::DieselUnitOfWork;
 use crate::errors::map;
+use crate::paging::Paginate;
 use crate::schema::{notification_outbox, notifications};
-use crate::time::{from_db, to_db};
+use crate::time::{DbTime, from_db, to_db};
 use crate::with_conn;
 
 #[derive(Queryable, Selectable)]
@@ -30,9 +31,9 @@ struct NotificationRow {
     canal: String,
     titre: Option<String>,
     contenu: Option<String>,
-    date_envoi: NaiveDateTime,
+    date_envoi: DbTime,
     lue: bool,
-    read_at: Option<NaiveDateTime>,
+    read_at: Option<DbTime>,
 }
 
 impl NotificationRow {
@@ -157,7 +158,7 @@ impl NotificationRepository for DieselUnitOfWork<'_> {
                 SortDir::Asc => q.then_order_by(notifications::id.asc()),
                 SortDir::Desc => q.then_order_by(notifications::id.desc()),
             };
-            let rows: Vec<NotificationRow> = q.limit(page.limit).offset(page.offset).load(c)?;
+            let rows: Vec<NotificationRow> = q.paged(page).load(c)?;
             Ok::<_, diesel::result::Error>((total, rows))
         })())
         .map_err(map)?;

@@ -19,8 +19,9 @@ use erp_domain::technicien::TechnicienId;
 use super::DieselUnitOfWork;
 use super::interventions::InterventionRow;
 use crate::errors::map;
+use crate::paging::Paginate;
 use crate::schema::{interventions, planning_occurrences, plannings, scheduler_leases};
-use crate::time::{from_db, to_db};
+use crate::time::{DbTime, from_db, to_db};
 use crate::with_conn;
 
 const ACTIVE: [&str; 4] = ["ouverte", "affectee", "en_cours", "en_attente"];
@@ -31,10 +32,10 @@ struct PlanningRow {
     id: i64,
     equipement_id: i64,
     frequence: String,
-    date_reference: NaiveDateTime,
-    prochaine_date: NaiveDateTime,
-    derniere_date: Option<NaiveDateTime>,
-    date_fin: Option<NaiveDateTime>,
+    date_reference: DbTime,
+    prochaine_date: DbTime,
+    derniere_date: Option<DbTime>,
+    date_fin: Option<DbTime>,
     statut: String,
     titre: Option<String>,
     commentaire: Option<String>,
@@ -43,8 +44,8 @@ struct PlanningRow {
     duree_estimee: Option<i32>,
     avance_jours: i32,
     version: i32,
-    date_creation: NaiveDateTime,
-    date_modification: NaiveDateTime,
+    date_creation: DbTime,
+    date_modification: DbTime,
 }
 
 impl PlanningRow {
@@ -222,7 +223,7 @@ impl PlanningRepository for DieselUnitOfWork<'_> {
                 SortDir::Asc => q.then_order_by(plannings::id.asc()),
                 SortDir::Desc => q.then_order_by(plannings::id.desc()),
             };
-            let rows: Vec<PlanningRow> = q.limit(page.limit).offset(page.offset).load(c)?;
+            let rows: Vec<PlanningRow> = q.paged(page).load(c)?;
             Ok::<_, diesel::result::Error>((total, rows))
         })())
         .map_err(map)?;

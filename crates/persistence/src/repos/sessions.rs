@@ -1,6 +1,5 @@
 //! `auth_sessions` and `refresh_tokens` adapter (DATA.md §2.3–2.4).
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use erp_domain::clock::Timestamp;
 use erp_domain::ports::{RepoError, SessionRepository};
@@ -13,7 +12,7 @@ use super::DieselUnitOfWork;
 use super::users::UserRow;
 use crate::errors::map;
 use crate::schema::{auth_sessions, refresh_tokens, users};
-use crate::time::{from_db, to_db};
+use crate::time::{DbTime, from_db, to_db};
 use crate::with_conn;
 
 #[derive(Queryable, Selectable)]
@@ -21,10 +20,10 @@ use crate::with_conn;
 struct SessionRow {
     id: i64,
     user_id: i64,
-    created_at: NaiveDateTime,
-    last_seen_at: NaiveDateTime,
-    expires_at: NaiveDateTime,
-    revoked_at: Option<NaiveDateTime>,
+    created_at: DbTime,
+    last_seen_at: DbTime,
+    expires_at: DbTime,
+    revoked_at: Option<DbTime>,
     revoked_reason: Option<String>,
 }
 
@@ -56,10 +55,10 @@ impl SessionRow {
 struct RefreshRow {
     id: i64,
     session_id: i64,
-    created_at: NaiveDateTime,
-    expires_at: NaiveDateTime,
-    rotated_at: Option<NaiveDateTime>,
-    revoked_at: Option<NaiveDateTime>,
+    created_at: DbTime,
+    expires_at: DbTime,
+    rotated_at: Option<DbTime>,
+    revoked_at: Option<DbTime>,
 }
 
 impl SessionRepository for DieselUnitOfWork<'_> {

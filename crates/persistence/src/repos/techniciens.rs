@@ -20,8 +20,9 @@ use erp_domain::text::norm;
 use super::users::UserRow;
 use super::{DieselUnitOfWork, declared_order};
 use crate::errors::map;
+use crate::paging::Paginate;
 use crate::schema::{competences, interventions, technicien_competence, techniciens, users};
-use crate::time::{from_db, to_db};
+use crate::time::{DbTime, from_db, to_db};
 use crate::with_conn;
 
 #[derive(Queryable, Selectable)]
@@ -38,13 +39,13 @@ struct TechnicienRow {
     horaires_travail: Option<String>,
     astreinte: bool,
     is_active: bool,
-    date_embauche: Option<NaiveDateTime>,
-    date_fin_contrat: Option<NaiveDateTime>,
+    date_embauche: Option<DbTime>,
+    date_fin_contrat: Option<DbTime>,
     telephone_urgence: Option<String>,
     notes_rh: Option<String>,
     qualifications_speciales: Option<String>,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    created_at: DbTime,
+    updated_at: DbTime,
 }
 
 #[derive(Queryable)]
@@ -52,8 +53,8 @@ struct SkillRow {
     technicien_id: i64,
     competence_id: i64,
     niveau: String,
-    date_acquisition: NaiveDateTime,
-    date_validation: Option<NaiveDateTime>,
+    date_acquisition: DbTime,
+    date_validation: Option<DbTime>,
     validee_par: Option<String>,
     nom: String,
     domaine: String,
@@ -373,7 +374,7 @@ impl TechnicienRepository for DieselUnitOfWork<'_> {
                 SortDir::Asc => q.then_order_by(techniciens::id.asc()),
                 SortDir::Desc => q.then_order_by(techniciens::id.desc()),
             };
-            let rows: Vec<(TechnicienRow, UserRow)> = q.limit(page.limit).offset(page.offset).load(c)?;
+            let rows: Vec<(TechnicienRow, UserRow)> = q.paged(page).load(c)?;
             Ok::<_, diesel::result::Error>((total, rows))
         })())
         .map_err(map)?;

@@ -1,6 +1,5 @@
 //! `login_throttle` adapter (DATA.md §2.5).
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use erp_domain::clock::Timestamp;
@@ -11,17 +10,17 @@ use super::DieselUnitOfWork;
 use crate::dialect::Conn;
 use crate::errors::map;
 use crate::schema::login_throttle;
-use crate::time::{from_db, to_db};
+use crate::time::{DbTime, from_db, to_db};
 use crate::with_conn;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = login_throttle)]
 struct ThrottleRow {
     failure_count: i32,
-    window_started_at: Option<NaiveDateTime>,
+    window_started_at: Option<DbTime>,
     lockout_level: i32,
-    locked_until: Option<NaiveDateTime>,
-    last_failure_at: Option<NaiveDateTime>,
+    locked_until: Option<DbTime>,
+    last_failure_at: Option<DbTime>,
 }
 
 impl ThrottleRepository for DieselUnitOfWork<'_> {

@@ -14,8 +14,9 @@ use erp_domain::{ClientId, UserId};
 
 use super::DieselUnitOfWork;
 use crate::errors::map;
+use crate::paging::Paginate;
 use crate::schema::users;
-use crate::time::{from_db, to_db};
+use crate::time::{DbTime, from_db, to_db};
 use crate::with_conn;
 
 #[derive(Queryable, Selectable)]
@@ -29,10 +30,10 @@ pub(crate) struct UserRow {
     role: String,
     is_active: bool,
     client_id: Option<i64>,
-    last_login: Option<NaiveDateTime>,
-    password_changed_at: NaiveDateTime,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    last_login: Option<DbTime>,
+    password_changed_at: DbTime,
+    created_at: DbTime,
+    updated_at: DbTime,
 }
 
 #[derive(Insertable)]
@@ -260,7 +261,7 @@ impl UserRepository for DieselUnitOfWork<'_> {
                 SortDir::Asc => q.then_order_by(users::id.asc()),
                 SortDir::Desc => q.then_order_by(users::id.desc()),
             };
-            let rows: Vec<UserRow> = q.limit(page.limit).offset(page.offset).load(c)?;
+            let rows: Vec<UserRow> = q.paged(page).load(c)?;
             Ok::<_, diesel::result::Error>((total, rows))
         })())
         .map_err(map)?;
