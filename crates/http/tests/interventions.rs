@@ -71,12 +71,18 @@ async fn world(h: &Harness) -> World {
     }
 }
 
-async fn create(h: &Harness, w: &World, extra: Value) -> Value {
+/// A creation body on the world's equipment, with `extra`'s fields on top.
+fn intervention_body(w: &World, extra: Value) -> Value {
     let mut body =
         json!({"titre": "Fuite", "type": "corrective", "equipement_id": w.equipement_id});
     if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
         b.extend(e);
     }
+    body
+}
+
+async fn create(h: &Harness, w: &World, extra: Value) -> Value {
+    let body = intervention_body(w, extra);
     let res = h
         .json(
             Method::POST,
@@ -1127,40 +1133,20 @@ async fn totals_follow_every_change(h: Harness) {
 
     // Another replica (its own pool on the same database) writes; this one's totals follow.
     let replica = h.replica().await;
-    for body in [json!({"priorite": "normale"}), json!({"priorite": "haute"})] {
-        let mut b =
-            json!({"titre": "Ailleurs", "type": "corrective", "equipement_id": w.equipement_id});
-        b.as_object_mut()
-            .unwrap()
-            .extend(body.as_object().unwrap().clone());
-        let res = support::call_app(
-            &replica,
-            support::json_request(
-                Method::POST,
-                "/api/v1/interventions",
-                Some(&w.resp),
-                Some(b),
-            ),
-        )
-        .await;
+    let on_replica = async |uri: &str, token: &str, body: Option<Value>| {
+        let req = support::json_request(Method::POST, uri, Some(token), body);
+        support::call_app(&replica, req).await
+    };
+    for (priorite, expected) in [("normale", "3"), ("haute", "4")] {
+        let body = intervention_body(&w, json!({"priorite": priorite}));
+        let res = on_replica("/api/v1/interventions", &w.resp, Some(body)).await;
         assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-        assert_eq!(
-            total(&list(open).await).as_deref(),
-            Some(if body["priorite"] == "normale" {
-                "3"
-            } else {
-                "4"
-            })
-        );
+        assert_eq!(total(&list(open).await).as_deref(), Some(expected));
     }
-    let res = support::call_app(
-        &replica,
-        support::json_request(
-            Method::POST,
-            &format!("/api/v1/interventions/{a}/demarrer"),
-            Some(&w.tech),
-            None,
-        ),
+    let res = on_replica(
+        &format!("/api/v1/interventions/{a}/demarrer"),
+        &w.tech,
+        None,
     )
     .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
