@@ -50,8 +50,8 @@ impl MemoryPool {
     /// it, so a reused block needs no clearing.
     fn with<R>(&self, blocks: usize, keep: Keep, f: impl FnOnce(&mut [Block]) -> R) -> R {
         if keep == Keep::No {
-            // Allocated and freed here: the first such block is above glibc's mmap threshold,
-            // so it goes back to the system at once (a pooled one stays for the process's life).
+            // Allocated and freed here, never pooled: the allocator can give it back to the
+            // system (a pooled block stays for the process's life).
             return f(&mut vec![Block::default(); blocks]);
         }
         let mut memory = self
@@ -112,7 +112,8 @@ impl Argon2Hasher {
         })
     }
 
-    /// Argon2 of `password` and `salt` with `argon2`'s parameters, in pooled memory.
+    /// Argon2 of `password` and `salt` with `argon2`'s parameters, in the pool's memory or (with
+    /// `Keep::No`) in a block of its own.
     fn compute(
         &self,
         argon2: &Argon2<'_>,
@@ -128,9 +129,8 @@ impl Argon2Hasher {
                 .map_err(hash_error)
         })
     }
-}
 
-impl Argon2Hasher {
+    /// A new PHC hash of `password`, its working memory pooled or not.
     fn hash_keeping(
         &self,
         password: &PlainPassword,
