@@ -20,6 +20,8 @@ use crate::interventions::{ActionInput, ClosureReport, CreateIntervention};
 use crate::planning::CreatePlanning;
 use crate::tx::transaction;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 /// The documented demo accounts: username, password, role.
 pub const DEMO_ACCOUNTS: [(&str, &str, UserRole); 4] = [
     ("demo.admin", "Demo#Admin2026", UserRole::Admin),
@@ -67,6 +69,44 @@ impl Lcg {
     }
 }
 
+/// The actions each demo intervention goes through, in rotation: every statut is represented.
+const PLANS: [&[LifecycleAction]; 8] = [
+    &[],
+    &[LifecycleAction::Affecter],
+    &[LifecycleAction::Affecter, LifecycleAction::Demarrer],
+    &[
+        LifecycleAction::Affecter,
+        LifecycleAction::Demarrer,
+        LifecycleAction::Suspendre,
+    ],
+    &[
+        LifecycleAction::Affecter,
+        LifecycleAction::Demarrer,
+        LifecycleAction::Cloturer,
+    ],
+    &[
+        LifecycleAction::Affecter,
+        LifecycleAction::Demarrer,
+        LifecycleAction::Cloturer,
+        LifecycleAction::Valider,
+    ],
+    &[
+        LifecycleAction::Affecter,
+        LifecycleAction::Demarrer,
+        LifecycleAction::Cloturer,
+        LifecycleAction::Archiver,
+    ],
+    &[LifecycleAction::Annuler],
+];
+
+/// Who and what the interventions are seeded with.
+struct Cast<'a> {
+    admin: &'a Caller,
+    responsable: &'a Caller,
+    equipements: &'a [EquipementId],
+    techniciens: &'a [(TechnicienId, User)],
+}
+
 fn caller(user: &User) -> Caller {
     Caller {
         user: user.clone(),
@@ -100,7 +140,8 @@ impl Application {
     }
 
     /// Loads the demo data set unless it is already there. `set_time` moves the application's
-    /// clock, so that the data spreads over the last six months.
+    /// clock on the calling thread, so that the data spreads over the last six months; the
+    /// interventions are written by `workers` threads at once.
     ///
     /// # Errors
     /// Storage or validation failures (a partially seeded database is completed by a re-run
@@ -108,8 +149,9 @@ impl Application {
     pub fn seed_demo(
         &self,
         now: Timestamp,
-        set_time: &dyn Fn(Timestamp),
+        set_time: &(dyn Fn(Timestamp) + Sync),
         interventions: usize,
+        workers: usize,
     ) -> Result<SeedReport, AppError> {
         let exists = transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
             Ok::<_, AppError>(uow.user_by_username_norm("demo.admin")?.is_some())
@@ -189,7 +231,6 @@ impl Application {
             "Sara Kettani",
         ];
         let mut techniciens: Vec<(TechnicienId, User)> = Vec::new();
-        let mut rng = Lcg(2026);
         for (i, name) in names.iter().enumerate() {
             let (username, password) = if i == 0 {
                 ("demo.technicien".to_owned(), DEMO_ACCOUNTS[2].1.to_owned())
@@ -283,108 +324,51 @@ impl Application {
         }
         report.equipements = equipements.len();
 
-        let types = InterventionType::ALL;
-        let priorites = PrioriteIntervention::ALL;
-        // Target statuts in rotation: every statut is represented.
-        let plans: [&[LifecycleAction]; 8] = [
-            &[],
-            &[LifecycleAction::Affecter],
-            &[LifecycleAction::Affecter, LifecycleAction::Demarrer],
-            &[
-                LifecycleAction::Affecter,
-                LifecycleAction::Demarrer,
-                LifecycleAction::Suspendre,
-            ],
-            &[
-                LifecycleAction::Affecter,
-                LifecycleAction::Demarrer,
-                LifecycleAction::Cloturer,
-            ],
-            &[
-                LifecycleAction::Affecter,
-                LifecycleAction::Demarrer,
-                LifecycleAction::Cloturer,
-                LifecycleAction::Valider,
-            ],
-            &[
-                LifecycleAction::Affecter,
-                LifecycleAction::Demarrer,
-                LifecycleAction::Cloturer,
-                LifecycleAction::Archiver,
-            ],
-            &[LifecycleAction::Annuler],
-        ];
-        let ctx = erp_domain::audit::AuditContext::default();
-        // Spread over the 170 days before now, one creation every `step`.
+        // Spread over the 170 days before now, one creation every `step`; `workers` threads
+        // write at once (intervention n on thread n % workers, each at its own clock), and each
+        // intervention's draws depend on n alone, so the data set does not depend on `workers`.
         let step =
             Duration::seconds(170 * 24 * 3600 / i64::try_from(interventions.max(1)).unwrap_or(1));
-        for n in 0..interventions {
-            let created_at = start + step * i32::try_from(n).unwrap_or(i32::MAX);
-            set_time(created_at);
-            let equipement = equipements[rng.next(equipements.len())];
-            let intervention = self.create_intervention(
-                &resp_c,
-                CreateIntervention {
-                    titre: format!(
-                        "{} #{:03}",
-                        [
-                            "Fuite",
-                            "Vibration anormale",
-                            "Contrôle périodique",
-                            "Remplacement filtre",
-                            "Panne moteur"
-                        ][n % 5],
-                        n + 1
-                    ),
-                    description: Some("Intervention de démonstration".into()),
-                    type_intervention: types[n % types.len()],
-                    priorite: priorites[(n / 2) % priorites.len()],
-                    urgence: n % 7 == 0,
-                    date_limite: Some(
-                        created_at + Duration::days(i64::try_from(3 + n % 20).unwrap_or(3)),
-                    ),
-                    equipement_id: equipement,
-                    technicien_id: None,
-                    duree_estimee: Some(60 + 15 * i32::try_from(n % 8).unwrap_or(0)),
-                    cout_estime: Some(50_000 + 1_000 * i64::try_from(n % 50).unwrap_or(0)),
-                },
-            )?;
-            let (technicien, tech_user) = &techniciens[rng.next(techniciens.len())];
-            let mut when = created_at;
-            for action in plans[n % plans.len()] {
-                when += step / 8;
-                set_time(when);
-                let mut input = ActionInput::bare(*action);
-                let actor = match action {
-                    LifecycleAction::Affecter => {
-                        input.technicien_id = Some(*technicien);
-                        &resp_c
-                    }
-                    LifecycleAction::Annuler => {
-                        input.raison = Some("Doublon".into());
-                        &resp_c
-                    }
-                    LifecycleAction::Archiver => &resp_c,
-                    LifecycleAction::Valider => {
-                        input.satisfaction = Some(i32::try_from(1 + n % 5).unwrap_or(3));
-                        &admin_c
-                    }
-                    LifecycleAction::Cloturer => {
-                        input.closure = Some(ClosureReport {
-                            rapport_intervention: "Travaux réalisés, équipement remis en service"
-                                .into(),
-                            duree_reelle: Some(90),
-                            ..ClosureReport::default()
-                        });
-                        &caller(tech_user)
-                    }
-                    LifecycleAction::Demarrer
-                    | LifecycleAction::Suspendre
-                    | LifecycleAction::Reprendre => &caller(tech_user),
-                };
-                self.act_on_intervention(actor, intervention.id, &input, &ctx)?;
-            }
-            report.interventions += 1;
+        let cast = Cast {
+            admin: &admin_c,
+            responsable: &resp_c,
+            equipements: &equipements,
+            techniciens: &techniciens,
+        };
+        let workers = workers.clamp(1, interventions.max(1));
+        let failed = AtomicBool::new(false);
+        let done: Vec<Result<usize, AppError>> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..workers)
+                .map(|k| {
+                    let (cast, failed) = (&cast, &failed);
+                    scope.spawn(move || {
+                        let mut done = 0;
+                        for n in (k..interventions).step_by(workers) {
+                            if failed.load(Ordering::Relaxed) {
+                                break;
+                            }
+                            let at = start + step * i32::try_from(n).unwrap_or(i32::MAX);
+                            if let Err(e) = self.seed_intervention(cast, n, at, step, set_time) {
+                                failed.store(true, Ordering::Relaxed);
+                                return Err(e);
+                            }
+                            done += 1;
+                        }
+                        Ok(done)
+                    })
+                })
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| {
+                    t.join().unwrap_or_else(|_| {
+                        Err(AppError::Internal("a seeding thread panicked".into()))
+                    })
+                })
+                .collect()
+        });
+        for seeded in done {
+            report.interventions += seeded?;
         }
         // Preventive plannings anchored in the past: one scheduler run at `now` generates each
         // one's oldest missed occurrence (the documented policy) and schedules the next.
@@ -426,5 +410,84 @@ impl Application {
         set_time(now);
         self.run_planning_generation()?;
         Ok(report)
+    }
+
+    /// Creates demo intervention `n` at `created_at` and moves it along its planned statuts
+    /// (one action every `step / 8`), on the calling thread's clock.
+    fn seed_intervention(
+        &self,
+        cast: &Cast<'_>,
+        n: usize,
+        created_at: Timestamp,
+        step: Duration,
+        set_time: &(dyn Fn(Timestamp) + Sync),
+    ) -> Result<(), AppError> {
+        let ctx = erp_domain::audit::AuditContext::default();
+        let mut rng = Lcg(2026 ^ (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        set_time(created_at);
+        let equipement = cast.equipements[rng.next(cast.equipements.len())];
+        let intervention = self.create_intervention(
+            cast.responsable,
+            CreateIntervention {
+                titre: format!(
+                    "{} #{:03}",
+                    [
+                        "Fuite",
+                        "Vibration anormale",
+                        "Contrôle périodique",
+                        "Remplacement filtre",
+                        "Panne moteur"
+                    ][n % 5],
+                    n + 1
+                ),
+                description: Some("Intervention de démonstration".into()),
+                type_intervention: InterventionType::ALL[n % InterventionType::ALL.len()],
+                priorite: PrioriteIntervention::ALL[(n / 2) % PrioriteIntervention::ALL.len()],
+                urgence: n.is_multiple_of(7),
+                date_limite: Some(
+                    created_at + Duration::days(i64::try_from(3 + n % 20).unwrap_or(3)),
+                ),
+                equipement_id: equipement,
+                technicien_id: None,
+                duree_estimee: Some(60 + 15 * i32::try_from(n % 8).unwrap_or(0)),
+                cout_estime: Some(50_000 + 1_000 * i64::try_from(n % 50).unwrap_or(0)),
+            },
+        )?;
+        let (technicien, tech_user) = &cast.techniciens[rng.next(cast.techniciens.len())];
+        let mut when = created_at;
+        for action in PLANS[n % PLANS.len()] {
+            when += step / 8;
+            set_time(when);
+            let mut input = ActionInput::bare(*action);
+            let actor = match action {
+                LifecycleAction::Affecter => {
+                    input.technicien_id = Some(*technicien);
+                    cast.responsable
+                }
+                LifecycleAction::Annuler => {
+                    input.raison = Some("Doublon".into());
+                    cast.responsable
+                }
+                LifecycleAction::Archiver => cast.responsable,
+                LifecycleAction::Valider => {
+                    input.satisfaction = Some(i32::try_from(1 + n % 5).unwrap_or(3));
+                    cast.admin
+                }
+                LifecycleAction::Cloturer => {
+                    input.closure = Some(ClosureReport {
+                        rapport_intervention: "Travaux réalisés, équipement remis en service"
+                            .into(),
+                        duree_reelle: Some(90),
+                        ..ClosureReport::default()
+                    });
+                    &caller(tech_user)
+                }
+                LifecycleAction::Demarrer
+                | LifecycleAction::Suspendre
+                | LifecycleAction::Reprendre => &caller(tech_user),
+            };
+            self.act_on_intervention(actor, intervention.id, &input, &ctx)?;
+        }
+        Ok(())
     }
 }

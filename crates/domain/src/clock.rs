@@ -41,28 +41,48 @@ impl Clock for FixedClock {
     }
 }
 
-/// A clock that is set by hand: demo seeding spreads its writes over past months with it.
+/// A clock set by hand, separately on each thread: demo seeding spreads its writes over past
+/// months with it, on several threads at once, each thread at its own instant. A thread that
+/// never set it reads the instant the clock was created with.
 #[derive(Debug)]
-pub struct ManualClock(std::sync::atomic::AtomicI64);
+pub struct ThreadClock {
+    initial: Timestamp,
+    set: std::sync::Mutex<std::collections::HashMap<std::thread::ThreadId, Timestamp>>,
+}
 
-impl ManualClock {
-    /// A clock showing `t`.
+impl ThreadClock {
+    /// A clock showing `t` on every thread.
     #[must_use]
     pub fn new(t: Timestamp) -> Self {
-        Self(std::sync::atomic::AtomicI64::new(t.timestamp_micros()))
+        Self {
+            initial: truncate_to_micros(t),
+            set: std::sync::Mutex::default(),
+        }
     }
 
-    /// Moves the clock to `t`.
+    /// Moves the calling thread's clock to `t`.
     pub fn set(&self, t: Timestamp) {
-        self.0
-            .store(t.timestamp_micros(), std::sync::atomic::Ordering::SeqCst);
+        self.times()
+            .insert(std::thread::current().id(), truncate_to_micros(t));
+    }
+
+    fn times(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<std::thread::ThreadId, Timestamp>>
+    {
+        // A poisoned lock only means a thread panicked while setting its own time.
+        self.set
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
-impl Clock for ManualClock {
+impl Clock for ThreadClock {
     fn now(&self) -> Timestamp {
-        DateTime::from_timestamp_micros(self.0.load(std::sync::atomic::Ordering::SeqCst))
-            .unwrap_or_default()
+        self.times()
+            .get(&std::thread::current().id())
+            .copied()
+            .unwrap_or(self.initial)
     }
 }
 
@@ -78,5 +98,24 @@ mod tests {
             .single()
             .unwrap();
         assert_eq!(truncate_to_micros(t).timestamp_subsec_nanos(), 123_456_000);
+    }
+
+    #[test]
+    fn each_thread_reads_the_time_it_set() {
+        let at = |s: i64| Utc.timestamp_opt(s, 0).single().unwrap();
+        let clock = ThreadClock::new(at(1_000));
+        clock.set(at(2_000));
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                assert_eq!(clock.now(), at(1_000), "unset here: the initial instant");
+                clock.set(at(3_000));
+                assert_eq!(clock.now(), at(3_000));
+            });
+        });
+        assert_eq!(
+            clock.now(),
+            at(2_000),
+            "another thread's set does not move this one"
+        );
     }
 }

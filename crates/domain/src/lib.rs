@@ -22,7 +22,7 @@ pub mod text;
 pub mod throttle;
 pub mod user;
 
-pub use clock::{Clock, FixedClock, ManualClock, SystemClock, Timestamp};
+pub use clock::{Clock, FixedClock, SystemClock, ThreadClock, Timestamp};
 pub use error::{DomainError, FieldViolation, ViolationCode};
 pub use ids::{AuditEventId, ClientId, DocumentId, NotificationId, PlanningId, SessionId, UserId};
 pub use user::{Email, FullName, NewUser, User, UserRole, Username};

@@ -152,7 +152,7 @@ fn seed_demo(settings: &Settings, interventions: usize) -> Result<(), StartupErr
     let keys = startup::provision_keys(settings)?;
     startup::bootstrap_admin(settings, &db)?;
     let now = erp_domain::Clock::now(&erp_domain::SystemClock);
-    let clock = std::sync::Arc::new(erp_domain::ManualClock::new(now));
+    let clock = std::sync::Arc::new(erp_domain::ThreadClock::new(now));
     let db = std::sync::Arc::new(db);
     let app = startup::application(
         settings,
@@ -160,9 +160,12 @@ fn seed_demo(settings: &Settings, interventions: usize) -> Result<(), StartupErr
         &keys,
         std::sync::Arc::clone(&clock) as _,
     )?;
+    // One writer per pooled connection: on PostgreSQL the round trips of several threads
+    // overlap; on SQLite the writes take turns but the work around them does not.
+    let workers = usize::try_from(settings.database.max_connections).unwrap_or(1);
     let started = std::time::Instant::now();
     let report = app
-        .seed_demo(now, &|t| clock.set(t), interventions)
+        .seed_demo(now, &|t| clock.set(t), interventions, workers)
         .map_err(|e| StartupError::Bootstrap(e.to_string()))?;
     if report.created {
         // Fresh rows: give the planner statistics before anyone queries them.

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{Server, command, get, login, send, start, terminate};
+use support::{Server, command, get, login, send, start, succeed, terminate};
 
 pub mod support;
 
@@ -399,15 +399,7 @@ fn postgres_serves_the_same_and_readiness_follows_an_outage() {
 #[test]
 fn keys_generate_writes_owner_only_key_files_the_server_accepts() {
     let dir = tempfile::tempdir().unwrap();
-    let out = command(dir.path(), &[])
-        .args(["keys", "generate", "--out", "secrets"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeed(command(dir.path(), &[]).args(["keys", "generate", "--out", "secrets"]));
     for name in ["jwt-signing-key.pem", "jwt-public-key.pem", "fernet.key"] {
         let path = dir.path().join("secrets").join(name);
         let mode = std::os::unix::fs::PermissionsExt::mode(
@@ -443,12 +435,7 @@ fn keys_generate_writes_owner_only_key_files_the_server_accepts() {
 #[test]
 fn seed_demo_is_idempotent_and_its_accounts_work() {
     let dir = tempfile::tempdir().unwrap();
-    let first = command(dir.path(), &[]).arg("seed-demo").output().unwrap();
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    let first = succeed(command(dir.path(), &[]).arg("seed-demo"));
     let out = String::from_utf8_lossy(&first.stdout);
     assert!(
         out.contains(
@@ -532,6 +519,77 @@ fn seed_demo_is_idempotent_and_its_accounts_work() {
         months.iter().filter(|n| **n > 0).count() >= 5,
         "spread over the months: {months:?}"
     );
+}
+
+/// The demo interventions of one seeding, in creation order: (titre, statut, priorité,
+/// équipement, technicien, creation time relative to the first one).
+fn seeded_interventions(workdir: &Path) -> Vec<(String, String, String, i64, Option<i64>, i64)> {
+    use erp_application::tx::transaction;
+    use erp_domain::list::{Page, SortDir, SortKey};
+    use erp_domain::ports::TransactionMode;
+    let url = format!("sqlite://{}", workdir.join("data/erp.db").display());
+    let db = erp_persistence::Database::connect(&url, Default::default()).unwrap();
+    let sort = [SortKey {
+        field: erp_domain::intervention::InterventionSortField::DateCreation,
+        dir: SortDir::Asc,
+    }];
+    let listed = transaction(&db, TransactionMode::ReadOnly, |uow| {
+        uow.list_interventions(
+            &Default::default(),
+            &sort,
+            Page {
+                limit: 200,
+                offset: 0,
+            },
+        )
+    })
+    .unwrap();
+    let first = listed.items[0].date_creation;
+    listed
+        .items
+        .iter()
+        .filter(|i| i.planning_id.is_none())
+        .map(|i| {
+            (
+                i.titre.clone(),
+                i.statut.as_str().to_owned(),
+                i.priorite.as_str().to_owned(),
+                i.equipement_id.get(),
+                i.technicien_id.map(|t| t.get()),
+                (i.date_creation - first).num_seconds(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn seeding_on_several_threads_gives_the_same_data_in_the_same_order() {
+    let seed = |connections: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        succeed(
+            command(
+                dir.path(),
+                &[("ERP__DATABASE__MAX_CONNECTIONS", connections)],
+            )
+            .args(["seed-demo", "--interventions", "60"]),
+        );
+        seeded_interventions(dir.path())
+    };
+    let alone = seed("1");
+    let together = seed("4");
+    assert_eq!(alone.len(), 60);
+    // Each thread stamps its writes with its own clock: creation order is the numbering.
+    let numbers: Vec<String> = together.iter().map(|i| i.0.clone()).collect();
+    let expected: Vec<String> = alone.iter().map(|i| i.0.clone()).collect();
+    assert!(
+        expected
+            .iter()
+            .enumerate()
+            .all(|(n, t)| t.ends_with(&format!("#{:03}", n + 1))),
+        "{expected:?}"
+    );
+    assert_eq!(numbers, expected);
+    assert_eq!(together, alone);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -55,6 +55,18 @@ pub fn command(workdir: &Path, env: &[(&str, &str)]) -> Command {
     cmd
 }
 
+/// Runs a one-off command of the binary and returns its output, failing with its stderr unless it
+/// succeeded.
+pub fn succeed(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 pub fn start(workdir: &Path, env: &[(&str, &str)]) -> Server {
     let mut child = command(workdir, env)
         .stdout(Stdio::piped())
