@@ -1,7 +1,7 @@
 //! Shared state of the HTTP adapter: the ports it drives and its settings.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use std::net::IpAddr;
@@ -41,6 +41,9 @@ pub struct HttpSettings {
     pub scheduler_interval: Option<std::time::Duration>,
     /// Serve the `/docs` viewer (`/openapi.json` is always served).
     pub docs_enabled: bool,
+    /// Password hashes that may run at once (`security.password_hash_concurrency`): requests
+    /// that hash wait for a slot here, without holding a blocking thread.
+    pub hashing_slots: usize,
 }
 
 /// Everything handlers and middleware share. Cheap to clone.
@@ -57,6 +60,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     app: Application,
     limiter: RateLimiter,
+    hashing: HashingSlots,
     started_at: Instant,
     draining: AtomicBool,
 }
@@ -72,6 +76,7 @@ impl AppState {
     ) -> Self {
         let clock = app.clock_arc();
         let limiter = RateLimiter::new(http.requests_per_minute);
+        let hashing = HashingSlots::new(http.hashing_slots);
         Self {
             inner: Arc::new(Inner {
                 service,
@@ -80,6 +85,7 @@ impl AppState {
                 clock,
                 app,
                 limiter,
+                hashing,
                 started_at: Instant::now(),
                 draining: AtomicBool::new(false),
             }),
@@ -96,6 +102,22 @@ impl AppState {
     #[must_use]
     pub fn http(&self) -> &HttpSettings {
         &self.inner.http
+    }
+
+    /// Waits, asynchronously, for a password-hashing slot. The blocking pool is sized for the
+    /// database pool plus these slots, so a login flood queues here instead of filling the
+    /// pool with threads that wait for the hasher while reads wait for a thread.
+    /// (`None` only if the semaphore were closed, which it never is; the hasher's own bound
+    /// still holds then.)
+    pub async fn hashing_slot(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.inner.hashing.acquire().await
+    }
+
+    /// Whether requests are waiting for a hashing slot (then the hasher's memory is kept for
+    /// them).
+    #[must_use]
+    pub fn hashes_waiting(&self) -> bool {
+        self.inner.hashing.waiting()
     }
 
     /// The database probe.
@@ -137,5 +159,77 @@ impl AppState {
     #[must_use]
     pub fn is_draining(&self) -> bool {
         self.inner.draining.load(Ordering::SeqCst)
+    }
+}
+
+/// The password-hashing slots, and how many requests wait for one.
+#[derive(Debug)]
+struct HashingSlots {
+    slots: tokio::sync::Semaphore,
+    queue: AtomicUsize,
+}
+
+impl HashingSlots {
+    fn new(slots: usize) -> Self {
+        Self {
+            slots: tokio::sync::Semaphore::new(slots.max(1)),
+            queue: AtomicUsize::new(0),
+        }
+    }
+
+    async fn acquire(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        let _waiting = Queued::join(&self.queue);
+        self.slots.acquire().await.ok()
+    }
+
+    fn waiting(&self) -> bool {
+        self.queue.load(Ordering::Acquire) > 0
+    }
+}
+
+/// One request counted in a queue while it waits; leaves it when dropped (a client that goes
+/// away while waiting included).
+struct Queued<'a>(&'a AtomicUsize);
+
+impl<'a> Queued<'a> {
+    fn join(queue: &'a AtomicUsize) -> Self {
+        queue.fetch_add(1, Ordering::AcqRel);
+        Self(queue)
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    #[test]
+    fn a_request_counts_as_waiting_until_it_gets_a_slot_or_goes_away() {
+        let slots = HashingSlots::new(1);
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut first = pin!(slots.acquire());
+        let Poll::Ready(Some(held)) = first.as_mut().poll(&mut cx) else {
+            panic!("a free slot is taken at once");
+        };
+        assert!(!slots.waiting(), "nobody waits while a slot is free");
+        {
+            let mut second = pin!(slots.acquire());
+            assert!(second.as_mut().poll(&mut cx).is_pending(), "one slot only");
+            assert!(slots.waiting());
+        }
+        assert!(!slots.waiting(), "a request that went away no longer waits");
+        let mut third = pin!(slots.acquire());
+        assert!(third.as_mut().poll(&mut cx).is_pending());
+        assert!(slots.waiting());
+        drop(held);
+        assert!(matches!(third.as_mut().poll(&mut cx), Poll::Ready(Some(_))));
+        assert!(!slots.waiting(), "it got the freed slot");
     }
 }

@@ -989,3 +989,85 @@ async fn a_second_instance_sees_logout_lockout_and_deactivation() {
         "deactivation seen by B"
     );
 }
+
+/// The real hasher, counting the times its pooled memory is given back.
+#[derive(Debug)]
+struct Releases {
+    inner: erp_security::Argon2Hasher,
+    released: std::sync::atomic::AtomicUsize,
+}
+
+impl erp_domain::ports::PasswordHasher for Releases {
+    fn hash(
+        &self,
+        p: &erp_domain::password::PlainPassword,
+    ) -> Result<erp_domain::password::PasswordHash, erp_domain::ports::HashError> {
+        self.inner.hash(p)
+    }
+
+    fn verify(
+        &self,
+        p: &erp_domain::password::PlainPassword,
+        h: &erp_domain::password::PasswordHash,
+    ) -> Result<bool, erp_domain::ports::HashError> {
+        self.inner.verify(p, h)
+    }
+
+    fn release_memory(&self) {
+        self.released
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.release_memory();
+    }
+}
+
+/// A login that no other one waits behind gives the hasher's 19 MiB back; a request that does
+/// not hash leaves it alone.
+#[actix_web::test]
+async fn a_lone_login_gives_the_hashers_memory_back() {
+    let guard = TestDatabase::new(TestBackend::Sqlite).unwrap();
+    let db = Arc::new(guard.migrated());
+    seed_user(&db, "resp", UserRole::Responsable, None);
+    let hasher = Arc::new(Releases {
+        inner: erp_security::Argon2Hasher::owasp().unwrap(),
+        released: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let docs = tempfile::tempdir().unwrap();
+    let app = support::application_hashing(
+        Arc::clone(&db),
+        Arc::new(erp_domain::SystemClock),
+        support::vault(docs.path(), &support::FERNET_KEY),
+        Arc::clone(&hasher) as _,
+    );
+    let state = erp_http::AppState::new(
+        support::service(),
+        support::settings(10_000),
+        Arc::clone(&db) as _,
+        app,
+    );
+    let app = test::init_service(erp_http::app(state)).await;
+    let released = || hasher.released.load(std::sync::atomic::Ordering::SeqCst);
+    let login = || {
+        TestRequest::post()
+            .uri("/api/v1/auth/token")
+            .set_json(json!({"username": "resp", "password": PASSWORD}))
+            .to_request()
+    };
+    let res = test::call_service(&app, login()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(released(), 1);
+    let body: Value = test::read_body_json(res).await;
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let res = test::call_service(
+        &app,
+        TestRequest::get()
+            .uri("/api/v1/auth/me")
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(released(), 1, "reading needs no hash");
+    let res = test::call_service(&app, login()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(released(), 2);
+}

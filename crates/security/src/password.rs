@@ -70,6 +70,12 @@ impl MemoryPool {
         result
     }
 
+    /// Frees the blocks held for reuse (those of hashes running now are kept by them).
+    fn release(&self) {
+        let held = self.free.lock().map(|mut free| std::mem::take(&mut *free));
+        drop(held);
+    }
+
     /// Blocks of memory currently held for reuse.
     #[cfg(test)]
     fn held(&self) -> usize {
@@ -197,6 +203,10 @@ impl PasswordHasher for Argon2Hasher {
         // `Output`'s equality is constant-time.
         Ok(Output::new(&out).map_err(hash_error)? == expected)
     }
+
+    fn release_memory(&self) {
+        self.pool.release();
+    }
 }
 
 /// A hasher that runs at most `limit` hashes at once: a login flood queues behind the limit
@@ -270,6 +280,10 @@ impl<H: PasswordHasher> PasswordHasher for BoundedHasher<H> {
     fn verify(&self, password: &PlainPassword, hash: &PasswordHash) -> Result<bool, HashError> {
         let _permit = self.gate.acquire()?;
         self.inner.verify(password, hash)
+    }
+
+    fn release_memory(&self) {
+        self.inner.release_memory();
     }
 }
 
@@ -359,6 +373,17 @@ mod tests {
             1,
             "logins keep theirs for the next one"
         );
+        h.release_memory();
+        assert_eq!(
+            h.inner.pool.held(),
+            0,
+            "released through the bounded hasher"
+        );
+        assert!(
+            h.verify(&pw, &once).unwrap(),
+            "and allocated again when needed"
+        );
+        assert_eq!(h.inner.pool.held(), 1);
     }
 
     #[test]

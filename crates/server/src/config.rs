@@ -132,6 +132,9 @@ pub struct ServerSettings {
     pub port: u16,
     /// HTTP workers; 0 = one per core.
     pub workers: usize,
+    /// Threads of each worker's blocking pool (use cases, hashing); 0 = enough to keep every
+    /// pooled connection and hashing slot busy.
+    pub blocking_threads: usize,
     /// Grace period for in-flight requests on shutdown.
     pub shutdown_timeout_seconds: u64,
     /// Time `/ready` reports draining before the listener closes.
@@ -590,6 +593,41 @@ impl Settings {
         }
     }
 
+    /// HTTP workers (`server.workers`, 0 = one per core).
+    #[must_use]
+    pub fn http_workers(&self) -> usize {
+        match self.server.workers {
+            0 => std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            n => n,
+        }
+    }
+
+    /// Concurrent Argon2id hashes (`security.password_hash_concurrency`, 0 = one less than the
+    /// cores, at least 1).
+    #[must_use]
+    pub fn password_hash_concurrency(&self) -> usize {
+        match self.security.password_hash_concurrency {
+            0 => erp_security::BoundedHasher::<erp_security::Argon2Hasher>::default_limit(),
+            n => n,
+        }
+    }
+
+    /// Threads of each HTTP worker's blocking pool (`server.blocking_threads`). Auto (0): the
+    /// pooled connections plus the hashing slots, shared out between the workers — a thread
+    /// more could only wait for a connection, and every waiting thread keeps its own
+    /// allocator caches (docs/benchmarks.md).
+    #[must_use]
+    pub fn blocking_threads_per_worker(&self) -> usize {
+        match self.server.blocking_threads {
+            0 => {
+                let busy = usize::try_from(self.database.max_connections).unwrap_or(usize::MAX)
+                    + self.password_hash_concurrency();
+                busy.div_ceil(self.http_workers().max(1)).max(2)
+            }
+            n => n,
+        }
+    }
+
     /// Whether HSTS is sent.
     #[must_use]
     pub fn hsts(&self) -> bool {
@@ -605,7 +643,7 @@ impl Settings {
             "data_dir": self.data_dir.display().to_string(),
             "service": {"name": self.service.name},
             "server": {
-                "host": self.server.host, "port": self.server.port, "workers": self.server.workers,
+                "host": self.server.host, "port": self.server.port, "workers": self.server.workers, "blocking_threads": self.server.blocking_threads,
                 "shutdown_timeout_seconds": self.server.shutdown_timeout_seconds,
                 "drain_seconds": self.server.drain_seconds, "hsts": self.hsts(),
                 "json_limit_bytes": self.server.json_limit_bytes,
@@ -721,6 +759,27 @@ mod tests {
                     .contains(&"http://localhost:5173".to_owned())
             );
             assert!(!s.hsts());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_blocking_pool_is_sized_for_the_connections_and_hashing_slots() {
+        Jail::expect_with(|jail| {
+            jail.set_env("ERP__SERVER__WORKERS", "2");
+            jail.set_env("ERP__SECURITY__PASSWORD_HASH_CONCURRENCY", "1");
+            let s = load_in(jail).map_err(|e| e.to_string())?;
+            assert_eq!(s.database.max_connections, 6);
+            assert_eq!(s.blocking_threads_per_worker(), 4, "⌈(6 + 1) / 2⌉");
+            jail.set_env("ERP__SERVER__WORKERS", "1");
+            let s = load_in(jail).map_err(|e| e.to_string())?;
+            assert_eq!(s.blocking_threads_per_worker(), 7);
+            jail.set_env("ERP__SERVER__WORKERS", "16");
+            let s = load_in(jail).map_err(|e| e.to_string())?;
+            assert_eq!(s.blocking_threads_per_worker(), 2, "never fewer than 2");
+            jail.set_env("ERP__SERVER__BLOCKING_THREADS", "9");
+            let s = load_in(jail).map_err(|e| e.to_string())?;
+            assert_eq!(s.blocking_threads_per_worker(), 9, "as configured");
             Ok(())
         });
     }

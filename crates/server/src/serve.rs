@@ -55,18 +55,17 @@ async fn serve_http(
     mailer: Option<Arc<dyn erp_domain::ports::MailSender>>,
 ) -> Result<(), StartupError> {
     workers::spawn(settings, state.app(), mailer);
-    let workers = match settings.server.workers {
-        0 => std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
-        n => n,
-    };
+    let workers = settings.http_workers();
+    let blocking_threads = settings.blocking_threads_per_worker();
     let app_state = state.clone();
     let server = HttpServer::new(move || erp_http::app(app_state.clone()))
         .workers(workers)
+        .worker_max_blocking_threads(blocking_threads)
         .shutdown_timeout(settings.server.shutdown_timeout_seconds)
         .disable_signals()
         .bind((settings.server.host.as_str(), settings.server.port))?;
     for addr in server.addrs() {
-        tracing::info!(address = %addr, environment = settings.environment.as_str(), workers, "server listening");
+        tracing::info!(address = %addr, environment = settings.environment.as_str(), workers, blocking_threads, "server listening");
     }
     let server = server.run();
     let handle = server.handle();

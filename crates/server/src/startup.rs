@@ -168,10 +168,7 @@ pub fn application(
         kid = jwt.kid(),
         "access tokens configured"
     );
-    let concurrency = match s.password_hash_concurrency {
-        0 => BoundedHasher::<Argon2Hasher>::default_limit(),
-        n => n,
-    };
+    let concurrency = settings.password_hash_concurrency();
     let hasher = Argon2Hasher::owasp().map_err(|e| StartupError::Bootstrap(e.to_string()))?;
     let ports = Ports {
         db,
@@ -347,6 +344,7 @@ pub fn http_state(settings: &Settings, db: Arc<Database>, app: Application) -> e
                 .enabled
                 .then(|| Duration::from_secs(settings.scheduler.interval_seconds)),
             docs_enabled: settings.docs.enabled,
+            hashing_slots: settings.password_hash_concurrency(),
         },
         db,
         app,

@@ -32,6 +32,9 @@ pub trait PasswordHasher: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`HashError`] when `hash` is not a PHC string the hasher understands.
     fn verify(&self, password: &PlainPassword, hash: &PasswordHash) -> Result<bool, HashError>;
+
+    /// Gives back the working memory kept for later hashes, when none is expected soon.
+    fn release_memory(&self) {}
 }
 
 /// Cryptographically secure random secrets.

@@ -132,8 +132,7 @@ async fn sign_in(
         password: PlainPassword::new(password),
         context: context_of(&req),
     };
-    let app = state.app().clone();
-    match blocking(move || app.login(input)).await {
+    match hashing_use_case(&req, &state, true, move |app, _| app.login(input)).await {
         Ok(tokens) => Ok(HttpResponse::Ok().json(token_out(&tokens))),
         Err(e) if e.status_code_value() == StatusCode::UNAUTHORIZED => {
             Err(crate::error::unauthorized(AuthFailure::BadCredentials)
@@ -247,7 +246,7 @@ async fn change_password(
         return Err(ApiError::internal("validated fields missing"));
     };
     let (current, new) = (PlainPassword::new(current), PlainPassword::new(new));
-    use_case(&req, &state, move |app, ctx| {
+    hashing_use_case(&req, &state, true, move |app, ctx| {
         app.change_password(&caller.0, &current, &new, ctx)
     })
     .await?;
@@ -277,4 +276,33 @@ pub(crate) async fn use_case<T: Send + 'static>(
         request_id = ctx.request_id.as_deref().unwrap_or_default(),
     );
     blocking(move || span.in_scope(|| f(&app, &ctx))).await
+}
+
+/// [`use_case`] for one that may hash a password (`hashes`): it first waits for a hashing
+/// slot without holding a blocking thread, and afterwards gives the hasher's 19 MiB of working
+/// memory back unless another such request is already waiting for it.
+pub(crate) async fn hashing_use_case<T: Send + 'static>(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    hashes: bool,
+    f: impl FnOnce(
+        &erp_application::Application,
+        &erp_domain::audit::AuditContext,
+    ) -> Result<T, erp_application::AppError>
+    + Send
+    + 'static,
+) -> Result<T, ApiError> {
+    if !hashes {
+        return use_case(req, state, f).await;
+    }
+    let _slot = state.hashing_slot().await;
+    let queue = state.clone();
+    use_case(req, state, move |app, ctx| {
+        let done = f(app, ctx);
+        if !queue.hashes_waiting() {
+            app.release_hashing_memory();
+        }
+        done
+    })
+    .await
 }

@@ -15,7 +15,7 @@ use crate::extract::fields::{Fields, Patch};
 use crate::extract::query::Query;
 use crate::extract::{Authenticated, read_json_object};
 use crate::openapi::{bodies, params};
-use crate::routes::auth::use_case;
+use crate::routes::auth::{hashing_use_case, use_case};
 use crate::routes::ids::path_id;
 use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
@@ -111,7 +111,7 @@ async fn create(
         is_active,
         client_id,
     };
-    let user = use_case(&req, &state, move |app, ctx| {
+    let user = hashing_use_case(&req, &state, true, move |app, ctx| {
         app.create_user(&caller.0, cmd, ctx)
     })
     .await?;
@@ -245,7 +245,8 @@ async fn update(
         password,
         client_id,
     };
-    let user = use_case(&req, &state, move |app, ctx| {
+    let hashes = cmd.password.is_some();
+    let user = hashing_use_case(&req, &state, hashes, move |app, ctx| {
         app.update_user(&caller.0, id, cmd, ctx)
     })
     .await?;
@@ -353,7 +354,8 @@ async fn update_me(
         full_name,
         password,
     };
-    let user = use_case(&req, &state, move |app, ctx| {
+    let hashes = cmd.password.is_some();
+    let user = hashing_use_case(&req, &state, hashes, move |app, ctx| {
         app.update_me(&caller.0, cmd, ctx)
     })
     .await?;

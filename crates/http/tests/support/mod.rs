@@ -112,13 +112,21 @@ pub fn application_with(
     clock: Arc<dyn Clock>,
     documents: Arc<FernetVault>,
 ) -> Application {
+    let hasher = BoundedHasher::new(Argon2Hasher::owasp().expect("argon2"), 2);
+    application_hashing(db, clock, documents, Arc::new(hasher))
+}
+
+/// [`application_with`] and a given password hasher.
+pub fn application_hashing(
+    db: Arc<Database>,
+    clock: Arc<dyn Clock>,
+    documents: Arc<FernetVault>,
+    hasher: Arc<dyn erp_domain::ports::PasswordHasher>,
+) -> Application {
     let jwt = jwt();
     let ports = Ports {
         db,
-        hasher: Arc::new(BoundedHasher::new(
-            Argon2Hasher::owasp().expect("argon2"),
-            2,
-        )),
+        hasher,
         issuer: Arc::clone(&jwt) as _,
         verifier: jwt,
         opaque: Arc::new(RandomOpaqueTokens),
@@ -138,6 +146,7 @@ pub fn settings(requests_per_minute: u32) -> HttpSettings {
         requests_per_minute,
         scheduler_interval: None,
         docs_enabled: true,
+        hashing_slots: 1,
     }
 }
 
