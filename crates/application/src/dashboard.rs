@@ -2,6 +2,7 @@
 
 use chrono::{Datelike as _, Months, TimeZone as _, Utc};
 use erp_domain::dashboard::{DashboardCounts, DashboardScope, DashboardWindows};
+use erp_domain::ids::{ClientId, UserId};
 use erp_domain::ports::TransactionMode;
 use erp_domain::{Timestamp, UserRole};
 
@@ -21,6 +22,31 @@ pub struct Dashboard {
     pub months: Vec<Timestamp>,
     /// When it was computed.
     pub generated_at: Timestamp,
+}
+
+/// Who sees the same dashboard: two callers with equal audiences get the same answer from a
+/// computation made at the same instant (the adapter lets concurrent requests of one audience
+/// share a computation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DashboardAudience {
+    /// Admins and responsables: everything.
+    Global,
+    /// One technicien account (its profile is resolved inside the computation).
+    Technicien(UserId),
+    /// The users of one client account (or of none).
+    Client(Option<ClientId>),
+}
+
+impl DashboardAudience {
+    /// The audience of `caller`'s dashboard.
+    #[must_use]
+    pub fn of(caller: &Caller) -> Self {
+        match caller.user.role {
+            UserRole::Admin | UserRole::Responsable => Self::Global,
+            UserRole::Technicien => Self::Technicien(caller.user.id),
+            UserRole::Client => Self::Client(caller.user.client_id),
+        }
+    }
 }
 
 /// The start of the UTC month `back` months before the one of `now`.
@@ -67,13 +93,13 @@ impl Application {
         let w = windows(now)?;
         let (portee, counts) =
             transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
-                let (portee, scope) = match caller.user.role {
-                    UserRole::Admin | UserRole::Responsable => ("global", DashboardScope::Global),
-                    UserRole::Technicien => (
+                let (portee, scope) = match DashboardAudience::of(caller) {
+                    DashboardAudience::Global => ("global", DashboardScope::Global),
+                    DashboardAudience::Technicien(user) => (
                         "technicien",
-                        DashboardScope::Technicien(uow.technicien_id_of_user(caller.user.id)?),
+                        DashboardScope::Technicien(uow.technicien_id_of_user(user)?),
                     ),
-                    UserRole::Client => ("client", DashboardScope::Client(caller.user.client_id)),
+                    DashboardAudience::Client(client) => ("client", DashboardScope::Client(client)),
                 };
                 Ok::<_, AppError>((portee, uow.dashboard_counts(scope, &w)?))
             })?;

@@ -2,6 +2,7 @@
 //! extractors, middleware, and the single error envelope (API.md §1).
 
 pub mod app;
+pub mod coalesce;
 pub mod cors;
 pub mod dto;
 pub mod error;

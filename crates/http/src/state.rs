@@ -61,6 +61,7 @@ struct Inner {
     app: Application,
     limiter: RateLimiter,
     hashing: HashingSlots,
+    dashboards: Dashboards,
     started_at: Instant,
     draining: AtomicBool,
 }
@@ -86,6 +87,7 @@ impl AppState {
                 app,
                 limiter,
                 hashing,
+                dashboards: Dashboards::default(),
                 started_at: Instant::now(),
                 draining: AtomicBool::new(false),
             }),
@@ -102,6 +104,12 @@ impl AppState {
     #[must_use]
     pub fn http(&self) -> &HttpSettings {
         &self.inner.http
+    }
+
+    /// Concurrent dashboard requests of one audience, sharing computations.
+    #[must_use]
+    pub fn dashboards(&self) -> &Dashboards {
+        &self.inner.dashboards
     }
 
     /// Waits, asynchronously, for a password-hashing slot. The blocking pool is sized for the
@@ -161,6 +169,12 @@ impl AppState {
         self.inner.draining.load(Ordering::SeqCst)
     }
 }
+
+/// The dashboards being computed, by audience (`routes::dashboard`).
+pub type Dashboards = crate::coalesce::Coalescer<
+    erp_application::dashboard::DashboardAudience,
+    Result<Arc<erp_application::dashboard::Dashboard>, crate::error::ApiError>,
+>;
 
 /// The password-hashing slots, and how many requests wait for one.
 #[derive(Debug)]

@@ -1083,6 +1083,43 @@ async fn the_dashboard_counts_by_scope(h: Harness) {
             .status,
         StatusCode::UNAUTHORIZED
     );
+
+    // Concurrent requests share computations only within one audience (crate::coalesce):
+    // interleaved, every caller still gets its own scope's numbers.
+    let callers = [
+        (&w.resp, "global", 3),
+        (&w.admin, "global", 3),
+        (&w.tech, "technicien", 1),
+        (&w.client, "client", 1),
+    ];
+    let h = &h;
+    let answers = futures_util::future::join_all((0..4).flat_map(|_| {
+        callers.iter().map(|&(token, portee, total)| async move {
+            let res = h
+                .json(Method::GET, "/api/v1/dashboard/stats", Some(token), None)
+                .await;
+            (
+                (
+                    res.body["portee"].clone(),
+                    res.body["interventions"]["total"].clone(),
+                ),
+                (json!(portee), json!(total)),
+            )
+        })
+    }))
+    .await;
+    for (got, expected) in answers {
+        assert_eq!(got, expected);
+    }
+    // A dashboard asked for after a write counts it.
+    create(h, &w, json!({})).await;
+    let (global, tech) = futures_util::future::join(
+        h.json(Method::GET, "/api/v1/dashboard/stats", Some(&w.resp), None),
+        h.json(Method::GET, "/api/v1/dashboard/stats", Some(&w.tech), None),
+    )
+    .await;
+    assert_eq!(global.body["interventions"]["total"], 4);
+    assert_eq!(tech.body["interventions"]["total"], 1);
 }
 
 /// `X-Total-Count` is remembered while nothing changes (counts.rs) and follows every change:

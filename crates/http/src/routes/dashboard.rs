@@ -1,9 +1,11 @@
 //! `GET /api/v1/dashboard/stats` (API.md §3.10).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use erp_application::authz::Action;
+use erp_application::dashboard::DashboardAudience;
 use erp_domain::enums::{
     PrioriteIntervention as P, StatutEquipement as E, StatutIntervention as S,
 };
@@ -139,7 +141,20 @@ async fn stats(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.allow(&req, Action::ReadDashboard).await?;
-    let d = use_case(&req, &state, move |app, _| app.dashboard(&caller.0)).await?;
+    // Concurrent requests of one audience share a computation that started after they
+    // arrived (crate::coalesce): the counts are as fresh as their own would be.
+    let audience = DashboardAudience::of(&caller.0);
+    let leader = (req.clone(), state.clone());
+    let d = state
+        .dashboards()
+        .run(audience, move || async move {
+            let (req, state) = leader;
+            use_case(&req, &state, move |app, _| app.dashboard(&caller.0))
+                .await
+                .map(Arc::new)
+        })
+        .await
+        .unwrap_or_else(|| Err(ApiError::internal("the dashboard computation was lost")))?;
     let c = &d.counts;
     let count = |m: &HashMap<String, i64>, k: &str| m.get(k).copied().unwrap_or(0);
     let statut = |s: S| count(&c.by_statut, s.as_str());
