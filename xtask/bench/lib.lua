@@ -38,6 +38,10 @@ function done(summary, latency, requests)
       if sample == "" and e ~= nil then sample = e end
    end
    local e = summary.errors
+   if sample == "" and e.connect + e.read + e.write + e.timeout > 0 then
+      sample = string.format("socket errors: %d connect, %d read, %d write, %d timeout",
+                             e.connect, e.read, e.write, e.timeout)
+   end
    io.write(string.format(
       "BENCH_RESULT requests=%d duration_us=%d p50_us=%d p95_us=%d p99_us=%d non2xx=%d socket_errors=%d\n",
       summary.requests, summary.duration,

@@ -1327,9 +1327,26 @@ pub fn report(
         if b.name == "PostgreSQL" {
             out.push_str("- Peak RSS is the server process's only (PostgreSQL's own processes are not counted).\n");
         }
+        out.push_str(&error_notes(&b.rows));
         out.push_str(&targets(b, ceiling_rps));
     }
     out
+}
+
+/// One line per scenario with errors: how many, and the first one wrk's script saw (a non-2xx
+/// answer's status and body, else the socket errors by kind).
+fn error_notes(rows: &[Row]) -> String {
+    rows.iter()
+        .filter(|r| r.result.errors > 0)
+        .map(|r| {
+            format!(
+                "- Errors in {}: {}, the first: {}.\n",
+                r.scenario,
+                r.result.errors,
+                r.result.first_error.as_deref().unwrap_or("(none recorded)")
+            )
+        })
+        .collect()
 }
 
 /// Installs `wrk` from Debian's packages when it is missing (as root, else through `sudo -n`).
@@ -1484,6 +1501,18 @@ mod tests {
         let text = targets(&pg, 30_000.0);
         assert!(text.contains("≥ 5000 req/s"), "{text}");
         assert!(!text.contains("Start-up"), "{text}");
+    }
+
+    #[test]
+    fn scenarios_with_errors_say_which_came_first() {
+        let mut timed_out = row(Kind::Mixed, 60, 4_000.0, 8, 70);
+        timed_out.result.first_error =
+            Some("socket errors: 0 connect, 0 read, 0 write, 8 timeout".into());
+        let rows = [row(Kind::ById, 9_000, 8.0, 0, 40), timed_out];
+        assert_eq!(
+            error_notes(&rows),
+            "- Errors in Mixed: 8, the first: socket errors: 0 connect, 0 read, 0 write, 8 timeout.\n"
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ impl Application {
         page: Page,
     ) -> Result<Listed<AuditEvent>, AppError> {
         authorize(caller.user.role, Action::ReadAudit)?;
-        transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
+        transaction(self.ports.db.as_ref(), TransactionMode::Autocommit, |uow| {
             Ok(uow.list_audit(filter, page)?)
         })
     }

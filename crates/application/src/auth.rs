@@ -606,7 +606,7 @@ impl Application {
             .verifier
             .verify(token, now)
             .map_err(|e| invalid(e.0))?;
-        let found = transaction(self.ports.db.as_ref(), TransactionMode::SingleRead, |uow| {
+        let found = transaction(self.ports.db.as_ref(), TransactionMode::Autocommit, |uow| {
             uow.session_with_user(claims.session_id)
                 .map_err(AppError::from)
         })?;

@@ -280,7 +280,7 @@ impl Application {
         page: Page,
     ) -> Result<Listed<Document>, AppError> {
         authorize(caller.user.role, Action::ListAllDocuments)?;
-        transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
+        transaction(self.ports.db.as_ref(), TransactionMode::Autocommit, |uow| {
             Ok(uow.list_documents(filter, page)?)
         })
     }

@@ -85,7 +85,7 @@ impl Application {
             filter.client_id = caller.user.client_id;
             filter.nothing = caller.user.client_id.is_none();
         }
-        transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
+        transaction(self.ports.db.as_ref(), TransactionMode::Autocommit, |uow| {
             Ok(uow.list_equipements(&filter, sort, page)?)
         })
     }

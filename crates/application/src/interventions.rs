@@ -322,7 +322,7 @@ impl Application {
         id: InterventionId,
     ) -> Result<Intervention, AppError> {
         authorize(caller.user.role, Action::ReadInterventions)?;
-        transaction(self.ports.db.as_ref(), TransactionMode::SingleRead, |uow| {
+        transaction(self.ports.db.as_ref(), TransactionMode::Autocommit, |uow| {
             Self::visible_intervention(uow, caller, id)
         })
     }
@@ -344,7 +344,7 @@ impl Application {
             filter.nothing = caller.user.client_id.is_none();
         }
         filter.now = Some(self.ports.clock.now());
-        transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
+        transaction(self.ports.db.as_ref(), TransactionMode::Autocommit, |uow| {
             Ok(uow.list_interventions(&filter, sort, page)?)
         })
     }

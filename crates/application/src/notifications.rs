@@ -106,7 +106,7 @@ impl Application {
         page: Page,
     ) -> Result<Listed<Notification>, AppError> {
         authorize(caller.user.role, Action::ManageNotifications)?;
-        transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
+        transaction(self.ports.db.as_ref(), TransactionMode::Autocommit, |uow| {
             Ok(uow.list_notifications(filter, sort, page)?)
         })
     }
@@ -123,7 +123,7 @@ impl Application {
     ) -> Result<Listed<Notification>, AppError> {
         authorize(caller.user.role, Action::OwnNotifications)?;
         filter.user_id = Some(caller.user.id.get());
-        transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
+        transaction(self.ports.db.as_ref(), TransactionMode::Autocommit, |uow| {
             Ok(uow.list_notifications(&filter, &NEWEST_FIRST, page)?)
         })
     }

@@ -215,7 +215,7 @@ impl Application {
         page: Page,
     ) -> Result<Listed<Planning>, AppError> {
         authorize(caller.user.role, Action::ReadPlanning)?;
-        transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
+        transaction(self.ports.db.as_ref(), TransactionMode::Autocommit, |uow| {
             Ok(uow.list_plannings(filter, sort, page)?)
         })
     }

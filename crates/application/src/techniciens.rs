@@ -126,7 +126,7 @@ impl Application {
         page: Page,
     ) -> Result<Listed<Technicien>, AppError> {
         authorize(caller.user.role, Action::ReadTechniciens)?;
-        transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
+        transaction(self.ports.db.as_ref(), TransactionMode::Autocommit, |uow| {
             Ok(uow.list_techniciens(filter, sort, page)?)
         })
     }
@@ -240,7 +240,7 @@ impl Application {
         page: Page,
     ) -> Result<Listed<Competence>, AppError> {
         authorize(caller.user.role, Action::ReadTechniciens)?;
-        transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
+        transaction(self.ports.db.as_ref(), TransactionMode::Autocommit, |uow| {
             Ok(uow.list_competences(filter, sort, page)?)
         })
     }

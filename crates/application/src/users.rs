@@ -225,7 +225,7 @@ impl Application {
         page: Page,
     ) -> Result<Listed<User>, AppError> {
         authorize(caller.user.role, Action::ManageUsers)?;
-        transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
+        transaction(self.ports.db.as_ref(), TransactionMode::Autocommit, |uow| {
             Ok(uow.list_users(filter, sort, page)?)
         })
     }

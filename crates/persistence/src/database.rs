@@ -487,7 +487,7 @@ impl TransactionRunner for Database {
                         c.immediate_transaction(body)
                     }
                     TransactionMode::ReadOnly => c.transaction(body),
-                    TransactionMode::SingleRead => body(c),
+                    TransactionMode::Autocommit => body(c),
                 }
             }
             PooledConn::Postgres(pooled) => {
@@ -498,8 +498,12 @@ impl TransactionRunner for Database {
                 };
                 let result = match mode {
                     TransactionMode::ReadWrite => c.transaction(body),
-                    TransactionMode::ReadOnly => c.build_transaction().read_only().run(body),
-                    TransactionMode::SingleRead => body(c),
+                    TransactionMode::ReadOnly => c
+                        .build_transaction()
+                        .read_only()
+                        .repeatable_read()
+                        .run(body),
+                    TransactionMode::Autocommit => body(c),
                 };
                 // A connection lost mid-way goes back to the pool only to be discarded. A
                 // server-side termination first shows as an unclassified error, and a unit of

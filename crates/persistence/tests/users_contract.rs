@@ -56,6 +56,29 @@ backend_tests! {
         assert_eq!(missing, None);
     }
 
+    fn reads_of_a_read_only_unit_agree_and_autocommit_reads_do_not_have_to(db: &Database) {
+        let looked_up = |mode: TransactionMode, name: &'static str, email: &'static str| {
+            transaction(db, mode, |uow| {
+                let before = uow.user_by_username_norm(name)?;
+                // Another connection commits in between.
+                insert(db, &new_user(name, email, UserRole::Admin)).unwrap();
+                let after = uow.user_by_username_norm(name)?;
+                Ok::<_, RepoError>((before.is_some(), after.is_some()))
+            })
+            .unwrap()
+        };
+        assert_eq!(
+            looked_up(TransactionMode::ReadOnly, "snap", "snap@mif.ma"),
+            (false, false),
+            "one snapshot for the whole unit (PostgreSQL: REPEATABLE READ)"
+        );
+        assert_eq!(
+            looked_up(TransactionMode::Autocommit, "auto", "auto@mif.ma"),
+            (false, true),
+            "each statement its own snapshot"
+        );
+    }
+
     fn usernames_are_unique_without_regard_to_case(db: &Database) {
         insert(db, &new_user("amal", "a@mif.ma", UserRole::Admin)).unwrap();
         let err = insert(db, &new_user("AMAL", "b@mif.ma", UserRole::Admin)).unwrap_err();

@@ -601,16 +601,18 @@ impl<T> UnitOfWork for T where
 {
 }
 
-/// Whether a transaction may write. Read-only work can run concurrently with writers.
+/// Whether a unit of work may write, and whether its reads must see one snapshot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransactionMode {
-    /// Reads only.
+    /// Reads only, all from one snapshot (PostgreSQL: `REPEATABLE READ READ ONLY`; SQLite: a
+    /// read transaction on the WAL): for reads that must agree with each other.
     ReadOnly,
-    /// Exactly one read statement: it runs on its own, without `BEGIN`/`COMMIT` (a single
-    /// statement is its own snapshot on both backends), which saves two round trips to
-    /// PostgreSQL. For units of work that issue one query — the per-request session check, a
-    /// read by id; anything that reads twice and needs both reads to agree uses `ReadOnly`.
-    SingleRead,
+    /// Reads that need no common snapshot: each statement runs on its own, without
+    /// `BEGIN`/`COMMIT` (a statement is its own snapshot on both backends), which saves two
+    /// round trips to PostgreSQL. For the per-request session check, a read by id, and a page
+    /// of a list with its total — which may then straddle a commit landing between the two
+    /// statements, as it would under PostgreSQL's default `READ COMMITTED`.
+    Autocommit,
     /// Reads and writes; on SQLite the write lock is taken at `BEGIN`.
     ReadWrite,
 }
