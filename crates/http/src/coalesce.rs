@@ -77,27 +77,33 @@ impl<K: Eq + Hash + Clone, V: Clone + 'static> Coalescer<K, V> {
         loop {
             // Registered before the state is read, so that an end in between still wakes us.
             let finished = flight.finished.notified();
-            {
+            let start = {
                 let mut state = lock(&flight.state);
                 match &state.last {
                     Some((n, Some(answer))) if *n >= needed => return Some(answer.clone()),
                     _ => {}
                 }
-                if !state.running {
+                if state.running {
+                    None
+                } else {
                     // Nothing under way and no fresh answer yet: this request computes one,
                     // unless its own computation was the one lost.
                     let compute = compute.take()?;
                     state.running = true;
                     state.started += 1;
-                    let number = state.started;
-                    let end = End {
-                        flight: Arc::clone(&flight),
-                        number,
-                        answer: None,
-                    };
-                    let work = compute();
-                    actix_web::rt::spawn(async move { end.publish(work.await) });
+                    Some((state.started, compute))
                 }
+            };
+            // Started outside the lock: a task dropped at once (a runtime shutting down)
+            // publishes its loss through `End`, which takes the lock.
+            if let Some((number, compute)) = start {
+                let end = End {
+                    flight: Arc::clone(&flight),
+                    number,
+                    answer: None,
+                };
+                let work = compute();
+                actix_web::rt::spawn(async move { end.publish(work.await) });
             }
             finished.await;
         }
