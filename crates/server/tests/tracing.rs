@@ -35,6 +35,14 @@ fn a_traceparent_continues_into_the_http_span_and_its_database_spans() {
         .call()
         .unwrap();
     assert_eq!(res.status(), 200);
+    // The dashboard computes in a task of its own (shared by concurrent requests): still
+    // inside the trace of the request that started it.
+    let res = ureq::get(&format!("{}/api/v1/dashboard/stats", server.base))
+        .set("Authorization", &format!("Bearer {token}"))
+        .set("traceparent", &traceparent)
+        .call()
+        .unwrap();
+    assert_eq!(res.status(), 200);
     // An error inside the trace: its body's trace_id is the trace's.
     let err = match ureq::get(&format!("{}/api/v1/users/999999", server.base))
         .set("Authorization", &format!("Bearer {token}"))
@@ -74,6 +82,11 @@ fn a_traceparent_continues_into_the_http_span_and_its_database_spans() {
         .find(|s| s.name.starts_with("use_case GET /api/v1/users/"))
         .unwrap_or_else(|| panic!("no use-case span: {got:#?}"));
     assert_eq!(use_case.parent_span_id.len(), 16);
+    assert!(
+        ours.iter()
+            .any(|s| s.name == "use_case GET /api/v1/dashboard/stats"),
+        "the dashboard's computation is in the request's trace: {got:#?}"
+    );
     let db: Vec<_> = ours.iter().filter(|s| s.name == "db.query").collect();
     assert!(
         db.iter().any(|s| s.parent_span_id == use_case.span_id),

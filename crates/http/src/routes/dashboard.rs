@@ -10,6 +10,7 @@ use erp_domain::enums::{
     PrioriteIntervention as P, StatutEquipement as E, StatutIntervention as S,
 };
 use serde::Serialize;
+use tracing::Instrument as _;
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
@@ -147,11 +148,16 @@ async fn stats(
     let leader = (req.clone(), state.clone());
     let d = state
         .dashboards()
-        .run(audience, move || async move {
-            let (req, state) = leader;
-            use_case(&req, &state, move |app, _| app.dashboard(&caller.0))
-                .await
-                .map(Arc::new)
+        .run(audience, move || {
+            // The computation runs in a task of its own: it stays under this request's span.
+            let span = tracing::Span::current();
+            async move {
+                let (req, state) = leader;
+                use_case(&req, &state, move |app, _| app.dashboard(&caller.0))
+                    .await
+                    .map(Arc::new)
+            }
+            .instrument(span)
         })
         .await
         .unwrap_or_else(|| Err(ApiError::internal("the dashboard computation was lost")))?;
