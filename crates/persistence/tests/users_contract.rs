@@ -232,10 +232,47 @@ fn sqlite_connections_have_the_pragmas_of_d1() {
     let wal: Str = diesel::sql_query("PRAGMA journal_mode")
         .get_result(&mut **c)
         .unwrap();
+    let cache: Int = diesel::sql_query("SELECT cache_size AS v FROM pragma_cache_size")
+        .get_result(&mut **c)
+        .unwrap();
     assert_eq!(fk.v, 1);
     assert_eq!(busy.v, 5_000);
     assert_eq!(sync.v, 1, "NORMAL");
     assert_eq!(wal.journal_mode, "wal");
+    assert_eq!(
+        cache.v,
+        -i64::from(erp_persistence::database::SQLITE_CACHE_KIB),
+        "a negative cache_size is in KiB"
+    );
+}
+
+#[test]
+fn the_sqlite_page_cache_is_sized_as_configured() {
+    use diesel::RunQueryDsl as _;
+    #[derive(diesel::QueryableByName)]
+    struct Int {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        v: i64,
+    }
+    let guard =
+        erp_persistence::testing::TestDatabase::new(erp_persistence::testing::TestBackend::Sqlite)
+            .unwrap();
+    let db = Database::connect(
+        guard.url(),
+        erp_persistence::database::DatabaseOptions {
+            sqlite_cache_kib: 3_000,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut pooled = db.checkout(std::time::Duration::from_secs(2)).unwrap();
+    let erp_persistence::database::PooledConn::Sqlite(c) = &mut pooled else {
+        panic!("sqlite")
+    };
+    let cache: Int = diesel::sql_query("SELECT cache_size AS v FROM pragma_cache_size")
+        .get_result(&mut **c)
+        .unwrap();
+    assert_eq!(cache.v, -3_000);
 }
 
 #[test]

@@ -157,6 +157,8 @@ pub struct DatabaseSettings {
     pub acquire_timeout_ms: u64,
     /// SQLite busy timeout.
     pub sqlite_busy_timeout_ms: u64,
+    /// SQLite page cache of each pooled connection, in KiB.
+    pub sqlite_cache_kib: u32,
     /// PostgreSQL connect timeout.
     pub connect_timeout_seconds: u64,
 }
@@ -439,6 +441,12 @@ impl Settings {
         if self.database.max_connections == 0 {
             return rule("database.max_connections", "must be at least 1");
         }
+        if !(64..=1_048_576).contains(&self.database.sqlite_cache_kib) {
+            return rule(
+                "database.sqlite_cache_kib",
+                "must be between 64 and 1048576 (KiB)",
+            );
+        }
         if self.rate_limit.requests_per_minute == 0 {
             return rule("rate_limit.requests_per_minute", "must be at least 1");
         }
@@ -653,6 +661,7 @@ impl Settings {
                 "max_connections": self.database.max_connections,
                 "acquire_timeout_ms": self.database.acquire_timeout_ms,
                 "sqlite_busy_timeout_ms": self.database.sqlite_busy_timeout_ms,
+                "sqlite_cache_kib": self.database.sqlite_cache_kib,
                 "connect_timeout_seconds": self.database.connect_timeout_seconds,
             },
             "security": {
@@ -752,6 +761,11 @@ mod tests {
             assert_eq!(s.server.host, "127.0.0.1");
             assert_eq!(s.server.port, 8000);
             assert_eq!(s.database_url().expose_secret(), "sqlite://./data/erp.db");
+            assert_eq!(
+                s.database.sqlite_cache_kib,
+                erp_persistence::database::SQLITE_CACHE_KIB,
+                "config/default.toml and the library agree"
+            );
             assert_eq!(s.rate_limit.requests_per_minute, 120);
             assert!(
                 s.cors
@@ -879,6 +893,23 @@ mod tests {
             ));
             Ok(())
         });
+        for (kib, accepted) in [("63", false), ("64", true), ("1048577", false)] {
+            Jail::expect_with(|jail| {
+                jail.set_env("ERP__DATABASE__SQLITE_CACHE_KIB", kib);
+                let loaded = load_in(jail);
+                assert_eq!(loaded.is_ok(), accepted, "{kib}: {loaded:?}");
+                if !accepted {
+                    assert!(matches!(
+                        loaded,
+                        Err(ConfigError::Rule {
+                            key: "database.sqlite_cache_kib",
+                            ..
+                        })
+                    ));
+                }
+                Ok(())
+            });
+        }
     }
 
     #[test]

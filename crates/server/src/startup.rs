@@ -56,6 +56,7 @@ pub fn open_database(settings: &Settings) -> Result<Database, StartupError> {
         max_connections: settings.database.max_connections,
         acquire_timeout: Duration::from_millis(settings.database.acquire_timeout_ms),
         sqlite_busy_timeout: Duration::from_millis(settings.database.sqlite_busy_timeout_ms),
+        sqlite_cache_kib: settings.database.sqlite_cache_kib,
         connect_timeout: Duration::from_secs(settings.database.connect_timeout_seconds),
     };
     Ok(Database::connect(
