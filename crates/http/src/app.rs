@@ -3,7 +3,7 @@
 
 use actix_web::body::BoxBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
+use actix_web::middleware::{Condition, NormalizePath, TrailingSlash, from_fn};
 use actix_web::{App, Error, HttpResponse, web};
 
 use crate::error::ApiError;
@@ -29,6 +29,7 @@ pub fn app(
     >,
 > {
     let json_limit = JsonLimit(state.http().json_limit);
+    let traced = state.http().traced;
     App::new()
         .app_data(web::Data::new(state))
         .app_data(json_limit)
@@ -37,9 +38,13 @@ pub fn app(
         // Registered last, so it runs first: a trailing slash is stripped before routing.
         .wrap(NormalizePath::new(TrailingSlash::Trim))
         .wrap(from_fn(request_context))
-        // Outermost: the root span of every request, continuing an incoming `traceparent`
-        // (a no-op cost when no OpenTelemetry layer is installed).
-        .wrap(tracing_actix_web::TracingLogger::default())
+        // Outermost, when traces are exported: the root span of every request, continuing an
+        // incoming `traceparent`. Not installed otherwise: it builds its span's dozen fields
+        // (matching the route once more) whether or not anything records them.
+        .wrap(Condition::new(
+            traced,
+            tracing_actix_web::TracingLogger::default(),
+        ))
         .wrap(from_fn(boxed_body))
 }
 

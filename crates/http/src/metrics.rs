@@ -92,8 +92,8 @@ pub fn enabled() -> bool {
 
 /// The label of a request's route: its template, or `unmatched`.
 #[must_use]
-pub fn endpoint_label(pattern: Option<String>) -> String {
-    pattern.unwrap_or_else(|| "unmatched".to_owned())
+pub fn endpoint_label(pattern: Option<&str>) -> &str {
+    pattern.unwrap_or("unmatched")
 }
 
 /// Records one finished request.

@@ -3,6 +3,9 @@
 //! collected in a [`RouteTable`] before they are handed to actix, so that the table of
 //! `(method, path)` pairs the app serves can be compared with the OpenAPI document.
 
+use std::rc::Rc;
+
+use actix_web::HttpMessage as _;
 use actix_web::body::BoxBody;
 use actix_web::dev::{HttpServiceFactory, ServiceRequest};
 use actix_web::http::header::{self, HeaderValue};
@@ -12,6 +15,8 @@ use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Responder, Rout
 
 use crate::cors;
 use crate::error::ApiError;
+use crate::metrics::InFlight;
+use crate::middleware::MatchedRoute;
 use crate::state::AppState;
 
 /// A path and its handlers, one per method.
@@ -177,6 +182,7 @@ impl Endpoint {
         let mut allow: Vec<String> = self.routes.iter().map(|(m, _)| m.to_string()).collect();
         allow.push("OPTIONS".to_owned());
         let allow = allow.join(", ");
+        let template: Rc<str> = Rc::from(self.path.as_str());
         let mut resource = web::resource(self.path);
         for (_, route) in self.routes {
             resource = resource.route(route);
@@ -194,7 +200,14 @@ impl Endpoint {
             .wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
                 // Routing (404/405) and preflights come before the rate limit (API.md §1.5).
                 let counted = rate_limited && methods.contains(req.method());
+                // The route's template, known here without matching again, for the metrics'
+                // `endpoint` label and the use-case spans.
+                req.extensions_mut()
+                    .insert(MatchedRoute(Rc::clone(&template)));
+                let in_flight = crate::metrics::enabled()
+                    .then(|| InFlight::start(req.method().as_str(), &template));
                 async move {
+                    let _in_flight = in_flight;
                     if counted && let Some(rejection) = rate_limit(&req) {
                         return Ok(req.error_response(rejection));
                     }

@@ -44,6 +44,10 @@ pub struct HttpSettings {
     /// Password hashes that may run at once (`security.password_hash_concurrency`): requests
     /// that hash wait for a slot here, without holding a blocking thread.
     pub hashing_slots: usize,
+    /// Traces are exported (`tracing.enabled`): every request opens the OpenTelemetry server
+    /// span of tracing-actix-web, continuing an incoming `traceparent`. Off, that middleware is
+    /// not installed at all (it costs even when nothing records its span).
+    pub traced: bool,
 }
 
 /// Everything handlers and middleware share. Cheap to clone.

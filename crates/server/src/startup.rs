@@ -346,6 +346,7 @@ pub fn http_state(settings: &Settings, db: Arc<Database>, app: Application) -> e
                 .then(|| Duration::from_secs(settings.scheduler.interval_seconds)),
             docs_enabled: settings.docs.enabled,
             hashing_slots: settings.password_hash_concurrency(),
+            traced: settings.tracing.enabled,
         },
         db,
         app,

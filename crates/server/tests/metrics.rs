@@ -149,6 +149,21 @@ fn every_contractual_family_is_scraped_with_its_labels_and_counts() {
         Some(&json!({"rapport_intervention": "Joint remplacé"})),
     );
     assert_eq!(status, 200);
+    // A path no endpoint serves, twice, once with a trailing slash.
+    for path in ["/interventions/1/nowhere", "/interventions/1/nowhere/"] {
+        assert_eq!(send("GET", &api(path), Some(&karim), None).0, 404);
+    }
+    // A trailing slash is stripped before routing: the endpoint is still named.
+    assert_eq!(
+        send(
+            "GET",
+            &api(&format!("/interventions/{id}/")),
+            Some(&karim),
+            None
+        )
+        .0,
+        200
+    );
     let (status, doc) = upload(base, &karim, id);
     assert_eq!(status, 201, "{doc}");
     let res = ureq::get(&api(&format!("/documents/{}/download", doc["id"])))
@@ -187,42 +202,25 @@ fn every_contractual_family_is_scraped_with_its_labels_and_counts() {
     };
 
     let token = "/api/v1/auth/token";
-    assert_eq!(
+    let requests = |method: &str, endpoint: &str, status: &str| {
         expect(
             &text,
             "http_requests_total",
             &[
-                ("method", "POST"),
-                ("endpoint", token),
-                ("status_code", "200")
-            ]
-        ),
-        2.0
-    );
+                ("method", method),
+                ("endpoint", endpoint),
+                ("status_code", status),
+            ],
+        )
+    };
+    assert_eq!(requests("POST", token, "200"), 2.0);
+    assert_eq!(requests("POST", token, "401"), 5.0);
     assert_eq!(
-        expect(
-            &text,
-            "http_requests_total",
-            &[
-                ("method", "POST"),
-                ("endpoint", token),
-                ("status_code", "401")
-            ]
-        ),
-        5.0
-    );
-    assert_eq!(
-        expect(
-            &text,
-            "http_requests_total",
-            &[
-                ("method", "POST"),
-                ("endpoint", "/api/v1/interventions/{id}/cloturer"),
-                ("status_code", "200")
-            ]
-        ),
+        requests("POST", "/api/v1/interventions/{id}/cloturer", "200"),
         1.0
     );
+    assert_eq!(requests("GET", "/api/v1/interventions/{id}", "200"), 1.0);
+    assert_eq!(requests("GET", "unmatched", "404"), 2.0);
     assert!(
         expect(
             &text,

@@ -147,6 +147,7 @@ pub fn settings(requests_per_minute: u32) -> HttpSettings {
         scheduler_interval: None,
         docs_enabled: true,
         hashing_slots: 1,
+        traced: false,
     }
 }
 
