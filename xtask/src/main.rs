@@ -685,8 +685,7 @@ fn bench_harness(
                 &format!("CREATE DATABASE {name}"),
             ]),
         )?;
-        let base = admin_url.split('?').next().unwrap_or(&admin_url);
-        let url = format!("{}/{name}", base.rsplit_once('/').map_or(base, |(b, _)| b));
+        let url = bench::database_url(&admin_url, &name);
         let pg = bench::Backend {
             name: "PostgreSQL",
             env: vec![("ERP__DATABASE__URL".into(), url.clone())],

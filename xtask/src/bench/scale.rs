@@ -96,11 +96,7 @@ pub fn run(
 ) -> Result<String, String> {
     let name = format!("erp_scale_{}", std::process::id());
     psql(admin_url, &format!("CREATE DATABASE {name}"))?;
-    let base_url = admin_url.split('?').next().unwrap_or(admin_url);
-    let url = format!(
-        "{}/{name}",
-        base_url.rsplit_once('/').map_or(base_url, |(b, _)| b)
-    );
+    let url = super::database_url(admin_url, &name);
     let result = measure_sizes(binary, workdir, lua_dir, &url, sizes, options);
     let _ = psql(
         admin_url,
