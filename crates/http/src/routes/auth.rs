@@ -268,8 +268,9 @@ pub(crate) async fn use_case<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     let ctx = context_of(req);
     let app = state.app().clone();
-    // One span per use case, named by the route it serves, under the request's span; it
-    // repeats the request id so that log lines inside it still carry it.
+    // One span per use case for the exported trace, named by the route it serves, under the
+    // request's span (the one the log lines show, so that lines of the use case name the
+    // request); it repeats the request id for whoever reads the trace alone.
     let span = tracing::info_span!(
         "use_case",
         otel.name = %format!("use_case {} {}", req.method(), crate::middleware::route_template(req).unwrap_or_default()),
