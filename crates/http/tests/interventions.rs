@@ -1204,7 +1204,108 @@ async fn totals_follow_every_change(h: Harness) {
     );
 }
 
+/// The reads check the token, its session and the role inside their use case's own blocking
+/// call (`Bearer::run`); the contract's order (API.md §1.5) still holds: 401 before the input's
+/// 422 or 404, a revoked session or a deactivated user refused on the very next read.
+async fn reads_check_the_caller_before_their_input(h: Harness) {
+    let w = world(&h).await;
+    let id = create(&h, &w, json!({})).await["id"].as_i64().unwrap();
+    let reads = [
+        format!("/api/v1/interventions/{id}"),
+        format!("/api/v1/interventions/{id}/historique"),
+        "/api/v1/interventions".to_owned(),
+        "/api/v1/filters/interventions".to_owned(),
+        format!("/api/v1/equipements/{}/interventions", w.equipement_id),
+    ];
+    let bad = [
+        (
+            "/api/v1/interventions/abc",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        ("/api/v1/interventions/999999", StatusCode::NOT_FOUND),
+        (
+            "/api/v1/interventions/abc/historique",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "/api/v1/interventions/999999/historique",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/interventions?limit=0",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "/api/v1/equipements/abc/interventions",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "/api/v1/equipements/999999/interventions",
+            StatusCode::NOT_FOUND,
+        ),
+    ];
+    seed_user(&h.db, "leila", UserRole::Responsable, None);
+    let (leila, _) = h.token("leila").await;
+    for uri in &reads {
+        let res = h.json(Method::GET, uri, Some(&leila), None).await;
+        assert_eq!(res.status, StatusCode::OK, "{uri}: {}", res.body);
+    }
+    for (uri, status) in bad {
+        let res = h.json(Method::GET, uri, Some(&leila), None).await;
+        assert_eq!(res.status, status, "{uri}: {}", res.body);
+    }
+    let everything: Vec<&str> = reads
+        .iter()
+        .map(String::as_str)
+        .chain(bad.iter().map(|(uri, _)| *uri))
+        .collect();
+    let refused = |res: &support::Res, uri: &str| {
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{uri}: {}", res.body);
+        assert!(res.header("www-authenticate").is_some(), "{uri}");
+    };
+    for uri in &everything {
+        refused(&h.json(Method::GET, uri, None, None).await, uri);
+        refused(
+            &h.json(Method::GET, uri, Some("not-a-jwt"), None).await,
+            uri,
+        );
+    }
+    // Logged out: the token still verifies, its session no longer exists.
+    let res = h
+        .json(Method::POST, "/api/v1/auth/logout", Some(&leila), None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    for uri in &everything {
+        let res = h.json(Method::GET, uri, Some(&leila), None).await;
+        refused(&res, uri);
+        assert_eq!(res.message(), "Token invalide ou expiré", "{uri}");
+    }
+    // A deactivated user: refused with its own message, whatever the input.
+    let (karim, _) = h.token("karim").await;
+    let karim_id = h
+        .json(Method::GET, "/api/v1/auth/me", Some(&karim), None)
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let res = h
+        .json(
+            Method::PUT,
+            &format!("/api/v1/users/{karim_id}"),
+            Some(&w.admin),
+            Some(json!({"is_active": false})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    for uri in ["/api/v1/interventions/abc", "/api/v1/interventions"] {
+        let res = h.json(Method::GET, uri, Some(&karim), None).await;
+        refused(&res, uri);
+        assert_eq!(res.message(), "Utilisateur désactivé", "{uri}");
+    }
+}
+
 both! {
+    reads_check_the_caller => reads_check_the_caller_before_their_input;
     totals => totals_follow_every_change;
     dashboard => the_dashboard_counts_by_scope;
     concurrency => concurrent_transitions_have_one_winner_per_step;

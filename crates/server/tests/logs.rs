@@ -11,7 +11,9 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::start;
+use support::{login, start};
+
+const PASSWORD: &str = "Bootstrap#Admin2026";
 
 pub mod support;
 
@@ -66,7 +68,26 @@ fn a_warning_inside_a_request_names_the_request_at_every_log_level() {
     // `erp_server=info` keeps the "server listening" line the harness waits for.
     for level in ["info", "warn,erp_server=info"] {
         let dir = tempfile::tempdir().unwrap();
-        let server = start(dir.path(), &[("ERP__LOG__LEVEL", level)]);
+        let server = start(
+            dir.path(),
+            &[
+                ("ERP__LOG__LEVEL", level),
+                ("ERP_BOOTSTRAP_ADMIN_PASSWORD", PASSWORD),
+            ],
+        );
+        // A read refused by its use case (404) still names its caller in the access line.
+        let admin = login(&server.base, "admin", PASSWORD);
+        let status = match ureq::get(&format!("{}/api/v1/interventions/999999", server.base))
+            .set("Authorization", &format!("Bearer {admin}"))
+            .set("X-Request-ID", "logs-test-read")
+            .call()
+        {
+            Ok(res) => res.status(),
+            Err(ureq::Error::Status(code, _)) => code,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(status, 404);
+        // Before the lockout below, which also locks this address.
         let ids = lock_out(&server.base);
 
         // The last request's warning: every line of the earlier ones was read before it.
@@ -91,6 +112,12 @@ fn a_warning_inside_a_request_names_the_request_at_every_log_level() {
                 access.iter().any(|a| &a["request_id"] == id),
                 "no access line for {id}"
             );
+            let read = access
+                .iter()
+                .find(|a| a["request_id"] == "logs-test-read")
+                .unwrap_or_else(|| panic!("no access line for the read: {access:?}"));
+            assert_eq!(read["status_code"], 404);
+            assert!(read["user_id"].as_i64().is_some_and(|id| id > 0), "{read}");
         } else {
             assert!(access.is_empty(), "access lines are info: {access:?}");
         }

@@ -7,7 +7,7 @@ pub mod form;
 mod json;
 pub mod query;
 
-pub use caller::Authenticated;
+pub use caller::{Authenticated, Bearer};
 pub use client::ClientContext;
 pub use json::{
     DEFAULT_JSON_LIMIT, JsonLimit, JsonObject, is_json, read_json_object, read_limited,

@@ -266,6 +266,18 @@ pub(crate) async fn use_case<T: Send + 'static>(
     + Send
     + 'static,
 ) -> Result<T, ApiError> {
+    in_use_case(req, state, f).await?.map_err(ApiError::from)
+}
+
+/// Runs `f` with the request's context on the blocking pool, in the use case's span; the
+/// error is the pool's (a panic or a shutdown), `f`'s result is returned as it is.
+pub(crate) async fn in_use_case<T: Send + 'static>(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    f: impl FnOnce(&erp_application::Application, &erp_domain::audit::AuditContext) -> T
+    + Send
+    + 'static,
+) -> Result<T, ApiError> {
     let ctx = context_of(req);
     let app = state.app().clone();
     // One span per use case for the exported trace, named by the route it serves, under the
@@ -276,7 +288,7 @@ pub(crate) async fn use_case<T: Send + 'static>(
         otel.name = %format!("use_case {} {}", req.method(), crate::middleware::route_template(req).unwrap_or_default()),
         request_id = ctx.request_id.as_deref().unwrap_or_default(),
     );
-    blocking(move || span.in_scope(|| f(&app, &ctx))).await
+    blocking(move || Ok(span.in_scope(|| f(&app, &ctx)))).await
 }
 
 /// [`use_case`] for one that may hash a password (`hashes`): it first waits for a hashing

@@ -24,7 +24,7 @@ use crate::dto::collection;
 use crate::error::{ApiError, ErrorEnvelope, Location};
 use crate::extract::fields::{Fields, Patch};
 use crate::extract::query::Query;
-use crate::extract::{Authenticated, read_json_object, read_optional_json_object};
+use crate::extract::{Authenticated, Bearer, read_json_object, read_optional_json_object};
 use crate::openapi::schema::{self, Ts};
 use crate::openapi::{bodies, params};
 use crate::routes::auth::use_case;
@@ -469,19 +469,23 @@ fn read_filter(q: &mut Query) -> (InterventionFilter, Vec<SortKey<InterventionSo
 )]
 async fn list(
     req: HttpRequest,
-    caller: Authenticated,
+    caller: Bearer,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.allow(&req, Action::ReadInterventions).await?;
     let mut q = Query::of(&req);
     let (filter, sort) = read_filter(&mut q);
     let page = q.page();
-    q.finish()?;
+    let input = q.finish().map(|()| (filter, sort, page));
     let now = state.clock().now();
-    let listed = use_case(&req, &state, move |app, _| {
-        app.list_interventions(&caller.0, filter, &sort, page)
-    })
-    .await?;
+    let listed = caller
+        .run(
+            &req,
+            &state,
+            Action::ReadInterventions,
+            input,
+            |app, caller, (filter, sort, page)| app.list_interventions(caller, filter, &sort, page),
+        )
+        .await?;
     Ok(collection(&listed, |i| intervention_out(i, now)))
 }
 
@@ -499,23 +503,31 @@ async fn list(
 )]
 async fn list_for_equipement(
     req: HttpRequest,
-    caller: Authenticated,
+    caller: Bearer,
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.allow(&req, Action::ReadEquipements).await?;
     let mut q = Query::of(&req);
     let (filter, sort) = read_filter(&mut q);
     let page = q.page();
-    q.finish()?;
-    let equipement = path_id("id", &id)?
-        .map(EquipementId::new)
-        .ok_or_else(|| ApiError::not_found("Équipement introuvable"))?;
+    let input = q.finish().and_then(|()| {
+        let equipement = path_id("id", &id)?
+            .map(EquipementId::new)
+            .ok_or_else(|| ApiError::not_found("Équipement introuvable"))?;
+        Ok((equipement, filter, sort, page))
+    });
     let now = state.clock().now();
-    let listed = use_case(&req, &state, move |app, _| {
-        app.list_equipement_interventions(&caller.0, equipement, filter, &sort, page)
-    })
-    .await?;
+    let listed = caller
+        .run(
+            &req,
+            &state,
+            Action::ReadEquipements,
+            input,
+            |app, caller, (equipement, filter, sort, page)| {
+                app.list_equipement_interventions(caller, equipement, filter, &sort, page)
+            },
+        )
+        .await?;
     Ok(collection(&listed, |i| intervention_out(i, now)))
 }
 
@@ -533,17 +545,20 @@ async fn list_for_equipement(
 )]
 async fn get(
     req: HttpRequest,
-    caller: Authenticated,
+    caller: Bearer,
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.allow(&req, Action::ReadInterventions).await?;
-    let id = intervention_id(&id)?;
     let now = state.clock().now();
-    let i = use_case(&req, &state, move |app, _| {
-        app.get_intervention(&caller.0, id)
-    })
-    .await?;
+    let i = caller
+        .run(
+            &req,
+            &state,
+            Action::ReadInterventions,
+            intervention_id(&id),
+            |app, caller, id| app.get_intervention(caller, id),
+        )
+        .await?;
     Ok(single(StatusCode::OK, &i, now))
 }
 
@@ -561,19 +576,22 @@ async fn get(
 )]
 async fn history(
     req: HttpRequest,
-    caller: Authenticated,
+    caller: Bearer,
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.allow(&req, Action::ReadInterventions).await?;
     let mut q = Query::of(&req);
     let page = q.page();
-    q.finish()?;
-    let id = intervention_id(&id)?;
-    let listed = use_case(&req, &state, move |app, _| {
-        app.intervention_history(&caller.0, id, page)
-    })
-    .await?;
+    let input = q.finish().and_then(|()| Ok((intervention_id(&id)?, page)));
+    let listed = caller
+        .run(
+            &req,
+            &state,
+            Action::ReadInterventions,
+            input,
+            |app, caller, (id, page)| app.intervention_history(caller, id, page),
+        )
+        .await?;
     Ok(collection(&listed, history_out))
 }
 
@@ -668,7 +686,7 @@ async fn update(
 )]
 async fn list_filters(
     req: HttpRequest,
-    caller: Authenticated,
+    caller: Bearer,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     list(req, caller, state).await
