@@ -11,6 +11,7 @@ use secrecy::SecretString;
 use serde_json::json;
 
 use crate::app::{Application, Audit, AuditLog, Caller, Outcome};
+use crate::authz::{Action, authorize};
 use crate::error::{AppError, AuthFailure};
 use crate::telemetry;
 use crate::tx::transaction;
@@ -632,6 +633,20 @@ impl Application {
             user,
             session_id: session.id,
         })
+    }
+
+    /// The role check of a request: `action` allowed for the caller's role, else the 403,
+    /// written to the audit trail (`rbac.violation`) before it is returned.
+    ///
+    /// # Errors
+    /// The 403.
+    pub fn authorize_request(
+        &self,
+        caller: &Caller,
+        action: Action,
+        ctx: &AuditContext,
+    ) -> Result<(), AppError> {
+        authorize(caller.user.role, action).inspect_err(|e| self.record_denial(caller, e, ctx))
     }
 
     /// Writes the `rbac.violation` of a 403 (its own transaction).

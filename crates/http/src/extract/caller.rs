@@ -67,10 +67,20 @@ impl Authenticated {
     /// # Errors
     /// The 403.
     pub async fn allow(&self, req: &HttpRequest, action: Action) -> Result<(), ApiError> {
-        match authorize(self.0.user.role, action) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(deny(req, &self.0, e).await),
+        // Allowed: decided here, without a call to the blocking pool. Refused: the application
+        // decides again and writes the refusal to the audit trail, in one.
+        if authorize(self.0.user.role, action).is_ok() {
+            return Ok(());
         }
+        let state = req
+            .app_data::<web::Data<AppState>>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("application state missing"))?;
+        let caller = self.0.clone();
+        crate::routes::auth::use_case(req, &state, move |app, ctx| {
+            app.authorize_request(&caller, action, ctx)
+        })
+        .await
     }
 }
 
@@ -121,8 +131,7 @@ impl Bearer {
                 Err(e) => return (None, Err(ApiError::from(e))),
             };
             let id = caller.user.id.get();
-            if let Err(e) = authorize(caller.user.role, action) {
-                app.record_denial(&caller, &e, ctx);
+            if let Err(e) = app.authorize_request(&caller, action, ctx) {
                 return (Some(id), Err(ApiError::from(e)));
             }
             let done = input.and_then(|input| f(app, &caller, input).map_err(ApiError::from));
@@ -135,21 +144,6 @@ impl Bearer {
         }
         done
     }
-}
-
-/// Audits a 403 (`rbac.violation`) and returns it as a response error.
-pub async fn deny(req: &HttpRequest, caller: &Caller, error: AppError) -> ApiError {
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return ApiError::from(error);
-    };
-    let ctx = context_of(req);
-    let caller = caller.clone();
-    let recorded = error.clone();
-    let app = state.app().clone();
-    if let Err(e) = web::block(move || app.record_denial(&caller, &recorded, &ctx)).await {
-        tracing::error!(error = %e, "could not audit a denial");
-    }
-    ApiError::from(error)
 }
 
 #[cfg(test)]
