@@ -3,6 +3,7 @@
 
 #![expect(
     clippy::unwrap_used,
+    clippy::panic,
     reason = "test helpers outside #[test] functions: failing loudly is the point"
 )]
 
@@ -198,62 +199,65 @@ backend_tests! {
     }
 }
 
-#[test]
-fn sqlite_connections_have_the_pragmas_of_d1() {
-    use diesel::RunQueryDsl as _;
-    use diesel::sql_types::{BigInt, Text};
-    #[derive(diesel::QueryableByName)]
-    struct Int {
-        #[diesel(sql_type = BigInt)]
-        v: i64,
-    }
-    #[derive(diesel::QueryableByName)]
-    struct Str {
-        #[diesel(sql_type = Text)]
-        journal_mode: String,
-    }
-    let guard =
-        erp_persistence::testing::TestDatabase::new(erp_persistence::testing::TestBackend::Sqlite)
-            .unwrap();
-    let db = guard.connect();
-    let mut pooled = db.checkout(std::time::Duration::from_secs(2)).unwrap();
-    let erp_persistence::database::PooledConn::Sqlite(c) = &mut pooled else {
-        panic!("sqlite")
-    };
-    let fk: Int = diesel::sql_query("SELECT foreign_keys AS v FROM pragma_foreign_keys")
-        .get_result(&mut **c)
-        .unwrap();
-    let busy: Int = diesel::sql_query("SELECT timeout AS v FROM pragma_busy_timeout")
-        .get_result(&mut **c)
-        .unwrap();
-    let sync: Int = diesel::sql_query("SELECT synchronous AS v FROM pragma_synchronous")
-        .get_result(&mut **c)
-        .unwrap();
-    let wal: Str = diesel::sql_query("PRAGMA journal_mode")
-        .get_result(&mut **c)
-        .unwrap();
-    let cache: Int = diesel::sql_query("SELECT cache_size AS v FROM pragma_cache_size")
-        .get_result(&mut **c)
-        .unwrap();
-    assert_eq!(fk.v, 1);
-    assert_eq!(busy.v, 5_000);
-    assert_eq!(sync.v, 1, "NORMAL");
-    assert_eq!(wal.journal_mode, "wal");
-    assert_eq!(
-        cache.v,
-        -i64::from(erp_persistence::database::SQLITE_CACHE_KIB),
-        "a negative cache_size is in KiB"
-    );
-}
-
-#[test]
-fn the_sqlite_page_cache_is_sized_as_configured() {
+/// An integer pragma of a pooled SQLite connection of `db` (`sql` selects it as `v`).
+fn sqlite_pragma(db: &Database, sql: &str) -> i64 {
     use diesel::RunQueryDsl as _;
     #[derive(diesel::QueryableByName)]
     struct Int {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         v: i64,
     }
+    let mut pooled = db.checkout(std::time::Duration::from_secs(2)).unwrap();
+    let erp_persistence::database::PooledConn::Sqlite(c) = &mut pooled else {
+        panic!("sqlite")
+    };
+    let got: Int = diesel::sql_query(sql).get_result(&mut **c).unwrap();
+    got.v
+}
+
+#[test]
+fn sqlite_connections_have_the_pragmas_of_d1() {
+    use diesel::RunQueryDsl as _;
+    #[derive(diesel::QueryableByName)]
+    struct Str {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        journal_mode: String,
+    }
+    let guard =
+        erp_persistence::testing::TestDatabase::new(erp_persistence::testing::TestBackend::Sqlite)
+            .unwrap();
+    let db = guard.connect();
+    let pragma = |sql| sqlite_pragma(&db, sql);
+    assert_eq!(
+        pragma("SELECT foreign_keys AS v FROM pragma_foreign_keys"),
+        1
+    );
+    assert_eq!(
+        pragma("SELECT timeout AS v FROM pragma_busy_timeout"),
+        5_000
+    );
+    assert_eq!(
+        pragma("SELECT synchronous AS v FROM pragma_synchronous"),
+        1,
+        "NORMAL"
+    );
+    assert_eq!(
+        pragma("SELECT cache_size AS v FROM pragma_cache_size"),
+        -i64::from(erp_persistence::database::SQLITE_CACHE_KIB),
+        "a negative cache_size is in KiB"
+    );
+    let mut pooled = db.checkout(std::time::Duration::from_secs(2)).unwrap();
+    let erp_persistence::database::PooledConn::Sqlite(c) = &mut pooled else {
+        panic!("sqlite")
+    };
+    let wal: Str = diesel::sql_query("PRAGMA journal_mode")
+        .get_result(&mut **c)
+        .unwrap();
+    assert_eq!(wal.journal_mode, "wal");
+}
+
+#[test]
+fn the_sqlite_page_cache_is_sized_as_configured() {
     let guard =
         erp_persistence::testing::TestDatabase::new(erp_persistence::testing::TestBackend::Sqlite)
             .unwrap();
@@ -265,14 +269,10 @@ fn the_sqlite_page_cache_is_sized_as_configured() {
         },
     )
     .unwrap();
-    let mut pooled = db.checkout(std::time::Duration::from_secs(2)).unwrap();
-    let erp_persistence::database::PooledConn::Sqlite(c) = &mut pooled else {
-        panic!("sqlite")
-    };
-    let cache: Int = diesel::sql_query("SELECT cache_size AS v FROM pragma_cache_size")
-        .get_result(&mut **c)
-        .unwrap();
-    assert_eq!(cache.v, -3_000);
+    assert_eq!(
+        sqlite_pragma(&db, "SELECT cache_size AS v FROM pragma_cache_size"),
+        -3_000
+    );
 }
 
 #[test]
