@@ -5,7 +5,7 @@ use erp_domain::password::{self, PlainPassword};
 use erp_domain::ports::{TransactionMode, UnitOfWork};
 use erp_domain::session::{NewRefreshToken, NewSession, RevocationReason, truncate_user_agent};
 use erp_domain::text::norm;
-use erp_domain::throttle::{ThrottleScope, ThrottleState};
+use erp_domain::throttle::{Reservation, ThrottleScope};
 use erp_domain::{FieldViolation, SessionId, Timestamp, User, ViolationCode};
 use secrecy::SecretString;
 use serde_json::json;
@@ -62,6 +62,22 @@ impl Keys {
     }
 }
 
+/// Both keys of an attempt.
+const EVERY_SCOPE: [ThrottleScope; 2] = [ThrottleScope::Username, ThrottleScope::Ip];
+
+/// A lockout in force: its scope, the seconds to wait, and its end.
+type Lock = (ThrottleScope, i64, Timestamp);
+
+/// The reservations of one attempt, per key.
+#[derive(Default)]
+struct Reserved(Vec<(ThrottleScope, Reservation)>);
+
+impl Reserved {
+    fn of(&self, scope: ThrottleScope) -> Option<&Reservation> {
+        self.0.iter().find(|(s, _)| *s == scope).map(|(_, r)| r)
+    }
+}
+
 fn locked_message(seconds: i64) -> String {
     format!("Trop de tentatives échouées. Réessayez dans {seconds} secondes.")
 }
@@ -79,25 +95,89 @@ impl Application {
         })
     }
 
-    /// The longest remaining lockout of the keys, with its scope, if any is locked.
-    fn lockout(
+    /// Locks the rows of every key of an attempt (always in the same order: account, then IP)
+    /// and, unless one is locked, counts the attempt as a failure on each before its password
+    /// is checked (D11: N concurrent attempts get at most five password checks). Audits the
+    /// lockouts this attempt imposes. `Err` is the longest lockout in force.
+    fn reserve_attempt(
         uow: &mut dyn UnitOfWork,
+        log: &mut AuditLog,
         keys: &Keys,
+        identifier: &str,
+        ctx: &AuditContext,
         now: Timestamp,
-        for_update: bool,
-    ) -> Result<Option<(ThrottleScope, i64, Timestamp)>, AppError> {
-        let mut worst: Option<(ThrottleScope, i64, Timestamp)> = None;
+    ) -> Result<Result<Reserved, Lock>, AppError> {
+        let mut states = Vec::new();
+        let mut worst: Option<Lock> = None;
         for (scope, key) in keys.each() {
-            let Some(state) = uow.throttle_state(scope, key, for_update)? else {
-                continue;
-            };
+            let state = uow.lock_throttle_state(scope, key, now)?;
             if let (Some(seconds), Some(until)) = (state.locked_for(now), state.locked_until)
                 && worst.is_none_or(|(_, s, _)| seconds > s)
             {
                 worst = Some((scope, seconds, until));
             }
+            states.push((scope, key, state));
         }
-        Ok(worst)
+        if let Some(lock) = worst {
+            return Ok(Err(lock));
+        }
+        let mut reserved = Reserved::default();
+        for (scope, key, mut state) in states {
+            // No key is locked (checked above), so every reservation is granted.
+            let Ok(reservation) = state.reserve(now) else {
+                continue;
+            };
+            uow.save_throttle_state(scope, key, &state, now)?;
+            if let Some(until) = reservation.locked_until() {
+                telemetry::lockout(scope.as_str());
+                tracing::warn!(
+                    scope = scope.as_str(),
+                    lockout_level = state.lockout_level,
+                    "login key locked"
+                );
+                log.push(
+                    uow,
+                    Audit::new(AuditEventType::LoginBruteforce, false, ctx, now)
+                        .username(identifier)
+                        .action("lockout")
+                        .details(json!({"scope": scope.as_str(), "locked_until": until.to_rfc3339(), "lockout_level": state.lockout_level})),
+                )?;
+            }
+            reserved.0.push((scope, reservation));
+        }
+        Ok(Ok(reserved))
+    }
+
+    /// Takes back the reservations of `scopes` (an attempt that was not a failure).
+    fn refund(
+        uow: &mut dyn UnitOfWork,
+        keys: &Keys,
+        reserved: &Reserved,
+        scopes: &[ThrottleScope],
+        now: Timestamp,
+    ) -> Result<(), AppError> {
+        for (scope, key) in keys.each().filter(|(s, _)| scopes.contains(s)) {
+            let Some(reservation) = reserved.of(scope) else {
+                continue;
+            };
+            let mut state = uow.lock_throttle_state(scope, key, now)?;
+            state.refund(reservation);
+            uow.save_throttle_state(scope, key, &state, now)?;
+        }
+        Ok(())
+    }
+
+    /// Refunds every reservation of an attempt that ended in an error of ours (the hasher
+    /// failed): it was no failure of the caller's.
+    fn refund_after_error(&self, keys: &Keys, reserved: &Reserved, error: AppError) -> AppError {
+        let now = self.ports.clock.now();
+        let refunded = transaction(self.ports.db.as_ref(), TransactionMode::ReadWrite, |uow| {
+            Self::refund(uow, keys, reserved, &EVERY_SCOPE, now)
+        });
+        if let Err(e) = refunded {
+            tracing::error!(error = %e, "could not refund a login attempt after an internal error");
+        }
+        error
     }
 
     fn refuse_locked(
@@ -105,7 +185,7 @@ impl Application {
         keys: &Keys,
         identifier: &str,
         ctx: &AuditContext,
-        (scope, seconds, until): (ThrottleScope, i64, Timestamp),
+        (scope, seconds, until): Lock,
     ) -> AppError {
         let now = self.ports.clock.now();
         tracing::warn!(
@@ -123,40 +203,6 @@ impl Application {
             message: locked_message(seconds),
             retry_after: seconds,
         }
-    }
-
-    /// Counts a failure on every key; audits the lockouts it causes.
-    fn count_failure(
-        uow: &mut dyn UnitOfWork,
-        log: &mut AuditLog,
-        keys: &Keys,
-        identifier: &str,
-        ctx: &AuditContext,
-        now: Timestamp,
-    ) -> Result<(), AppError> {
-        for (scope, key) in keys.each() {
-            let mut state = uow
-                .throttle_state(scope, key, true)?
-                .unwrap_or_else(ThrottleState::default);
-            let locked = state.record_failure(now);
-            uow.save_throttle_state(scope, key, &state, now)?;
-            if let Some(until) = locked {
-                telemetry::lockout(scope.as_str());
-                tracing::warn!(
-                    scope = scope.as_str(),
-                    lockout_level = state.lockout_level,
-                    "login key locked"
-                );
-                log.push(
-                    uow,
-                    Audit::new(AuditEventType::LoginBruteforce, false, ctx, now)
-                        .username(identifier)
-                        .action("lockout")
-                        .details(json!({"scope": scope.as_str(), "locked_until": until.to_rfc3339(), "lockout_level": state.lockout_level})),
-                )?;
-            }
-        }
-        Ok(())
     }
 
     fn open_session(
@@ -222,24 +268,27 @@ impl Application {
             context: ctx,
         } = input;
         let now = self.ports.clock.now();
-        let (user, keys, lock) =
-            transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
-                let user = Self::find_login_user(uow, &identifier)?;
-                let keys = Keys::of(user.as_ref(), &identifier, &ctx);
-                let lock = Self::lockout(uow, &keys, now, false)?;
-                Ok::<_, AppError>((user, keys, lock))
-            })?;
-        if let Some(lock) = lock {
-            return Err(self.refuse_locked(&keys, &identifier, &ctx, lock));
-        }
+        let (user, keys, reserved) = self.audited(|uow, log| {
+            let user = Self::find_login_user(uow, &identifier)?;
+            let keys = Keys::of(user.as_ref(), &identifier, &ctx);
+            let reserved = Self::reserve_attempt(uow, log, &keys, &identifier, &ctx, now)?;
+            Ok(Outcome::Done((user, keys, reserved)))
+        })?;
+        let reserved = match reserved {
+            Ok(reserved) => reserved,
+            Err(lock) => return Err(self.refuse_locked(&keys, &identifier, &ctx, lock)),
+        };
         // The slow part runs outside any transaction; an unknown user costs the same.
         let hash = user.as_ref().map_or(&self.dummy_hash, |u| &u.password_hash);
-        let matches = self.ports.hasher.verify(&password, hash)? && user.is_some();
+        let matches = match self.ports.hasher.verify(&password, hash) {
+            Ok(matches) => matches && user.is_some(),
+            Err(e) => return Err(self.refund_after_error(&keys, &reserved, e.into())),
+        };
         let now = self.ports.clock.now();
         let known_id = user.as_ref().map(|u| u.id);
         self.audited(|uow, log| {
             let Some(user) = user.filter(|_| matches) else {
-                Self::count_failure(uow, log, &keys, &identifier, &ctx, now)?;
+                // Already counted by the reservation.
                 let reason = if known_id.is_some() {
                     "bad_password"
                 } else {
@@ -255,6 +304,8 @@ impl Application {
                 )));
             };
             if !user.is_active {
+                // A right password on an inactive account is not a failure (API.md §1.7).
+                Self::refund(uow, &keys, &reserved, &EVERY_SCOPE, now)?;
                 log.push(
                     uow,
                     Audit::new(AuditEventType::LoginFailed, false, &ctx, now)
@@ -268,6 +319,7 @@ impl Application {
                 }));
             }
             uow.clear_throttle(ThrottleScope::Username, &keys.username)?;
+            Self::refund(uow, &keys, &reserved, &[ThrottleScope::Ip], now)?;
             uow.set_last_login(user.id, now)?;
             let tokens = self.open_session(uow, &user, &ctx, now)?;
             log.push(
@@ -481,18 +533,26 @@ impl Application {
         let user = &caller.user;
         let keys = Keys::of(Some(user), user.username.as_str(), ctx);
         let now = self.ports.clock.now();
-        let lock = transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
-            Self::lockout(uow, &keys, now, false)
+        let reserved = self.audited(|uow, log| {
+            let reserved =
+                Self::reserve_attempt(uow, log, &keys, user.username.as_str(), ctx, now)?;
+            Ok(Outcome::Done(reserved))
         })?;
-        if let Some(lock) = lock {
-            return Err(self.refuse_locked(&keys, user.username.as_str(), ctx, lock));
-        }
-        if self.ports.hasher.verify(current, &user.password_hash)? {
-            return Ok(());
-        }
+        let reserved = match reserved {
+            Ok(reserved) => reserved,
+            Err(lock) => return Err(self.refuse_locked(&keys, user.username.as_str(), ctx, lock)),
+        };
+        let matches = match self.ports.hasher.verify(current, &user.password_hash) {
+            Ok(matches) => matches,
+            Err(e) => return Err(self.refund_after_error(&keys, &reserved, e.into())),
+        };
         let now = self.ports.clock.now();
         self.audited(|uow, log| {
-            Self::count_failure(uow, log, &keys, user.username.as_str(), ctx, now)?;
+            if matches {
+                // Not a failure; the account's counter is kept (only a login clears it).
+                Self::refund(uow, &keys, &reserved, &EVERY_SCOPE, now)?;
+                return Ok(Outcome::Done(()));
+            }
             log.push(
                 uow,
                 Audit::new(AuditEventType::LoginFailed, false, ctx, now)

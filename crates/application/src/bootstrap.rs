@@ -3,7 +3,9 @@
 use erp_domain::UserId;
 use erp_domain::clock::Clock;
 use erp_domain::password::{self, PlainPassword};
-use erp_domain::ports::{PasswordHasher, SecretGenerator, TransactionMode, TransactionRunner};
+use erp_domain::ports::{
+    PasswordHasher, RepoError, SecretGenerator, TransactionMode, TransactionRunner, UniqueKey,
+};
 use erp_domain::user::{Email, FullName, NewUser, UserRole, Username};
 
 use erp_domain::audit::{AuditContext, AuditEventType, AuditFilter};
@@ -77,14 +79,15 @@ pub fn ensure_bootstrap_admin(
     // Hash before opening the transaction: the slow part never holds a database lock.
     let hash = deps.hasher.hash(&plain)?;
     let now = deps.clock.now();
+    let full_name = Some(FullName::parse("full_name", "Administrateur")?);
     let created = transaction(deps.db, TransactionMode::ReadWrite, |uow| {
         if uow.count_users()? > 0 {
-            return Ok::<_, AppError>(None);
+            return Ok(None);
         }
         let user = uow.insert_user(&NewUser {
             username,
             email,
-            full_name: Some(FullName::parse("full_name", "Administrateur")?),
+            full_name,
             password_hash: hash,
             role: UserRole::Admin,
             is_active: true,
@@ -92,7 +95,17 @@ pub fn ensure_bootstrap_admin(
             now,
         })?;
         Ok(Some(user.id))
-    })?;
+    });
+    let created = match created {
+        Ok(created) => created,
+        // Replicas starting together on an empty database (D15): on PostgreSQL each counts no
+        // user, and the unique username lets one insert win; the others were too late.
+        Err(RepoError::Duplicate(UniqueKey::Username | UniqueKey::Email)) => {
+            tracing::info!("bootstrap admin account created by another replica");
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
     Ok(match created {
         None => BootstrapOutcome::AlreadyInitialised,
         Some(id) => {

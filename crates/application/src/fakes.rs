@@ -319,6 +319,14 @@ impl ThrottleRepository for Store {
             .get(&(scope.as_str(), key.to_owned()))
             .cloned())
     }
+    fn lock_throttle_state(
+        &mut self,
+        scope: ThrottleScope,
+        key: &str,
+        _: Timestamp,
+    ) -> Result<ThrottleState, RepoError> {
+        Ok(self.throttle_state(scope, key, true)?.unwrap_or_default())
+    }
     fn save_throttle_state(
         &mut self,
         scope: ThrottleScope,

@@ -69,6 +69,76 @@ impl ThrottleState {
 
     /// Counts one failure; returns the new `locked_until` when this failure locks the key.
     pub fn record_failure(&mut self, now: Timestamp) -> Option<Timestamp> {
+        self.start_window_if_needed(now);
+        self.count(now)
+    }
+}
+
+/// An attempt counted as a failure before its password was checked (see
+/// [`ThrottleState::reserve`]): what [`ThrottleState::refund`] needs to take it back when the
+/// attempt turns out not to be a failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation {
+    /// The state just before the attempt was counted (after any window or level reset).
+    before: ThrottleState,
+    /// The window the attempt was counted in.
+    window_started_at: Option<Timestamp>,
+    /// The lockout this attempt imposed, if it was the one that reached the threshold.
+    locked_until: Option<Timestamp>,
+}
+
+impl Reservation {
+    /// The lockout this attempt imposed, if it reached the threshold.
+    #[must_use]
+    pub const fn locked_until(&self) -> Option<Timestamp> {
+        self.locked_until
+    }
+}
+
+impl ThrottleState {
+    /// Counts an attempt whose outcome is not known yet, as if it failed — before the slow
+    /// password check, under the row lock of the key, so that N concurrent attempts can never
+    /// get more than [`THRESHOLD`] password checks before the key locks (D11: "lock after the
+    /// 5th, never later"). The attempt that reaches the threshold locks the key at once; the
+    /// ones arriving after it are refused without being counted.
+    ///
+    /// # Errors
+    /// The seconds still to wait when the key is locked (nothing changes then).
+    pub fn reserve(&mut self, now: Timestamp) -> Result<Reservation, i64> {
+        if let Some(seconds) = self.locked_for(now) {
+            return Err(seconds);
+        }
+        self.start_window_if_needed(now);
+        let before = self.clone();
+        let locked_until = self.count(now);
+        Ok(Reservation {
+            before,
+            window_started_at: self.window_started_at,
+            locked_until,
+        })
+    }
+
+    /// Takes back a [`Reservation`] whose attempt was not a failure (a right password on an
+    /// inactive account, the IP key of a successful login, an internal error). When the
+    /// reservation imposed the lockout still in force, the key returns to its state before the
+    /// attempt; otherwise one failure is removed from the window it was counted in, if that
+    /// window is still the current one (a later window owes it nothing).
+    pub fn refund(&mut self, reservation: &Reservation) {
+        if reservation.locked_until.is_some() && self.locked_until == reservation.locked_until {
+            let last_failure_at = self.last_failure_at;
+            *self = reservation.before.clone();
+            self.last_failure_at = last_failure_at.max(reservation.before.last_failure_at);
+            return;
+        }
+        if reservation.locked_until.is_none()
+            && self.window_started_at == reservation.window_started_at
+            && self.failure_count > 0
+        {
+            self.failure_count -= 1;
+        }
+    }
+
+    fn start_window_if_needed(&mut self, now: Timestamp) {
         if self.last_failure_at.is_some_and(|t| now - t > RESET_AFTER) {
             self.lockout_level = 0;
         }
@@ -76,6 +146,10 @@ impl ThrottleState {
             self.failure_count = 0;
             self.window_started_at = Some(now);
         }
+    }
+
+    /// Adds one failure to the current window; locks at the threshold.
+    fn count(&mut self, now: Timestamp) -> Option<Timestamp> {
         self.failure_count += 1;
         self.last_failure_at = Some(now);
         if self.failure_count < THRESHOLD {
@@ -162,6 +236,60 @@ mod tests {
         let until = fail_n(&mut s, 5, later).unwrap();
         assert_eq!(until - later, Duration::minutes(5));
         assert_eq!(s.lockout_level, 1);
+    }
+
+    #[test]
+    fn reservations_lock_at_the_fifth_and_refuse_the_rest_uncounted() {
+        let mut s = ThrottleState::default();
+        let mut reserved = Vec::new();
+        for _ in 0..4 {
+            let r = s.reserve(t0()).unwrap();
+            assert_eq!(r.locked_until(), None);
+            reserved.push(r);
+        }
+        let fifth = s.reserve(t0()).unwrap();
+        assert_eq!(fifth.locked_until(), Some(t0() + Duration::minutes(5)));
+        let locked = s.clone();
+        for _ in 0..35 {
+            assert_eq!(s.reserve(t0()), Err(300));
+        }
+        assert_eq!(s, locked, "a refused attempt changes nothing");
+    }
+
+    #[test]
+    fn a_refund_removes_one_failure_from_its_window_only() {
+        let mut s = ThrottleState::default();
+        s.reserve(t0()).unwrap();
+        let second = s.reserve(t0()).unwrap();
+        s.refund(&second);
+        assert_eq!(s.failure_count, 1);
+        // The window rolled over since: the refund owes the new window nothing.
+        let mut s = ThrottleState::default();
+        let old = s.reserve(t0()).unwrap();
+        s.record_failure(t0() + Duration::minutes(16));
+        s.refund(&old);
+        assert_eq!(s.failure_count, 1);
+    }
+
+    #[test]
+    fn refunding_the_locking_attempt_restores_the_state_before_it() {
+        let mut s = ThrottleState::default();
+        fail_n(&mut s, 4, t0());
+        let before = s.clone();
+        let fifth = s.reserve(t0() + Duration::seconds(1)).unwrap();
+        assert!(s.locked_for(t0() + Duration::seconds(1)).is_some());
+        s.refund(&fifth);
+        assert_eq!(s.locked_until, None);
+        assert_eq!(s.lockout_level, before.lockout_level);
+        assert_eq!(s.failure_count, 4);
+        assert_eq!(s.window_started_at, before.window_started_at);
+        // A lock imposed by someone else is not lifted by an older reservation's refund.
+        let mut s = ThrottleState::default();
+        let first = s.reserve(t0()).unwrap();
+        fail_n(&mut s, 4, t0());
+        let lock = s.locked_until;
+        s.refund(&first);
+        assert_eq!(s.locked_until, lock);
     }
 
     #[test]

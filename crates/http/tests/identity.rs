@@ -836,7 +836,97 @@ async fn the_audit_trail_records_and_filters(h: Harness) {
     assert!(!text.contains(PASSWORD));
 }
 
+/// The application of a harness with `slots` concurrent password checks.
+fn hashing_app(h: &Harness, slots: usize) -> Arc<erp_application::Application> {
+    let hasher =
+        erp_security::BoundedHasher::new(erp_security::Argon2Hasher::owasp().unwrap(), slots);
+    Arc::new(support::application_hashing(
+        Arc::clone(&h.db),
+        Arc::clone(&h.clock) as _,
+        support::vault(h.docs.path(), &support::FERNET_KEY),
+        Arc::new(hasher),
+    ))
+}
+
+fn attempt(
+    app: &erp_application::Application,
+    identifier: &str,
+    password: &str,
+    ip: &str,
+) -> Result<erp_application::auth::TokenPair, erp_application::AppError> {
+    app.login(erp_application::auth::LoginInput {
+        identifier: identifier.into(),
+        password: erp_domain::password::PlainPassword::new(password),
+        context: erp_domain::audit::AuditContext {
+            ip_address: Some(ip.into()),
+            ..erp_domain::audit::AuditContext::default()
+        },
+    })
+}
+
+/// D11: 40 concurrent wrong passwords for one account, each from its own IP, with eight
+/// password checks running at once, get exactly five 401s; every other attempt is a 429.
+async fn concurrent_failures_lock_after_exactly_five(h: Harness) {
+    seed_user(&h.db, "amal", UserRole::Responsable, None);
+    let app = hashing_app(&h, 8);
+    let barrier = Arc::new(std::sync::Barrier::new(40));
+    let threads: Vec<_> = (0..40)
+        .map(|i| {
+            let app = Arc::clone(&app);
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                attempt(&app, "amal", "Wrong#Password1", &format!("198.51.100.{i}"))
+            })
+        })
+        .collect();
+    let (mut unauthorized, mut locked) = (0, 0);
+    for t in threads {
+        match t.join().unwrap() {
+            Err(erp_application::AppError::Unauthorized(_)) => unauthorized += 1,
+            Err(erp_application::AppError::TooManyRequests { .. }) => locked += 1,
+            other => unreachable!("unexpected outcome {other:?}"),
+        }
+    }
+    assert_eq!((unauthorized, locked), (5, 35));
+    assert!(matches!(
+        attempt(&app, "amal", PASSWORD, "198.51.100.99"),
+        Err(erp_application::AppError::TooManyRequests { .. })
+    ));
+}
+
+/// A success and a right password on an inactive account are no failures: their attempts,
+/// counted before the password check, are given back to the IP key.
+async fn attempts_that_are_no_failures_are_not_counted(h: Harness) {
+    seed_user(&h.db, "amal", UserRole::Responsable, None);
+    seed_user(&h.db, "badr", UserRole::Responsable, None);
+    let app = hashing_app(&h, 2);
+    let ip = "203.0.113.7";
+    for _ in 0..4 {
+        assert!(matches!(
+            attempt(&app, "inconnu", "Wrong#Password1", ip),
+            Err(erp_application::AppError::Unauthorized(_))
+        ));
+    }
+    // The fifth attempt from this IP would lock it, were a success counted.
+    assert!(attempt(&app, "badr", PASSWORD, ip).is_ok());
+    assert!(attempt(&app, "badr", PASSWORD, ip).is_ok());
+    assert!(matches!(
+        attempt(&app, "amal", "Wrong#Password1", ip),
+        Err(erp_application::AppError::Unauthorized(_))
+    ));
+    assert!(
+        matches!(
+            attempt(&app, "badr", PASSWORD, ip),
+            Err(erp_application::AppError::TooManyRequests { .. })
+        ),
+        "the fifth failure from the IP locks it"
+    );
+}
+
 both! {
+    concurrent_lockout => concurrent_failures_lock_after_exactly_five;
+    no_failure_no_count => attempts_that_are_no_failures_are_not_counted;
     login_works_in_every_format => login_in_every_format;
     malformed_multipart => malformed_multipart_bodies_are_422_like_malformed_forms;
     login_failures_look_the_same => login_failures_are_indistinguishable;

@@ -161,6 +161,14 @@ pub struct DatabaseSettings {
     pub sqlite_cache_kib: u32,
     /// PostgreSQL connect timeout.
     pub connect_timeout_seconds: u64,
+    /// Apply pending migrations at start (under a lock, D15); false leaves them to a migration
+    /// job (`erp migrate`) and `/ready` answers 503 while any is pending.
+    #[serde(default = "default_true")]
+    pub migrate_on_start: bool,
+}
+
+const fn default_true() -> bool {
+    true
 }
 
 /// Access-token signature algorithm.
@@ -663,6 +671,7 @@ impl Settings {
                 "sqlite_busy_timeout_ms": self.database.sqlite_busy_timeout_ms,
                 "sqlite_cache_kib": self.database.sqlite_cache_kib,
                 "connect_timeout_seconds": self.database.connect_timeout_seconds,
+                "migrate_on_start": self.database.migrate_on_start,
             },
             "security": {
                 "jwt_private_key_file": self.security.jwt_private_key_file.as_ref().map(|p| p.display().to_string()),

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use actix_web::HttpServer;
 
+use erp_domain::ports::DatabaseProbe as _;
+
 use crate::config::Settings;
 use crate::startup::{self, StartupError};
 use crate::{mail, workers};
@@ -21,17 +23,29 @@ pub fn run(settings: &Settings) -> Result<(), StartupError> {
             "the metrics recorder could not be installed".into(),
         ));
     }
-    let db = startup::open_database(settings)?;
-    let applied = db.migrate()?;
-    tracing::info!(
-        backend = db.backend().as_str(),
-        applied = applied.len(),
-        "database ready"
-    );
+    let db = Arc::new(startup::open_database(settings)?);
     let keys = startup::provision_keys(settings)?;
-    startup::bootstrap_admin(settings, &db)?;
-    startup::record_signing_key(settings, &db, &keys)?;
-    let db = Arc::new(db);
+    if settings.database.migrate_on_start {
+        let applied = db.migrate()?;
+        tracing::info!(
+            backend = db.backend().as_str(),
+            applied = applied.len(),
+            "database ready"
+        );
+        initialise(settings, &db, &keys)?;
+    } else {
+        match db.migration_status(MIGRATION_POLL) {
+            Ok(status) if status.pending == 0 => initialise(settings, &db, &keys)?,
+            status => {
+                let pending = status.map(|s| s.pending).ok();
+                tracing::warn!(
+                    pending,
+                    "migrations pending and database.migrate_on_start = false: /ready answers 503 until a migration job has applied them"
+                );
+                initialise_when_migrated(settings.clone(), Arc::clone(&db), keys.clone());
+            }
+        }
+    }
     let app = startup::application(
         settings,
         Arc::clone(&db),
@@ -47,6 +61,48 @@ pub fn run(settings: &Settings) -> Result<(), StartupError> {
     };
     let state = startup::http_state(settings, db, app);
     actix_web::rt::System::new().block_on(serve_http(settings, state, mailer))
+}
+
+/// How often a server that does not migrate looks for the migration job's work.
+const MIGRATION_POLL: Duration = Duration::from_secs(2);
+
+/// What needs the migrated schema: the bootstrap admin and the record of the signing key.
+fn initialise(
+    settings: &Settings,
+    db: &erp_persistence::Database,
+    keys: &startup::KeyMaterial,
+) -> Result<(), StartupError> {
+    startup::bootstrap_admin(settings, db)?;
+    startup::record_signing_key(settings, db, keys)
+}
+
+/// With `database.migrate_on_start = false` and migrations pending, the server serves (its
+/// `/ready` says 503) and finishes initialising once a migration job has run them.
+fn initialise_when_migrated(
+    settings: Settings,
+    db: Arc<erp_persistence::Database>,
+    keys: startup::KeyMaterial,
+) {
+    let spawned = std::thread::Builder::new()
+        .name("await-migrations".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(MIGRATION_POLL);
+                if db
+                    .migration_status(MIGRATION_POLL)
+                    .is_ok_and(|s| s.pending == 0)
+                {
+                    break;
+                }
+            }
+            match initialise(&settings, &db, &keys) {
+                Ok(()) => tracing::info!("migrations applied by another process: initialised"),
+                Err(e) => tracing::error!(error = %e, "initialisation after migrations failed"),
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the thread that waits for migrations");
+    }
 }
 
 async fn serve_http(

@@ -66,7 +66,7 @@ pub fn open_database(settings: &Settings) -> Result<Database, StartupError> {
 }
 
 /// The keys the server runs with.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct KeyMaterial {
     /// RS256 signing key (unused when HS256 is configured).
     pub signing: SigningKey,

@@ -921,3 +921,42 @@ fn keys_rotate_fernet_reencrypts_every_document_while_the_server_serves() {
         assert_eq!((status, bytes.as_slice()), (200, data));
     }
 }
+
+#[test]
+fn without_migrate_on_start_the_server_waits_for_a_migration_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("ERP__DATABASE__MIGRATE_ON_START", "false"),
+        ("ERP_BOOTSTRAP_ADMIN_PASSWORD", "Bootstrap#Admin2026"),
+    ];
+    let server = start(dir.path(), &env);
+    let (status, body) = get(&format!("{}/ready", server.base));
+    assert_eq!(status, 503, "{body}");
+    let migrations = &body["error"]["details"]["checks"]["migrations"];
+    assert_eq!(migrations["status"], "unhealthy", "{body}");
+    let message = migrations["message"].as_str().unwrap();
+    let pending: usize = message
+        .strip_prefix("Migrations en attente : ")
+        .unwrap_or_else(|| panic!("{message}"))
+        .parse()
+        .unwrap();
+    assert!(pending > 0);
+    // The migration job (`erp migrate`), run beside the serving replica.
+    succeed(command(dir.path(), &env).arg("migrate"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !server
+        .logs
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|l| l.contains("migrations applied by another process: initialised"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the server never initialised after the migrations"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(get(&format!("{}/ready", server.base)).0, 200);
+    login(&server.base, "admin", "Bootstrap#Admin2026");
+}

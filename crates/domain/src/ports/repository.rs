@@ -237,6 +237,20 @@ pub trait ThrottleRepository {
         for_update: bool,
     ) -> Result<Option<ThrottleState>, RepoError>;
 
+    /// The state of a key (empty when it has none), locked for the rest of the read-write
+    /// transaction: on PostgreSQL a missing row is inserted first and then read `FOR UPDATE`,
+    /// so two first attempts on one key cannot both start from nothing; SQLite write
+    /// transactions run one at a time.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn lock_throttle_state(
+        &mut self,
+        scope: ThrottleScope,
+        key: &str,
+        at: Timestamp,
+    ) -> Result<ThrottleState, RepoError>;
+
     /// Inserts or replaces the state of a key.
     ///
     /// # Errors

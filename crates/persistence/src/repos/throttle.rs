@@ -62,6 +62,29 @@ impl ThrottleRepository for DieselUnitOfWork<'_> {
         }))
     }
 
+    fn lock_throttle_state(
+        &mut self,
+        scope: ThrottleScope,
+        key: &str,
+        at: Timestamp,
+    ) -> Result<ThrottleState, RepoError> {
+        if let Conn::Postgres(c) = &mut self.conn {
+            diesel::insert_into(login_throttle::table)
+                .values((
+                    login_throttle::scope.eq(scope.as_str()),
+                    login_throttle::key.eq(key),
+                    login_throttle::failure_count.eq(0),
+                    login_throttle::lockout_level.eq(0),
+                    login_throttle::updated_at.eq(to_db(at)),
+                ))
+                .on_conflict((login_throttle::scope, login_throttle::key))
+                .do_nothing()
+                .execute(&mut **c)
+                .map_err(map)?;
+        }
+        Ok(self.throttle_state(scope, key, true)?.unwrap_or_default())
+    }
+
     fn save_throttle_state(
         &mut self,
         scope: ThrottleScope,
