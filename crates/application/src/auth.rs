@@ -52,7 +52,7 @@ impl Keys {
         );
         Self {
             username,
-            ip: ctx.ip_address.clone(),
+            ip: ctx.ip_address.as_deref().map(erp_domain::throttle::ip_key),
         }
     }
 

@@ -9,6 +9,30 @@ use crate::error::AppError;
 use crate::telemetry;
 use crate::tx::transaction;
 
+/// `last_error` of a job that failed on the database (`/health`).
+pub const ERROR_DATABASE: &str = "database";
+/// `last_error` of a job that failed otherwise (`/health`).
+pub const ERROR_INTERNAL: &str = "internal";
+
+fn category_of(error: &AppError) -> &'static str {
+    match error {
+        AppError::Unavailable(_) => ERROR_DATABASE,
+        AppError::Internal(m) if m.starts_with("storage failure") => ERROR_DATABASE,
+        _ => ERROR_INTERNAL,
+    }
+}
+
+/// The category of a recorded `last_error` (rows written before categories were recorded
+/// hold a message: `internal`).
+#[must_use]
+pub fn error_category(recorded: &str) -> &'static str {
+    if recorded == ERROR_DATABASE {
+        ERROR_DATABASE
+    } else {
+        ERROR_INTERNAL
+    }
+}
+
 /// Generation of due preventive interventions.
 pub const PLANNING_GENERATION: &str = "planning_generation";
 /// `retard` notifications of overdue interventions.
@@ -39,10 +63,15 @@ impl Application {
         }
         let result = work(self);
         telemetry::scheduler_run(job, if result.is_ok() { "success" } else { "failure" });
-        let error = result.as_ref().err().map(ToString::to_string);
+        // The lease row, read by the public `/health`, keeps only the category; the error
+        // itself (a driver message, a path) goes to the log.
+        let error = result.as_ref().err().map(|e| {
+            tracing::error!(job, error = %e, "background job failed");
+            category_of(e)
+        });
         let end = self.ports.clock.now();
         transaction(self.ports.db.as_ref(), TransactionMode::ReadWrite, |uow| {
-            Ok::<_, AppError>(uow.finish_job(job, end, error.as_deref())?)
+            Ok::<_, AppError>(uow.finish_job(job, end, error)?)
         })?;
         result.map(Some)
     }

@@ -51,6 +51,24 @@ pub struct ThrottleState {
     pub last_failure_at: Option<Timestamp>,
 }
 
+/// The `ip` scope's key of a client address (API.md §1.7): the address itself, an IPv6
+/// address's /64 prefix (`2001:db8:1:2::/64`: one subscriber's allocation, or an attacker would
+/// get 2^64 counters), an IPv4-mapped address as its IPv4. Anything else is kept as it is.
+#[must_use]
+pub fn ip_key(address: &str) -> String {
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let prefix = std::net::Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX));
+                format!("{prefix}/64")
+            }
+        },
+        Ok(v4) => v4.to_string(),
+        Err(_) => address.to_owned(),
+    }
+}
+
 /// Whole seconds to wait, rounded up, at least 1.
 #[must_use]
 pub fn retry_after_seconds(until: Timestamp, now: Timestamp) -> i64 {
@@ -290,6 +308,14 @@ mod tests {
         let lock = s.locked_until;
         s.refund(&first);
         assert_eq!(s.locked_until, lock);
+    }
+
+    #[test]
+    fn ipv6_addresses_are_keyed_by_their_64_prefix() {
+        assert_eq!(ip_key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(ip_key("2001:db8:1:2:ffff:1:2:3"), "2001:db8:1:2::/64");
+        assert_eq!(ip_key("::ffff:198.51.100.4"), "198.51.100.4");
+        assert_eq!(ip_key("198.51.100.4"), "198.51.100.4");
     }
 
     #[test]

@@ -208,7 +208,7 @@ impl Endpoint {
                     .then(|| InFlight::start(req.method().as_str(), &template));
                 async move {
                     let _in_flight = in_flight;
-                    if counted && let Some(rejection) = rate_limit(&req) {
+                    if counted && let Some(rejection) = rate_limit(&req).await {
                         return Ok(req.error_response(rejection));
                     }
                     next.call(req).await
@@ -220,10 +220,11 @@ impl Endpoint {
 /// Counts the request against its IP's window; the 429 when over the limit. The first
 /// rejection of an IP in a window is audited in the background (never a write on the request's
 /// path).
-fn rate_limit(req: &ServiceRequest) -> Option<ApiError> {
+async fn rate_limit(req: &ServiceRequest) -> Option<ApiError> {
     let state = req.app_data::<web::Data<AppState>>()?;
     let ip = crate::extract::client::client_ip(req.request(), &state.http().trusted_proxies)?;
-    match state.limiter().check(ip, state.clock().now()) {
+    let key = crate::extract::client::limit_key(ip);
+    match state.limiter().decide(key, state.clock().now()).await {
         crate::rate_limit::Decision::Allowed => None,
         crate::rate_limit::Decision::Rejected { retry_after, first } => {
             metrics::counter!("rate_limit_rejections_total").increment(1);

@@ -4,8 +4,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
-use std::net::IpAddr;
-
 use erp_application::Application;
 use erp_domain::clock::Clock;
 use erp_domain::ports::DatabaseProbe;
@@ -34,9 +32,11 @@ pub struct HttpSettings {
     /// Largest JSON request body, in bytes.
     pub json_limit: usize,
     /// Peers whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<IpAddr>,
+    pub trusted_proxies: crate::extract::client::TrustedProxies,
     /// General per-IP limit per minute.
     pub requests_per_minute: u32,
+    /// Where the limit's counters are shared between replicas (Redis), if anywhere.
+    pub rate_limit_store: Option<Arc<dyn erp_domain::ports::RateLimitStore>>,
     /// The scheduler's run interval when it runs in this process (`/health`).
     pub scheduler_interval: Option<std::time::Duration>,
     /// Serve the `/docs` viewer (`/openapi.json` is always served).
@@ -80,7 +80,12 @@ impl AppState {
         app: Application,
     ) -> Self {
         let clock = app.clock_arc();
-        let limiter = RateLimiter::new(http.requests_per_minute);
+        let limiter = match &http.rate_limit_store {
+            Some(store) => {
+                RateLimiter::new(http.requests_per_minute).with_shared_store(Arc::clone(store))
+            }
+            None => RateLimiter::new(http.requests_per_minute),
+        };
         let hashing = HashingSlots::new(http.hashing_slots);
         Self {
             inner: Arc::new(Inner {

@@ -309,3 +309,33 @@ async fn preflights_are_answered_on_known_paths_only() {
     let res = test::call_service(&app, preflight("/api/v1/nope", support::ALLOWED_ORIGIN)).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
+
+#[actix_web::test]
+async fn a_failed_job_shows_its_error_category_and_time_never_its_message() {
+    let guard = sqlite();
+    let state = support::state(guard.migrated());
+    let outcome = state.app().run_leased(
+        erp_application::jobs::PLANNING_GENERATION,
+        "replica-a",
+        chrono::Duration::minutes(1),
+        |_| -> Result<(), _> {
+            Err(erp_application::AppError::Internal(
+                "could not open /var/lib/erp/secret.db: permission denied".into(),
+            ))
+        },
+    );
+    assert!(outcome.is_err());
+    let app = test::init_service(erp_http::app(state)).await;
+    let res = test::call_service(&app, TestRequest::get().uri("/health").to_request()).await;
+    let body: Value = test::read_body_json(res).await;
+    let scheduler = &body["checks"]["scheduler"];
+    assert_eq!(scheduler["last_error"], "internal", "{body}");
+    assert!(
+        scheduler["last_error_at"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{body}"
+    );
+    assert!(!body.to_string().contains("secret.db"), "{body}");
+    assert!(body["checks"].get("redis").is_none(), "no Redis configured");
+}

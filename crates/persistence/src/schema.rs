@@ -336,6 +336,7 @@ diesel::table! {
         last_success_at -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
         updated_at -> Timestamp,
+        last_error_at -> Nullable<Timestamp>,
     }
 }
 

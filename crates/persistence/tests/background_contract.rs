@@ -60,9 +60,9 @@ backend_tests! {
         assert!(acquire("a", t(1)), "the holder renews");
         assert!(acquire("b", t(4)), "expired: b takes over");
         assert!(!acquire("a", t(5)));
-        transaction(db, TransactionMode::ReadWrite, |uow| uow.finish_job("overdue_scan", t(5), Some("boom"))).unwrap();
+        transaction(db, TransactionMode::ReadWrite, |uow| uow.finish_job("overdue_scan", t(5), Some("database"))).unwrap();
         let s = transaction(db, TransactionMode::ReadOnly, |uow| uow.job_status("overdue_scan")).unwrap().unwrap();
-        assert_eq!((s.last_run_at, s.last_success_at, s.last_error.as_deref()), (Some(t(4)), None, Some("boom")));
+        assert_eq!((s.last_run_at, s.last_success_at, s.last_error.as_deref(), s.last_error_at), (Some(t(4)), None, Some("database"), Some(t(5))));
         transaction(db, TransactionMode::ReadWrite, |uow| uow.finish_job("overdue_scan", t(6), None)).unwrap();
         let s = transaction(db, TransactionMode::ReadOnly, |uow| uow.job_status("overdue_scan")).unwrap().unwrap();
         assert_eq!((s.last_success_at, s.last_error), (Some(t(6)), None));

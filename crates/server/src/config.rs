@@ -5,7 +5,6 @@
 //! The TOML files are read from `ERP_CONFIG_DIR` (default `./config`); a file missing there is
 //! taken from the copy embedded in the binary, so the binary runs anywhere.
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
@@ -222,8 +221,25 @@ pub struct CorsSettings {
 pub struct RateLimitSettings {
     /// General per-IP limit per minute (D11).
     pub requests_per_minute: u32,
-    /// Peers trusted to set `X-Forwarded-For`.
-    pub trusted_proxies: Vec<IpAddr>,
+    /// Peers trusted to set `X-Forwarded-For`: addresses or CIDR ranges.
+    pub trusted_proxies: Vec<String>,
+    /// Redis shared by every replica for the counters (`redis://…`); absent = per replica.
+    #[serde(default)]
+    pub redis_url: Option<SecretString>,
+    /// Prefix of the Redis keys.
+    #[serde(default = "default_redis_prefix")]
+    pub redis_prefix: String,
+    /// Longest wait for Redis per request before the request is decided in memory.
+    #[serde(default = "default_redis_timeout_ms")]
+    pub redis_timeout_ms: u64,
+}
+
+fn default_redis_prefix() -> String {
+    "erp:rl".to_owned()
+}
+
+const fn default_redis_timeout_ms() -> u64 {
+    50
 }
 
 /// Log output format.
@@ -455,6 +471,23 @@ impl Settings {
                 "must be between 64 and 1048576 (KiB)",
             );
         }
+        if let Err(e) =
+            erp_http::extract::client::TrustedProxies::parse(&self.rate_limit.trusted_proxies)
+        {
+            return rule("rate_limit.trusted_proxies", &e);
+        }
+        if let Some(url) = &self.rate_limit.redis_url {
+            let url = url.expose_secret();
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return rule(
+                    "rate_limit.redis_url",
+                    "must be a redis:// or rediss:// URL",
+                );
+            }
+        }
+        if !(1..=5_000).contains(&self.rate_limit.redis_timeout_ms) {
+            return rule("rate_limit.redis_timeout_ms", "must be between 1 and 5000");
+        }
         if self.rate_limit.requests_per_minute == 0 {
             return rule("rate_limit.requests_per_minute", "must be at least 1");
         }
@@ -650,6 +683,13 @@ impl Settings {
         self.server.hsts.unwrap_or(self.is_production())
     }
 
+    /// The trusted proxies, parsed (validated at load).
+    #[must_use]
+    pub fn trusted_proxies(&self) -> erp_http::extract::client::TrustedProxies {
+        erp_http::extract::client::TrustedProxies::parse(&self.rate_limit.trusted_proxies)
+            .unwrap_or_default()
+    }
+
     /// A summary safe to print: every secret replaced by whether it is set.
     #[must_use]
     pub fn redacted_summary(&self) -> serde_json::Value {
@@ -690,6 +730,9 @@ impl Settings {
             "rate_limit": {
                 "requests_per_minute": self.rate_limit.requests_per_minute,
                 "trusted_proxies": self.rate_limit.trusted_proxies,
+                "redis_url": self.rate_limit.redis_url.as_ref().map(|u| redact_url(u.expose_secret())),
+                "redis_prefix": self.rate_limit.redis_prefix,
+                "redis_timeout_ms": self.rate_limit.redis_timeout_ms,
             },
             "log": {"level": self.log.level, "format": format!("{:?}", self.log.format).to_lowercase()},
             "scheduler": {"enabled": self.scheduler.enabled, "interval_seconds": self.scheduler.interval_seconds},
@@ -889,6 +932,27 @@ mod tests {
                 load_in(jail),
                 Err(ConfigError::UnknownEnvironment(_))
             ));
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env(
+                "ERP__RATE_LIMIT__TRUSTED_PROXIES",
+                r#"["10.0.0.0/8", "proxy.local"]"#,
+            );
+            assert!(matches!(
+                load_in(jail),
+                Err(ConfigError::Rule {
+                    key: "rate_limit.trusted_proxies",
+                    ..
+                })
+            ));
+            jail.set_env(
+                "ERP__RATE_LIMIT__TRUSTED_PROXIES",
+                r#"["10.42.0.0/16", "192.0.2.7", "fd00::/8"]"#,
+            );
+            let s = load_in(jail).unwrap();
+            assert!(s.trusted_proxies().contains("10.42.9.9".parse().unwrap()));
+            assert!(!s.trusted_proxies().contains("10.43.0.1".parse().unwrap()));
             Ok(())
         });
         Jail::expect_with(|jail| {

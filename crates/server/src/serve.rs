@@ -59,7 +59,7 @@ pub fn run(settings: &Settings) -> Result<(), StartupError> {
     } else {
         None
     };
-    let state = startup::http_state(settings, db, app);
+    let state = startup::http_state(settings, db, app)?;
     actix_web::rt::System::new().block_on(serve_http(settings, state, mailer))
 }
 

@@ -42,6 +42,9 @@ pub enum StartupError {
     /// The document storage directory or the key ring of the vault.
     #[error("document storage: {0}")]
     Documents(String),
+    /// The shared rate-limit store.
+    #[error("rate-limit store: {0}")]
+    RateLimitStore(String),
     /// Binding or running the HTTP server.
     #[error("http server: {0}")]
     Http(#[from] std::io::Error),
@@ -325,10 +328,42 @@ fn show_generated_password(username: &str, password: &PlainPassword) {
     );
 }
 
+/// The shared rate-limit store (Redis) when `rate_limit.redis_url` is set. It connects lazily:
+/// a Redis that is down at start-up does not stop the server (D15).
+///
+/// # Errors
+/// [`StartupError::RateLimitStore`] for a malformed URL or a client that cannot start.
+pub fn rate_limit_store(
+    settings: &Settings,
+) -> Result<Option<Arc<dyn erp_domain::ports::RateLimitStore>>, StartupError> {
+    let Some(url) = settings.rate_limit.redis_url.as_ref() else {
+        return Ok(None);
+    };
+    let store = erp_redis::RedisRateLimitStore::new(&erp_redis::RedisSettings {
+        url: url.expose_secret().to_owned(),
+        prefix: settings.rate_limit.redis_prefix.clone(),
+        timeout: Duration::from_millis(settings.rate_limit.redis_timeout_ms),
+    })
+    .map_err(|e| StartupError::RateLimitStore(e.to_string()))?;
+    tracing::info!(
+        redis = %crate::config::redact_url(url.expose_secret()),
+        prefix = %settings.rate_limit.redis_prefix,
+        "rate limit shared through Redis"
+    );
+    Ok(Some(Arc::new(store)))
+}
+
 /// The shared state of the HTTP adapter.
-#[must_use]
-pub fn http_state(settings: &Settings, db: Arc<Database>, app: Application) -> erp_http::AppState {
-    erp_http::AppState::new(
+///
+/// # Errors
+/// [`StartupError::RateLimitStore`] (see [`rate_limit_store`]).
+pub fn http_state(
+    settings: &Settings,
+    db: Arc<Database>,
+    app: Application,
+) -> Result<erp_http::AppState, StartupError> {
+    let rate_limit_store = rate_limit_store(settings)?;
+    Ok(erp_http::AppState::new(
         erp_http::ServiceInfo {
             name: settings.service.name.clone(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -338,8 +373,9 @@ pub fn http_state(settings: &Settings, db: Arc<Database>, app: Application) -> e
             cors: erp_http::cors::CorsPolicy::new(&settings.cors.allowed_origins),
             hsts: settings.hsts(),
             json_limit: settings.server.json_limit_bytes,
-            trusted_proxies: settings.rate_limit.trusted_proxies.clone(),
+            trusted_proxies: settings.trusted_proxies(),
             requests_per_minute: settings.rate_limit.requests_per_minute,
+            rate_limit_store,
             scheduler_interval: settings
                 .scheduler
                 .enabled
@@ -350,5 +386,5 @@ pub fn http_state(settings: &Settings, db: Arc<Database>, app: Application) -> e
         },
         db,
         app,
-    )
+    ))
 }

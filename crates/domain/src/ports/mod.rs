@@ -6,6 +6,7 @@ mod health;
 mod housekeeping;
 mod notifications;
 mod planning;
+mod rate_limit;
 mod repository;
 mod security;
 
@@ -16,6 +17,7 @@ pub use notifications::{
     MailError, MailSender, NotificationRepository, OutboxRepository, OutgoingEmail,
 };
 pub use planning::{JobStatus, LeaseRepository, PlanningRepository};
+pub use rate_limit::{RateLimitStore, RateStoreError, StoreFuture};
 pub use repository::{
     AuditRepository, ClientRepository, CompetenceRepository, DashboardRepository,
     EquipementRepository, InterventionRepository, NewClient, RepoError, Rollback,

@@ -126,8 +126,10 @@ pub struct JobStatus {
     pub last_run_at: Option<Timestamp>,
     /// Last successful end, if any.
     pub last_success_at: Option<Timestamp>,
-    /// The error of the last run, if it failed.
+    /// The error category of the last run, if it failed.
     pub last_error: Option<String>,
+    /// When the last failed run ended.
+    pub last_error_at: Option<Timestamp>,
 }
 
 /// Leadership of background jobs among replicas.
@@ -145,7 +147,8 @@ pub trait LeaseRepository {
         until: Timestamp,
     ) -> Result<bool, RepoError>;
 
-    /// Records the end of a run: success clears `last_error` and sets `last_success_at`.
+    /// Records the end of a run: success clears `last_error` and sets `last_success_at`; a
+    /// failure records its category in `last_error` and `now` in `last_error_at`.
     ///
     /// # Errors
     /// Only storage failures.

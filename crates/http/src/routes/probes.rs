@@ -301,8 +301,23 @@ pub struct HealthSchedulerOut {
     pub enabled: bool,
     /// Last run of the planning job.
     pub last_run_at: Option<Ts>,
-    /// Last error of the planning job.
-    pub last_error: Option<String>,
+    /// Category of the planning job's last error (`database`, `internal`) while its last run
+    /// failed; the error itself is in the log.
+    #[schema(value_type = Option<String>, pattern = "^(database|internal)$")]
+    pub last_error: Option<&'static str>,
+    /// When the last failed run ended.
+    pub last_error_at: Option<Ts>,
+}
+
+/// The shared rate-limit store check of `/health` (present when `rate_limit.redis_url` is set).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthRedisOut {
+    /// `healthy`, or `warning` while Redis does not answer (the limit then holds per replica;
+    /// `/ready` does not depend on it).
+    #[schema(value_type = String, pattern = "^(healthy|warning)$")]
+    pub status: &'static str,
+    /// Human-readable state.
+    pub message: &'static str,
 }
 
 /// The outbox check of `/health`.
@@ -328,6 +343,9 @@ pub struct HealthChecksOut {
     pub scheduler: HealthSchedulerOut,
     /// E-mail outbox.
     pub outbox: HealthOutboxOut,
+    /// The shared rate-limit store, when one is configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis: Option<HealthRedisOut>,
 }
 
 /// The body of `GET /health` (and the `details` of its 503).
@@ -361,7 +379,8 @@ async fn background_checks(
                 status: "unhealthy",
                 enabled: interval.is_some(),
                 last_run_at: None,
-                last_error: Some("base de données indisponible".to_owned()),
+                last_error: Some(erp_application::jobs::ERROR_DATABASE),
+                last_error_at: None,
             },
             HealthOutboxOut {
                 status: "unhealthy",
@@ -411,7 +430,15 @@ async fn background_checks(
             status: scheduler_status,
             enabled: interval.is_some(),
             last_run_at: job.as_ref().and_then(|j| j.last_run_at).map(Ts::from),
-            last_error: job.and_then(|j| j.last_error),
+            last_error: job
+                .as_ref()
+                .and_then(|j| j.last_error.as_deref())
+                .map(erp_application::jobs::error_category),
+            last_error_at: job
+                .as_ref()
+                .filter(|j| j.last_error.is_some())
+                .and_then(|j| j.last_error_at)
+                .map(Ts::from),
         },
         HealthOutboxOut {
             status: if outbox.failed > 0 || stale_pending {
@@ -444,7 +471,10 @@ async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
         .latency
         .map(|d| (d.as_secs_f64() * 1_000_000.0).round() / 1_000.0);
     let (scheduler, outbox) = background_checks(&state, failing).await;
-    let degraded = scheduler.status == "warning" || outbox.status == "warning";
+    let redis = redis_check(&state).await;
+    let degraded = scheduler.status == "warning"
+        || outbox.status == "warning"
+        || redis.as_ref().is_some_and(|r| r.status == "warning");
     let service = state.service();
     let doc = HealthOut {
         status: if failing {
@@ -474,6 +504,7 @@ async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
             },
             scheduler,
             outbox,
+            redis,
         },
     };
     if !failing {
@@ -486,6 +517,24 @@ async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     )
     .with_details(serde_json::to_value(doc).unwrap_or(Value::Null))
     .with_header(RETRY_AFTER, HeaderValue::from_static("5")))
+}
+
+/// Asks the shared rate-limit store whether it answers (bounded by its own timeout).
+async fn redis_check(state: &AppState) -> Option<HealthRedisOut> {
+    let store = state.limiter().shared_store()?;
+    Some(match store.ping().await {
+        Ok(()) => HealthRedisOut {
+            status: "healthy",
+            message: "Redis joignable : limite de débit partagée",
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "health: the shared rate-limit store does not answer");
+            HealthRedisOut {
+                status: "warning",
+                message: "Redis injoignable : limite de débit comptée par réplica",
+            }
+        }
+    })
 }
 
 /// `GET /health/detailed`: an alias of `/health`.

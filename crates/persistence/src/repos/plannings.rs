@@ -397,6 +397,7 @@ impl LeaseRepository for DieselUnitOfWork<'_> {
             Some(e) => diesel::update(target)
                 .set((
                     scheduler_leases::last_error.eq(Some(e.chars().take(1000).collect::<String>())),
+                    scheduler_leases::last_error_at.eq(Some(now)),
                     scheduler_leases::updated_at.eq(now),
                 ))
                 .execute(c),
@@ -411,6 +412,7 @@ impl LeaseRepository for DieselUnitOfWork<'_> {
             Option<NaiveDateTime>,
             Option<NaiveDateTime>,
             Option<String>,
+            Option<NaiveDateTime>,
         );
         let row: Option<Row> = with_conn!(&mut self.conn, c => scheduler_leases::table
             .filter(scheduler_leases::job.eq(job))
@@ -419,15 +421,17 @@ impl LeaseRepository for DieselUnitOfWork<'_> {
                 scheduler_leases::last_run_at,
                 scheduler_leases::last_success_at,
                 scheduler_leases::last_error,
+                scheduler_leases::last_error_at,
             ))
             .get_result(c)
             .optional())
         .map_err(map)?;
-        Ok(row.map(|(job, run, success, error)| JobStatus {
+        Ok(row.map(|(job, run, success, error, error_at)| JobStatus {
             job,
             last_run_at: run.map(from_db),
             last_success_at: success.map(from_db),
             last_error: error,
+            last_error_at: error_at.map(from_db),
         }))
     }
 }

@@ -1,0 +1,1 @@
+ALTER TABLE scheduler_leases DROP COLUMN last_error_at;
