@@ -424,6 +424,8 @@ const FORBIDDEN_FOR_CORE: &[&str] = &[
     "erp-http",
     "erp-security",
     "erp-server",
+    "erp-redis",
+    "redis",
     "actix-web",
     "actix-rt",
     "actix-http",

@@ -592,9 +592,15 @@ impl Application {
         let hash = self.hash(new)?;
         let now = self.ports.clock.now();
         self.audited(|uow, log| {
+            // Locked, and as it is now: a concurrent deactivation is not undone.
             let mut user = uow
-                .user_by_id(caller.user.id)?
+                .user_by_id_for_update(caller.user.id)?
                 .ok_or_else(|| AppError::NotFound("Utilisateur non trouvé.".into()))?;
+            if !user.is_active {
+                return Ok(Outcome::Refused(AppError::Unauthorized(
+                    AuthFailure::UserDeactivated,
+                )));
+            }
             user.password_hash = hash;
             user.password_changed_at = now;
             user.updated_at = now;

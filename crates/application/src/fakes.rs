@@ -171,6 +171,12 @@ impl UserRepository for Store {
                 .count(),
         ) - 1)
     }
+    fn user_by_id_for_update(&mut self, id: UserId) -> Result<Option<User>, RepoError> {
+        self.user_by_id(id)
+    }
+    fn lock_user_administration(&mut self) -> Result<(), RepoError> {
+        Ok(())
+    }
 }
 
 impl ClientRepository for Store {

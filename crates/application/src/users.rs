@@ -272,7 +272,10 @@ impl Application {
         let hash = cmd.password.as_ref().map(|p| self.hash(p)).transpose()?;
         let now = self.ports.clock.now();
         self.audited(|uow, log| {
-            let before = uow.user_by_id(id)?.ok_or_else(user_not_found)?;
+            // Concurrent role and activity changes are decided one after the other, each on
+            // the row as the previous one left it (the last-admin rule included).
+            uow.lock_user_administration()?;
+            let before = uow.user_by_id_for_update(id)?.ok_or_else(user_not_found)?;
             let mut after = before.clone();
             if let Some(role) = cmd.role {
                 after.role = role;
@@ -459,7 +462,16 @@ impl Application {
         };
         let now = self.ports.clock.now();
         self.audited(|uow, log| {
-            let mut user = uow.user_by_id(caller.user.id)?.ok_or_else(user_not_found)?;
+            // The row as it is now, locked: an administrator's concurrent deactivation or role
+            // change is either seen here or waits for this write, never undone by it.
+            let mut user = uow
+                .user_by_id_for_update(caller.user.id)?
+                .ok_or_else(user_not_found)?;
+            if !user.is_active {
+                return Ok(Outcome::Refused(AppError::Unauthorized(
+                    crate::AuthFailure::UserDeactivated,
+                )));
+            }
             if let Some(full_name) = cmd.full_name {
                 user.full_name = full_name;
             }

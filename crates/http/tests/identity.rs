@@ -924,7 +924,117 @@ async fn attempts_that_are_no_failures_are_not_counted(h: Harness) {
     );
 }
 
+fn caller(user: &erp_domain::User) -> erp_application::Caller {
+    erp_application::Caller {
+        user: user.clone(),
+        session_id: erp_domain::SessionId::new(0),
+    }
+}
+
+fn is_active_admin(h: &Harness, id: erp_domain::UserId) -> bool {
+    let user = erp_application::tx::transaction(
+        h.db.as_ref(),
+        erp_domain::ports::TransactionMode::ReadOnly,
+        |uow| uow.user_by_id(id),
+    )
+    .unwrap()
+    .unwrap();
+    user.is_active && user.role == UserRole::Admin
+}
+
+/// An administrator's deactivation is never undone by the user's own concurrent profile
+/// update (the user's write reads the row locked, as it is now).
+async fn a_users_own_update_never_undoes_a_deactivation(h: Harness) {
+    let app = hashing_app(&h, 2);
+    let admin = caller(&seed_user(&h.db, "chef", UserRole::Admin, None));
+    let ctx = erp_domain::audit::AuditContext::default();
+    for round in 0..12 {
+        let user = seed_user(&h.db, &format!("agent{round}"), UserRole::Responsable, None);
+        let me = caller(&user);
+        let barrier = std::sync::Barrier::new(2);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                barrier.wait();
+                app.deactivate_user(&admin, user.id, &ctx).unwrap();
+            });
+            s.spawn(|| {
+                barrier.wait();
+                let cmd = erp_application::users::UpdateMe {
+                    full_name: Some(Some(
+                        erp_domain::FullName::parse("full_name", "Nouveau Nom").unwrap(),
+                    )),
+                    password: None,
+                };
+                match app.update_me(&me, cmd, &ctx) {
+                    Ok(_) | Err(erp_application::AppError::Unauthorized(_)) => {}
+                    Err(e) => unreachable!("round {round}: {e:?}"),
+                }
+            });
+        });
+        let after = erp_application::tx::transaction(
+            h.db.as_ref(),
+            erp_domain::ports::TransactionMode::ReadOnly,
+            |uow| uow.user_by_id(user.id),
+        )
+        .unwrap()
+        .unwrap();
+        assert!(
+            !after.is_active,
+            "round {round}: the deactivation was undone"
+        );
+    }
+}
+
+/// Two administrators demoting each other at once: one wins, the other gets the last-admin
+/// 409, and an active administrator remains.
+async fn two_admins_demoting_each_other_leave_one(h: Harness) {
+    let app = hashing_app(&h, 2);
+    let a = seed_user(&h.db, "admina", UserRole::Admin, None);
+    let b = seed_user(&h.db, "adminb", UserRole::Admin, None);
+    let ctx = erp_domain::audit::AuditContext::default();
+    let demote = || erp_application::users::UpdateUser {
+        role: Some(UserRole::Responsable),
+        ..erp_application::users::UpdateUser::default()
+    };
+    for round in 0..10 {
+        let barrier = std::sync::Barrier::new(2);
+        let (by_a, by_b) = std::thread::scope(|s| {
+            let by_a = s.spawn(|| {
+                barrier.wait();
+                app.update_user(&caller(&a), b.id, demote(), &ctx)
+            });
+            let by_b = s.spawn(|| {
+                barrier.wait();
+                app.update_user(&caller(&b), a.id, demote(), &ctx)
+            });
+            (by_a.join().unwrap(), by_b.join().unwrap())
+        });
+        let (a_admin, b_admin) = (is_active_admin(&h, a.id), is_active_admin(&h, b.id));
+        assert!(a_admin || b_admin, "round {round}: no active admin left");
+        assert_eq!(
+            usize::from(by_a.is_ok()) + usize::from(by_b.is_ok()),
+            1,
+            "round {round}: exactly one demotion wins"
+        );
+        let refused = if by_a.is_err() { by_a } else { by_b };
+        assert!(matches!(
+            refused,
+            Err(erp_application::AppError::Conflict(_))
+        ));
+        // Put the demoted one back for the next round.
+        let (admin, demoted) = if a_admin { (&a, &b) } else { (&b, &a) };
+        let promote = erp_application::users::UpdateUser {
+            role: Some(UserRole::Admin),
+            ..erp_application::users::UpdateUser::default()
+        };
+        app.update_user(&caller(admin), demoted.id, promote, &ctx)
+            .unwrap();
+    }
+}
+
 both! {
+    deactivation_not_undone => a_users_own_update_never_undoes_a_deactivation;
+    mutual_demotion => two_admins_demoting_each_other_leave_one;
     concurrent_lockout => concurrent_failures_lock_after_exactly_five;
     no_failure_no_count => attempts_that_are_no_failures_are_not_counted;
     login_works_in_every_format => login_in_every_format;

@@ -145,6 +145,23 @@ pub trait UserRepository {
     /// # Errors
     /// Only storage failures.
     fn count_active_admins(&mut self) -> Result<i64, RepoError>;
+
+    /// The user with this id, locked for the rest of the read-write transaction (PostgreSQL
+    /// `FOR UPDATE`; SQLite write transactions run one at a time), so that a read-modify-write
+    /// of the row cannot undo a concurrent one.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn user_by_id_for_update(&mut self, id: UserId) -> Result<Option<User>, RepoError>;
+
+    /// Serialises, until the transaction ends, every change that could alter who is an active
+    /// administrator (PostgreSQL: a transaction advisory lock; SQLite write transactions run
+    /// one at a time): two administrators demoting each other at once cannot both pass the
+    /// last-administrator check.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn lock_user_administration(&mut self) -> Result<(), RepoError>;
 }
 
 /// Sessions and refresh tokens (DATA.md §2.3–2.4).

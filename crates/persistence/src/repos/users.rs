@@ -13,11 +13,16 @@ use erp_domain::user::{
 use erp_domain::{ClientId, UserId};
 
 use super::DieselUnitOfWork;
+use crate::dialect::Conn;
 use crate::errors::map;
 use crate::paging::Paginate;
 use crate::schema::users;
 use crate::time::{DbTime, from_db, to_db};
 use crate::with_conn;
+
+/// The PostgreSQL transaction advisory lock taken by
+/// [`UserRepository::lock_user_administration`]: the ASCII of `erp_user`.
+const USER_ADMINISTRATION_LOCK: i64 = 0x6572_705f_7573_6572;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -270,6 +275,34 @@ impl UserRepository for DieselUnitOfWork<'_> {
             .map(UserRow::into_domain)
             .collect::<Result<_, _>>()?;
         Ok(Listed { items, total })
+    }
+
+    fn user_by_id_for_update(&mut self, id: UserId) -> Result<Option<User>, RepoError> {
+        let row = match &mut self.conn {
+            Conn::Sqlite(c) => users::table
+                .find(id.get())
+                .select(UserRow::as_select())
+                .get_result(&mut **c)
+                .optional(),
+            Conn::Postgres(c) => users::table
+                .find(id.get())
+                .select(UserRow::as_select())
+                .for_update()
+                .get_result(&mut **c)
+                .optional(),
+        }
+        .map_err(map)?;
+        one(row)
+    }
+
+    fn lock_user_administration(&mut self) -> Result<(), RepoError> {
+        if let Conn::Postgres(c) = &mut self.conn {
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                .bind::<diesel::sql_types::BigInt, _>(USER_ADMINISTRATION_LOCK)
+                .execute(&mut **c)
+                .map_err(map)?;
+        }
+        Ok(())
     }
 
     fn count_active_admins(&mut self) -> Result<i64, RepoError> {
