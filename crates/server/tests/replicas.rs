@@ -1,0 +1,517 @@
+//! D15 proven with real replicas: three `erp` processes, each on its own loopback port, share one
+//! fresh PostgreSQL database and the real Redis, as replicas behind a load balancer do. Every
+//! request says which client it comes from through `X-Forwarded-For` (the replicas trust
+//! `127.0.0.0/8` as their proxy), so the scenarios of one suite never share a budget.
+//!
+//! Shown here: replicas started at the same instant on an empty database all come up with one
+//! bootstrap admin; the general rate limit is one budget across replicas, and survives a Redis
+//! outage; the login lockout counts exactly across replicas; a session ended through one replica
+//! is ended on the others at once; one due planning yields one intervention with three
+//! schedulers running.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers outside #[test] functions: failing loudly is the point"
+)]
+
+pub mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use erp_persistence::testing::{TestBackend, TestDatabase};
+use erp_redis::testing::{RedisServer, shared_redis_url, unique_prefix};
+use serde_json::{Value, json};
+use support::Server;
+
+const ADMIN_PASSWORD: &str = "Replicas#Admin2026";
+const REPLICAS: usize = 3;
+
+/// Three replicas on one database, one Redis and one key set.
+struct Cluster {
+    replicas: Vec<Server>,
+    _dirs: Vec<tempfile::TempDir>,
+    _db: TestDatabase,
+}
+
+impl Cluster {
+    fn base(&self, i: usize) -> &str {
+        &self.replicas[i % self.replicas.len()].base
+    }
+}
+
+/// Keys shared by every replica: one signing key and one Fernet ring, as a Secret gives them.
+fn shared_keys(dir: &Path) -> (PathBuf, String) {
+    support::succeed(support::command(dir, &[]).args(["keys", "generate", "--out", "keys"]));
+    let fernet = std::fs::read_to_string(dir.join("keys/fernet.key")).unwrap();
+    (
+        dir.join("keys/jwt-signing-key.pem"),
+        fernet.trim().to_owned(),
+    )
+}
+
+/// Starts the replicas together (none waits for another) on a fresh PostgreSQL database.
+fn cluster(redis_url: &str, extra: &[(&str, &str)]) -> Option<Cluster> {
+    let db = TestDatabase::new(TestBackend::Postgres)?;
+    let shared = tempfile::tempdir().unwrap();
+    let (signing_key, fernet) = shared_keys(shared.path());
+    let documents = shared.path().join("documents");
+    let prefix = unique_prefix();
+    let mut env: Vec<(String, String)> = vec![
+        ("ERP__DATABASE__URL".into(), db.url().to_owned()),
+        (
+            "ERP__SECURITY__JWT_PRIVATE_KEY_FILE".into(),
+            signing_key.display().to_string(),
+        ),
+        ("FERNET_KEYS".into(), fernet),
+        ("ERP_BOOTSTRAP_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
+        ("ERP__RATE_LIMIT__REDIS_URL".into(), redis_url.to_owned()),
+        ("ERP__RATE_LIMIT__REDIS_PREFIX".into(), prefix),
+        (
+            "ERP__RATE_LIMIT__TRUSTED_PROXIES".into(),
+            r#"["127.0.0.0/8"]"#.into(),
+        ),
+        (
+            "ERP__DOCUMENTS__STORAGE_DIR".into(),
+            documents.display().to_string(),
+        ),
+    ];
+    for (k, v) in extra {
+        env.retain(|(key, _)| key != k);
+        env.push(((*k).to_owned(), (*v).to_owned()));
+    }
+    let dirs: Vec<tempfile::TempDir> = (0..REPLICAS)
+        .map(|_| tempfile::tempdir().unwrap())
+        .collect();
+    let replicas = std::thread::scope(|s| {
+        let starts: Vec<_> = dirs
+            .iter()
+            .map(|dir| {
+                let env = &env;
+                s.spawn(move || {
+                    let env: Vec<(&str, &str)> =
+                        env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                    support::start(dir.path(), &env)
+                })
+            })
+            .collect();
+        starts
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect::<Vec<_>>()
+    });
+    let mut dirs = dirs;
+    dirs.push(shared);
+    Some(Cluster {
+        replicas,
+        _dirs: dirs,
+        _db: db,
+    })
+}
+
+/// A request from `client` (its address in `X-Forwarded-For`): status, `Retry-After`, body.
+fn call(
+    method: &str,
+    url: &str,
+    client: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> (u16, Option<String>, Value) {
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(30))
+        .build();
+    let mut req = agent.request(method, url).set("X-Forwarded-For", client);
+    if let Some(t) = token {
+        req = req.set("Authorization", &format!("Bearer {t}"));
+    }
+    let res = match body {
+        Some(b) => req.send_json(b.clone()),
+        None => req.call(),
+    };
+    let read = |res: ureq::Response| {
+        let retry = res.header("retry-after").map(str::to_owned);
+        (res.status(), retry, res.into_json().unwrap_or(Value::Null))
+    };
+    match res {
+        Ok(res) => read(res),
+        Err(ureq::Error::Status(_, res)) => read(res),
+        Err(e) => panic!("{url}: {e}"),
+    }
+}
+
+fn login(base: &str, client: &str, username: &str, password: &str) -> (u16, Value) {
+    let (status, _, body) = call(
+        "POST",
+        &format!("{base}/api/v1/auth/token"),
+        client,
+        None,
+        Some(&json!({"username": username, "password": password})),
+    );
+    (status, body)
+}
+
+fn token(base: &str, client: &str, username: &str, password: &str) -> String {
+    let (status, body) = login(base, client, username, password);
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Waits for the next window when less than `margin` seconds are left in this one, so that a
+/// scenario counting one window's budget is not cut by the minute's end.
+fn fresh_window(margin: i64) {
+    let second = erp_domain::Clock::now(&erp_domain::SystemClock).timestamp().rem_euclid(60);
+    if 60 - second < margin {
+        std::thread::sleep(Duration::from_secs(u64::try_from(61 - second).unwrap()));
+    }
+}
+
+#[test]
+fn replicas_started_together_on_an_empty_database_all_come_up_with_one_admin() {
+    let Some(redis) = shared_redis_url() else {
+        return;
+    };
+    let Some(cluster) = cluster(&redis, &[]) else {
+        return;
+    };
+    for i in 0..REPLICAS {
+        let (status, body) = support::get(&format!("{}/ready", cluster.base(i)));
+        assert_eq!(status, 200, "replica {i}: {body}");
+        assert_eq!(body["checks"]["migrations"]["message"], "Migrations à jour");
+    }
+    let admin = token(cluster.base(0), "198.51.100.1", "admin", ADMIN_PASSWORD);
+    let (status, _, users) = call(
+        "GET",
+        &format!("{}/api/v1/users", cluster.base(1)),
+        "198.51.100.1",
+        Some(&admin),
+        None,
+    );
+    assert_eq!(status, 200, "{users}");
+    assert_eq!(
+        users.as_array().unwrap().len(),
+        1,
+        "one bootstrap admin: {users}"
+    );
+    let (_, _, health) = call(
+        "GET",
+        &format!("{}/health", cluster.base(2)),
+        "198.51.100.1",
+        None,
+        None,
+    );
+    assert_eq!(health["checks"]["redis"]["status"], "healthy", "{health}");
+}
+
+#[test]
+fn the_rate_limit_is_one_budget_across_replicas() {
+    let Some(redis) = shared_redis_url() else {
+        return;
+    };
+    let Some(cluster) = cluster(&redis, &[("ERP__RATE_LIMIT__REQUESTS_PER_MINUTE", "30")]) else {
+        return;
+    };
+    fresh_window(20);
+    let client = "203.0.113.30";
+    let statuses: Vec<u16> = (0..30)
+        .map(|i| {
+            call(
+                "GET",
+                &format!("{}/api/v1/auth/me", cluster.base(i)),
+                client,
+                None,
+                None,
+            )
+            .0
+        })
+        .collect();
+    assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
+    for i in 0..REPLICAS {
+        let (status, retry, body) = call(
+            "GET",
+            &format!("{}/api/v1/auth/me", cluster.base(i)),
+            client,
+            None,
+            None,
+        );
+        assert_eq!(status, 429, "replica {i}: {body}");
+        assert!(retry.is_some());
+    }
+    // Another client still has its whole budget, on every replica.
+    for i in 0..REPLICAS {
+        let (status, _, _) = call(
+            "GET",
+            &format!("{}/api/v1/auth/me", cluster.base(i)),
+            "203.0.113.31",
+            None,
+            None,
+        );
+        assert_eq!(status, 401);
+    }
+}
+
+#[test]
+fn the_lockout_counts_exactly_across_replicas() {
+    let Some(redis) = shared_redis_url() else {
+        return;
+    };
+    let Some(cluster) = cluster(&redis, &[("ERP__SECURITY__PASSWORD_HASH_CONCURRENCY", "8")])
+    else {
+        return;
+    };
+    let admin = token(cluster.base(0), "198.51.100.2", "admin", ADMIN_PASSWORD);
+    for name in ["amina", "youssef"] {
+        let (status, _, body) = call(
+            "POST",
+            &format!("{}/api/v1/users", cluster.base(0)),
+            "198.51.100.2",
+            Some(&admin),
+            Some(&json!({"username": name, "email": format!("{name}@mif.ma"),
+                "password": "Maintenance#2026x", "role": "responsable", "full_name": name})),
+        );
+        assert_eq!(status, 201, "{body}");
+    }
+    // Five failures spread over the replicas lock the account on all of them.
+    for i in 0..5 {
+        let (status, _) = login(
+            cluster.base(i),
+            &format!("192.0.2.{i}"),
+            "amina",
+            "Wrong#Pass2026",
+        );
+        assert_eq!(status, 401, "failure {i}");
+    }
+    for i in 0..REPLICAS {
+        let (status, _) = login(cluster.base(i), "192.0.2.100", "amina", "Maintenance#2026x");
+        assert_eq!(status, 429, "locked on replica {i}");
+    }
+    // 40 concurrent failures, each from its own address, over the three replicas: exactly five
+    // are checked (401), every other one is refused (429).
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let attempts: Vec<_> = (0..40)
+            .map(|i| {
+                let base = cluster.base(i).to_owned();
+                s.spawn(move || {
+                    login(&base, &format!("192.0.3.{i}"), "youssef", "Wrong#Pass2026").0
+                })
+            })
+            .collect();
+        attempts.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let unauthorized = statuses.iter().filter(|s| **s == 401).count();
+    let locked = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((unauthorized, locked), (5, 35), "{statuses:?}");
+}
+
+#[test]
+fn a_session_ended_through_one_replica_is_ended_on_the_others_at_once() {
+    let Some(redis) = shared_redis_url() else {
+        return;
+    };
+    let Some(cluster) = cluster(&redis, &[]) else {
+        return;
+    };
+    let client = "198.51.100.3";
+    let me = |i: usize, token: &str| {
+        call(
+            "GET",
+            &format!("{}/api/v1/auth/me", cluster.base(i)),
+            client,
+            Some(token),
+            None,
+        )
+        .0
+    };
+    // Logout through A.
+    let session = token(cluster.base(0), client, "admin", ADMIN_PASSWORD);
+    assert!((0..REPLICAS).all(|i| me(i, &session) == 200));
+    let (status, _, _) = call(
+        "POST",
+        &format!("{}/api/v1/auth/logout", cluster.base(0)),
+        client,
+        Some(&session),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!((me(1, &session), me(2, &session)), (401, 401), "logout");
+
+    // A password change through B.
+    let admin = token(cluster.base(1), client, "admin", ADMIN_PASSWORD);
+    let (status, _, body) = call(
+        "POST",
+        &format!("{}/api/v1/users", cluster.base(1)),
+        client,
+        Some(&admin),
+        Some(&json!({"username": "karim", "email": "karim@mif.ma",
+            "password": "Maintenance#2026x", "role": "technicien", "full_name": "Karim"})),
+    );
+    assert_eq!(status, 201, "{body}");
+    let karim = body["id"].as_i64().unwrap();
+    let before = token(cluster.base(2), client, "karim", "Maintenance#2026x");
+    let (status, _, body) = call(
+        "POST",
+        &format!("{}/api/v1/auth/change-password", cluster.base(1)),
+        client,
+        Some(&before),
+        Some(
+            &json!({"current_password": "Maintenance#2026x", "new_password": "Nouveau#Passe2026"}),
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (me(0, &before), me(2, &before)),
+        (401, 401),
+        "password change"
+    );
+
+    // A deactivation through C.
+    let after = token(cluster.base(0), client, "karim", "Nouveau#Passe2026");
+    assert_eq!(me(1, &after), 200);
+    let (status, _, body) = call(
+        "DELETE",
+        &format!("{}/api/v1/users/{karim}", cluster.base(2)),
+        client,
+        Some(&admin),
+        None,
+    );
+    assert_eq!(status, 204, "{body}");
+    assert_eq!((me(0, &after), me(1, &after)), (401, 401), "deactivation");
+}
+
+#[test]
+fn one_due_planning_yields_one_intervention_with_three_schedulers() {
+    let Some(redis) = shared_redis_url() else {
+        return;
+    };
+    let Some(cluster) = cluster(&redis, &[("ERP__SCHEDULER__INTERVAL_SECONDS", "1")]) else {
+        return;
+    };
+    let client = "198.51.100.4";
+    let admin = token(cluster.base(0), client, "admin", ADMIN_PASSWORD);
+    let (status, _, equipement) = call(
+        "POST",
+        &format!("{}/api/v1/equipements", cluster.base(0)),
+        client,
+        Some(&admin),
+        Some(&json!({"nom": "Compresseur C1", "type": "compresseur", "localisation": "Atelier"})),
+    );
+    assert_eq!(status, 201, "{equipement}");
+    let due = (erp_domain::Clock::now(&erp_domain::SystemClock) - chrono::Duration::hours(1)).to_rfc3339();
+    let (status, _, planning) = call(
+        "POST",
+        &format!("{}/api/v1/planning", cluster.base(1)),
+        client,
+        Some(&admin),
+        Some(
+            &json!({"equipement_id": equipement["id"], "frequence": "journalier",
+            "prochaine_date": due, "titre": "Graissage"}),
+        ),
+    );
+    assert_eq!(status, 201, "{planning}");
+    let id = planning["id"].as_i64().unwrap();
+    let list = || {
+        call(
+            "GET",
+            &format!("{}/api/v1/interventions?type=preventive", cluster.base(2)),
+            client,
+            Some(&admin),
+            None,
+        )
+        .2
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while list().as_array().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "nothing generated in 30 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Several more scheduler ticks on every replica.
+    std::thread::sleep(Duration::from_secs(4));
+    let generated: Vec<Value> = list()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["planning_id"] == id)
+        .cloned()
+        .collect();
+    assert_eq!(generated.len(), 1, "{generated:?}");
+}
+
+#[test]
+fn a_lost_redis_fails_no_request_and_the_shared_limit_returns_with_it() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let Some(cluster) = cluster(
+        &redis.url(),
+        &[("ERP__RATE_LIMIT__REQUESTS_PER_MINUTE", "9")],
+    ) else {
+        return;
+    };
+    fresh_window(25);
+    let get = |i: usize, client: &str| {
+        call(
+            "GET",
+            &format!("{}/api/v1/auth/me", cluster.base(i)),
+            client,
+            None,
+            None,
+        )
+        .0
+    };
+    for i in 0..9 {
+        assert_eq!(get(i, "203.0.113.90"), 401);
+    }
+    assert_eq!(get(0, "203.0.113.90"), 429, "the shared budget is spent");
+    redis.stop();
+    for i in 0..REPLICAS {
+        assert_eq!(
+            get(i, "203.0.113.90"),
+            401,
+            "served by replica {i} without Redis"
+        );
+        let (status, _, health) = call(
+            "GET",
+            &format!("{}/health", cluster.base(i)),
+            "203.0.113.90",
+            None,
+            None,
+        );
+        assert_eq!(status, 200);
+        assert_eq!(health["checks"]["redis"]["status"], "warning", "{health}");
+        let (ready, _, _) = call(
+            "GET",
+            &format!("{}/ready", cluster.base(i)),
+            "203.0.113.90",
+            None,
+            None,
+        );
+        assert_eq!(ready, 200, "/ready does not depend on Redis");
+    }
+    assert!(redis.restart());
+    // Once every replica's client has reconnected and its one-second pause is over, the budget
+    // is shared again: a new client gets nine requests in all, then 429 everywhere.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    for i in 0..REPLICAS {
+        while call(
+            "GET",
+            &format!("{}/health", cluster.base(i)),
+            "203.0.113.91",
+            None,
+            None,
+        )
+        .2["checks"]["redis"]["status"]
+            != "healthy"
+        {
+            assert!(Instant::now() < deadline, "replica {i} never reconnected");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    std::thread::sleep(Duration::from_millis(1_100));
+    fresh_window(15);
+    for i in 0..9 {
+        assert_eq!(get(i, "203.0.113.92"), 401, "request {i}");
+    }
+    for i in 0..REPLICAS {
+        assert_eq!(get(i, "203.0.113.92"), 429, "shared again on replica {i}");
+    }
+}
