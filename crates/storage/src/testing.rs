@@ -2,11 +2,13 @@
 //! installed by `cargo xtask test` into the xtask's virtual environment) — started per test on
 //! a free loopback port, with a fresh bucket, and killed when the handle is dropped.
 //!
-//! `ERP_TEST_MOTO_SERVER` names the `moto_server` executable. Without it a test prints
+//! `ERP_TEST_MOTO_SERVER` names the `moto_server` executable (`cargo xtask test` sets it; the
+//! memory benchmark of `cargo xtask bench documents` starts its server through [`TestS3::spawn`]). Without it a test prints
 //! `SKIPPED` and returns; with `CI=true` it fails instead (as the PostgreSQL suite does).
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -34,14 +36,6 @@ fn skip_or_fail(test: &str) -> Option<TestS3> {
     // Written to the process's stderr directly, not captured by libtest.
     let _ = writeln!(std::io::stderr(), "SKIPPED (no {MOTO_SERVER_VAR}): {test}");
     None
-}
-
-#[expect(clippy::panic, reason = "test support: failing loudly is the point")]
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free loopback port: {e}"))
 }
 
 /// One HTTP/1.1 request without a body; the status code.
@@ -73,22 +67,36 @@ impl TestS3 {
         let Some(bin) = std::env::var_os(MOTO_SERVER_VAR).filter(|v| !v.is_empty()) else {
             return skip_or_fail(&test);
         };
-        let port = free_port();
-        let child = Command::new(&bin)
+        Some(Self::spawn(Path::new(&bin)).unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    /// Starts `moto_server` (the executable `bin`) on a free loopback port and creates
+    /// [`TEST_BUCKET`].
+    ///
+    /// # Errors
+    /// When it cannot start, or does not answer within a minute.
+    pub fn spawn(bin: &Path) -> Result<Self, String> {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .map_err(|e| format!("no free loopback port: {e}"))?;
+        let child = Command::new(bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.to_string_lossy()));
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
         let server = Self { child, port };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             match request(port, "PUT", &format!("/{TEST_BUCKET}")) {
-                Ok(200) => return Some(server),
-                Ok(status) => panic!("moto refused to create the bucket: HTTP {status}"),
+                Ok(200) => return Ok(server),
+                Ok(status) => {
+                    return Err(format!("moto refused to create the bucket: HTTP {status}"));
+                }
                 Err(e) if Instant::now() > deadline => {
-                    panic!("moto did not come up on port {port}: {e}")
+                    return Err(format!("moto did not come up on port {port}: {e}"));
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(100)),
             }
