@@ -12,8 +12,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+mod documents;
 mod scale;
 
+pub use documents::run as documents;
 pub use scale::run as scale;
 
 const ADMIN_PASSWORD: &str = "Bench#Admin2026";

@@ -157,6 +157,18 @@ enum Task {
 /// Measurements outside the harness.
 #[derive(Debug, Subcommand)]
 enum BenchExtra {
+    /// The server's peak RSS while 12 clients download one 10 MiB document at once, then
+    /// upload 10 MiB each at once, on the filesystem and on S3 (moto); written to
+    /// docs/benchmarks.md.
+    Documents {
+        /// Another `erp` binary to measure instead of this tree's release build (filesystem
+        /// only; the table is printed, not written).
+        #[arg(long, value_name = "PATH")]
+        binary: Option<PathBuf>,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 12)]
+        clients: usize,
+    },
     /// The cost of metrics and of tracing (exported over OTLP) on intervention reads.
     Observability {
         /// Seconds per load phase.
@@ -222,6 +234,10 @@ fn main() -> ExitCode {
         Task::Docker { tags, dry_run } => deploy::docker(tags, dry_run),
         Task::Openapi { check } => openapi::document(check),
         Task::Schemathesis { max_examples, seed } => openapi::schemathesis(max_examples, seed),
+        Task::Bench {
+            extra: Some(BenchExtra::Documents { binary, clients }),
+            ..
+        } => bench_documents(binary.as_deref(), clients),
         Task::Bench {
             extra: Some(BenchExtra::Observability { seconds }),
             ..
@@ -330,10 +346,13 @@ fn test(postgres: Option<String>) -> TaskResult {
         Some(url) => cmd.env("ERP_TEST_POSTGRES_URL", url),
         None => cmd.env_remove("ERP_TEST_POSTGRES_URL"),
     };
+    let moto = python::moto_server()?;
+    say(&format!("S3 suite: ENABLED with {}", moto.display()));
+    cmd.env(python::MOTO_SERVER_VAR, &moto);
     let totals = run_counting(&mut cmd)?;
     say(&match url {
-        Some(_) => "tests passed on SQLite and PostgreSQL".to_owned(),
-        None => "tests passed on SQLite (PostgreSQL suite skipped)".to_owned(),
+        Some(_) => "tests passed on SQLite and PostgreSQL, filesystem and S3".to_owned(),
+        None => "tests passed on SQLite (PostgreSQL suite skipped), filesystem and S3".to_owned(),
     });
     // One closing line over every test binary, in the plain format CI tools read.
     say_plain(&format!(
@@ -423,9 +442,11 @@ const FORBIDDEN_FOR_CORE: &[&str] = &[
     "erp-persistence",
     "erp-http",
     "erp-security",
+    "erp-storage",
     "erp-server",
     "erp-redis",
     "redis",
+    "object_store",
     "actix-web",
     "actix-rt",
     "actix-http",
@@ -544,6 +565,31 @@ fn bench_observability(seconds: u64) -> TaskResult {
         "Observability overhead (`cargo xtask bench observability`)",
         &table,
     )
+}
+
+fn bench_documents(binary: Option<&Path>, clients: usize) -> TaskResult {
+    let workdir = std::env::temp_dir().join(format!("erp-bench-docs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&workdir);
+    std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
+    let table = match binary {
+        Some(other) => bench::documents(other, &workdir, None, clients),
+        None => build_server().and_then(|()| {
+            let moto = python::moto_server()?;
+            bench::documents(
+                &target_dir().join("release/erp"),
+                &workdir,
+                Some(&moto),
+                clients,
+            )
+        }),
+    };
+    let _ = std::fs::remove_dir_all(&workdir);
+    let table = table?;
+    say_plain(&table);
+    if binary.is_some() {
+        return Ok(());
+    }
+    write_bench_section("Document transfers (`cargo xtask bench documents`)", &table)
 }
 
 fn bench_scale(postgres: &str, sizes: &[usize], seconds: u64) -> TaskResult {

@@ -7,6 +7,25 @@ use std::process::Command;
 
 use crate::{TaskResult, run, say, workspace_root};
 
+/// moto in server mode: the S3-compatible server the blob-store tests start (one per test, on a
+/// free loopback port; `erp_storage::testing`).
+const MOTO_SERVER: &str = "moto[server]==5.2.5";
+
+/// The variable through which the tests find `moto_server`.
+pub const MOTO_SERVER_VAR: &str = "ERP_TEST_MOTO_SERVER";
+
+/// The `moto_server` the S3 tests run: `ERP_TEST_MOTO_SERVER` when set, else the one installed
+/// (pinned) into the xtask virtual environment.
+///
+/// # Errors
+/// As [`tool`].
+pub fn moto_server() -> Result<PathBuf, String> {
+    match std::env::var_os(MOTO_SERVER_VAR).filter(|v| !v.is_empty()) {
+        Some(path) => Ok(PathBuf::from(path)),
+        None => tool("moto_server", &[MOTO_SERVER]),
+    }
+}
+
 /// The virtual environment every Python tool of the xtask lives in.
 fn venv() -> PathBuf {
     workspace_root().join("target").join("xtask-venv")

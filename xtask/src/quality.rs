@@ -71,6 +71,10 @@ pub fn coverage(postgres: Option<String>, floor: f64) -> TaskResult {
         Some(url) => test.env("ERP_TEST_POSTGRES_URL", url),
         None => test.env_remove("ERP_TEST_POSTGRES_URL"),
     };
+    test.env(
+        crate::python::MOTO_SERVER_VAR,
+        crate::python::moto_server()?,
+    );
     run("coverage: tests", &mut test)?;
     let out_dir = workspace_root().join("target").join("coverage");
     std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;

@@ -1,6 +1,6 @@
 //! Documents (D9, API.md §3.9): upload into the encrypted vault, list, read, download, delete,
 //! and the key rotation behind `erp keys rotate-fernet`. The vault port hides the cipher and
-//! the file system; this module decides who may do what, and keeps rows and blobs consistent:
+//! the blob store (a directory or an S3 bucket); this module decides who may do what, and keeps rows and blobs consistent:
 //! a blob is sealed (renamed to its final name) before its row commits, and removed only after
 //! the commit that deletes or replaces its row.
 
@@ -13,7 +13,8 @@ use erp_domain::error::{FieldViolation, ViolationCode};
 use erp_domain::intervention::{Intervention, InterventionId};
 use erp_domain::list::{Listed, Page};
 use erp_domain::ports::{
-    BlobSink, DocumentVault, SealedBlob, TransactionMode, TransactionRunner, UnitOfWork, VaultError,
+    BlobSink, DocumentVault, PlainReader, SealedBlob, TransactionMode, TransactionRunner,
+    UnitOfWork, VaultError,
 };
 use erp_domain::text::char_len;
 use serde_json::json;
@@ -317,17 +318,19 @@ impl Application {
         })
     }
 
-    /// `GET /documents/{id}/download`: the decrypted bytes, checked against their SHA-256,
-    /// and a `doc.accessed` audit. A blob replaced by a concurrent key rotation is followed.
+    /// `GET /documents/{id}/download`: a reader of the plaintext, handed out only once the
+    /// whole blob was authenticated and checked against its SHA-256 (the caller streams it
+    /// afterwards, in bounded memory), and a `doc.accessed` audit. A blob replaced by a
+    /// concurrent key rotation is followed.
     ///
     /// # Errors
-    /// 403; 404; 500 when the blob is missing, undecryptable or corrupt.
+    /// 403; 404; 500 when the blob is missing, undecryptable (tampered, truncated) or corrupt.
     pub fn download_document(
         &self,
         caller: &Caller,
         id: DocumentId,
         ctx: &AuditContext,
-    ) -> Result<(Document, Vec<u8>), AppError> {
+    ) -> Result<(Document, Box<dyn PlainReader>), AppError> {
         authorize(caller.user.role, Action::ReadDocuments)?;
         let read = || {
             transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {

@@ -1,6 +1,8 @@
 //! Documents (API.md §3.9) through the real app on SQLite and PostgreSQL: every upload check in
 //! contract order, the three upload paths, encrypted storage on disk, download headers, lists,
-//! deletion, client visibility, the key ring and `rotate-fernet`'s re-encryption.
+//! deletion, client visibility, the key ring and `rotate-fernet`'s re-encryption; tampered,
+//! truncated and missing blobs (no plaintext byte, a 500 envelope and a log line); and the same
+//! on the S3 blob store (a real moto server, see `erp_storage::testing`).
 
 #![expect(
     clippy::unwrap_used,
@@ -13,8 +15,9 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::test::TestRequest;
 use erp_application::documents::{DocumentPolicy, RotationDeps, rotate_document_keys};
 use erp_domain::UserRole;
-use erp_domain::ports::DocumentVault as _;
+use erp_domain::ports::{BlobStore, DocumentVault as _};
 use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
 use support::{App, Harness, Res, seed_user};
 
 const BOUNDARY: &str = "----erp-test-boundary-7MA4YWxkTrZu0gW";
@@ -740,7 +743,7 @@ async fn old_keys_decrypt_and_rotation_moves_everything_to_the_newest(h: Harness
         &h.db,
         &h.clock,
         10_000,
-        std::sync::Arc::clone(&vault),
+        Arc::clone(&vault),
         DocumentPolicy::default(),
     )
     .await;
@@ -842,8 +845,8 @@ async fn housekeeping_removes_only_orphan_blobs(h: Harness) {
             .unwrap();
     }
     let app = support::application_with(
-        std::sync::Arc::clone(&h.db),
-        std::sync::Arc::clone(&h.clock) as _,
+        Arc::clone(&h.db),
+        Arc::clone(&h.clock) as _,
         support::vault(dir, &support::FERNET_KEY),
     );
     let report = app
@@ -863,7 +866,275 @@ async fn housekeeping_removes_only_orphan_blobs(h: Harness) {
     assert_eq!(bytes, PDF);
 }
 
+/// Log lines written on this thread while the guard lives.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    fn capture(&self) -> tracing::subscriber::DefaultGuard {
+        let logs = self.clone();
+        tracing::subscriber::set_default(
+            tracing_subscriber::fmt()
+                .with_ansi(false)
+                .with_writer(move || logs.clone())
+                .finish(),
+        )
+    }
+    fn take(&self) -> String {
+        String::from_utf8_lossy(&std::mem::take(&mut *self.0.lock().unwrap())).into_owned()
+    }
+}
+
+/// Runs blocking storage calls on a thread of their own (the S3 store may not be called from
+/// the test's async runtime, exactly as the server calls it only from blocking threads).
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join().unwrap())
+}
+
+fn raw_blob(store: &dyn BlobStore, name: &str) -> Vec<u8> {
+    off_runtime(|| read_blob(store, name))
+}
+
+fn read_blob(store: &dyn BlobStore, name: &str) -> Vec<u8> {
+    let mut reader = store.open(name).unwrap();
+    let mut out = Vec::new();
+    let mut buf = vec![0_u8; 64 * 1024];
+    loop {
+        let n = reader.read(&mut buf).unwrap();
+        if n == 0 {
+            return out;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+}
+
+fn put_raw(store: &dyn BlobStore, name: &str, bytes: &[u8]) {
+    off_runtime(|| {
+        let mut w = store.create(name).unwrap();
+        w.write(bytes).unwrap();
+        w.commit().unwrap();
+    });
+}
+
+fn blob_names(store: &dyn BlobStore) -> Vec<String> {
+    off_runtime(|| store.older_than(std::time::Duration::ZERO).unwrap())
+}
+
+/// The only blob of the store.
+fn only_blob(store: &dyn BlobStore) -> String {
+    let mut names = blob_names(store);
+    assert_eq!(names.len(), 1, "{names:?}");
+    names.pop().unwrap()
+}
+
+/// Several 64 KiB chunks of text, each line marked as confidential.
+fn confidential_text() -> Vec<u8> {
+    (0..6000)
+        .map(|i| format!("ligne confidentielle {i:05} du rapport\n"))
+        .collect::<String>()
+        .into_bytes()
+}
+
+/// Any byte of the blob changed (header, first, middle, last ciphertext, HMAC, last), the blob
+/// truncated or missing: a 500 envelope without a byte of plaintext, and a log line.
+async fn tampered_blobs_send_no_plaintext(h: &Harness, store: &dyn BlobStore) {
+    let w = world(h).await;
+    let data = confidential_text();
+    let res = upload(
+        h,
+        &format!("/api/v1/documents?intervention_id={}", w.intervention),
+        &w.resp,
+        &[file("rapport.txt", None, &data)],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let uri = format!("/api/v1/documents/{}/download", res.body["id"]);
+    let (status, headers, bytes) = download(&h.app, &uri, &w.resp).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers.get("content-length").unwrap().to_str().unwrap(),
+        data.len().to_string()
+    );
+    assert!(bytes == data, "downloaded bytes differ");
+    let name = only_blob(store);
+    let original = raw_blob(store, &name);
+    let len = original.len();
+    let logs = Logs::default();
+    let _capture = logs.capture();
+    let refused = |bytes: &[u8], logs: &Logs, what: &str| {
+        let body: Value = serde_json::from_slice(bytes).unwrap_or_default();
+        assert_eq!(body["error"]["code"], "INTERNAL_SERVER_ERROR", "{what}");
+        let text = String::from_utf8_lossy(bytes);
+        assert!(
+            !text.contains("confidentielle") && !text.contains(".enc"),
+            "{what}"
+        );
+        let lines = logs.take();
+        assert!(
+            lines.contains("request failed") && lines.contains("status=500"),
+            "{what}: no log line in {lines:?}"
+        );
+    };
+    for (what, at) in [
+        ("version byte", 0),
+        ("timestamp", 6),
+        ("IV", 20),
+        ("first ciphertext", 36),
+        ("middle", len / 2),
+        ("last ciphertext", len - 50),
+        ("HMAC", len - 20),
+        ("last byte", len - 1),
+    ] {
+        let mut bytes = original.clone();
+        bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+        put_raw(store, &name, &bytes);
+        let (status, _, body) = download(&h.app, &uri, &w.resp).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{what}");
+        refused(&body, &logs, what);
+    }
+    for cut in [len / 2, len - 1] {
+        put_raw(store, &name, &original[..cut]);
+        let (status, _, body) = download(&h.app, &uri, &w.resp).await;
+        assert_eq!(
+            status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "truncated at {cut}"
+        );
+        refused(&body, &logs, "truncated");
+    }
+    put_raw(store, &name, &original);
+    let (status, _, bytes) = download(&h.app, &uri, &w.resp).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(bytes == data, "restored blob downloads again");
+    off_runtime(|| store.delete(&name).unwrap());
+    let (status, _, body) = download(&h.app, &uri, &w.resp).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    refused(&body, &logs, "missing");
+}
+
+async fn tampered_blobs_on_the_filesystem(h: Harness) {
+    let store = erp_storage::FsBlobStore::new(h.docs.path()).unwrap();
+    tampered_blobs_send_no_plaintext(&h, &store).await;
+}
+
+/// The S3 blob store behind the app: one moto server and a fresh database per test.
+mod s3 {
+    use super::*;
+    use erp_storage::S3BlobStore;
+    use erp_storage::testing::TestS3;
+
+    async fn harness(key: &str) -> Option<(Harness, Arc<S3BlobStore>, TestS3)> {
+        let server = TestS3::start()?;
+        let store = Arc::new(S3BlobStore::new(&server.settings(Some("documents"))).unwrap());
+        let vault = support::vault_over(Arc::clone(&store) as _, key);
+        let h = support::harness_over(
+            erp_persistence::testing::TestBackend::Sqlite,
+            10_000,
+            tempfile::tempdir().unwrap(),
+            vault,
+        )
+        .await?;
+        Some((h, store, server))
+    }
+
+    #[actix_web::test]
+    async fn tampered_blobs_send_no_plaintext_on_s3() {
+        let Some((h, store, _server)) = harness(&support::FERNET_KEY).await else {
+            return;
+        };
+        tampered_blobs_send_no_plaintext(&h, store.as_ref()).await;
+    }
+
+    #[actix_web::test]
+    async fn upload_download_rotate_and_delete_on_s3() {
+        let old_key = support::FERNET_KEY.clone();
+        let Some((h, store, _server)) = harness(&old_key).await else {
+            return;
+        };
+        let w = world(&h).await;
+        // Larger than one multipart part once encrypted.
+        let data: Vec<u8> = "relevé de vibration 4,2 mm/s\n"
+            .repeat(230_000)
+            .into_bytes();
+        assert!(data.len() > 6 * 1024 * 1024);
+        let res = upload(
+            &h,
+            &format!("/api/v1/documents?intervention_id={}", w.intervention),
+            &w.resp,
+            &[file("mesures.txt", None, &data)],
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        assert_eq!(res.body["sha256"], sha256_hex(&data));
+        let id = res.body["id"].as_i64().unwrap();
+        let uri = format!("/api/v1/documents/{id}/download");
+        let (status, headers, bytes) = download(&h.app, &uri, &w.tech).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            headers.get("etag").unwrap().to_str().unwrap(),
+            format!("\"{}\"", sha256_hex(&data))
+        );
+        assert!(bytes == data, "downloaded bytes differ");
+        let before = only_blob(store.as_ref());
+        assert!(
+            !raw_blob(store.as_ref(), &before)
+                .windows(20)
+                .any(|w| w == &data[..20])
+        );
+
+        // rotate-fernet on S3: a new blob under the new key, the old one gone.
+        let new_key =
+            secrecy::ExposeSecret::expose_secret(&erp_security::keys::generate_fernet_key())
+                .to_owned();
+        let ring = support::vault_over(Arc::clone(&store) as _, &format!("{new_key},{old_key}"));
+        let deps = RotationDeps {
+            db: h.db.as_ref(),
+            vault: ring.as_ref(),
+            clock: h.clock.as_ref(),
+        };
+        let report = off_runtime(|| rotate_document_keys(deps, &mut |_| {}).unwrap());
+        assert_eq!((report.reencrypted, report.failed), (1, 0));
+        let after = only_blob(store.as_ref());
+        assert_ne!(after, before);
+        let only_new = support::app_over(
+            &h.db,
+            &h.clock,
+            10_000,
+            support::vault_over(Arc::clone(&store) as _, &new_key),
+            DocumentPolicy::default(),
+        )
+        .await;
+        let (status, _, bytes) = download(&only_new, &uri, &w.tech).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(bytes == data, "re-encrypted bytes differ");
+
+        let res = h
+            .json(
+                Method::DELETE,
+                &format!("/api/v1/documents/{id}"),
+                Some(&w.admin),
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        assert!(blob_names(store.as_ref()).is_empty());
+        let (status, _, _) = download(&only_new, &uri, &w.tech).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+}
+
 both! {
+    tampering => tampered_blobs_on_the_filesystem;
     upload_order => upload_checks_follow_the_contract_order;
     size_limit => the_size_limit_is_413_as_soon_as_it_is_passed;
     lifecycle => upload_download_list_and_delete;

@@ -97,18 +97,71 @@ pub struct Settings {
 pub struct DocumentsSettings {
     /// Largest uploaded file, in bytes (the whole request may be 64 KiB more).
     pub max_upload_bytes: u64,
-    /// Where encrypted blobs live; default `<data_dir>/documents`.
+    /// Where the encrypted blobs live: one node's disk, or an S3-compatible bucket (D15).
+    pub backend: DocumentsBackend,
+    /// Where encrypted blobs live (`filesystem`); default `<data_dir>/documents`.
     pub storage_dir: Option<PathBuf>,
     /// Restricts the allow-list to these extensions (each must be one of the contract's).
     pub allowed_extensions: Option<Vec<String>>,
+    /// `[documents.s3]`, used when `backend = "s3"`.
+    pub s3: DocumentsS3Settings,
 }
 
 impl Default for DocumentsSettings {
     fn default() -> Self {
         Self {
             max_upload_bytes: erp_application::documents::DEFAULT_MAX_UPLOAD_BYTES,
+            backend: DocumentsBackend::Filesystem,
             storage_dir: None,
             allowed_extensions: None,
+            s3: DocumentsS3Settings::default(),
+        }
+    }
+}
+
+/// `documents.backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DocumentsBackend {
+    /// `storage_dir` on this node (one replica, or a shared ReadWriteMany volume).
+    Filesystem,
+    /// `[documents.s3]`: a bucket every replica shares.
+    S3,
+}
+
+/// `[documents.s3]`: an S3-compatible bucket (AWS S3, MinIO, Ceph, Garage…).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DocumentsS3Settings {
+    /// Endpoint URL (`http://minio:9000`); empty = AWS S3 of `region`.
+    pub endpoint: String,
+    /// Bucket (must exist).
+    pub bucket: String,
+    /// Region (`us-east-1` for most S3-compatible servers).
+    pub region: String,
+    /// Path-style URLs (`endpoint/bucket/key`: MinIO and most self-hosted servers); false =
+    /// virtual-hosted (`bucket.endpoint/key`, AWS).
+    pub path_style: bool,
+    /// Key prefix of the blobs (`documents` → `documents/<name>`); empty = the bucket's root.
+    pub prefix: String,
+    /// Access key id; empty = `AWS_ACCESS_KEY_ID`, else the file `AWS_ACCESS_KEY_ID_FILE`
+    /// names, else the ambient credentials (instance profile, web identity).
+    pub access_key_id: Option<SecretString>,
+    /// Secret access key; empty = `AWS_SECRET_ACCESS_KEY`, else the file
+    /// `AWS_SECRET_ACCESS_KEY_FILE` names.
+    pub secret_access_key: Option<SecretString>,
+}
+
+impl Default for DocumentsS3Settings {
+    fn default() -> Self {
+        Self {
+            endpoint: String::new(),
+            bucket: String::new(),
+            region: "us-east-1".into(),
+            path_style: true,
+            prefix: String::new(),
+            access_key_id: None,
+            secret_access_key: None,
         }
     }
 }
@@ -557,6 +610,26 @@ impl Settings {
         if let Err(reason) = self.document_allow_list() {
             return rule("documents.allowed_extensions", &reason);
         }
+        if self.documents.backend == DocumentsBackend::S3 {
+            let s3 = &self.documents.s3;
+            if s3.bucket.trim().is_empty() {
+                return rule(
+                    "documents.s3.bucket",
+                    "is required when documents.backend = \"s3\"",
+                );
+            }
+            if s3.region.trim().is_empty() {
+                return rule("documents.s3.region", "must not be empty");
+            }
+            let endpoint = s3.endpoint.trim();
+            let url = endpoint.starts_with("http://") || endpoint.starts_with("https://");
+            if !endpoint.is_empty() && !url {
+                return rule(
+                    "documents.s3.endpoint",
+                    "must be an http:// or https:// URL (or empty for AWS S3)",
+                );
+            }
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return rule(
                 "log.level",
@@ -754,7 +827,15 @@ impl Settings {
             "bootstrap": {"admin_username": self.bootstrap.admin_username, "admin_email": self.bootstrap.admin_email},
             "documents": {
                 "max_upload_bytes": self.documents.max_upload_bytes,
+                "backend": format!("{:?}", self.documents.backend).to_lowercase(),
                 "storage_dir": self.documents_dir().display().to_string(),
+                "s3": {
+                    "endpoint": self.documents.s3.endpoint, "bucket": self.documents.s3.bucket,
+                    "region": self.documents.s3.region, "path_style": self.documents.s3.path_style,
+                    "prefix": self.documents.s3.prefix,
+                    "access_key_id": set(&self.documents.s3.access_key_id),
+                    "secret_access_key": set(&self.documents.s3.secret_access_key),
+                },
                 "allowed_extensions": self.document_allow_list().map(|a| a.extensions()).unwrap_or_default(),
             },
         })

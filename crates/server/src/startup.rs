@@ -11,15 +11,17 @@ use erp_application::bootstrap::{
 use erp_application::{Application, IdentityConfig, Ports};
 use erp_domain::SystemClock;
 use erp_domain::password::PlainPassword;
+use erp_domain::ports::BlobStore;
 use erp_persistence::{Database, DatabaseOptions};
 use erp_security::keys::{self, FernetKeyRing, SigningKey};
 use erp_security::{
     Argon2Hasher, BoundedHasher, FernetVault, JwtService, JwtSettings, OsSecretGenerator,
     RandomOpaqueTokens, SigningConfig,
 };
-use secrecy::ExposeSecret as _;
+use erp_storage::{FsBlobStore, S3BlobStore, S3Settings};
+use secrecy::{ExposeSecret as _, SecretString};
 
-use crate::config::{JwtAlgorithm, Settings};
+use crate::config::{DocumentsBackend, JwtAlgorithm, Settings};
 
 /// Why the server cannot start. Each renders as one line.
 #[derive(Debug, thiserror::Error)]
@@ -207,24 +209,90 @@ pub fn application(
         .with_document_policy(policy))
 }
 
-/// The encrypted document store under the configured directory, with the Fernet ring.
+/// The encrypted document vault: the Fernet ring over the configured blob store (a directory,
+/// or an S3-compatible bucket, which is listed once here so that a wrong endpoint, bucket or
+/// credential stops the start-up rather than the first upload).
 ///
 /// # Errors
-/// [`StartupError::Documents`] when the directory cannot be created.
+/// [`StartupError::Documents`] when the directory cannot be created, the S3 credentials cannot
+/// be read or the bucket cannot be reached.
 pub fn document_vault(
     settings: &Settings,
     keys: &KeyMaterial,
 ) -> Result<FernetVault, StartupError> {
-    let dir = settings.documents_dir();
-    let vault = FernetVault::new(&dir, &keys.fernet)
-        .map_err(|e| StartupError::Documents(format!("{}: {e}", dir.display())))?;
+    let (store, location): (Arc<dyn BlobStore>, String) = match settings.documents.backend {
+        DocumentsBackend::Filesystem => {
+            let dir = settings.documents_dir();
+            let store = FsBlobStore::new(&dir)
+                .map_err(|e| StartupError::Documents(format!("{}: {e}", dir.display())))?;
+            (Arc::new(store), dir.display().to_string())
+        }
+        DocumentsBackend::S3 => {
+            let s3 = s3_settings(settings)?;
+            let location = format!(
+                "s3://{}/{} at {}",
+                s3.bucket,
+                s3.prefix.as_deref().unwrap_or_default(),
+                s3.endpoint.as_deref().unwrap_or("AWS")
+            );
+            let store = S3BlobStore::new(&s3)
+                .map_err(|e| StartupError::Documents(format!("{location}: {e}")))?;
+            store
+                .check()
+                .map_err(|e| StartupError::Documents(format!("{location}: {e}")))?;
+            (Arc::new(store), location)
+        }
+    };
+    let vault = FernetVault::new(store, &keys.fernet)
+        .map_err(|e| StartupError::Documents(format!("{location}: {e}")))?;
     tracing::info!(
-        dir = %dir.display(),
+        storage = %location,
         cle_id = %erp_domain::ports::DocumentVault::current_key_id(&vault),
         max_upload_bytes = settings.documents.max_upload_bytes,
         "document storage ready"
     );
     Ok(vault)
+}
+
+/// A credential: the configuration key, else the environment variable `var`, else the file
+/// that `<var>_FILE` names (trimmed).
+fn credential(
+    configured: Option<&SecretString>,
+    var: &str,
+) -> Result<Option<SecretString>, StartupError> {
+    if let Some(v) = configured.filter(|v| !v.expose_secret().trim().is_empty()) {
+        return Ok(Some(v.clone()));
+    }
+    if let Ok(v) = std::env::var(var)
+        && !v.trim().is_empty()
+    {
+        return Ok(Some(SecretString::from(v.trim().to_owned())));
+    }
+    match std::env::var(format!("{var}_FILE")) {
+        Ok(path) if !path.trim().is_empty() => std::fs::read_to_string(path.trim())
+            .map(|v| Some(SecretString::from(v.trim().to_owned())))
+            .map_err(|e| StartupError::Documents(format!("{var}_FILE ({path}): {e}"))),
+        _ => Ok(None),
+    }
+}
+
+/// `[documents.s3]` with its credentials resolved.
+///
+/// # Errors
+/// [`StartupError::Documents`] when a `*_FILE` cannot be read.
+pub fn s3_settings(settings: &Settings) -> Result<S3Settings, StartupError> {
+    let c = &settings.documents.s3;
+    let non_empty = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+    Ok(S3Settings {
+        endpoint: non_empty(&c.endpoint),
+        bucket: c.bucket.trim().to_owned(),
+        region: c.region.trim().to_owned(),
+        path_style: c.path_style,
+        prefix: non_empty(c.prefix.trim_matches('/')),
+        access_key_id: credential(c.access_key_id.as_ref(), "AWS_ACCESS_KEY_ID")?
+            .map(|v| v.expose_secret().to_owned()),
+        secret_access_key: credential(c.secret_access_key.as_ref(), "AWS_SECRET_ACCESS_KEY")?,
+    })
 }
 
 /// Writes a `system.key.rotation` audit event when the token signing key differs from the one

@@ -875,12 +875,12 @@ fn keys_rotate_fernet_reencrypts_every_document_while_the_server_serves() {
     let server = serve(&format!("{new},{old}"));
     let token = admin_token(&server.base);
     let out = run(&format!("{new},{old}"), &["keys", "rotate-fernet"]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "{stdout} {}",
+        "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("rotate-fernet: 2 document(s) under an older key, 2 re-encrypted, 0 skipped (changed meanwhile), 0 failed"),
         "{stdout}"
@@ -959,4 +959,106 @@ fn without_migrate_on_start_the_server_waits_for_a_migration_job() {
     }
     assert_eq!(get(&format!("{}/ready", server.base)).0, 200);
     login(&server.base, "admin", "Bootstrap#Admin2026");
+}
+
+#[test]
+fn documents_live_in_s3_with_credentials_from_files_and_rotate_there() {
+    use erp_domain::ports::BlobStore as _;
+    let Some(s3) = erp_storage::testing::TestS3::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (id_file, secret_file) = (dir.path().join("s3-id"), dir.path().join("s3-secret"));
+    std::fs::write(&id_file, "testing\n").unwrap();
+    std::fs::write(&secret_file, "testing\n").unwrap();
+    let old =
+        secrecy::ExposeSecret::expose_secret(&erp_security::keys::generate_fernet_key()).to_owned();
+    let new =
+        secrecy::ExposeSecret::expose_secret(&erp_security::keys::generate_fernet_key()).to_owned();
+    let endpoint = s3.endpoint();
+    let env = |keys: &str| {
+        vec![
+            ("ERP_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()),
+            ("FERNET_KEYS", keys.to_owned()),
+            ("ERP__DOCUMENTS__BACKEND", "s3".to_owned()),
+            ("ERP__DOCUMENTS__S3__ENDPOINT", endpoint.clone()),
+            (
+                "ERP__DOCUMENTS__S3__BUCKET",
+                erp_storage::testing::TEST_BUCKET.to_owned(),
+            ),
+            ("ERP__DOCUMENTS__S3__PREFIX", "erp/documents".to_owned()),
+            ("AWS_ACCESS_KEY_ID_FILE", id_file.display().to_string()),
+            (
+                "AWS_SECRET_ACCESS_KEY_FILE",
+                secret_file.display().to_string(),
+            ),
+        ]
+    };
+    let vars = env(&old);
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut server = start(dir.path(), &vars);
+    let token = admin_token(&server.base);
+    let intervention = intervention(&server.base, &token);
+    let pdf = b"%PDF-1.4\ndocument in the bucket\n%%EOF\n";
+    let kept = upload(&server.base, &token, intervention, "rapport.pdf", pdf)["id"]
+        .as_i64()
+        .unwrap();
+    let gone = upload(
+        &server.base,
+        &token,
+        intervention,
+        "brouillon.txt",
+        b"a supprimer",
+    )["id"]
+        .as_i64()
+        .unwrap();
+    let (status, length, bytes) = download(&server.base, &token, kept);
+    assert_eq!((status, bytes.as_slice()), (200, &pdf[..]));
+    assert_eq!(length, Some(pdf.len().to_string()));
+    let (status, _) = send(
+        "DELETE",
+        &format!("{}/api/v1/documents/{gone}", server.base),
+        Some(&token),
+        None,
+    );
+    assert_eq!(status, 200);
+    let bucket = erp_storage::S3BlobStore::new(&s3.settings(Some("erp/documents"))).unwrap();
+    let blobs = bucket.older_than(Duration::ZERO).unwrap();
+    assert_eq!(blobs.len(), 1, "{blobs:?}");
+    assert!(
+        !dir.path().join("data/documents").exists(),
+        "nothing on the node's disk"
+    );
+    assert!(terminate(&mut server).success());
+
+    // rotate-fernet on the bucket while a server with the new ring serves.
+    let ring = format!("{new},{old}");
+    let vars = env(&ring);
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server = start(dir.path(), &vars);
+    let out = succeed(command(dir.path(), &vars).args(["keys", "rotate-fernet"]));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("1 re-encrypted, 0 skipped (changed meanwhile), 0 failed"),
+        "{stdout}"
+    );
+    let rotated = bucket.older_than(Duration::ZERO).unwrap();
+    assert_eq!(rotated.len(), 1, "{rotated:?}");
+    assert_ne!(rotated, blobs, "a new blob replaced the old one");
+    let (status, _, bytes) = download(&server.base, &admin_token(&server.base), kept);
+    assert_eq!((status, bytes.as_slice()), (200, &pdf[..]));
+    drop(server);
+
+    // A bucket that cannot be reached stops the start-up with one line naming it.
+    let out = command(dir.path(), &vars)
+        .env("ERP__DOCUMENTS__S3__BUCKET", "no-such-bucket")
+        .args(["serve"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("s3://no-such-bucket/erp/documents"),
+        "{stderr}"
+    );
 }

@@ -1,6 +1,8 @@
 //! Document ports (D9): the rows (repository) and the encrypted blobs (vault). The application
-//! never sees the cipher or the file system: it streams bytes into a [`BlobSink`], gets back
-//! what to store in the row, and asks the vault for the plaintext later.
+//! never sees the cipher or the storage: it streams bytes into a [`BlobSink`], gets back what
+//! to store in the row, and later reads the plaintext back through a [`PlainReader`] that the
+//! vault hands out only once the whole blob has been authenticated. The vault keeps its blobs
+//! in a [`crate::ports::BlobStore`] (a directory, or an S3-compatible bucket).
 
 use crate::document::{Document, DocumentFilter, DocumentId, NewDocument};
 use crate::list::{Listed, Page};
@@ -75,9 +77,34 @@ pub enum VaultError {
     /// The plaintext does not have the recorded SHA-256.
     #[error("blob fails its integrity check: {0}")]
     Integrity(String),
-    /// The file system failed.
+    /// The storage failed.
     #[error("document storage failure: {0}")]
     Io(String),
+}
+
+impl From<crate::ports::BlobStoreError> for VaultError {
+    fn from(e: crate::ports::BlobStoreError) -> Self {
+        use crate::ports::BlobStoreError as E;
+        match e {
+            E::Missing(m) => Self::Missing(m),
+            E::Changed(m) => Self::Io(format!("blob changed while being read: {m}")),
+            E::Io(m) => Self::Io(m),
+        }
+    }
+}
+
+/// The plaintext of a blob whose authenticity (HMAC) and integrity (recorded SHA-256) were
+/// checked over the whole blob before the first byte is handed out, read in bounded chunks.
+pub trait PlainReader: Send + std::fmt::Debug {
+    /// Plaintext size in bytes (known from the check).
+    fn size(&self) -> u64;
+
+    /// Decrypts the next bytes into `buf`; `Ok(0)` at the end.
+    ///
+    /// # Errors
+    /// [`VaultError::Io`]; [`VaultError::Integrity`] when the stored bytes changed since the
+    /// check (the storage misbehaved: the reader stops there).
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, VaultError>;
 }
 
 /// A blob once sealed: what the document row records.
@@ -109,8 +136,8 @@ pub trait BlobSink: Send + std::fmt::Debug {
     /// The first bytes of the plaintext (up to [`crate::document::SIGNATURE_BYTES`]).
     fn head(&self) -> &[u8];
 
-    /// Finishes the ciphertext, makes it durable and gives it its final name (a rename, so a
-    /// reader never sees half a blob).
+    /// Finishes the ciphertext, makes it durable and gives it its final name (all at once, so
+    /// a reader never sees half a blob).
     ///
     /// # Errors
     /// [`VaultError::Io`].
@@ -128,12 +155,15 @@ pub trait DocumentVault: Send + Sync + std::fmt::Debug {
     /// [`VaultError::Io`].
     fn create(&self) -> Result<Box<dyn BlobSink>, VaultError>;
 
-    /// Decrypts a blob and checks it against its recorded SHA-256.
+    /// Authenticates a whole blob with the key ring and checks its plaintext against the
+    /// recorded SHA-256 (reading it once, in bounded memory), then returns a reader of that
+    /// same blob's plaintext.
     ///
     /// # Errors
-    /// [`VaultError::Missing`], [`VaultError::Undecryptable`], [`VaultError::Integrity`],
+    /// [`VaultError::Missing`], [`VaultError::Undecryptable`] (no key authenticates it:
+    /// tampered, truncated or under an unknown key), [`VaultError::Integrity`],
     /// [`VaultError::Io`].
-    fn open(&self, nom_stockage: &str, sha256: &str) -> Result<Vec<u8>, VaultError>;
+    fn open(&self, nom_stockage: &str, sha256: &str) -> Result<Box<dyn PlainReader>, VaultError>;
 
     /// Removes a blob; a missing one is not an error.
     ///
@@ -142,7 +172,7 @@ pub trait DocumentVault: Send + Sync + std::fmt::Debug {
     fn delete(&self, nom_stockage: &str) -> Result<(), VaultError>;
 
     /// Writes a copy of a blob under a new name, encrypted with the newest key, after checking
-    /// its SHA-256. The old blob is left in place.
+    /// it as [`Self::open`] does (streaming, in bounded memory). The old blob is left in place.
     ///
     /// # Errors
     /// As [`Self::open`].

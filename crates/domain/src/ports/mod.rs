@@ -1,6 +1,7 @@
 //! Ports: the traits through which the application reaches storage, cryptography and the
 //! outside world. Adapters implement them; every contract is written in the `# Errors` sections.
 
+mod blobs;
 mod documents;
 mod health;
 mod housekeeping;
@@ -10,7 +11,10 @@ mod rate_limit;
 mod repository;
 mod security;
 
-pub use documents::{BlobSink, DocumentRepository, DocumentVault, SealedBlob, VaultError};
+pub use blobs::{BlobReader, BlobStore, BlobStoreError, BlobWriter};
+pub use documents::{
+    BlobSink, DocumentRepository, DocumentVault, PlainReader, SealedBlob, VaultError,
+};
 pub use health::{DatabaseBackend, DatabaseProbe, MigrationStatus, ProbeError};
 pub use housekeeping::{HousekeepingRepository, PurgeCutoffs, PurgeReport};
 pub use notifications::{

@@ -3,6 +3,11 @@
 //! Uploads are streamed: the file part goes chunk by chunk into the vault's encrypting sink
 //! (on the blocking pool, a few hundred KiB at a time), its bytes are counted, and the request
 //! is refused with 413 as soon as the limit is passed — the file is never held in memory.
+//!
+//! Downloads are streamed too: the use case authenticates the whole blob first (a tampered,
+//! truncated or missing blob is a 500 before any byte is sent), then a blocking task decrypts
+//! it 64 KiB at a time into a channel of two chunks that the response body drains, so memory
+//! does not grow with the file size or a slow client.
 
 use actix_multipart::Multipart;
 use actix_web::http::{StatusCode, header};
@@ -14,8 +19,9 @@ use erp_domain::UserId;
 use erp_domain::document::{Document, DocumentFilter, DocumentId};
 use erp_domain::error::{FieldViolation, ViolationCode};
 use erp_domain::intervention::InterventionId;
-use erp_domain::ports::BlobSink;
+use erp_domain::ports::{BlobSink, PlainReader};
 use futures_util::StreamExt as _;
+use futures_util::stream::Stream;
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -39,6 +45,10 @@ const TARGET_NOT_FOUND: &str = "Intervention cible introuvable";
 pub const UPLOAD_OVERHEAD: u64 = 64 * 1024;
 /// Plaintext handed to the encrypting sink per blocking hop.
 const FLUSH_BYTES: usize = 256 * 1024;
+/// Plaintext per chunk of a download's body.
+const DOWNLOAD_CHUNK: usize = 64 * 1024;
+/// Chunks queued between the decrypting task and the connection.
+const DOWNLOAD_QUEUE: usize = 2;
 
 /// Registers the routes. `/documents/upload` comes before `/documents/{id}` (literal first).
 pub fn configure(cfg: &mut RouteTable) {
@@ -221,7 +231,7 @@ async fn download(
 ) -> Result<HttpResponse, ApiError> {
     caller.allow(&req, Action::ReadDocuments).await?;
     let id = document_id(&id)?;
-    let (doc, bytes) = use_case(&req, &state, move |app, ctx| {
+    let (doc, plaintext) = use_case(&req, &state, move |app, ctx| {
         app.download_document(&caller.0, id, ctx)
     })
     .await?;
@@ -233,7 +243,44 @@ async fn download(
         .insert_header((header::CONTENT_TYPE, content_type))
         .insert_header((header::CONTENT_DISPOSITION, disposition))
         .insert_header((header::ETAG, format!("\"{}\"", doc.sha256)))
-        .body(bytes))
+        .no_chunking(plaintext.size())
+        .streaming(stream_plaintext(plaintext)))
+}
+
+/// The plaintext as a body stream: a blocking task reads it in [`DOWNLOAD_CHUNK`]s into a
+/// channel of [`DOWNLOAD_QUEUE`] chunks; it stops when the client goes away. A failure in the
+/// middle (the storage broke, or its bytes changed after the check) is logged and ends the
+/// body with an error, so the connection is cut short of its Content-Length.
+fn stream_plaintext(
+    mut plaintext: Box<dyn PlainReader>,
+) -> impl Stream<Item = Result<web::Bytes, std::io::Error>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(DOWNLOAD_QUEUE);
+    let span = tracing::Span::current();
+    drop(actix_web::rt::task::spawn_blocking(move || {
+        span.in_scope(|| {
+            loop {
+                let mut chunk = web::BytesMut::zeroed(DOWNLOAD_CHUNK);
+                let item = match plaintext.read(&mut chunk) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        chunk.truncate(n);
+                        Ok(chunk.freeze())
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "document download cut short");
+                        Err(std::io::Error::other(e.to_string()))
+                    }
+                };
+                let failed = item.is_err();
+                if tx.blocking_send(item).is_err() || failed {
+                    break;
+                }
+            }
+        });
+    }));
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
 }
 
 /// `attachment; filename="<ASCII fallback>"; filename*=UTF-8''<percent-encoded>`.

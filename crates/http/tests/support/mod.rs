@@ -94,9 +94,17 @@ static SHARED_DOCS: LazyLock<tempfile::TempDir> =
 
 /// The document vault over `dir` with the key ring `keys` (comma-separated, newest first).
 pub fn vault(dir: &std::path::Path, keys: &str) -> Arc<FernetVault> {
+    vault_over(
+        Arc::new(erp_storage::FsBlobStore::new(dir).expect("blob dir")),
+        keys,
+    )
+}
+
+/// The document vault over a blob store with the key ring `keys`.
+pub fn vault_over(store: Arc<dyn erp_domain::ports::BlobStore>, keys: &str) -> Arc<FernetVault> {
     Arc::new(
         FernetVault::new(
-            dir,
+            store,
             &erp_security::keys::FernetKeyRing::parse(keys).expect("ring"),
         )
         .expect("vault"),
@@ -227,15 +235,26 @@ pub async fn harness(backend: TestBackend) -> Option<Harness> {
 }
 
 pub async fn harness_with(backend: TestBackend, rpm: u32) -> Option<Harness> {
+    let docs = tempfile::tempdir().expect("documents dir");
+    let documents = vault(docs.path(), &FERNET_KEY);
+    harness_over(backend, rpm, docs, documents).await
+}
+
+/// A harness whose documents live in `documents` (`docs` is then only kept alive).
+pub async fn harness_over(
+    backend: TestBackend,
+    rpm: u32,
+    docs: tempfile::TempDir,
+    documents: Arc<FernetVault>,
+) -> Option<Harness> {
     let guard = TestDatabase::new(backend)?;
     let db = Arc::new(guard.migrated());
     let clock = TestClock::starting_now();
-    let docs = tempfile::tempdir().expect("documents dir");
     let app = app_over(
         &db,
         &clock,
         rpm,
-        vault(docs.path(), &FERNET_KEY),
+        documents,
         erp_application::documents::DocumentPolicy::default(),
     )
     .await;

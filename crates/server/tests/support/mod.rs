@@ -42,7 +42,11 @@ pub fn command(workdir: &Path, env: &[(&str, &str)]) -> Command {
     cmd.current_dir(workdir);
     // Nothing from the developer's environment leaks into the server under test.
     for (key, _) in std::env::vars() {
-        if key.starts_with("ERP") || key == "FERNET_KEYS" || key == "RUST_LOG" {
+        if key.starts_with("ERP")
+            || key.starts_with("AWS_")
+            || key == "FERNET_KEYS"
+            || key == "RUST_LOG"
+        {
             cmd.env_remove(key);
         }
     }
