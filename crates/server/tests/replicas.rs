@@ -7,7 +7,10 @@
 //! bootstrap admin; the general rate limit is one budget across replicas, and survives a Redis
 //! outage; the login lockout counts exactly across replicas; a session ended through one replica
 //! is ended on the others at once; one due planning yields one intervention with three
-//! schedulers running.
+//! schedulers running; documents live in one S3 bucket (a real S3-compatible server, moto):
+//! uploaded through one replica, read through another, deleted through the third, re-encrypted
+//! by `erp keys rotate-fernet` while all three serve, and an upload cut by a SIGKILL leaves
+//! nothing behind.
 
 #![expect(
     clippy::unwrap_used,
@@ -24,6 +27,7 @@ use erp_persistence::testing::{TestBackend, TestDatabase};
 use erp_redis::testing::{RedisServer, shared_redis_url, unique_prefix};
 use serde_json::{Value, json};
 use support::Server;
+use support::documents::{download, intervention, upload};
 
 const ADMIN_PASSWORD: &str = "Replicas#Admin2026";
 const REPLICAS: usize = 3;
@@ -31,7 +35,9 @@ const REPLICAS: usize = 3;
 /// Three replicas on one database, one Redis and one key set.
 struct Cluster {
     replicas: Vec<Server>,
-    _dirs: Vec<tempfile::TempDir>,
+    /// What every replica was started with.
+    env: Vec<(String, String)>,
+    dirs: Vec<tempfile::TempDir>,
     _db: TestDatabase,
 }
 
@@ -39,6 +45,58 @@ impl Cluster {
     fn base(&self, i: usize) -> &str {
         &self.replicas[i % self.replicas.len()].base
     }
+
+    /// Restarts the replicas one after the other (a rolling update) with `changes` applied.
+    fn roll(&mut self, changes: &[(&str, &str)]) {
+        for (k, v) in changes {
+            self.env.retain(|(key, _)| key != k);
+            self.env.push(((*k).to_owned(), (*v).to_owned()));
+        }
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        for i in 0..self.replicas.len() {
+            let next = support::start(self.dirs[i].path(), &env);
+            let mut old = std::mem::replace(&mut self.replicas[i], next);
+            assert!(support::terminate(&mut old).success());
+        }
+    }
+
+    /// A command of the binary (`erp keys rotate-fernet`…) with the replicas' settings.
+    fn command(&self) -> std::process::Command {
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        support::command(self.dirs[REPLICAS].path(), &env)
+    }
+}
+
+/// The settings of documents in the test's S3 bucket.
+fn s3_env(s3: &erp_storage::testing::TestS3, dir: &Path) -> Vec<(String, String)> {
+    let (id_file, secret_file) = (dir.join("s3-id"), dir.join("s3-secret"));
+    std::fs::write(&id_file, "testing\n").unwrap();
+    std::fs::write(&secret_file, "testing\n").unwrap();
+    vec![
+        ("ERP__DOCUMENTS__BACKEND".into(), "s3".into()),
+        ("ERP__DOCUMENTS__S3__ENDPOINT".into(), s3.endpoint()),
+        (
+            "ERP__DOCUMENTS__S3__BUCKET".into(),
+            erp_storage::testing::TEST_BUCKET.into(),
+        ),
+        ("ERP__DOCUMENTS__S3__PREFIX".into(), "replicas".into()),
+        (
+            "AWS_ACCESS_KEY_ID_FILE".into(),
+            id_file.display().to_string(),
+        ),
+        (
+            "AWS_SECRET_ACCESS_KEY_FILE".into(),
+            secret_file.display().to_string(),
+        ),
+    ]
 }
 
 /// Keys shared by every replica: one signing key and one Fernet ring, as a Secret gives them.
@@ -53,6 +111,15 @@ fn shared_keys(dir: &Path) -> (PathBuf, String) {
 
 /// Starts the replicas together (none waits for another) on a fresh PostgreSQL database.
 fn cluster(redis_url: &str, extra: &[(&str, &str)]) -> Option<Cluster> {
+    cluster_with(redis_url, extra, None)
+}
+
+/// [`cluster`], with documents in an S3 bucket when one is given.
+fn cluster_with(
+    redis_url: &str,
+    extra: &[(&str, &str)],
+    s3: Option<&erp_storage::testing::TestS3>,
+) -> Option<Cluster> {
     let db = TestDatabase::new(TestBackend::Postgres)?;
     let shared = tempfile::tempdir().unwrap();
     let (signing_key, fernet) = shared_keys(shared.path());
@@ -77,6 +144,10 @@ fn cluster(redis_url: &str, extra: &[(&str, &str)]) -> Option<Cluster> {
             documents.display().to_string(),
         ),
     ];
+    if let Some(s3) = s3 {
+        env.retain(|(key, _)| key != "ERP__DOCUMENTS__STORAGE_DIR");
+        env.extend(s3_env(s3, shared.path()));
+    }
     for (k, v) in extra {
         env.retain(|(key, _)| key != k);
         env.push(((*k).to_owned(), (*v).to_owned()));
@@ -105,7 +176,8 @@ fn cluster(redis_url: &str, extra: &[(&str, &str)]) -> Option<Cluster> {
     dirs.push(shared);
     Some(Cluster {
         replicas,
-        _dirs: dirs,
+        env,
+        dirs,
         _db: db,
     })
 }
@@ -160,7 +232,9 @@ fn token(base: &str, client: &str, username: &str, password: &str) -> String {
 /// Waits for the next window when less than `margin` seconds are left in this one, so that a
 /// scenario counting one window's budget is not cut by the minute's end.
 fn fresh_window(margin: i64) {
-    let second = erp_domain::Clock::now(&erp_domain::SystemClock).timestamp().rem_euclid(60);
+    let second = erp_domain::Clock::now(&erp_domain::SystemClock)
+        .timestamp()
+        .rem_euclid(60);
     if 60 - second < margin {
         std::thread::sleep(Duration::from_secs(u64::try_from(61 - second).unwrap()));
     }
@@ -396,7 +470,8 @@ fn one_due_planning_yields_one_intervention_with_three_schedulers() {
         Some(&json!({"nom": "Compresseur C1", "type": "compresseur", "localisation": "Atelier"})),
     );
     assert_eq!(status, 201, "{equipement}");
-    let due = (erp_domain::Clock::now(&erp_domain::SystemClock) - chrono::Duration::hours(1)).to_rfc3339();
+    let due = (erp_domain::Clock::now(&erp_domain::SystemClock) - chrono::Duration::hours(1))
+        .to_rfc3339();
     let (status, _, planning) = call(
         "POST",
         &format!("{}/api/v1/planning", cluster.base(1)),
@@ -514,4 +589,195 @@ fn a_lost_redis_fails_no_request_and_the_shared_limit_returns_with_it() {
     for i in 0..REPLICAS {
         assert_eq!(get(i, "203.0.113.92"), 429, "shared again on replica {i}");
     }
+}
+
+/// The blobs in the bucket, under the replicas' prefix.
+fn blobs(s3: &erp_storage::testing::TestS3) -> Vec<String> {
+    use erp_domain::ports::BlobStore as _;
+    erp_storage::S3BlobStore::new(&s3.settings(Some("replicas")))
+        .unwrap()
+        .older_than(Duration::ZERO)
+        .unwrap()
+}
+
+#[test]
+fn documents_are_shared_through_the_bucket_and_rotated_while_every_replica_serves() {
+    let Some(redis) = shared_redis_url() else {
+        return;
+    };
+    let Some(s3) = erp_storage::testing::TestS3::start() else {
+        return;
+    };
+    let old_key =
+        secrecy::ExposeSecret::expose_secret(&erp_security::keys::generate_fernet_key()).to_owned();
+    let Some(mut cluster) = cluster_with(
+        &redis,
+        &[
+            ("FERNET_KEYS", &old_key),
+            ("ERP__RATE_LIMIT__REQUESTS_PER_MINUTE", "100000"),
+        ],
+        Some(&s3),
+    ) else {
+        return;
+    };
+    let admin = token(cluster.base(0), "198.51.100.5", "admin", ADMIN_PASSWORD);
+    let target = intervention(cluster.base(0), &admin);
+    // Uploaded through A, read byte for byte through B, deleted through C.
+    let pdf: Vec<u8> = b"%PDF-1.4\n"
+        .iter()
+        .copied()
+        .chain((0..300_000u32).map(|i| (i % 251) as u8))
+        .collect();
+    let doc = upload(cluster.base(0), &admin, target, "plan.pdf", &pdf)["id"]
+        .as_i64()
+        .unwrap();
+    let (status, _, bytes) = download(cluster.base(1), &admin, doc);
+    assert_eq!(status, 200);
+    assert!(bytes == pdf, "byte-identical through another replica");
+    let scratch = upload(cluster.base(0), &admin, target, "note.txt", b"a supprimer")["id"]
+        .as_i64()
+        .unwrap();
+    let (status, _, _) = call(
+        "DELETE",
+        &format!("{}/api/v1/documents/{scratch}", cluster.base(2)),
+        "198.51.100.5",
+        Some(&admin),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(download(cluster.base(0), &admin, scratch).0, 404);
+    let mut expected: Vec<(i64, Vec<u8>)> = vec![(doc, pdf)];
+    for i in 0..6u8 {
+        let text = vec![b'a' + i; 1000 + usize::from(i)];
+        let id = upload(
+            cluster.base(usize::from(i)),
+            &admin,
+            target,
+            "releve.txt",
+            &text,
+        )["id"]
+            .as_i64()
+            .unwrap();
+        expected.push((id, text));
+    }
+    assert_eq!(blobs(&s3).len(), expected.len(), "one blob per document");
+
+    // The operator's rotation: every replica learns the new key (rolling update), then the
+    // rotation runs while all three serve reads and uploads.
+    let new_key =
+        secrecy::ExposeSecret::expose_secret(&erp_security::keys::generate_fernet_key()).to_owned();
+    cluster.roll(&[("FERNET_KEYS", &format!("{new_key},{old_key}"))]);
+    let admin = token(cluster.base(1), "198.51.100.5", "admin", ADMIN_PASSWORD);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let bases: Vec<String> = (0..REPLICAS).map(|i| cluster.base(i).to_owned()).collect();
+    let base = |i: usize| bases[i % REPLICAS].as_str();
+    let (rotation, during) = std::thread::scope(|s| {
+        let traffic = s.spawn(|| {
+            let mut uploaded = Vec::new();
+            let mut round = 0usize;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) || round < 3 {
+                for (id, data) in &expected {
+                    let (status, _, bytes) = download(base(round), &admin, *id);
+                    assert_eq!(status, 200, "document {id} during the rotation");
+                    assert!(&bytes == data, "document {id} intact during the rotation");
+                }
+                let text = format!("pendant la rotation {round}").into_bytes();
+                let id = upload(base(round + 1), &admin, target, "r.txt", &text)["id"]
+                    .as_i64()
+                    .unwrap();
+                uploaded.push((id, text));
+                round += 1;
+            }
+            uploaded
+        });
+        let out = cluster
+            .command()
+            .args(["keys", "rotate-fernet"])
+            .output()
+            .unwrap();
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        (out, traffic.join().unwrap())
+    });
+    assert!(
+        rotation.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotation.stderr)
+    );
+    let summary = String::from_utf8_lossy(&rotation.stdout);
+    assert!(
+        summary.contains(&format!(
+            "{} re-encrypted, 0 skipped (changed meanwhile), 0 failed",
+            expected.len()
+        )),
+        "every document written under the old key, none lost: {summary}"
+    );
+    expected.extend(during);
+    for (i, (id, data)) in expected.iter().enumerate() {
+        let (status, _, bytes) = download(cluster.base(i), &admin, *id);
+        assert_eq!(status, 200, "document {id} after the rotation");
+        assert!(&bytes == data, "document {id} intact after the rotation");
+    }
+    // Nothing left under the old key: a second rotation has nothing to do.
+    let again = cluster
+        .command()
+        .args(["keys", "rotate-fernet"])
+        .output()
+        .unwrap();
+    let again = String::from_utf8_lossy(&again.stdout);
+    assert!(again.contains("0 re-encrypted"), "{again}");
+}
+
+#[test]
+fn an_upload_cut_by_a_sigkill_leaves_no_document_and_no_blob() {
+    use std::io::Write as _;
+    let Some(redis) = shared_redis_url() else {
+        return;
+    };
+    let Some(s3) = erp_storage::testing::TestS3::start() else {
+        return;
+    };
+    let Some(mut cluster) = cluster_with(&redis, &[], Some(&s3)) else {
+        return;
+    };
+    let admin = token(cluster.base(0), "198.51.100.6", "admin", ADMIN_PASSWORD);
+    let target = intervention(cluster.base(1), &admin);
+    // Half of a 6 MiB upload reaches replica A, then A is killed.
+    let head = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"gros.pdf\"\r\n\r\n%PDF-1.4\n",
+        b = support::documents::BOUNDARY
+    );
+    let total = head.len() + 6 * 1024 * 1024;
+    let address = cluster.base(0).trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    write!(
+        stream,
+        "POST /api/v1/documents?intervention_id={target} HTTP/1.1\r\nHost: {address}\r\n\
+         Authorization: Bearer {admin}\r\n\
+         Content-Type: multipart/form-data; boundary={b}\r\nContent-Length: {total}\r\n\r\n{head}",
+        b = support::documents::BOUNDARY
+    )
+    .unwrap();
+    stream.write_all(&vec![7u8; 3 * 1024 * 1024]).unwrap();
+    stream.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    cluster.replicas[0].child.kill().unwrap();
+    cluster.replicas[0].child.wait().unwrap();
+    drop(stream);
+    // Through the survivors: no document, and nothing in the bucket (the ciphertext reaches
+    // the bucket only when the upload is complete).
+    for i in 1..REPLICAS {
+        let (status, _, list) = call(
+            "GET",
+            &format!(
+                "{}/api/v1/documents?intervention_id={target}",
+                cluster.base(i)
+            ),
+            "198.51.100.6",
+            Some(&admin),
+            None,
+        );
+        assert_eq!(status, 200, "{list}");
+        assert_eq!(list.as_array().unwrap().len(), 0, "{list}");
+    }
+    assert_eq!(blobs(&s3), Vec::<String>::new());
 }
