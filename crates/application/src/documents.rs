@@ -178,7 +178,7 @@ impl Application {
     /// A new blob for an upload's content.
     ///
     /// # Errors
-    /// 500 when the storage directory cannot be written.
+    /// 500 when the blob store cannot be written.
     pub fn start_upload(&self) -> Result<Box<dyn BlobSink>, AppError> {
         self.ports.documents.create().map_err(|e| vault_failure(&e))
     }
@@ -338,8 +338,8 @@ impl Application {
             })
         };
         let mut doc = read()?;
-        let bytes = match self.ports.documents.open(&doc.nom_stockage, &doc.sha256) {
-            Ok(b) => b,
+        let plaintext = match self.ports.documents.open(&doc.nom_stockage, &doc.sha256) {
+            Ok(reader) => reader,
             Err(VaultError::Missing(_)) => {
                 let again = read()?;
                 if again.nom_stockage == doc.nom_stockage {
@@ -369,7 +369,7 @@ impl Application {
             Ok(Outcome::Done(()))
         })?;
         crate::telemetry::document_downloaded();
-        Ok((doc, bytes))
+        Ok((doc, plaintext))
     }
 
     /// `DELETE /documents/{id}`: the row and its audit in one transaction, the blob after.

@@ -34,7 +34,7 @@ pub struct Document {
     pub taille: i64,
     /// Lowercase hex SHA-256 of the plaintext.
     pub sha256: String,
-    /// Random `<32 hex>.enc` name in the storage directory.
+    /// Random `<32 hex>.enc` name in the blob store.
     pub nom_stockage: String,
     /// Id of the Fernet key that encrypted the blob.
     pub cle_id: String,

@@ -1067,6 +1067,77 @@ mod tests {
     }
 
     #[test]
+    fn the_s3_backend_needs_a_bucket_and_an_http_endpoint_and_finds_its_credentials() {
+        Jail::expect_with(|jail| {
+            let s = load_in(jail).map_err(|e| e.to_string())?;
+            assert_eq!(s.documents.backend, DocumentsBackend::Filesystem);
+            assert_eq!(s.documents.s3.region, "us-east-1");
+            assert!(s.documents.s3.path_style);
+            jail.set_env("ERP__DOCUMENTS__BACKEND", "s3");
+            assert!(matches!(
+                load_in(jail),
+                Err(ConfigError::Rule {
+                    key: "documents.s3.bucket",
+                    ..
+                })
+            ));
+            jail.set_env("ERP__DOCUMENTS__S3__BUCKET", "erp");
+            jail.set_env("ERP__DOCUMENTS__S3__ENDPOINT", "minio:9000");
+            assert!(matches!(
+                load_in(jail),
+                Err(ConfigError::Rule {
+                    key: "documents.s3.endpoint",
+                    ..
+                })
+            ));
+            jail.set_env("ERP__DOCUMENTS__S3__ENDPOINT", "http://minio:9000");
+            jail.set_env("ERP__DOCUMENTS__S3__PREFIX", "/docs/");
+            jail.create_file("id", "from-file-id\n")?;
+            jail.create_file("secret", " from-file-secret \n")?;
+            jail.set_env(
+                "AWS_ACCESS_KEY_ID_FILE",
+                jail.directory().join("id").display(),
+            );
+            jail.set_env(
+                "AWS_SECRET_ACCESS_KEY_FILE",
+                jail.directory().join("secret").display(),
+            );
+            let s = load_in(jail).map_err(|e| e.to_string())?;
+            let s3 = crate::startup::s3_settings(&s).map_err(|e| e.to_string())?;
+            assert_eq!(s3.endpoint.as_deref(), Some("http://minio:9000"));
+            assert_eq!(s3.prefix.as_deref(), Some("docs"));
+            assert_eq!(s3.access_key_id.as_deref(), Some("from-file-id"));
+            assert_eq!(
+                s3.secret_access_key
+                    .as_ref()
+                    .map(|k| k.expose_secret().to_owned()),
+                Some("from-file-secret".to_owned())
+            );
+            // The variable beats its file; the configuration key beats both.
+            jail.set_env("AWS_ACCESS_KEY_ID", "from-env");
+            jail.set_env("ERP__DOCUMENTS__S3__SECRET_ACCESS_KEY", "from-config");
+            let s3 = crate::startup::s3_settings(&load_in(jail).map_err(|e| e.to_string())?)
+                .map_err(|e| e.to_string())?;
+            assert_eq!(s3.access_key_id.as_deref(), Some("from-env"));
+            assert_eq!(
+                s3.secret_access_key
+                    .as_ref()
+                    .map(|k| k.expose_secret().to_owned()),
+                Some("from-config".to_owned())
+            );
+            jail.set_env("AWS_ACCESS_KEY_ID", "");
+            jail.set_env(
+                "AWS_ACCESS_KEY_ID_FILE",
+                jail.directory().join("missing").display(),
+            );
+            assert!(
+                crate::startup::s3_settings(&load_in(jail).map_err(|e| e.to_string())?).is_err()
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
     fn production_refuses_missing_keys_and_wildcard_cors() {
         Jail::expect_with(|jail| {
             jail.set_env("ERP__ENVIRONMENT", "production");

@@ -98,22 +98,24 @@ fn download(addr: &str, token: &str, id: i64) -> Result<usize, String> {
     .map_err(io)?;
     let mut buf = vec![0_u8; CLIENT_CHUNK];
     let mut head = Vec::new();
-    let mut body = 0;
+    let mut body: Option<usize> = None;
     loop {
         let n = stream.read(&mut buf).map_err(io)?;
         if n == 0 {
             break;
         }
-        if body == 0 && head.windows(4).all(|w| w != b"\r\n\r\n") {
-            head.extend_from_slice(&buf[..n]);
-            if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
-                body = head.len() - end - 4;
-                head.truncate(end);
+        match &mut body {
+            Some(len) => *len += n,
+            None => {
+                head.extend_from_slice(&buf[..n]);
+                if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+                    body = Some(head.len() - end - 4);
+                    head.truncate(end);
+                }
             }
-        } else {
-            body += n;
         }
     }
+    let body = body.unwrap_or(0);
     let status = String::from_utf8_lossy(&head);
     if !status.starts_with("HTTP/1.1 200") {
         return Err(format!(
