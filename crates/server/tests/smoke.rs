@@ -754,6 +754,55 @@ fn documents_round_trip_and_a_100_mb_upload_is_refused_without_memory_growth() {
 }
 
 #[test]
+fn downloads_that_clients_do_not_read_hold_no_thread_of_the_blocking_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = erp_security::keys::generate_fernet_key();
+    let server = start(
+        dir.path(),
+        &[
+            ("ERP_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD),
+            ("FERNET_KEYS", secrecy::ExposeSecret::expose_secret(&key)),
+            ("ERP__SERVER__WORKERS", "1"),
+            ("ERP__SERVER__BLOCKING_THREADS", "1"),
+            ("ERP__SECURITY__PASSWORD_HASH_CONCURRENCY", "1"),
+        ],
+    );
+    let base = server.base.clone();
+    let token = admin_token(&base);
+    let intervention = intervention(&base, &token);
+    let big = vec![b'x'; 9 * 1024 * 1024];
+    let id = upload(&base, &token, intervention, "gros.txt", &big)["id"]
+        .as_i64()
+        .unwrap();
+    drop(big);
+    // Three downloads whose clients read nothing: far more than the socket buffers hold.
+    let addr = base.trim_start_matches("http://").to_owned();
+    let stalled: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut s = TcpStream::connect(&addr).unwrap();
+            write!(
+                s,
+                "GET /api/v1/documents/{id}/download HTTP/1.1\r\nHost: {addr}\r\n\
+                 Authorization: Bearer {token}\r\n\r\n"
+            )
+            .unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(1));
+    // The only blocking thread is free for everyone else.
+    let started = Instant::now();
+    let me = agent()
+        .get(&format!("{base}/api/v1/users/me"))
+        .set("Authorization", &format!("Bearer {token}"))
+        .timeout(Duration::from_secs(10))
+        .call();
+    assert_eq!(me.map(|r| r.status()).ok(), Some(200));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    drop(stalled);
+}
+
+#[test]
 fn keys_rotate_fernet_reencrypts_every_document_while_the_server_serves() {
     let dir = tempfile::tempdir().unwrap();
     let old = erp_security::keys::generate_fernet_key();

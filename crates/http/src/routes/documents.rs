@@ -5,9 +5,9 @@
 //! is refused with 413 as soon as the limit is passed — the file is never held in memory.
 //!
 //! Downloads are streamed too: the use case authenticates the whole blob first (a tampered,
-//! truncated or missing blob is a 500 before any byte is sent), then a blocking task decrypts
-//! it 64 KiB at a time into a channel of two chunks that the response body drains, so memory
-//! does not grow with the file size or a slow client.
+//! truncated or missing blob is a 500 before any byte is sent), then the response body pulls
+//! the plaintext 64 KiB at a time, each chunk decrypted in its own short hop to the blocking
+//! pool, so memory does not grow with the file size and a slow client holds no thread.
 
 use actix_multipart::Multipart;
 use actix_web::http::{StatusCode, header};
@@ -47,8 +47,6 @@ pub const UPLOAD_OVERHEAD: u64 = 64 * 1024;
 const FLUSH_BYTES: usize = 256 * 1024;
 /// Plaintext per chunk of a download's body.
 const DOWNLOAD_CHUNK: usize = 64 * 1024;
-/// Chunks queued between the decrypting task and the connection.
-const DOWNLOAD_QUEUE: usize = 2;
 
 /// Registers the routes. `/documents/upload` comes before `/documents/{id}` (literal first).
 pub fn configure(cfg: &mut RouteTable) {
@@ -247,39 +245,40 @@ async fn download(
         .streaming(stream_plaintext(plaintext)))
 }
 
-/// The plaintext as a body stream: a blocking task reads it in [`DOWNLOAD_CHUNK`]s into a
-/// channel of [`DOWNLOAD_QUEUE`] chunks; it stops when the client goes away. A failure in the
-/// middle (the storage broke, or its bytes changed after the check) is logged and ends the
-/// body with an error, so the connection is cut short of its Content-Length.
+/// The plaintext as a body stream, pulled by the connection: each chunk of up to
+/// [`DOWNLOAD_CHUNK`] bytes is decrypted in its own hop to the blocking pool, so a slow client
+/// holds no thread (the pool is sized for the database and hashing) and at most one chunk per
+/// download is in memory. A failure in the middle (the storage broke, or its bytes changed after
+/// the check) is logged and ends the body with an error, so the connection is cut short of its
+/// Content-Length.
 fn stream_plaintext(
-    mut plaintext: Box<dyn PlainReader>,
+    plaintext: Box<dyn PlainReader>,
 ) -> impl Stream<Item = Result<web::Bytes, std::io::Error>> {
-    let (tx, rx) = tokio::sync::mpsc::channel(DOWNLOAD_QUEUE);
     let span = tracing::Span::current();
-    drop(actix_web::rt::task::spawn_blocking(move || {
-        span.in_scope(|| {
-            loop {
+    futures_util::stream::unfold(Some(plaintext), move |reader| {
+        let span = span.clone();
+        async move {
+            let mut reader = reader?;
+            let read = web::block(move || {
+                let _entered = span.entered();
                 let mut chunk = web::BytesMut::zeroed(DOWNLOAD_CHUNK);
-                let item = match plaintext.read(&mut chunk) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        chunk.truncate(n);
-                        Ok(chunk.freeze())
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "document download cut short");
-                        Err(std::io::Error::other(e.to_string()))
-                    }
-                };
-                let failed = item.is_err();
-                if tx.blocking_send(item).is_err() || failed {
-                    break;
+                let read = reader.read(&mut chunk).map(|n| {
+                    chunk.truncate(n);
+                    chunk.freeze()
+                });
+                (reader, read)
+            })
+            .await;
+            match read {
+                Ok((_, Ok(chunk))) if chunk.is_empty() => None,
+                Ok((reader, Ok(chunk))) => Some((Ok(chunk), Some(reader))),
+                Ok((_, Err(e))) => {
+                    tracing::error!(error = %e, "document download cut short");
+                    Some((Err(std::io::Error::other(e.to_string())), None))
                 }
+                Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
             }
-        });
-    }));
-    futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
+        }
     })
 }
 
