@@ -6,10 +6,30 @@
 
 #![expect(clippy::unwrap_used, reason = "test code: failing loudly is the point")]
 
-use std::sync::{Arc, Barrier};
+use std::sync::Barrier;
+
+use erp_persistence::Database;
 
 use erp_domain::ports::DatabaseProbe as _;
 use erp_persistence::testing::{TestBackend, TestDatabase};
+
+/// Runs `start` on every replica at the same instant (one thread each, behind a barrier).
+fn race<T: Send>(replicas: &[Database], start: impl Fn(&Database) -> T + Sync) -> Vec<T> {
+    let barrier = Barrier::new(replicas.len());
+    std::thread::scope(|s| {
+        let runs: Vec<_> = replicas
+            .iter()
+            .map(|db| {
+                let (barrier, start) = (&barrier, &start);
+                s.spawn(move || {
+                    barrier.wait();
+                    start(db)
+                })
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    })
+}
 
 fn concurrent_start_migrates_once(backend: TestBackend) {
     let Some(guard) = TestDatabase::new(backend) else {
@@ -22,22 +42,7 @@ fn concurrent_start_migrates_once(backend: TestBackend) {
         .unwrap();
     assert_eq!(before.applied, 0, "a fresh database");
     assert!(before.pending > 0);
-    let barrier = Arc::new(Barrier::new(replicas.len()));
-    let applied: Vec<usize> = std::thread::scope(|s| {
-        let runs: Vec<_> = replicas
-            .iter()
-            .map(|db| {
-                let barrier = Arc::clone(&barrier);
-                s.spawn(move || {
-                    barrier.wait();
-                    db.migrate().map(|v| v.len())
-                })
-            })
-            .collect();
-        runs.into_iter()
-            .map(|r| r.join().unwrap().unwrap())
-            .collect()
-    });
+    let applied: Vec<usize> = race(&replicas, |db| db.migrate().map(|v| v.len()).unwrap());
     assert_eq!(
         applied.iter().sum::<usize>(),
         before.pending,
@@ -101,33 +106,21 @@ fn the_bootstrap_admin_is_created_once(backend: TestBackend) {
         };
         let replicas: Vec<_> = (0..4).map(|_| guard.connect()).collect();
         replicas[0].migrate().unwrap();
-        let barrier = Arc::new(Barrier::new(replicas.len()));
-        let outcomes: Vec<BootstrapOutcome> = std::thread::scope(|s| {
-            let runs: Vec<_> = replicas
-                .iter()
-                .map(|db| {
-                    let barrier = Arc::clone(&barrier);
-                    s.spawn(move || {
-                        barrier.wait();
-                        ensure_bootstrap_admin(
-                            BootstrapDeps {
-                                db,
-                                hasher: &PlainHasher,
-                                secrets: &NoSecrets,
-                                clock: &erp_domain::SystemClock,
-                            },
-                            BootstrapAdmin {
-                                username: "admin".into(),
-                                email: "admin@erp-mif.local".into(),
-                                password: None,
-                            },
-                        )
-                    })
-                })
-                .collect();
-            runs.into_iter()
-                .map(|r| r.join().unwrap().unwrap())
-                .collect()
+        let outcomes: Vec<BootstrapOutcome> = race(&replicas, |db| {
+            ensure_bootstrap_admin(
+                BootstrapDeps {
+                    db,
+                    hasher: &PlainHasher,
+                    secrets: &NoSecrets,
+                    clock: &erp_domain::SystemClock,
+                },
+                BootstrapAdmin {
+                    username: "admin".into(),
+                    email: "admin@erp-mif.local".into(),
+                    password: None,
+                },
+            )
+            .unwrap()
         });
         let created = outcomes
             .iter()

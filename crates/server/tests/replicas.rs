@@ -64,6 +64,17 @@ impl Cluster {
         }
     }
 
+    /// An anonymous `GET` of `path` through replica `i` from `client`.
+    fn get(&self, i: usize, path: &str, client: &str) -> (u16, Option<String>, Value) {
+        call(
+            "GET",
+            &format!("{}{path}", self.base(i)),
+            client,
+            None,
+            None,
+        )
+    }
+
     /// A command of the binary (`erp keys rotate-fernet`…) with the replicas' settings.
     fn command(&self) -> std::process::Command {
         let env: Vec<(&str, &str)> = self
@@ -267,13 +278,7 @@ fn replicas_started_together_on_an_empty_database_all_come_up_with_one_admin() {
         1,
         "one bootstrap admin: {users}"
     );
-    let (_, _, health) = call(
-        "GET",
-        &format!("{}/health", cluster.base(2)),
-        "198.51.100.1",
-        None,
-        None,
-    );
+    let (_, _, health) = cluster.get(2, "/health", "198.51.100.1");
     assert_eq!(health["checks"]["redis"]["status"], "healthy", "{health}");
 }
 
@@ -288,38 +293,17 @@ fn the_rate_limit_is_one_budget_across_replicas() {
     fresh_window(20);
     let client = "203.0.113.30";
     let statuses: Vec<u16> = (0..30)
-        .map(|i| {
-            call(
-                "GET",
-                &format!("{}/api/v1/auth/me", cluster.base(i)),
-                client,
-                None,
-                None,
-            )
-            .0
-        })
+        .map(|i| cluster.get(i, "/api/v1/auth/me", client).0)
         .collect();
     assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
     for i in 0..REPLICAS {
-        let (status, retry, body) = call(
-            "GET",
-            &format!("{}/api/v1/auth/me", cluster.base(i)),
-            client,
-            None,
-            None,
-        );
+        let (status, retry, body) = cluster.get(i, "/api/v1/auth/me", client);
         assert_eq!(status, 429, "replica {i}: {body}");
         assert!(retry.is_some());
     }
     // Another client still has its whole budget, on every replica.
     for i in 0..REPLICAS {
-        let (status, _, _) = call(
-            "GET",
-            &format!("{}/api/v1/auth/me", cluster.base(i)),
-            "203.0.113.31",
-            None,
-            None,
-        );
+        let (status, _, _) = cluster.get(i, "/api/v1/auth/me", "203.0.113.31");
         assert_eq!(status, 401);
     }
 }
@@ -523,16 +507,7 @@ fn a_lost_redis_fails_no_request_and_the_shared_limit_returns_with_it() {
         return;
     };
     fresh_window(25);
-    let get = |i: usize, client: &str| {
-        call(
-            "GET",
-            &format!("{}/api/v1/auth/me", cluster.base(i)),
-            client,
-            None,
-            None,
-        )
-        .0
-    };
+    let get = |i: usize, client: &str| cluster.get(i, "/api/v1/auth/me", client).0;
     for i in 0..9 {
         assert_eq!(get(i, "203.0.113.90"), 401);
     }
@@ -544,22 +519,10 @@ fn a_lost_redis_fails_no_request_and_the_shared_limit_returns_with_it() {
             401,
             "served by replica {i} without Redis"
         );
-        let (status, _, health) = call(
-            "GET",
-            &format!("{}/health", cluster.base(i)),
-            "203.0.113.90",
-            None,
-            None,
-        );
+        let (status, _, health) = cluster.get(i, "/health", "203.0.113.90");
         assert_eq!(status, 200);
         assert_eq!(health["checks"]["redis"]["status"], "warning", "{health}");
-        let (ready, _, _) = call(
-            "GET",
-            &format!("{}/ready", cluster.base(i)),
-            "203.0.113.90",
-            None,
-            None,
-        );
+        let (ready, _, _) = cluster.get(i, "/ready", "203.0.113.90");
         assert_eq!(ready, 200, "/ready does not depend on Redis");
     }
     assert!(redis.restart());
@@ -567,15 +530,7 @@ fn a_lost_redis_fails_no_request_and_the_shared_limit_returns_with_it() {
     // is shared again: a new client gets nine requests in all, then 429 everywhere.
     let deadline = Instant::now() + Duration::from_secs(15);
     for i in 0..REPLICAS {
-        while call(
-            "GET",
-            &format!("{}/health", cluster.base(i)),
-            "203.0.113.91",
-            None,
-            None,
-        )
-        .2["checks"]["redis"]["status"]
-            != "healthy"
+        while cluster.get(i, "/health", "203.0.113.91").2["checks"]["redis"]["status"] != "healthy"
         {
             assert!(Instant::now() < deadline, "replica {i} never reconnected");
             std::thread::sleep(Duration::from_millis(100));
