@@ -36,6 +36,7 @@ const METRICS: &[(&str, Kind)] = &[
     ("auth_attempts_total", Kind::Plain),
     ("auth_lockouts_total", Kind::Plain),
     ("rate_limit_rejections_total", Kind::Plain),
+    ("rate_limit_store_errors_total", Kind::Plain),
     ("auth_tokens_issued_total", Kind::Plain),
     ("security_events_total", Kind::Plain),
     ("interventions_created_total", Kind::Plain),
