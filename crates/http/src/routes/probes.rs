@@ -343,8 +343,8 @@ pub struct HealthChecksOut {
     pub scheduler: HealthSchedulerOut,
     /// E-mail outbox.
     pub outbox: HealthOutboxOut,
-    /// The shared rate-limit store, when one is configured.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The shared rate-limit store; `null` when none is configured (the limit then holds per
+    /// replica).
     pub redis: Option<HealthRedisOut>,
 }
 
