@@ -337,5 +337,8 @@ async fn a_failed_job_shows_its_error_category_and_time_never_its_message() {
         "{body}"
     );
     assert!(!body.to_string().contains("secret.db"), "{body}");
-    assert!(body["checks"]["redis"].is_null(), "no Redis configured: {body}");
+    assert!(
+        body["checks"]["redis"].is_null(),
+        "no Redis configured: {body}"
+    );
 }
