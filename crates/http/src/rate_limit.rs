@@ -97,7 +97,10 @@ impl RateLimiter {
             .await
         {
             Ok(count) => {
-                self.skip_shared_until.store(0, Ordering::Relaxed);
+                // Written only after a failure, so a healthy store costs no shared write.
+                if self.skip_shared_until.load(Ordering::Relaxed) != 0 {
+                    self.skip_shared_until.store(0, Ordering::Relaxed);
+                }
                 self.decide_count(count, now)
             }
             Err(e) => {
