@@ -686,15 +686,23 @@ fn blob_names(dir: &Path) -> Vec<String> {
     v
 }
 
+/// A server with the bootstrap admin's password and a fresh Fernet key, plus `extra`.
+fn documents_server(dir: &Path, extra: &[(&str, &str)]) -> Server {
+    let key = erp_security::keys::generate_fernet_key();
+    let mut env = vec![
+        ("ERP_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD),
+        ("FERNET_KEYS", secrecy::ExposeSecret::expose_secret(&key)),
+    ];
+    env.extend_from_slice(extra);
+    start(dir, &env)
+}
+
 #[test]
 fn documents_round_trip_and_a_100_mb_upload_is_refused_without_memory_growth() {
     let dir = tempfile::tempdir().unwrap();
-    let key = erp_security::keys::generate_fernet_key();
-    let server = start(
+    let server = documents_server(
         dir.path(),
         &[
-            ("ERP_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD),
-            ("FERNET_KEYS", secrecy::ExposeSecret::expose_secret(&key)),
             ("ERP__DOCUMENTS__MAX_UPLOAD_BYTES", "20971520"),
             ("ERP__SERVER__WORKERS", "2"),
         ],
@@ -756,12 +764,9 @@ fn documents_round_trip_and_a_100_mb_upload_is_refused_without_memory_growth() {
 #[test]
 fn downloads_that_clients_do_not_read_hold_no_thread_of_the_blocking_pool() {
     let dir = tempfile::tempdir().unwrap();
-    let key = erp_security::keys::generate_fernet_key();
-    let server = start(
+    let server = documents_server(
         dir.path(),
         &[
-            ("ERP_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD),
-            ("FERNET_KEYS", secrecy::ExposeSecret::expose_secret(&key)),
             ("ERP__SERVER__WORKERS", "1"),
             ("ERP__SERVER__BLOCKING_THREADS", "1"),
             ("ERP__SECURITY__PASSWORD_HASH_CONCURRENCY", "1"),
