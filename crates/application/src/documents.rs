@@ -1,8 +1,8 @@
 //! Documents (D9, API.md §3.9): upload into the encrypted vault, list, read, download, delete,
 //! and the key rotation behind `erp keys rotate-fernet`. The vault port hides the cipher and
-//! the blob store (a directory or an S3 bucket); this module decides who may do what, and keeps rows and blobs consistent:
-//! a blob is sealed (renamed to its final name) before its row commits, and removed only after
-//! the commit that deletes or replaces its row.
+//! the blob store (a directory or an S3 bucket); this module decides who may do what, and
+//! keeps rows and blobs consistent: a blob is sealed (given its final name) before its row
+//! commits, and removed only after the commit that deletes or replaces its row.
 
 use erp_domain::audit::{AuditContext, AuditEventType};
 use erp_domain::document::{

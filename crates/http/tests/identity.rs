@@ -1032,7 +1032,45 @@ async fn two_admins_demoting_each_other_leave_one(h: Harness) {
     }
 }
 
+/// The IP key of an IPv6 client is its /64 (API.md §1.7): failures from five addresses of one
+/// /64 lock the whole /64, not a neighbouring one.
+async fn ipv6_clients_share_their_64_lockout_key(h: Harness) {
+    let app = hashing_app(&h, 2);
+    for i in 1..=5 {
+        // Each attempt names another unknown account, so only the IP key accumulates.
+        assert!(matches!(
+            attempt(
+                &app,
+                &format!("inconnu{i}"),
+                "Wrong#Password1",
+                &format!("2001:db8:1:2::{i:x}")
+            ),
+            Err(erp_application::AppError::Unauthorized(_))
+        ));
+    }
+    assert!(
+        matches!(
+            attempt(
+                &app,
+                "autre",
+                "Wrong#Password1",
+                "2001:db8:1:2:ffff:ffff:ffff:fffe"
+            ),
+            Err(erp_application::AppError::TooManyRequests { .. })
+        ),
+        "the same /64"
+    );
+    assert!(
+        matches!(
+            attempt(&app, "autre", "Wrong#Password1", "2001:db8:1:3::1"),
+            Err(erp_application::AppError::Unauthorized(_))
+        ),
+        "another /64"
+    );
+}
+
 both! {
+    ipv6_lockout_by_64 => ipv6_clients_share_their_64_lockout_key;
     deactivation_not_undone => a_users_own_update_never_undoes_a_deactivation;
     mutual_demotion => two_admins_demoting_each_other_leave_one;
     concurrent_lockout => concurrent_failures_lock_after_exactly_five;
