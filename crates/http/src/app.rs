@@ -16,7 +16,9 @@ use crate::routes::{
 use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
 
-/// Builds the application.
+/// Builds the application: the API listener. With an admin listener
+/// ([`HttpSettings::admin_listener`](crate::HttpSettings)), `/metrics` and `/health*` are left
+/// to [`admin_app`] and answer 404 here.
 pub fn app(
     state: AppState,
 ) -> App<
@@ -30,10 +32,11 @@ pub fn app(
 > {
     let json_limit = JsonLimit(state.http().json_limit);
     let traced = state.http().traced;
+    let table = route_table_with(!state.http().admin_listener);
     App::new()
         .app_data(web::Data::new(state))
         .app_data(json_limit)
-        .configure(routes)
+        .configure(|cfg| table.register(cfg))
         .default_service(web::to(unknown_route))
         // Registered last, so it runs first: a trailing slash is stripped before routing.
         .wrap(NormalizePath::new(TrailingSlash::Trim))
@@ -45,6 +48,33 @@ pub fn app(
             traced,
             tracing_actix_web::TracingLogger::default(),
         ))
+        .wrap(from_fn(boxed_body))
+}
+
+/// The admin listener (`server.admin_port`): `/metrics`, `/health`, `/health/detailed`,
+/// `/live` and `/ready` at the root, nothing else. Same envelope, headers and request ids as
+/// the API; no traces (scrapes would drown them).
+pub fn admin_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<BoxBody>,
+        Error = Error,
+        InitError = (),
+    >,
+> {
+    let mut table = RouteTable::new();
+    for endpoint in probes::endpoints("") {
+        table.service(endpoint);
+    }
+    App::new()
+        .app_data(web::Data::new(state))
+        .configure(|cfg| table.register(cfg))
+        .default_service(web::to(unknown_route))
+        .wrap(NormalizePath::new(TrailingSlash::Trim))
+        .wrap(from_fn(request_context))
         .wrap(from_fn(boxed_body))
 }
 
@@ -61,15 +91,28 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     route_table().register(cfg);
 }
 
-/// Every endpoint of the API, in registration order.
+/// Every endpoint of the API (the contract of API.md, served without an admin listener), in
+/// registration order.
 #[must_use]
 pub fn route_table() -> RouteTable {
+    route_table_with(true)
+}
+
+/// The API listener's endpoints; without `operational`, `/metrics` and `/health*` are left out
+/// (they are on the admin listener).
+#[must_use]
+pub fn route_table_with(operational: bool) -> RouteTable {
     let mut table = RouteTable::new();
     let cfg = &mut table;
     cfg.service(Endpoint::new("/").get(probes::root));
     for prefix in ["", probes::API_PREFIX] {
-        for endpoint in probes::endpoints(prefix) {
+        for endpoint in probes::probe_endpoints(prefix) {
             cfg.service(endpoint);
+        }
+        if operational {
+            for endpoint in probes::operational_endpoints(prefix) {
+                cfg.service(endpoint);
+            }
         }
         cfg.service(docs::openapi_endpoint(prefix));
     }

@@ -16,6 +16,6 @@ pub mod routing;
 pub mod state;
 pub mod wire;
 
-pub use app::app;
+pub use app::{admin_app, app};
 pub use error::ApiError;
 pub use state::{AppState, HttpSettings, ServiceInfo};

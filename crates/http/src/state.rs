@@ -48,6 +48,9 @@ pub struct HttpSettings {
     /// span of tracing-actix-web, continuing an incoming `traceparent`. Off, that middleware is
     /// not installed at all (it costs even when nothing records its span).
     pub traced: bool,
+    /// `server.admin_port` is set: `/metrics` and `/health*` are served by
+    /// [`admin_app`](crate::admin_app) on that port only, and answer 404 on the API port.
+    pub admin_listener: bool,
 }
 
 /// Everything handlers and middleware share. Cheap to clone.

@@ -38,6 +38,10 @@ pub enum Command {
         /// How many interventions (benchmarks load 100 000).
         #[arg(long, default_value_t = 200)]
         interventions: usize,
+        /// Load it even in the `production` environment (refused otherwise: the demo accounts'
+        /// passwords are public).
+        #[arg(long)]
+        allow_production: bool,
     },
     /// Key management.
     #[command(subcommand)]
@@ -134,7 +138,13 @@ fn run(command: &Command) -> Result<(), String> {
             let _telemetry = telemetry::init(&settings);
             rotate_fernet(&settings)
         }
-        Command::SeedDemo { interventions } => {
+        Command::SeedDemo {
+            interventions,
+            allow_production,
+        } => {
+            if settings.is_production() && !allow_production {
+                return Err(SEED_DEMO_IN_PRODUCTION.to_owned());
+            }
             let _telemetry = telemetry::init(&settings);
             seed_demo(&settings, *interventions).map_err(|e| e.to_string())
         }
@@ -145,6 +155,9 @@ fn run(command: &Command) -> Result<(), String> {
         ),
     }
 }
+
+/// Why `erp seed-demo` refuses production without `--allow-production`.
+pub const SEED_DEMO_IN_PRODUCTION: &str = "seed-demo refuses the production environment: it creates one account per role with a public password (see the README); pass --allow-production to load the demo data anyway";
 
 fn seed_demo(settings: &Settings, interventions: usize) -> Result<(), StartupError> {
     let db = startup::open_database(settings)?;

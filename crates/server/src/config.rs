@@ -8,9 +8,11 @@
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
-use figment::providers::{Env, Format as _, Toml};
+use figment::providers::{Env, Format as _, Serialized, Toml};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
+
+use crate::secret_files::{self, SECRET_SETTINGS};
 
 const EMBEDDED_DEFAULT: &str = include_str!("../../../config/default.toml");
 const EMBEDDED_DEVELOPMENT: &str = include_str!("../../../config/development.toml");
@@ -195,6 +197,10 @@ pub struct ServerSettings {
     pub hsts: Option<bool>,
     /// Largest JSON body.
     pub json_limit_bytes: usize,
+    /// A second listener, on this port of `host`, serving `/metrics`, `/health` and the probes;
+    /// they then answer 404 on `port`. Absent: off (API.md §3.1); 0 picks a free port (tests).
+    #[serde(default)]
+    pub admin_port: Option<u16>,
 }
 
 /// `[database]`.
@@ -337,8 +343,13 @@ pub struct TracingSettings {
     pub endpoint: String,
     /// Extra HTTP headers of the export requests (authentication of a SaaS collector).
     pub headers: std::collections::BTreeMap<String, String>,
-    /// Share of new traces sampled, 0.0–1.0 (an incoming sampled `traceparent` is followed).
+    /// Share of traces sampled, 0.0–1.0, decided from the trace id (so every service that
+    /// applies the same ratio keeps the same traces).
     pub sampling_ratio: f64,
+    /// Follow an incoming `traceparent`'s sampled flag. Off by default: any client could
+    /// otherwise have every one of its requests traced.
+    #[serde(default)]
+    pub parent_based: bool,
 }
 
 /// `[metrics]`: the Prometheus families at `/metrics` (D12).
@@ -485,21 +496,38 @@ impl Settings {
             Environment::Test => EMBEDDED_TEST,
             Environment::Production => EMBEDDED_PRODUCTION,
         };
-        let figment = base
+        let mut figment = base
             .merge(layer(
                 dir,
                 &format!("{}.toml", environment.as_str()),
                 embedded,
             ))
-            .merge(Env::prefixed("ERP__").split("__"));
+            .merge(
+                Env::prefixed("ERP__")
+                    .filter(|key| !is_secret_file_key(key.as_str()))
+                    .split("__"),
+            );
+        for (key, var) in SECRET_SETTINGS {
+            let content =
+                secret_files::from_file(var).map_err(|reason| ConfigError::Rule { key, reason })?;
+            if let Some(content) = content {
+                figment = figment.merge(Serialized::default(key, content));
+            }
+        }
         let mut settings: Self = figment
             .extract()
             .map_err(|e| ConfigError::Invalid(flatten(&e)))?;
-        if settings.security.fernet_keys.is_none()
-            && let Ok(keys) = std::env::var("FERNET_KEYS")
-            && !keys.trim().is_empty()
-        {
-            settings.security.fernet_keys = Some(SecretString::from(keys));
+        // The variables outside the `ERP__` keys: a conflict or an unreadable file stops the
+        // start here rather than when the value is first needed.
+        for var in secret_files::PROCESS_SECRETS {
+            let value = secret_files::from_env_or_file(var)
+                .map_err(|reason| ConfigError::Rule { key: var, reason })?;
+            if var == "FERNET_KEYS"
+                && settings.security.fernet_keys.is_none()
+                && let Some(keys) = value
+            {
+                settings.security.fernet_keys = Some(SecretString::from(keys));
+            }
         }
         settings.validate()?;
         Ok(settings)
@@ -566,6 +594,18 @@ impl Settings {
             return rule(
                 "security.jwt_hs256_secret",
                 "HS256 requires a secret of at least 32 bytes",
+            );
+        }
+        if let Some(admin) = self.server.admin_port
+            && admin != 0
+            && admin == self.server.port
+        {
+            return rule("server.admin_port", "must differ from server.port");
+        }
+        if self.security.jwt_private_key.is_some() && self.security.jwt_private_key_file.is_some() {
+            return rule(
+                "security.jwt_private_key",
+                "set ERP__SECURITY__JWT_PRIVATE_KEY or ERP__SECURITY__JWT_PRIVATE_KEY_FILE, not both",
             );
         }
         if self.server.json_limit_bytes < 1024 {
@@ -776,6 +816,7 @@ impl Settings {
                 "shutdown_timeout_seconds": self.server.shutdown_timeout_seconds,
                 "drain_seconds": self.server.drain_seconds, "hsts": self.hsts(),
                 "json_limit_bytes": self.server.json_limit_bytes,
+                "admin_port": self.server.admin_port,
             },
             "database": {
                 "backend": redact_url(self.database_url().expose_secret()),
@@ -815,6 +856,7 @@ impl Settings {
                 "enabled": self.tracing.enabled, "endpoint": self.tracing.endpoint,
                 "headers": self.tracing.headers.keys().map(|k| (k.clone(), "[set]")).collect::<std::collections::BTreeMap<_, _>>(),
                 "sampling_ratio": self.tracing.sampling_ratio,
+                "parent_based": self.tracing.parent_based,
             },
             "housekeeping": {"interval_seconds": self.housekeeping.interval_seconds, "audit_retention_days": self.housekeeping.audit_retention_days},
             "email": {
@@ -859,6 +901,15 @@ pub fn redact_url(url: &str) -> String {
         }
         None => url.to_owned(),
     }
+}
+
+/// Whether an `ERP__` variable (prefix stripped) is the `_FILE` variant of a secret key: read by
+/// [`secret_files`], not a configuration key of its own.
+fn is_secret_file_key(key: &str) -> bool {
+    let key = key.replace("__", ".");
+    SECRET_SETTINGS
+        .iter()
+        .any(|(name, _)| key.eq_ignore_ascii_case(&format!("{name}_file")))
 }
 
 /// figment errors span several lines; a start-up error must be one.
@@ -1113,8 +1164,16 @@ mod tests {
                     .map(|k| k.expose_secret().to_owned()),
                 Some("from-file-secret".to_owned())
             );
-            // The variable beats its file; the configuration key beats both.
+            // A variable and its file both set is refused; the configuration key beats both.
             jail.set_env("AWS_ACCESS_KEY_ID", "from-env");
+            let e = load_in(jail).unwrap_err().to_string();
+            assert!(
+                e.contains(
+                    "AWS_ACCESS_KEY_ID: set AWS_ACCESS_KEY_ID or AWS_ACCESS_KEY_ID_FILE, not both"
+                ),
+                "{e}"
+            );
+            jail.set_env("AWS_ACCESS_KEY_ID_FILE", "");
             jail.set_env("ERP__DOCUMENTS__S3__SECRET_ACCESS_KEY", "from-config");
             let s3 = crate::startup::s3_settings(&load_in(jail).map_err(|e| e.to_string())?)
                 .map_err(|e| e.to_string())?;
@@ -1130,8 +1189,142 @@ mod tests {
                 "AWS_ACCESS_KEY_ID_FILE",
                 jail.directory().join("missing").display(),
             );
+            let e = load_in(jail).unwrap_err().to_string();
+            assert!(e.contains("AWS_ACCESS_KEY_ID_FILE ("), "{e}");
+            Ok(())
+        });
+    }
+
+    /// Every secret key of [`SECRET_SETTINGS`] reads `<VAR>_FILE`, and refuses it next to its
+    /// variable or when the file is missing.
+    #[test]
+    fn every_secret_setting_can_come_from_a_file() {
+        for (key, var) in SECRET_SETTINGS {
+            Jail::expect_with(|jail| {
+                // Values each key accepts (a Redis URL must look like one).
+                let value = match key {
+                    "rate_limit.redis_url" => "redis://:p%40ss@cache:6379/0",
+                    "database.url" => "postgres://erp:s3cret@db:5432/erp",
+                    _ => "a secret value with spaces ",
+                };
+                jail.create_file("secret", &format!("{value}\n"))?;
+                let path = jail.directory().join("secret");
+                jail.set_env(format!("{var}_FILE"), path.display());
+                let s = load_in(jail).map_err(|e| format!("{key}: {e}"))?;
+                let got = match key {
+                    "database.url" => Some(s.database.url),
+                    "security.fernet_keys" => s.security.fernet_keys,
+                    "security.jwt_hs256_secret" => s.security.jwt_hs256_secret,
+                    "rate_limit.redis_url" => s.rate_limit.redis_url,
+                    "email.password" => s.email.password,
+                    "documents.s3.access_key_id" => s.documents.s3.access_key_id,
+                    "documents.s3.secret_access_key" => s.documents.s3.secret_access_key,
+                    other => return Err(format!("no assertion for {other}").into()),
+                };
+                assert_eq!(
+                    got.as_ref()
+                        .map(|v| v.expose_secret().to_owned())
+                        .as_deref(),
+                    Some(value),
+                    "{key} from {var}_FILE"
+                );
+                jail.set_env(var, "also-set");
+                let e = load_in(jail).unwrap_err().to_string();
+                assert_eq!(
+                    e,
+                    format!("invalid configuration: {key}: set {var} or {var}_FILE, not both")
+                );
+                jail.set_env(var, "");
+                jail.set_env(
+                    format!("{var}_FILE"),
+                    jail.directory().join("missing").display(),
+                );
+                let e = load_in(jail).unwrap_err().to_string();
+                assert!(
+                    e.starts_with(&format!("invalid configuration: {key}: {var}_FILE (")),
+                    "{e}"
+                );
+                Ok(())
+            });
+        }
+    }
+
+    #[test]
+    fn fernet_keys_and_the_bootstrap_password_read_their_files_too() {
+        Jail::expect_with(|jail| {
+            jail.create_file("fernet", "k1,k2\n")?;
+            jail.set_env(
+                "FERNET_KEYS_FILE",
+                jail.directory().join("fernet").display(),
+            );
+            let s = load_in(jail).map_err(|e| e.to_string())?;
+            assert_eq!(
+                s.security
+                    .fernet_keys
+                    .map(|k| k.expose_secret().to_owned())
+                    .as_deref(),
+                Some("k1,k2")
+            );
+            jail.set_env("FERNET_KEYS", "k3");
             assert!(
-                crate::startup::s3_settings(&load_in(jail).map_err(|e| e.to_string())?).is_err()
+                load_in(jail)
+                    .unwrap_err()
+                    .to_string()
+                    .contains("FERNET_KEYS: set FERNET_KEYS or FERNET_KEYS_FILE, not both")
+            );
+            jail.set_env("FERNET_KEYS", "");
+            jail.set_env("ERP_BOOTSTRAP_ADMIN_PASSWORD", "Bootstrap#Admin2026");
+            jail.set_env(
+                "ERP_BOOTSTRAP_ADMIN_PASSWORD_FILE",
+                jail.directory().join("fernet").display(),
+            );
+            assert!(load_in(jail).unwrap_err().to_string().contains(
+                "ERP_BOOTSTRAP_ADMIN_PASSWORD: set ERP_BOOTSTRAP_ADMIN_PASSWORD or ERP_BOOTSTRAP_ADMIN_PASSWORD_FILE, not both"
+            ));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_signing_key_and_its_file_together_are_refused() {
+        Jail::expect_with(|jail| {
+            jail.set_env(
+                "ERP__SECURITY__JWT_PRIVATE_KEY",
+                "-----BEGIN PRIVATE KEY-----",
+            );
+            jail.set_env(
+                "ERP__SECURITY__JWT_PRIVATE_KEY_FILE",
+                "/run/secrets/jwt.pem",
+            );
+            assert!(matches!(
+                load_in(jail),
+                Err(ConfigError::Rule {
+                    key: "security.jwt_private_key",
+                    ..
+                })
+            ));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_admin_port_is_off_by_default_and_distinct_from_the_api_port() {
+        Jail::expect_with(|jail| {
+            let s = load_in(jail).map_err(|e| e.to_string())?;
+            assert_eq!(s.server.admin_port, None);
+            assert!(!s.tracing.parent_based);
+            jail.set_env("ERP__SERVER__ADMIN_PORT", "8000");
+            assert!(matches!(
+                load_in(jail),
+                Err(ConfigError::Rule {
+                    key: "server.admin_port",
+                    ..
+                })
+            ));
+            jail.set_env("ERP__SERVER__ADMIN_PORT", "9000");
+            assert_eq!(
+                load_in(jail).map_err(|e| e.to_string())?.server.admin_port,
+                Some(9000)
             );
             Ok(())
         });

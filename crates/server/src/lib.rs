@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod healthcheck;
 pub mod mail;
+pub mod secret_files;
 pub mod serve;
 pub mod startup;
 pub mod telemetry;

@@ -113,6 +113,23 @@ async fn serve_http(
     workers::spawn(settings, state.app(), mailer);
     let workers = settings.http_workers();
     let blocking_threads = settings.blocking_threads_per_worker();
+    let admin = match settings.server.admin_port {
+        Some(port) => {
+            let admin_state = state.clone();
+            // Scrapes and health checks: one worker, a few blocking threads for their queries.
+            let server = HttpServer::new(move || erp_http::admin_app(admin_state.clone()))
+                .workers(1)
+                .worker_max_blocking_threads(2)
+                .shutdown_timeout(settings.server.shutdown_timeout_seconds)
+                .disable_signals()
+                .bind((settings.server.host.as_str(), port))?;
+            for addr in server.addrs() {
+                tracing::info!(address = %addr, "admin listener: /metrics, /health, /live, /ready");
+            }
+            Some(server.run())
+        }
+        None => None,
+    };
     let app_state = state.clone();
     let server = HttpServer::new(move || erp_http::app(app_state.clone()))
         .workers(workers)
@@ -137,7 +154,22 @@ async fn serve_http(
         actix_web::rt::time::sleep(drain).await;
         handle.stop(true).await;
     });
-    server.await?;
+    // The admin listener stays up while the API drains (its /health and /metrics show it) and
+    // stops once the API listener has, however that ended.
+    let admin = admin.map(|admin| {
+        let handle = admin.handle();
+        (handle, actix_web::rt::spawn(admin))
+    });
+    let api = server.await;
+    if let Some((handle, task)) = admin {
+        handle.stop(true).await;
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "admin listener failed"),
+            Err(e) => tracing::error!(error = %e, "admin listener task failed"),
+        }
+    }
+    api?;
     tracing::info!("server stopped");
     Ok(())
 }

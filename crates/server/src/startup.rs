@@ -255,7 +255,7 @@ pub fn document_vault(
 }
 
 /// A credential: the configuration key, else the environment variable `var`, else the file
-/// that `<var>_FILE` names (trimmed).
+/// that `<var>_FILE` names (both variables set is an error).
 fn credential(
     configured: Option<&SecretString>,
     var: &str,
@@ -263,17 +263,9 @@ fn credential(
     if let Some(v) = configured.filter(|v| !v.expose_secret().trim().is_empty()) {
         return Ok(Some(v.clone()));
     }
-    if let Ok(v) = std::env::var(var)
-        && !v.trim().is_empty()
-    {
-        return Ok(Some(SecretString::from(v.trim().to_owned())));
-    }
-    match std::env::var(format!("{var}_FILE")) {
-        Ok(path) if !path.trim().is_empty() => std::fs::read_to_string(path.trim())
-            .map(|v| Some(SecretString::from(v.trim().to_owned())))
-            .map_err(|e| StartupError::Documents(format!("{var}_FILE ({path}): {e}"))),
-        _ => Ok(None),
-    }
+    crate::secret_files::from_env_or_file(var)
+        .map(|v| v.map(|v| SecretString::from(v.trim().to_owned())))
+        .map_err(StartupError::Documents)
 }
 
 /// `[documents.s3]` with its credentials resolved.
@@ -331,9 +323,8 @@ pub fn record_signing_key(
 /// # Errors
 /// [`StartupError::Bootstrap`] when the provided password breaks the policy or storage fails.
 pub fn bootstrap_admin(settings: &Settings, db: &Database) -> Result<(), StartupError> {
-    let password = std::env::var("ERP_BOOTSTRAP_ADMIN_PASSWORD")
-        .ok()
-        .filter(|p| !p.is_empty())
+    let password = crate::secret_files::from_env_or_file("ERP_BOOTSTRAP_ADMIN_PASSWORD")
+        .map_err(StartupError::Bootstrap)?
         .map(PlainPassword::new);
     let hasher = Argon2Hasher::owasp().map_err(|e| StartupError::Bootstrap(e.to_string()))?;
     let deps = BootstrapDeps {
@@ -353,7 +344,7 @@ pub fn bootstrap_admin(settings: &Settings, db: &Database) -> Result<(), Startup
             generated_password: None,
             ..
         } => {
-            tracing::info!(username = %settings.bootstrap.admin_username, "bootstrap admin created with ERP_BOOTSTRAP_ADMIN_PASSWORD");
+            tracing::info!(username = %settings.bootstrap.admin_username, "bootstrap admin created with ERP_BOOTSTRAP_ADMIN_PASSWORD(_FILE)");
         }
         BootstrapOutcome::Created {
             generated_password: Some(password),
@@ -451,6 +442,7 @@ pub fn http_state(
             docs_enabled: settings.docs.enabled,
             hashing_slots: settings.password_hash_concurrency(),
             traced: settings.tracing.enabled,
+            admin_listener: settings.server.admin_port.is_some(),
         },
         db,
         app,

@@ -51,11 +51,21 @@ fn tracer_provider(settings: &Settings) -> Result<SdkTracerProvider, String> {
         .build();
     Ok(SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
-        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
-            t.sampling_ratio,
-        ))))
+        .with_sampler(sampler(t))
         .with_resource(resource)
         .build())
+}
+
+/// The ratio decides from the trace id, so every span of a trace gets the same decision. An
+/// incoming `traceparent`'s sampled flag is followed only with `tracing.parent_based`: otherwise
+/// a client could force every one of its requests to be traced and exported.
+fn sampler(t: &crate::config::TracingSettings) -> Sampler {
+    let ratio = Sampler::TraceIdRatioBased(t.sampling_ratio);
+    if t.parent_based {
+        Sampler::ParentBased(Box::new(ratio))
+    } else {
+        ratio
+    }
 }
 
 /// Installs the global subscriber (and the trace pipeline when enabled). `RUST_LOG`, when set,
@@ -122,8 +132,66 @@ pub fn init(settings: &Settings) -> TelemetryGuard {
         tracing::info!(
             endpoint = %settings.tracing.endpoint,
             sampling_ratio = settings.tracing.sampling_ratio,
+            parent_based = settings.tracing.parent_based,
             "trace export enabled"
         );
     }
     TelemetryGuard { provider }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::Context;
+    use opentelemetry::trace::{
+        SamplingDecision, SpanContext, SpanId, SpanKind, TraceContextExt as _, TraceFlags, TraceId,
+        TraceState,
+    };
+    use opentelemetry_sdk::trace::ShouldSample as _;
+
+    use super::sampler;
+    use crate::config::TracingSettings;
+
+    fn decision(ratio: f64, parent_based: bool, parent: TraceFlags) -> SamplingDecision {
+        let settings = TracingSettings {
+            enabled: true,
+            endpoint: "http://127.0.0.1:4318/v1/traces".into(),
+            headers: std::collections::BTreeMap::new(),
+            sampling_ratio: ratio,
+            parent_based,
+        };
+        let trace_id =
+            TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap_or(TraceId::INVALID);
+        let remote = SpanContext::new(
+            trace_id,
+            SpanId::from_hex("00f067aa0ba902b7").unwrap_or(SpanId::INVALID),
+            parent,
+            true,
+            TraceState::default(),
+        );
+        let cx = Context::new().with_remote_span_context(remote);
+        sampler(&settings)
+            .should_sample(Some(&cx), trace_id, "GET /", &SpanKind::Server, &[], &[])
+            .decision
+    }
+
+    #[test]
+    fn a_client_sampled_flag_forces_nothing_unless_parent_based() {
+        assert_eq!(
+            decision(0.0, false, TraceFlags::SAMPLED),
+            SamplingDecision::Drop
+        );
+        assert_eq!(
+            decision(0.0, true, TraceFlags::SAMPLED),
+            SamplingDecision::RecordAndSample
+        );
+        // The ratio decides either way for a parent that was not sampled upstream.
+        assert_eq!(
+            decision(1.0, false, TraceFlags::default()),
+            SamplingDecision::RecordAndSample
+        );
+        assert_eq!(
+            decision(1.0, true, TraceFlags::default()),
+            SamplingDecision::Drop
+        );
+    }
 }

@@ -115,3 +115,51 @@ fn a_traceparent_continues_into_the_http_span_and_its_database_spans() {
         }
     }
 }
+
+/// Spans of `TRACE_ID` exported by a server with `sampling_ratio = 0` after one request that
+/// carries a sampled `traceparent`.
+#[expect(clippy::unwrap_used, reason = "a test helper: failing loudly is the point")]
+fn spans_of_a_sampled_request_at_ratio_zero(parent_based: &str) -> usize {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, spans) = support::otlp::start();
+    let endpoint = format!("http://127.0.0.1:{port}/v1/traces");
+    let mut server = start(
+        dir.path(),
+        &[
+            ("ERP__SCHEDULER__ENABLED", "false"),
+            ("ERP__TRACING__ENABLED", "true"),
+            ("ERP__TRACING__ENDPOINT", &endpoint),
+            ("ERP__TRACING__SAMPLING_RATIO", "0"),
+            ("ERP__TRACING__PARENT_BASED", parent_based),
+            ("OTEL_BSP_SCHEDULE_DELAY", "200"),
+        ],
+    );
+    let res = ureq::get(&format!("{}/api/v1/ready", server.base))
+        .set("traceparent", &format!("00-{TRACE_ID}-{PARENT_ID}-01"))
+        .call()
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // SIGTERM flushes whatever the batch processor holds: what is not received by then was
+    // never sampled.
+    assert!(terminate(&mut server).success());
+    let mut ours = 0;
+    while let Ok(s) = spans.recv_timeout(Duration::from_secs(2)) {
+        if s.trace_id == TRACE_ID {
+            ours += 1;
+        }
+    }
+    ours
+}
+
+#[test]
+fn a_client_sampled_flag_forces_sampling_only_with_parent_based() {
+    assert_eq!(
+        spans_of_a_sampled_request_at_ratio_zero("false"),
+        0,
+        "at ratio 0 the client's sampled flag is not followed"
+    );
+    assert!(
+        spans_of_a_sampled_request_at_ratio_zero("true") > 0,
+        "with tracing.parent_based the client's flag is followed"
+    );
+}

@@ -23,17 +23,39 @@ pub const API_PREFIX: &str = "/api/v1";
 /// The probes and `/metrics` under `prefix` (`""` for the root, or [`API_PREFIX`]).
 #[must_use]
 pub fn endpoints(prefix: &str) -> Vec<Endpoint> {
-    // Probes are exempt from the rate limit (API.md §1.7).
-    [
+    let mut all = probe_endpoints(prefix);
+    all.extend(operational_endpoints(prefix));
+    all
+}
+
+/// `/live` and `/ready` under `prefix`: served on the API port whatever the listeners, since
+/// load balancers and kubelets probe the port they route to.
+#[must_use]
+pub fn probe_endpoints(prefix: &str) -> Vec<Endpoint> {
+    exempt([
         Endpoint::new(format!("{prefix}/live")).get(live),
         Endpoint::new(format!("{prefix}/ready")).get(ready),
+    ])
+}
+
+/// `/health`, `/health/detailed` and `/metrics` under `prefix`: the operational endpoints that
+/// `server.admin_port` moves off the API port (each runs database queries; their detail is for
+/// operators, not clients).
+#[must_use]
+pub fn operational_endpoints(prefix: &str) -> Vec<Endpoint> {
+    exempt([
         Endpoint::new(format!("{prefix}/health")).get(health),
         Endpoint::new(format!("{prefix}/health/detailed")).get(health_detailed),
         Endpoint::new(format!("{prefix}/metrics")).get(metrics),
-    ]
-    .into_iter()
-    .map(Endpoint::without_rate_limit)
-    .collect()
+    ])
+}
+
+/// Probes are exempt from the rate limit (API.md §1.7).
+fn exempt<const N: usize>(endpoints: [Endpoint; N]) -> Vec<Endpoint> {
+    endpoints
+        .into_iter()
+        .map(Endpoint::without_rate_limit)
+        .collect()
 }
 
 /// The body of `GET /`.

@@ -157,6 +157,7 @@ pub fn settings(requests_per_minute: u32) -> HttpSettings {
         docs_enabled: true,
         hashing_slots: 1,
         traced: false,
+        admin_listener: false,
     }
 }
 
