@@ -742,172 +742,59 @@ fn rules_yaml(source: &str, records: &[Record]) -> String {
 }
 
 /// The issue-21 figures: one ERP instance (its 500 counter exists but no longer grows) and a
-/// service `shop` with two instances whose requests all fail, in one Prometheus. Evaluated at
-/// 10 min, every minute a sample.
-const SHARED_SERIES: &[(&str, &str)] = &[
-    (r#"up{job="erp",instance="erp:9000"}"#, "1x10"),
-    (r#"up{job="shop",instance="shop-1:8080"}"#, "1x10"),
-    (r#"up{job="shop",instance="shop-2:8080"}"#, "1x10"),
-    (
-        r#"http_requests_total{job="erp",instance="erp:9000",method="GET",endpoint="/api/v1/interventions",status_code="200"}"#,
-        "0+60x10",
-    ),
-    (
-        r#"http_requests_total{job="erp",instance="erp:9000",method="GET",endpoint="/api/v1/interventions",status_code="500"}"#,
-        "3x10",
-    ),
-    (
-        r#"http_requests_total{job="shop",instance="shop-1:8080",method="GET",endpoint="/cart",status_code="500"}"#,
-        "0+60x10",
-    ),
-];
+/// service `shop` with two instances whose requests all fail, in one Prometheus. One series and
+/// its values (promtool's notation, a sample a minute; evaluated at 10 min) per line.
+const SHARED_SERIES: &str = r#"
+up{job="erp",instance="erp:9000"} 1x10
+up{job="shop",instance="shop-1:8080"} 1x10
+up{job="shop",instance="shop-2:8080"} 1x10
+http_requests_total{job="erp",instance="erp:9000",method="GET",endpoint="/api/v1/interventions",status_code="200"} 0+60x10
+http_requests_total{job="erp",instance="erp:9000",method="GET",endpoint="/api/v1/interventions",status_code="500"} 3x10
+http_requests_total{job="shop",instance="shop-1:8080",method="GET",endpoint="/cart",status_code="500"} 0+60x10
+"#;
 
 /// Another service (`shop`) exposing every family the server does, with labels that every
-/// panel's filters select: unscoped, each panel shows its data (checked on every run).
-const FOREIGN_SERIES: &[(&str, &str)] = &[
-    (r#"up{job="shop",instance="shop-1:8080"}"#, "1x10"),
-    (
-        r#"app_info{job="shop",instance="shop-1:8080",service="shop",version="2.0.0",environment="production",git_sha="abc"}"#,
-        "1x10",
-    ),
-    (r#"app_ready{job="shop",instance="shop-1:8080"}"#, "1x10"),
-    (
-        r#"http_requests_total{job="shop",instance="shop-1:8080",method="GET",endpoint="/cart",status_code="200"}"#,
-        "0+60x10",
-    ),
-    (
-        r#"http_requests_total{job="shop",instance="shop-1:8080",method="GET",endpoint="/cart",status_code="404"}"#,
-        "0+6x10",
-    ),
-    (
-        r#"http_requests_total{job="shop",instance="shop-1:8080",method="GET",endpoint="/cart",status_code="500"}"#,
-        "0+6x10",
-    ),
-    (
-        r#"http_request_duration_seconds_bucket{job="shop",instance="shop-1:8080",method="GET",endpoint="/cart",le="0.1"}"#,
-        "0+50x10",
-    ),
-    (
-        r#"http_request_duration_seconds_bucket{job="shop",instance="shop-1:8080",method="GET",endpoint="/cart",le="+Inf"}"#,
-        "0+72x10",
-    ),
-    (
-        r#"http_request_duration_seconds_sum{job="shop",instance="shop-1:8080",method="GET",endpoint="/cart"}"#,
-        "0+3x10",
-    ),
-    (
-        r#"http_request_duration_seconds_count{job="shop",instance="shop-1:8080",method="GET",endpoint="/cart"}"#,
-        "0+72x10",
-    ),
-    (
-        r#"http_requests_in_progress{job="shop",instance="shop-1:8080",method="GET",endpoint="/cart"}"#,
-        "3x10",
-    ),
-    (
-        r#"auth_attempts_total{job="shop",instance="shop-1:8080",method="password",result="failure"}"#,
-        "0+2x10",
-    ),
-    (
-        r#"auth_lockouts_total{job="shop",instance="shop-1:8080",scope="ip"}"#,
-        "0+1x10",
-    ),
-    (
-        r#"auth_tokens_issued_total{job="shop",instance="shop-1:8080",kind="access"}"#,
-        "0+5x10",
-    ),
-    (
-        r#"rate_limit_rejections_total{job="shop",instance="shop-1:8080"}"#,
-        "0+1x10",
-    ),
-    (
-        r#"rate_limit_store_errors_total{job="shop",instance="shop-1:8080"}"#,
-        "0+1x10",
-    ),
-    (
-        r#"security_events_total{job="shop",instance="shop-1:8080",event_type="auth.login.failed"}"#,
-        "0+1x10",
-    ),
-    (
-        r#"interventions_current{job="shop",instance="shop-1:8080",statut="ouverte",type="corrective"}"#,
-        "4x10",
-    ),
-    (
-        r#"interventions_created_total{job="shop",instance="shop-1:8080",type="corrective"}"#,
-        "0+1x10",
-    ),
-    (
-        r#"interventions_transitions_total{job="shop",instance="shop-1:8080",from_statut="ouverte",to_statut="en_cours"}"#,
-        "0+1x10",
-    ),
-    (
-        r#"documents_uploaded_total{job="shop",instance="shop-1:8080",extension="pdf"}"#,
-        "0+1x10",
-    ),
-    (
-        r#"documents_downloaded_total{job="shop",instance="shop-1:8080"}"#,
-        "0+1x10",
-    ),
-    (
-        r#"notifications_created_total{job="shop",instance="shop-1:8080",type="affectation",canal="email"}"#,
-        "0+1x10",
-    ),
-    (
-        r#"notifications_email_total{job="shop",instance="shop-1:8080",result="sent"}"#,
-        "0+1x10",
-    ),
-    (
-        r#"outbox_pending{job="shop",instance="shop-1:8080"}"#,
-        "2x10",
-    ),
-    (
-        r#"scheduler_runs_total{job="shop",instance="shop-1:8080",exported_job="nightly",result="failure"}"#,
-        "0+1x10",
-    ),
-    (
-        r#"db_pool_connections{job="shop",instance="shop-1:8080",state="in_use"}"#,
-        "3x10",
-    ),
-    (
-        r#"db_pool_connections{job="shop",instance="shop-1:8080",state="idle"}"#,
-        "7x10",
-    ),
-    (
-        r#"db_query_duration_seconds_bucket{job="shop",instance="shop-1:8080",operation="select",le="0.01"}"#,
-        "0+10x10",
-    ),
-    (
-        r#"db_query_duration_seconds_bucket{job="shop",instance="shop-1:8080",operation="select",le="+Inf"}"#,
-        "0+12x10",
-    ),
-    (
-        r#"db_query_duration_seconds_sum{job="shop",instance="shop-1:8080",operation="select"}"#,
-        "0+0.5x10",
-    ),
-    (
-        r#"db_query_duration_seconds_count{job="shop",instance="shop-1:8080",operation="select"}"#,
-        "0+12x10",
-    ),
-    (
-        r#"process_cpu_seconds_total{job="shop",instance="shop-1:8080"}"#,
-        "0+6x10",
-    ),
-    (
-        r#"process_resident_memory_bytes{job="shop",instance="shop-1:8080"}"#,
-        "52428800x10",
-    ),
-    (
-        r#"process_open_fds{job="shop",instance="shop-1:8080"}"#,
-        "40x10",
-    ),
-    (
-        r#"process_max_fds{job="shop",instance="shop-1:8080"}"#,
-        "1024x10",
-    ),
-    (
-        r#"process_start_time_seconds{job="shop",instance="shop-1:8080"}"#,
-        "1000x10",
-    ),
-];
+/// panel's filters select: unscoped, each panel shows its data (checked on every run). Same
+/// notation as [`SHARED_SERIES`].
+const FOREIGN_SERIES: &str = r#"
+up{job="shop",instance="shop-1:8080"} 1x10
+app_info{job="shop",instance="shop-1:8080",service="shop",version="2.0.0",environment="production",git_sha="abc"} 1x10
+app_ready{job="shop",instance="shop-1:8080"} 1x10
+http_requests_total{job="shop",instance="shop-1:8080",method="GET",endpoint="/cart",status_code="200"} 0+60x10
+http_requests_total{job="shop",instance="shop-1:8080",method="GET",endpoint="/cart",status_code="404"} 0+6x10
+http_requests_total{job="shop",instance="shop-1:8080",method="GET",endpoint="/cart",status_code="500"} 0+6x10
+http_request_duration_seconds_bucket{job="shop",instance="shop-1:8080",method="GET",endpoint="/cart",le="0.1"} 0+50x10
+http_request_duration_seconds_bucket{job="shop",instance="shop-1:8080",method="GET",endpoint="/cart",le="+Inf"} 0+72x10
+http_request_duration_seconds_sum{job="shop",instance="shop-1:8080",method="GET",endpoint="/cart"} 0+3x10
+http_request_duration_seconds_count{job="shop",instance="shop-1:8080",method="GET",endpoint="/cart"} 0+72x10
+http_requests_in_progress{job="shop",instance="shop-1:8080",method="GET",endpoint="/cart"} 3x10
+auth_attempts_total{job="shop",instance="shop-1:8080",method="password",result="failure"} 0+2x10
+auth_lockouts_total{job="shop",instance="shop-1:8080",scope="ip"} 0+1x10
+auth_tokens_issued_total{job="shop",instance="shop-1:8080",kind="access"} 0+5x10
+rate_limit_rejections_total{job="shop",instance="shop-1:8080"} 0+1x10
+rate_limit_store_errors_total{job="shop",instance="shop-1:8080"} 0+1x10
+security_events_total{job="shop",instance="shop-1:8080",event_type="auth.login.failed"} 0+1x10
+interventions_current{job="shop",instance="shop-1:8080",statut="ouverte",type="corrective"} 4x10
+interventions_created_total{job="shop",instance="shop-1:8080",type="corrective"} 0+1x10
+interventions_transitions_total{job="shop",instance="shop-1:8080",from_statut="ouverte",to_statut="en_cours"} 0+1x10
+documents_uploaded_total{job="shop",instance="shop-1:8080",extension="pdf"} 0+1x10
+documents_downloaded_total{job="shop",instance="shop-1:8080"} 0+1x10
+notifications_created_total{job="shop",instance="shop-1:8080",type="affectation",canal="email"} 0+1x10
+notifications_email_total{job="shop",instance="shop-1:8080",result="sent"} 0+1x10
+outbox_pending{job="shop",instance="shop-1:8080"} 2x10
+scheduler_runs_total{job="shop",instance="shop-1:8080",exported_job="nightly",result="failure"} 0+1x10
+db_pool_connections{job="shop",instance="shop-1:8080",state="in_use"} 3x10
+db_pool_connections{job="shop",instance="shop-1:8080",state="idle"} 7x10
+db_query_duration_seconds_bucket{job="shop",instance="shop-1:8080",operation="select",le="0.01"} 0+10x10
+db_query_duration_seconds_bucket{job="shop",instance="shop-1:8080",operation="select",le="+Inf"} 0+12x10
+db_query_duration_seconds_sum{job="shop",instance="shop-1:8080",operation="select"} 0+0.5x10
+db_query_duration_seconds_count{job="shop",instance="shop-1:8080",operation="select"} 0+12x10
+process_cpu_seconds_total{job="shop",instance="shop-1:8080"} 0+6x10
+process_resident_memory_bytes{job="shop",instance="shop-1:8080"} 52428800x10
+process_open_fds{job="shop",instance="shop-1:8080"} 40x10
+process_max_fds{job="shop",instance="shop-1:8080"} 1024x10
+process_start_time_seconds{job="shop",instance="shop-1:8080"} 1000x10
+"#;
 
 /// What the generated dashboard test asserts.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -933,9 +820,14 @@ const UNSCOPED: Expected = Expected {
     foreign_data: true,
 };
 
-fn series_yaml(series: &[(&str, &str)]) -> String {
+/// The `series values` lines of [`SHARED_SERIES`] or [`FOREIGN_SERIES`].
+fn series_lines(text: &str) -> impl Iterator<Item = (&str, &str)> {
+    text.lines().filter_map(|line| line.trim().rsplit_once(' '))
+}
+
+fn series_yaml(series: &str) -> String {
     let mut yaml = String::from("    input_series:\n");
-    for (s, values) in series {
+    for (s, values) in series_lines(series) {
         let _ = write!(yaml, "      - series: '{s}'\n        values: '{values}'\n");
     }
     yaml
@@ -1604,16 +1496,18 @@ mod tests {
                 format!("{family}{{")
             };
             assert!(
-                FOREIGN_SERIES.iter().any(|(s, _)| s.starts_with(&name)),
+                series_lines(FOREIGN_SERIES).any(|(s, _)| s.starts_with(&name)),
                 "FOREIGN_SERIES misses {family}"
             );
         }
-        assert!(
-            FOREIGN_SERIES
-                .iter()
-                .chain(SHARED_SERIES)
-                .all(|(s, _)| !s.contains('\''))
-        );
+        for text in [SHARED_SERIES, FOREIGN_SERIES] {
+            let lines = text.lines().filter(|l| !l.trim().is_empty()).count();
+            assert_eq!(series_lines(text).count(), lines);
+            for (series, values) in series_lines(text) {
+                assert!(series.ends_with('}') && !series.contains('\''), "{series}");
+                assert!(values.ends_with("x10"), "{values}");
+            }
+        }
     }
 
     #[test]
