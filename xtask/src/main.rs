@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod actions;
 mod bench;
+mod checks;
 mod deploy;
 mod load_test;
 mod monitoring;

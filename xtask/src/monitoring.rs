@@ -30,6 +30,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use super::{TaskResult, run, say, workspace_root};
+use crate::checks::expect_rejection;
 
 /// How a family's series are named in Prometheus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -543,7 +544,7 @@ fn promtool(
 
     expect_rejection(
         "promtool check config",
-        cmd(
+        &mut cmd(
             &work,
             &[
                 "check",
@@ -559,7 +560,7 @@ fn promtool(
 
     expect_rejection(
         "promtool check rules",
-        cmd(
+        &mut cmd(
             &work,
             &[
                 "check",
@@ -582,7 +583,7 @@ fn promtool(
     let failing = failing_alert_test(&alerts_path.display().to_string());
     expect_rejection(
         "promtool test rules (failing alert test)",
-        cmd(
+        &mut cmd(
             &work,
             &[
                 "test",
@@ -627,22 +628,6 @@ fn output(step: &str, cmd: &mut Command) -> Result<String, String> {
             out.status,
             String::from_utf8_lossy(&out.stderr).trim()
         ))
-    }
-}
-
-/// Runs a validator on a broken sample and requires it to fail: a promtool that accepts
-/// everything (wrong arguments, a changed tool) must not make the lint pass.
-fn expect_rejection(step: &str, mut cmd: Command) -> TaskResult {
-    let out = cmd
-        .output()
-        .map_err(|e| format!("{step}: cannot run: {e}"))?;
-    if out.status.success() {
-        Err(format!(
-            "{step} ACCEPTED a deliberately broken sample ({cmd:?}): it would not catch errors"
-        ))
-    } else {
-        say(&format!("{step}: rejects a broken sample, as it must"));
-        Ok(())
     }
 }
 
@@ -940,7 +925,7 @@ fn dashboard_test(work: &Path, file: &str, dash: &Value) -> TaskResult {
     )?;
     expect_rejection(
         "promtool test rules (scoped expectations on the unscoped dashboard)",
-        cmd(work, &["test", "rules", &canary]),
+        &mut cmd(work, &["test", "rules", &canary]),
     )?;
     say(&format!(
         "{file} in a Prometheus shared with another service: \"Instances up\" {} -> {}, \"5xx ratio\" {} % -> {} % (without -> with the $job scope); the other service's series reach all {} targets unscoped and none scoped",

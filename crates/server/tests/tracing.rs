@@ -118,7 +118,10 @@ fn a_traceparent_continues_into_the_http_span_and_its_database_spans() {
 
 /// Spans of `TRACE_ID` exported by a server with `sampling_ratio = 0` after one request that
 /// carries a sampled `traceparent`.
-#[expect(clippy::unwrap_used, reason = "a test helper: failing loudly is the point")]
+#[expect(
+    clippy::unwrap_used,
+    reason = "a test helper: failing loudly is the point"
+)]
 fn spans_of_a_sampled_request_at_ratio_zero(parent_based: &str) -> usize {
     let dir = tempfile::tempdir().unwrap();
     let (port, spans) = support::otlp::start();
