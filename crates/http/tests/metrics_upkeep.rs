@@ -53,12 +53,18 @@ fn unscraped_histograms_stay_bounded() {
         CHUNKS * PER_CHUNK
     );
     let rendered = erp_http::metrics::handle().unwrap().render();
-    let count = rendered
+    let count: usize = rendered
         .lines()
         .find(|l| l.starts_with("http_request_duration_seconds_count"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
         .unwrap();
+    // Folded, not dropped. Not exactly every one: metrics-util's AtomicBucket can lose a sample
+    // pushed while the upkeep thread swaps its blocks out (seen on a loaded machine: 17 of
+    // 2 100 000). A fold that dropped samples wholesale, or counted them twice, fails here.
+    let recorded = (CHUNKS + 1) * PER_CHUNK;
     assert!(
-        count.ends_with(&format!(" {}", (CHUNKS + 1) * PER_CHUNK)),
-        "every sample is counted: {count}"
+        count <= recorded && count >= recorded - recorded / 10_000,
+        "every sample is counted (within the upstream race): {count} of {recorded}"
     );
 }
