@@ -29,8 +29,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use super::{TaskResult, run, say, workspace_root};
 use crate::checks::expect_rejection;
+use crate::{TaskResult, run, say, workspace_root};
 
 /// How a family's series are named in Prometheus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,7 @@
+//! `cargo xtask structure`.
+
+use crate::TaskResult;
+
+pub(crate) fn check() -> TaskResult {
+    Ok(())
+}
