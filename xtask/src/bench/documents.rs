@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 
 use erp_storage::testing::{TEST_BUCKET, TestS3};
 
-use super::{ADMIN_PASSWORD, Backend, Conn, PeakRss, login, mib, start_with, status_kib};
+use super::client::{Conn, login};
+use super::report::mib;
+use super::scenarios::Backend;
+use super::server::{ADMIN_PASSWORD, PeakRss, start_with, status_kib};
 
 /// One file's size: the default upload limit.
 pub const FILE_BYTES: usize = 10 * 1024 * 1024;

@@ -10,10 +10,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use super::{
-    CONNECTIONS, Kind, Load, Options, PAGE_OF_50, READER, THREADS, login, measure, run_seed,
-    start_with,
-};
+use super::client::login;
+use super::scenarios::{Backend, CONNECTIONS, Kind, Options, PAGE_OF_50, READER, THREADS, measure};
+use super::server::{database_url, run_seed, start_with};
+use super::wrk::{Load, WrkResult};
 
 /// `psql -Atc sql` on `url`; its output, trimmed.
 fn psql(url: &str, sql: &str) -> Result<String, String> {
@@ -96,7 +96,7 @@ pub fn run(
 ) -> Result<String, String> {
     let name = format!("erp_scale_{}", std::process::id());
     psql(admin_url, &format!("CREATE DATABASE {name}"))?;
-    let url = super::database_url(admin_url, &name);
+    let url = database_url(admin_url, &name);
     let result = measure_sizes(binary, workdir, lua_dir, &url, sizes, options);
     let _ = psql(
         admin_url,
@@ -113,7 +113,7 @@ fn measure_sizes(
     sizes: &[usize],
     options: &Options,
 ) -> Result<String, String> {
-    let backend = super::Backend {
+    let backend = Backend {
         name: "PostgreSQL",
         env: vec![("ERP__DATABASE__URL".into(), url.to_owned())],
     };
@@ -168,7 +168,7 @@ fn measure_sizes(
             None,
             options,
         )?;
-        let cell = |r: &super::WrkResult| {
+        let cell = |r: &WrkResult| {
             format!(
                 "{:.0} | {:.2} | {:.2} | {}",
                 r.rps(),
