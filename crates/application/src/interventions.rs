@@ -554,3 +554,98 @@ impl Application {
         self.audit_if_denied(caller, result, ctx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(remarque: Option<&str>, technicien: Option<i64>) -> StatutChange {
+        StatutChange {
+            target: StatutIntervention::Ouverte,
+            remarque: remarque.map(ToOwned::to_owned),
+            technicien_id: technicien.map(TechnicienId::new),
+        }
+    }
+
+    fn missing(e: &AppError) -> Option<(&str, &str)> {
+        match e {
+            AppError::Validation { violations, .. } => violations
+                .first()
+                .map(|v| (v.field.as_str(), v.message.as_str())),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_statut_change_carries_the_payload_each_action_needs() -> Result<(), AppError> {
+        let full = change(Some("Fait"), Some(4));
+        assert_eq!(
+            full.command(LifecycleAction::Affecter)?,
+            Command::Affecter {
+                technicien: TechnicienId::new(4)
+            }
+        );
+        match full.command(LifecycleAction::Cloturer)? {
+            Command::Cloturer(c) => assert_eq!(c.rapport_intervention, "Fait"),
+            other => return Err(AppError::Internal(format!("{other:?}"))),
+        }
+        assert_eq!(
+            full.command(LifecycleAction::Annuler)?,
+            Command::Annuler {
+                raison: "Fait".into()
+            }
+        );
+        for (action, command) in [
+            (LifecycleAction::Demarrer, Command::Demarrer),
+            (LifecycleAction::Suspendre, Command::Suspendre),
+            (LifecycleAction::Reprendre, Command::Reprendre),
+            (LifecycleAction::Archiver, Command::Archiver),
+        ] {
+            assert_eq!(change(None, None).command(action)?, command);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_missing_payload_is_a_validation_error_naming_the_field() {
+        let bare = change(None, None);
+        let e = bare.command(LifecycleAction::Affecter).unwrap_err();
+        assert_eq!(missing(&e).map(|m| m.0), Some("technicien_id"));
+        let e = bare.command(LifecycleAction::Cloturer).unwrap_err();
+        assert_eq!(
+            missing(&e),
+            Some(("remarque", "Un rapport est obligatoire pour clôturer"))
+        );
+        let e = bare.command(LifecycleAction::Annuler).unwrap_err();
+        assert_eq!(
+            missing(&e),
+            Some(("remarque", "Un motif est obligatoire pour annuler"))
+        );
+    }
+
+    #[test]
+    fn domain_refusals_become_conflicts_with_the_contract_s_details() {
+        let e = rejected(LifecycleError::Refused(TransitionRefused::Forbidden {
+            current: StatutIntervention::Cloturee,
+            requested: StatutIntervention::EnCours,
+        }));
+        match e {
+            AppError::ConflictDetailed { message, details } => {
+                assert_eq!(
+                    message,
+                    "Transition de 'cloturee' vers 'en_cours' interdite"
+                );
+                assert_eq!(details["transitions_autorisees"], json!(["archivee"]));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            rejected(LifecycleError::AlreadyAssigned),
+            AppError::Conflict("Ce technicien est déjà affecté à l'intervention".into())
+        );
+        assert_eq!(
+            rejected(LifecycleError::AlreadyValidated),
+            AppError::Conflict("Intervention déjà validée par le client".into())
+        );
+    }
+}
