@@ -6,15 +6,16 @@ use erp_domain::enums::{
     ActionHistorique, InterventionType, PrioriteIntervention, StatutIntervention,
 };
 use erp_domain::equipement::EquipementId;
+use erp_domain::error::{FieldViolation, ViolationCode};
 use erp_domain::intervention::{
-    HistoryEntry, Intervention, InterventionFilter, InterventionId, InterventionSortField,
-    NewHistory,
+    Cloture, Command, HistoryEntry, Intervention, InterventionFilter, InterventionId,
+    InterventionSortField, LifecycleError, NewHistory, NewIntervention, Origin,
 };
 use erp_domain::lifecycle::{self, LifecycleAction, TransitionRefused, allowed_targets};
 use erp_domain::list::{Listed, Page, SortKey};
 use erp_domain::ports::{TransactionMode, UnitOfWork};
 use erp_domain::technicien::TechnicienId;
-use erp_domain::{Timestamp, UserId, UserRole};
+use erp_domain::{Timestamp, UserRole};
 use serde_json::json;
 
 use crate::app::{Application, Caller};
@@ -57,62 +58,87 @@ pub struct CreateIntervention {
     pub cout_estime: Option<i64>,
 }
 
-/// The closure report of `cloturer`.
-#[derive(Debug, Clone, Default)]
-pub struct ClosureReport {
-    /// 1–10 000, required.
-    pub rapport_intervention: String,
-    /// ≤ 10 000.
-    pub travaux_realises: Option<String>,
-    /// ≤ 10 000.
-    pub recommandations: Option<String>,
-    /// Minutes.
-    pub duree_reelle: Option<i32>,
-    /// Minutes.
-    pub temps_deplacement: Option<i32>,
-    /// Centimes.
-    pub cout_reel: Option<i64>,
-    /// Centimes.
-    pub cout_pieces: Option<i64>,
-    /// Centimes.
-    pub cout_main_oeuvre: Option<i64>,
-}
-
-/// The input of one lifecycle action.
+/// One lifecycle action as requested (`POST /interventions/{id}/<action>`): the command with its
+/// payload, the expected version (body `version` or `If-Match`) and the history remark.
 #[derive(Debug, Clone)]
-pub struct ActionInput {
-    /// Which action.
-    pub action: LifecycleAction,
-    /// Expected version (body `version` or `If-Match`).
+pub struct ActionRequest {
+    /// The command.
+    pub command: Command,
+    /// Expected version.
     pub expected_version: Option<i32>,
-    /// Remark for the history row.
+    /// Remark for the history row (≤ 1 000).
     pub remarque: Option<String>,
-    /// `affecter`: the technicien.
-    pub technicien_id: Option<TechnicienId>,
-    /// `cloturer`: the report.
-    pub closure: Option<ClosureReport>,
-    /// `annuler`: the reason.
-    pub raison: Option<String>,
-    /// `valider`: satisfaction 1–5.
-    pub satisfaction: Option<i32>,
-    /// `valider`: comment.
-    pub commentaire_client: Option<String>,
 }
 
-impl ActionInput {
-    /// An action with no payload.
+impl ActionRequest {
+    /// A command with no expected version and no remark.
     #[must_use]
-    pub fn bare(action: LifecycleAction) -> Self {
+    pub const fn of(command: Command) -> Self {
         Self {
-            action,
+            command,
             expected_version: None,
             remarque: None,
-            technicien_id: None,
-            closure: None,
-            raison: None,
-            satisfaction: None,
-            commentaire_client: None,
         }
+    }
+}
+
+/// `PATCH /interventions/{id}/statut?statut=…&remarque=…&technicien_id=…` (API.md §3.6.5): the
+/// action is the one leading from the current statut to `target`; the remark is also the
+/// closure report of `cloturee` and the reason of `annulee`.
+#[derive(Debug, Clone)]
+pub struct StatutChange {
+    /// The target statut.
+    pub target: StatutIntervention,
+    /// Remark, report or reason.
+    pub remarque: Option<String>,
+    /// The technicien of `affectee`.
+    pub technicien_id: Option<TechnicienId>,
+}
+
+impl StatutChange {
+    /// The command of `action` with this change's payload.
+    ///
+    /// # Errors
+    /// 422 when the payload the action needs is missing.
+    fn command(&self, action: LifecycleAction) -> Result<Command, AppError> {
+        let required = |field: &str, message: &str| AppError::Validation {
+            message: None,
+            violations: vec![FieldViolation::new(field, ViolationCode::Required, message)],
+        };
+        Ok(match action {
+            LifecycleAction::Affecter => Command::Affecter {
+                technicien: self.technicien_id.ok_or_else(|| AppError::Validation {
+                    message: None,
+                    violations: vec![FieldViolation::required("technicien_id")],
+                })?,
+            },
+            LifecycleAction::Demarrer => Command::Demarrer,
+            LifecycleAction::Suspendre => Command::Suspendre,
+            LifecycleAction::Reprendre => Command::Reprendre,
+            LifecycleAction::Cloturer => Command::Cloturer(Cloture {
+                rapport_intervention: self.remarque.clone().ok_or_else(|| {
+                    required("remarque", "Un rapport est obligatoire pour clôturer")
+                })?,
+                travaux_realises: None,
+                recommandations: None,
+                duree_reelle: None,
+                temps_deplacement: None,
+                cout_reel: None,
+                cout_pieces: None,
+                cout_main_oeuvre: None,
+            }),
+            LifecycleAction::Annuler => Command::Annuler {
+                raison: self
+                    .remarque
+                    .clone()
+                    .ok_or_else(|| required("remarque", "Un motif est obligatoire pour annuler"))?,
+            },
+            LifecycleAction::Archiver => Command::Archiver,
+            LifecycleAction::Valider => Command::Valider {
+                satisfaction: None,
+                commentaire: None,
+            },
+        })
     }
 }
 
@@ -160,6 +186,15 @@ fn stale(current: i32) -> AppError {
             "L'intervention a été modifiée entre-temps (version actuelle : {current})"
         ),
         details: json!({"version_actuelle": current}),
+    }
+}
+
+fn rejected(e: LifecycleError) -> AppError {
+    match e {
+        LifecycleError::Refused(r) => refused(r),
+        LifecycleError::AlreadyAssigned | LifecycleError::AlreadyValidated => {
+            AppError::Conflict(e.message())
+        }
     }
 }
 
@@ -223,90 +258,47 @@ impl Application {
             if let Some(t) = cmd.technicien_id {
                 Self::assignable(uow, t)?;
             }
-            let draft = Intervention {
-                id: InterventionId::new(0),
-                titre: cmd.titre,
-                description: cmd.description,
-                type_intervention: cmd.type_intervention,
-                statut: if cmd.technicien_id.is_some() {
-                    StatutIntervention::Affectee
-                } else {
-                    StatutIntervention::Ouverte
+            let draft = Intervention::open(
+                NewIntervention {
+                    titre: cmd.titre,
+                    description: cmd.description,
+                    type_intervention: cmd.type_intervention,
+                    priorite: cmd.priorite,
+                    urgence: cmd.urgence,
+                    date_limite: cmd.date_limite,
+                    equipement_id: equipement.id,
+                    client_id: equipement.fields.client_id,
+                    technicien_id: cmd.technicien_id,
+                    duree_estimee: cmd.duree_estimee,
+                    cout_estime: cmd.cout_estime,
+                    planning_id: None,
+                    created_by_id: Some(caller.user.id),
                 },
-                priorite: cmd.priorite,
-                urgence: cmd.urgence,
-                date_creation: now,
-                date_limite: cmd.date_limite,
-                date_affectation: cmd.technicien_id.map(|_| now),
-                date_debut_travaux: None,
-                date_fin_travaux: None,
-                date_cloture: None,
-                date_annulation: None,
-                date_archivage: None,
-                duree_estimee: cmd.duree_estimee,
-                duree_reelle: None,
-                temps_deplacement: None,
-                cout_estime: cmd.cout_estime,
-                cout_reel: None,
-                cout_pieces: None,
-                cout_main_oeuvre: None,
-                rapport_intervention: None,
-                travaux_realises: None,
-                recommandations: None,
-                motif_annulation: None,
-                validation_client: false,
-                date_validation_client: None,
-                satisfaction_client: None,
-                commentaire_client: None,
-                version: 1,
-                equipement_id: equipement.id,
-                technicien_id: cmd.technicien_id,
-                planning_id: None,
-                client_id: equipement.fields.client_id,
-                created_by_id: Some(caller.user.id),
-                created_at: now,
-                updated_at: now,
-            };
+                now,
+            );
             let created = uow.insert_intervention(&draft)?;
-            uow.insert_history(&NewHistory {
-                intervention_id: created.id,
-                action: ActionHistorique::Creation,
-                from_statut: None,
-                to_statut: StatutIntervention::Ouverte,
-                remarque: Some("Création de l\u{2019}intervention".into()),
-                technicien_id: None,
-                user_id: Some(caller.user.id),
-                horodatage: now,
-            })?;
-            if created.technicien_id.is_some() {
-                self.record_assignment(uow, &created, Some(caller.user.id), now)?;
-            }
+            self.record_opening(uow, &created, Origin::Creation, now)?;
             Ok::<_, AppError>(created)
         })?;
         record_creation(&created);
         Ok(created)
     }
 
-    /// The history row and the notification of an intervention created assigned (by a user or
-    /// by the scheduler).
-    pub(crate) fn record_assignment(
+    /// The opening history rows of a stored intervention (creation or generation, then the
+    /// assignment when created assigned) and the notification of that assignment.
+    pub(crate) fn record_opening(
         &self,
         uow: &mut dyn UnitOfWork,
         created: &Intervention,
-        by: Option<UserId>,
+        origin: Origin,
         now: Timestamp,
     ) -> Result<(), AppError> {
-        uow.insert_history(&NewHistory {
-            intervention_id: created.id,
-            action: ActionHistorique::Affectation,
-            from_statut: Some(StatutIntervention::Ouverte),
-            to_statut: StatutIntervention::Affectee,
-            remarque: None,
-            technicien_id: created.technicien_id,
-            user_id: by,
-            horodatage: now,
-        })?;
-        if let Some(event) = notify::lifecycle_event(ActionHistorique::Affectation, created) {
+        for row in created.opening_history(origin) {
+            uow.insert_history(&row)?;
+        }
+        if created.technicien_id.is_some()
+            && let Some(event) = notify::lifecycle_event(ActionHistorique::Affectation, created)
+        {
             notify::emit(uow, &self.notifications, &event, created, now)?;
         }
         Ok(())
@@ -468,10 +460,10 @@ impl Application {
         &self,
         caller: &Caller,
         id: InterventionId,
-        target: StatutIntervention,
-        input: ActionInput,
+        change: StatutChange,
         ctx: &AuditContext,
     ) -> Result<Intervention, AppError> {
+        let target = change.target;
         let role_action = statut_action(target);
         authorize(caller.user.role, role_action)?;
         let current = transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
@@ -487,7 +479,12 @@ impl Application {
         });
         let current = self.audit_if_denied(caller, current, ctx)?;
         let action = lifecycle::action_for_target(current, target).map_err(refused)?;
-        self.act_on_intervention(caller, id, &ActionInput { action, ..input }, ctx)
+        let request = ActionRequest {
+            command: change.command(action)?,
+            expected_version: None,
+            remarque: change.remarque,
+        };
+        self.act_on_intervention(caller, id, &request, ctx)
     }
 
     /// Writes the `rbac.violation` of an ownership refusal.
@@ -512,14 +509,15 @@ impl Application {
         &self,
         caller: &Caller,
         id: InterventionId,
-        input: &ActionInput,
+        request: &ActionRequest,
         ctx: &AuditContext,
     ) -> Result<Intervention, AppError> {
-        authorize(caller.user.role, action_of(input.action))?;
+        let action = request.command.action();
+        authorize(caller.user.role, action_of(action))?;
         let now = self.ports.clock.now();
         let result = self.rewrite(caller, id, |uow, i| {
             if matches!(
-                input.action,
+                action,
                 LifecycleAction::Demarrer
                     | LifecycleAction::Suspendre
                     | LifecycleAction::Reprendre
@@ -531,90 +529,123 @@ impl Application {
                 };
                 check_assignment(caller.user.role, caller.user.id, assignee)?;
             }
-            if let Some(t) = input
-                .technicien_id
-                .filter(|_| input.action == LifecycleAction::Affecter)
-            {
-                uow.technicien_by_id(t)?
+            if let Command::Affecter { technicien } = &request.command {
+                uow.technicien_by_id(*technicien)?
                     .ok_or_else(|| AppError::NotFound("Technicien assigné introuvable".into()))?;
             }
-            if input.expected_version.is_some_and(|v| v != i.version) {
+            if request.expected_version.is_some_and(|v| v != i.version) {
                 return Err(stale(i.version));
             }
-            let transition = lifecycle::apply(i.statut, input.action).map_err(refused)?;
-            let mut history = NewHistory {
-                intervention_id: i.id,
-                action: transition.history,
-                from_statut: Some(transition.from),
-                to_statut: transition.to,
-                remarque: input.remarque.clone(),
-                technicien_id: None,
-                user_id: Some(caller.user.id),
-                horodatage: now,
-            };
-            match input.action {
-                LifecycleAction::Affecter => {
-                    let t = input
-                        .technicien_id
-                        .ok_or_else(|| AppError::Internal("affecter without technicien".into()))?;
-                    if i.technicien_id == Some(t) {
-                        return Err(AppError::Conflict(
-                            "Ce technicien est déjà affecté à l'intervention".into(),
-                        ));
-                    }
-                    Self::assignable(uow, t)?;
-                    i.technicien_id = Some(t);
-                    i.date_affectation = Some(now);
-                    history.technicien_id = Some(t);
-                }
-                LifecycleAction::Demarrer => {
-                    i.date_debut_travaux.get_or_insert(now);
-                }
-                LifecycleAction::Suspendre | LifecycleAction::Reprendre => {}
-                LifecycleAction::Cloturer => {
-                    let r = input
-                        .closure
-                        .clone()
-                        .ok_or_else(|| AppError::Internal("cloturer without report".into()))?;
-                    i.rapport_intervention = Some(r.rapport_intervention);
-                    i.travaux_realises = r.travaux_realises.or(i.travaux_realises.take());
-                    i.recommandations = r.recommandations.or(i.recommandations.take());
-                    i.duree_reelle = r.duree_reelle.or(i.duree_reelle);
-                    i.temps_deplacement = r.temps_deplacement.or(i.temps_deplacement);
-                    i.cout_reel = r.cout_reel.or(i.cout_reel);
-                    i.cout_pieces = r.cout_pieces.or(i.cout_pieces);
-                    i.cout_main_oeuvre = r.cout_main_oeuvre.or(i.cout_main_oeuvre);
-                    i.date_fin_travaux = Some(now);
-                    i.date_cloture = Some(now);
-                }
-                LifecycleAction::Annuler => {
-                    let raison = input
-                        .raison
-                        .clone()
-                        .ok_or_else(|| AppError::Internal("annuler without reason".into()))?;
-                    i.motif_annulation = Some(raison.clone());
-                    i.date_annulation = Some(now);
-                    history.remarque = Some(raison);
-                }
-                LifecycleAction::Archiver => {
-                    i.date_archivage = Some(now);
-                }
-                LifecycleAction::Valider => {
-                    if i.validation_client {
-                        return Err(AppError::Conflict(
-                            "Intervention déjà validée par le client".into(),
-                        ));
-                    }
-                    i.validation_client = true;
-                    i.date_validation_client = Some(now);
-                    i.satisfaction_client = input.satisfaction;
-                    i.commentaire_client = input.commentaire_client.clone();
-                    history.remarque = input.commentaire_client.clone();
-                }
+            let history = i
+                .apply(
+                    request.command.clone(),
+                    Some(caller.user.id),
+                    request.remarque.clone(),
+                    now,
+                )
+                .map_err(rejected)?;
+            // The domain has checked the transition and the re-assignment; the technicien's
+            // activity needs the store (the whole write is rolled back if it fails).
+            if let Command::Affecter { technicien } = &request.command {
+                Self::assignable(uow, *technicien)?;
             }
-            i.statut = transition.to;
             Ok(Some(history))
         });
         self.audit_if_denied(caller, result, ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(remarque: Option<&str>, technicien: Option<i64>) -> StatutChange {
+        StatutChange {
+            target: StatutIntervention::Ouverte,
+            remarque: remarque.map(ToOwned::to_owned),
+            technicien_id: technicien.map(TechnicienId::new),
+        }
+    }
+
+    fn missing(e: &AppError) -> Option<(&str, &str)> {
+        match e {
+            AppError::Validation { violations, .. } => violations
+                .first()
+                .map(|v| (v.field.as_str(), v.message.as_str())),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_statut_change_carries_the_payload_each_action_needs() -> Result<(), AppError> {
+        let full = change(Some("Fait"), Some(4));
+        assert_eq!(
+            full.command(LifecycleAction::Affecter)?,
+            Command::Affecter {
+                technicien: TechnicienId::new(4)
+            }
+        );
+        match full.command(LifecycleAction::Cloturer)? {
+            Command::Cloturer(c) => assert_eq!(c.rapport_intervention, "Fait"),
+            other => return Err(AppError::Internal(format!("{other:?}"))),
+        }
+        assert_eq!(
+            full.command(LifecycleAction::Annuler)?,
+            Command::Annuler {
+                raison: "Fait".into()
+            }
+        );
+        for (action, command) in [
+            (LifecycleAction::Demarrer, Command::Demarrer),
+            (LifecycleAction::Suspendre, Command::Suspendre),
+            (LifecycleAction::Reprendre, Command::Reprendre),
+            (LifecycleAction::Archiver, Command::Archiver),
+        ] {
+            assert_eq!(change(None, None).command(action)?, command);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_missing_payload_is_a_validation_error_naming_the_field() {
+        let bare = change(None, None);
+        let e = bare.command(LifecycleAction::Affecter).unwrap_err();
+        assert_eq!(missing(&e).map(|m| m.0), Some("technicien_id"));
+        let e = bare.command(LifecycleAction::Cloturer).unwrap_err();
+        assert_eq!(
+            missing(&e),
+            Some(("remarque", "Un rapport est obligatoire pour clôturer"))
+        );
+        let e = bare.command(LifecycleAction::Annuler).unwrap_err();
+        assert_eq!(
+            missing(&e),
+            Some(("remarque", "Un motif est obligatoire pour annuler"))
+        );
+    }
+
+    #[test]
+    fn domain_refusals_become_conflicts_with_the_contract_s_details() {
+        let e = rejected(LifecycleError::Refused(TransitionRefused::Forbidden {
+            current: StatutIntervention::Cloturee,
+            requested: StatutIntervention::EnCours,
+        }));
+        match e {
+            AppError::ConflictDetailed { message, details } => {
+                assert_eq!(
+                    message,
+                    "Transition de 'cloturee' vers 'en_cours' interdite"
+                );
+                assert_eq!(details["transitions_autorisees"], json!(["archivee"]));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            rejected(LifecycleError::AlreadyAssigned),
+            AppError::Conflict("Ce technicien est déjà affecté à l'intervention".into())
+        );
+        assert_eq!(
+            rejected(LifecycleError::AlreadyValidated),
+            AppError::Conflict("Intervention déjà validée par le client".into())
+        );
     }
 }

@@ -4,12 +4,11 @@
 
 use erp_domain::audit::{AuditContext, AuditEventType};
 use erp_domain::enums::{
-    ActionHistorique, FrequencePlanning, InterventionType, OrigineOccurrence, PrioriteIntervention,
-    StatutIntervention, StatutPlanning,
+    FrequencePlanning, InterventionType, OrigineOccurrence, PrioriteIntervention, StatutPlanning,
 };
 use erp_domain::equipement::EquipementId;
 use erp_domain::error::FieldViolation;
-use erp_domain::intervention::{Intervention, InterventionId, NewHistory};
+use erp_domain::intervention::{Intervention, NewIntervention, Origin};
 use erp_domain::list::{Listed, Page, SortKey};
 use erp_domain::notification::DomainEvent;
 use erp_domain::planning::{
@@ -476,77 +475,33 @@ impl Application {
             .titre
             .clone()
             .unwrap_or_else(|| format!("Maintenance préventive - {}", equipement.fields.nom));
-        let draft = Intervention {
-            id: InterventionId::new(0),
-            titre,
-            description: Some(format!(
-                "Intervention générée automatiquement depuis le planning #{}",
-                p.id
-            )),
-            type_intervention: InterventionType::Preventive,
-            statut: if technicien.is_some() {
-                StatutIntervention::Affectee
-            } else {
-                StatutIntervention::Ouverte
+        let draft = Intervention::open(
+            NewIntervention {
+                titre,
+                description: Some(format!(
+                    "Intervention générée automatiquement depuis le planning #{}",
+                    p.id
+                )),
+                type_intervention: InterventionType::Preventive,
+                priorite: p.fields.priorite,
+                urgence: false,
+                date_limite: Some(p.fields.prochaine_date),
+                equipement_id: equipement.id,
+                client_id: equipement.fields.client_id,
+                technicien_id: technicien,
+                duree_estimee: p.fields.duree_estimee,
+                cout_estime: None,
+                planning_id: Some(p.id.get()),
+                created_by_id: by,
             },
-            priorite: p.fields.priorite,
-            urgence: false,
-            date_creation: now,
-            date_limite: Some(p.fields.prochaine_date),
-            date_affectation: technicien.map(|_| now),
-            date_debut_travaux: None,
-            date_fin_travaux: None,
-            date_cloture: None,
-            date_annulation: None,
-            date_archivage: None,
-            duree_estimee: p.fields.duree_estimee,
-            duree_reelle: None,
-            temps_deplacement: None,
-            cout_estime: None,
-            cout_reel: None,
-            cout_pieces: None,
-            cout_main_oeuvre: None,
-            rapport_intervention: None,
-            travaux_realises: None,
-            recommandations: None,
-            motif_annulation: None,
-            validation_client: false,
-            date_validation_client: None,
-            satisfaction_client: None,
-            commentaire_client: None,
-            version: 1,
-            equipement_id: equipement.id,
-            technicien_id: technicien,
-            planning_id: Some(p.id.get()),
-            client_id: equipement.fields.client_id,
-            created_by_id: by,
-            created_at: now,
-            updated_at: now,
-        };
+            now,
+        );
         let created = uow.insert_intervention(&draft)?;
-        uow.insert_history(&NewHistory {
-            intervention_id: created.id,
-            action: ActionHistorique::Generation,
-            from_statut: None,
-            to_statut: StatutIntervention::Ouverte,
-            remarque: Some(
-                match origine {
-                    OrigineOccurrence::Scheduler => {
-                        "Intervention générée par le scheduler depuis le planning"
-                    }
-                    OrigineOccurrence::Manuel => {
-                        "Intervention générée manuellement depuis le planning"
-                    }
-                }
-                .into(),
-            ),
-            technicien_id: None,
-            user_id: by,
-            horodatage: now,
-        })?;
-        if created.technicien_id.is_some() {
-            self.record_assignment(uow, &created, by, now)?;
-        }
+        let origin = match origine {
+            OrigineOccurrence::Scheduler => Origin::GeneratedByScheduler,
+            OrigineOccurrence::Manuel => Origin::GeneratedManually,
+        };
+        self.record_opening(uow, &created, origin, now)?;
         let event = DomainEvent::Generated {
             intervention: created.id,
             titre: created.titre.clone(),

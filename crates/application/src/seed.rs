@@ -7,6 +7,7 @@ use erp_domain::enums::{
     PrioriteIntervention, StatutEquipement, StatutPlanning,
 };
 use erp_domain::equipement::{EquipementFields, EquipementId};
+use erp_domain::intervention::{Cloture, Command};
 use erp_domain::lifecycle::LifecycleAction;
 use erp_domain::password::PlainPassword;
 use erp_domain::ports::{NewClient, TransactionMode};
@@ -16,7 +17,7 @@ use erp_domain::{ClientId, SessionId, Timestamp, User};
 
 use crate::app::{Application, Caller};
 use crate::error::AppError;
-use crate::interventions::{ActionInput, ClosureReport, CreateIntervention};
+use crate::interventions::{ActionRequest, CreateIntervention};
 use crate::planning::CreatePlanning;
 use crate::tx::transaction;
 
@@ -458,35 +459,46 @@ impl Application {
         for action in PLANS[n % PLANS.len()] {
             when += step / 8;
             set_time(when);
-            let mut input = ActionInput::bare(*action);
-            let actor = match action {
-                LifecycleAction::Affecter => {
-                    input.technicien_id = Some(*technicien);
-                    cast.responsable
-                }
-                LifecycleAction::Annuler => {
-                    input.raison = Some("Doublon".into());
-                    cast.responsable
-                }
-                LifecycleAction::Archiver => cast.responsable,
-                LifecycleAction::Valider => {
-                    input.satisfaction = Some(i32::try_from(1 + n % 5).unwrap_or(3));
-                    cast.admin
-                }
-                LifecycleAction::Cloturer => {
-                    input.closure = Some(ClosureReport {
+            let (command, actor) = match action {
+                LifecycleAction::Affecter => (
+                    Command::Affecter {
+                        technicien: *technicien,
+                    },
+                    cast.responsable,
+                ),
+                LifecycleAction::Annuler => (
+                    Command::Annuler {
+                        raison: "Doublon".into(),
+                    },
+                    cast.responsable,
+                ),
+                LifecycleAction::Archiver => (Command::Archiver, cast.responsable),
+                LifecycleAction::Valider => (
+                    Command::Valider {
+                        satisfaction: Some(i32::try_from(1 + n % 5).unwrap_or(3)),
+                        commentaire: None,
+                    },
+                    cast.admin,
+                ),
+                LifecycleAction::Cloturer => (
+                    Command::Cloturer(Cloture {
                         rapport_intervention: "Travaux réalisés, équipement remis en service"
                             .into(),
+                        travaux_realises: None,
+                        recommandations: None,
                         duree_reelle: Some(90),
-                        ..ClosureReport::default()
-                    });
-                    &caller(tech_user)
-                }
-                LifecycleAction::Demarrer
-                | LifecycleAction::Suspendre
-                | LifecycleAction::Reprendre => &caller(tech_user),
+                        temps_deplacement: None,
+                        cout_reel: None,
+                        cout_pieces: None,
+                        cout_main_oeuvre: None,
+                    }),
+                    &caller(tech_user),
+                ),
+                LifecycleAction::Demarrer => (Command::Demarrer, &caller(tech_user)),
+                LifecycleAction::Suspendre => (Command::Suspendre, &caller(tech_user)),
+                LifecycleAction::Reprendre => (Command::Reprendre, &caller(tech_user)),
             };
-            self.act_on_intervention(actor, intervention.id, &input, &ctx)?;
+            self.act_on_intervention(actor, intervention.id, &ActionRequest::of(command), &ctx)?;
         }
         Ok(())
     }

@@ -5,13 +5,14 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use erp_application::authz::Action;
 use erp_application::interventions::{
-    ActionInput, ClosureReport, CreateIntervention, action_of, statut_action,
+    ActionRequest, CreateIntervention, StatutChange, action_of, statut_action,
 };
 use erp_domain::enums::{InterventionType, PrioriteIntervention, StatutIntervention};
 use erp_domain::equipement::{EquipementId, bounded_text};
 use erp_domain::error::{FieldViolation, ViolationCode};
 use erp_domain::intervention::{
-    HistoryEntry, Intervention, InterventionFilter, InterventionId, InterventionSortField,
+    Cloture, Command, HistoryEntry, Intervention, InterventionFilter, InterventionId,
+    InterventionSortField,
 };
 use erp_domain::lifecycle::LifecycleAction;
 use erp_domain::list::{SortDir, SortKey};
@@ -773,26 +774,28 @@ lifecycle_action!(
     Valider
 );
 
-/// Reads the body of an action (optional JSON) into its input.
+/// Reads the body of an action (optional JSON) into its request; `None` when a violation was
+/// recorded in `f` (its `finish` then answers 422).
 fn read_action(
     req: &HttpRequest,
     f: &mut Fields,
     action: LifecycleAction,
-) -> Result<ActionInput, ApiError> {
-    let mut input = ActionInput::bare(action);
-    input.expected_version = expected_version(req, f)?;
-    input.remarque = f.text_max("remarque", 1000).value();
-    match action {
+) -> Result<Option<ActionRequest>, ApiError> {
+    let expected_version = expected_version(req, f)?;
+    let remarque = f.text_max("remarque", 1000).value();
+    let command = match action {
         LifecycleAction::Affecter => {
             let t = f.id("technicien_id");
-            input.technicien_id = f.require("technicien_id", t).map(TechnicienId::new);
+            f.require("technicien_id", t).map(|t| Command::Affecter {
+                technicien: TechnicienId::new(t),
+            })
         }
         LifecycleAction::Cloturer => {
             let rapport = f.parse_required("rapport_intervention", |s| {
                 bounded_text("rapport_intervention", s, 1, 10_000)
             });
-            let report = ClosureReport {
-                rapport_intervention: rapport.unwrap_or_default(),
+            let report = Cloture {
+                rapport_intervention: rapport.clone().unwrap_or_default(),
                 travaux_realises: f.text_max("travaux_realises", 10_000).value(),
                 recommandations: f.text_max("recommandations", 10_000).value(),
                 duree_reelle: f.minutes("duree_reelle").value(),
@@ -801,30 +804,38 @@ fn read_action(
                 cout_pieces: f.integer("cout_pieces", 0, MAX_CENTIMES).value(),
                 cout_main_oeuvre: f.integer("cout_main_oeuvre", 0, MAX_CENTIMES).value(),
             };
-            input.closure = Some(report);
+            rapport.map(|_| Command::Cloturer(report))
         }
-        LifecycleAction::Annuler => {
-            input.raison = f.parse_required("raison", |s| bounded_text("raison", s, 1, 1000));
-        }
+        LifecycleAction::Annuler => f
+            .parse_required("raison", |s| bounded_text("raison", s, 1, 1000))
+            .map(|raison| Command::Annuler { raison }),
         LifecycleAction::Valider => {
             let satisfaction = f.integer("satisfaction_client", 1, 5);
-            input.satisfaction = f
+            let satisfaction = f
                 .require("satisfaction_client", satisfaction)
                 .and_then(|v| i32::try_from(v).ok());
-            input.commentaire_client = f.text_max("commentaire_client", 2000).value();
+            let commentaire = f.text_max("commentaire_client", 2000).value();
             if let Patch::Value(false) = f.boolean("validation_client") {
                 f.push(FieldViolation::invalid_value(
                     "validation_client",
                     &["true"],
                 ));
             }
+            satisfaction.map(|s| Command::Valider {
+                satisfaction: Some(s),
+                commentaire,
+            })
         }
-        LifecycleAction::Demarrer
-        | LifecycleAction::Suspendre
-        | LifecycleAction::Reprendre
-        | LifecycleAction::Archiver => {}
-    }
-    Ok(input)
+        LifecycleAction::Demarrer => Some(Command::Demarrer),
+        LifecycleAction::Suspendre => Some(Command::Suspendre),
+        LifecycleAction::Reprendre => Some(Command::Reprendre),
+        LifecycleAction::Archiver => Some(Command::Archiver),
+    };
+    Ok(command.map(|command| ActionRequest {
+        command,
+        expected_version,
+        remarque,
+    }))
 }
 
 async fn act(
@@ -841,13 +852,13 @@ async fn act(
         read_optional_json_object(&req, payload.into_inner()).await?,
         Location::Body,
     );
-    let input = read_action(&req, &mut f, action);
+    let request = read_action(&req, &mut f, action);
     f.finish()?;
-    let input = input?;
+    let request = request?.ok_or_else(|| ApiError::internal("validated action payload missing"))?;
     let id = intervention_id(&raw)?;
     let now = state.clock().now();
     let i = use_case(&req, &state, move |app, ctx| {
-        app.act_on_intervention(&caller.0, id, &input, ctx)
+        app.act_on_intervention(&caller.0, id, &request, ctx)
     })
     .await?;
     Ok(single(StatusCode::OK, &i, now))
@@ -911,17 +922,14 @@ async fn change_statut(
         return Err(ApiError::internal("validated statut missing"));
     };
     let id = intervention_id(&id)?;
-    let mut input = ActionInput::bare(LifecycleAction::Affecter);
-    input.remarque.clone_from(&remarque);
-    input.technicien_id = technicien.map(TechnicienId::new);
-    input.raison.clone_from(&remarque);
-    input.closure = remarque.clone().map(|r| ClosureReport {
-        rapport_intervention: r,
-        ..ClosureReport::default()
-    });
+    let change = StatutChange {
+        target,
+        remarque,
+        technicien_id: technicien.map(TechnicienId::new),
+    };
     let now = state.clock().now();
     let i = use_case(&req, &state, move |app, ctx| {
-        app.change_statut(&caller.0, id, target, input, ctx)
+        app.change_statut(&caller.0, id, change, ctx)
     })
     .await?;
     Ok(single(StatusCode::OK, &i, now))

@@ -1,0 +1,382 @@
+//! What each lifecycle action does to an intervention (API.md §3.6.2–3.6.5): the state machine
+//! of [`crate::lifecycle`] decides whether it applies; [`Intervention::apply`] then changes the
+//! fields the action owns and gives the history row to write.
+
+use super::{Intervention, NewHistory};
+use crate::clock::Timestamp;
+use crate::ids::UserId;
+use crate::lifecycle::{self, LifecycleAction, TransitionRefused};
+use crate::technicien::TechnicienId;
+
+/// The closure report of `cloturer`: the report is required; the other fields, when given,
+/// replace what the intervention holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cloture {
+    /// 1–10 000.
+    pub rapport_intervention: String,
+    /// ≤ 10 000.
+    pub travaux_realises: Option<String>,
+    /// ≤ 10 000.
+    pub recommandations: Option<String>,
+    /// Minutes.
+    pub duree_reelle: Option<i32>,
+    /// Minutes.
+    pub temps_deplacement: Option<i32>,
+    /// Centimes.
+    pub cout_reel: Option<i64>,
+    /// Centimes.
+    pub cout_pieces: Option<i64>,
+    /// Centimes.
+    pub cout_main_oeuvre: Option<i64>,
+}
+
+/// A lifecycle action with the payload it needs: a command cannot lack it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Assign, or re-assign to another technicien.
+    Affecter {
+        /// The technicien (its existence and activity are checked by the caller).
+        technicien: TechnicienId,
+    },
+    /// Start the work.
+    Demarrer,
+    /// Suspend it.
+    Suspendre,
+    /// Resume it.
+    Reprendre,
+    /// Close with a report.
+    Cloturer(Cloture),
+    /// Cancel, with a reason.
+    Annuler {
+        /// 1–2 000; also the history row's remark.
+        raison: String,
+    },
+    /// Archive a closed intervention.
+    Archiver,
+    /// The client's validation of a closed intervention.
+    Valider {
+        /// 1–5.
+        satisfaction: Option<i32>,
+        /// ≤ 2 000; also the history row's remark.
+        commentaire: Option<String>,
+    },
+}
+
+impl Command {
+    /// The action of the state machine.
+    #[must_use]
+    pub const fn action(&self) -> LifecycleAction {
+        match self {
+            Self::Affecter { .. } => LifecycleAction::Affecter,
+            Self::Demarrer => LifecycleAction::Demarrer,
+            Self::Suspendre => LifecycleAction::Suspendre,
+            Self::Reprendre => LifecycleAction::Reprendre,
+            Self::Cloturer(_) => LifecycleAction::Cloturer,
+            Self::Annuler { .. } => LifecycleAction::Annuler,
+            Self::Archiver => LifecycleAction::Archiver,
+            Self::Valider { .. } => LifecycleAction::Valider,
+        }
+    }
+}
+
+/// Why a command does not apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LifecycleError {
+    /// The state machine refuses the action in the current statut.
+    Refused(TransitionRefused),
+    /// `affecter` to the technicien already assigned.
+    AlreadyAssigned,
+    /// `valider` twice.
+    AlreadyValidated,
+}
+
+impl LifecycleError {
+    /// The French message of the refusal (API.md §3.6).
+    #[must_use]
+    pub fn message(self) -> String {
+        match self {
+            Self::Refused(r) => r.message(),
+            Self::AlreadyAssigned => "Ce technicien est déjà affecté à l'intervention".to_owned(),
+            Self::AlreadyValidated => "Intervention déjà validée par le client".to_owned(),
+        }
+    }
+}
+
+impl Intervention {
+    /// Applies `command` by `actor` at `now`: the statut moves as the state machine says, the
+    /// action's own fields change, and the history row to write is returned. `remarque` is the
+    /// caller's remark, replaced by the reason of `annuler` and the comment of `valider`.
+    /// `version` and `updated_at` are left to the store (they change with any write).
+    ///
+    /// # Errors
+    /// [`LifecycleError`]; the intervention is then unchanged.
+    pub fn apply(
+        &mut self,
+        command: Command,
+        actor: Option<UserId>,
+        remarque: Option<String>,
+        now: Timestamp,
+    ) -> Result<NewHistory, LifecycleError> {
+        let transition =
+            lifecycle::apply(self.statut, command.action()).map_err(LifecycleError::Refused)?;
+        let mut history = NewHistory {
+            intervention_id: self.id,
+            action: transition.history,
+            from_statut: Some(transition.from),
+            to_statut: transition.to,
+            remarque,
+            technicien_id: None,
+            user_id: actor,
+            horodatage: now,
+        };
+        match command {
+            Command::Affecter { technicien } => {
+                if self.technicien_id == Some(technicien) {
+                    return Err(LifecycleError::AlreadyAssigned);
+                }
+                self.technicien_id = Some(technicien);
+                self.date_affectation = Some(now);
+                history.technicien_id = Some(technicien);
+            }
+            Command::Demarrer => {
+                self.date_debut_travaux.get_or_insert(now);
+            }
+            Command::Suspendre | Command::Reprendre => {}
+            Command::Cloturer(r) => {
+                self.rapport_intervention = Some(r.rapport_intervention);
+                self.travaux_realises = r.travaux_realises.or(self.travaux_realises.take());
+                self.recommandations = r.recommandations.or(self.recommandations.take());
+                self.duree_reelle = r.duree_reelle.or(self.duree_reelle);
+                self.temps_deplacement = r.temps_deplacement.or(self.temps_deplacement);
+                self.cout_reel = r.cout_reel.or(self.cout_reel);
+                self.cout_pieces = r.cout_pieces.or(self.cout_pieces);
+                self.cout_main_oeuvre = r.cout_main_oeuvre.or(self.cout_main_oeuvre);
+                self.date_fin_travaux = Some(now);
+                self.date_cloture = Some(now);
+            }
+            Command::Annuler { raison } => {
+                self.motif_annulation = Some(raison.clone());
+                self.date_annulation = Some(now);
+                history.remarque = Some(raison);
+            }
+            Command::Archiver => {
+                self.date_archivage = Some(now);
+            }
+            Command::Valider {
+                satisfaction,
+                commentaire,
+            } => {
+                if self.validation_client {
+                    return Err(LifecycleError::AlreadyValidated);
+                }
+                self.validation_client = true;
+                self.date_validation_client = Some(now);
+                self.satisfaction_client = satisfaction;
+                self.commentaire_client.clone_from(&commentaire);
+                history.remarque = commentaire;
+            }
+        }
+        self.statut = transition.to;
+        Ok(history)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::enums::{
+        ActionHistorique, InterventionType, PrioriteIntervention, StatutIntervention,
+    };
+    use crate::equipement::EquipementId;
+    use crate::intervention::{NewIntervention, Origin};
+
+    use StatutIntervention::{Affectee, Annulee, Archivee, Cloturee, EnCours, Ouverte};
+
+    fn at(seconds: i64) -> Timestamp {
+        chrono::DateTime::from_timestamp(1_750_000_000 + seconds, 0).unwrap_or_default()
+    }
+
+    const ADMIN: Option<UserId> = Some(UserId::new(1));
+
+    fn new(technicien: Option<i64>) -> NewIntervention {
+        NewIntervention {
+            titre: "Fuite".into(),
+            description: None,
+            type_intervention: InterventionType::Corrective,
+            priorite: PrioriteIntervention::Normale,
+            urgence: false,
+            date_limite: None,
+            equipement_id: EquipementId::new(3),
+            client_id: None,
+            technicien_id: technicien.map(TechnicienId::new),
+            duree_estimee: Some(60),
+            cout_estime: None,
+            planning_id: None,
+            created_by_id: ADMIN,
+        }
+    }
+
+    fn report() -> Cloture {
+        Cloture {
+            rapport_intervention: "Joint changé".into(),
+            travaux_realises: None,
+            recommandations: Some("Surveiller".into()),
+            duree_reelle: Some(45),
+            temps_deplacement: None,
+            cout_reel: Some(12_000),
+            cout_pieces: None,
+            cout_main_oeuvre: None,
+        }
+    }
+
+    #[test]
+    fn opening_starts_ouverte_or_affectee_with_its_history() {
+        let mut i = Intervention::open(new(None), at(0));
+        assert_eq!(
+            (i.statut, i.version, i.date_affectation),
+            (Ouverte, 1, None)
+        );
+        i.id = crate::ids::InterventionId::new(7);
+        let rows = i.opening_history(Origin::Creation);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].action, ActionHistorique::Creation);
+        assert_eq!((rows[0].from_statut, rows[0].to_statut), (None, Ouverte));
+
+        let mut i = Intervention::open(new(Some(4)), at(0));
+        assert_eq!((i.statut, i.date_affectation), (Affectee, Some(at(0))));
+        i.id = crate::ids::InterventionId::new(8);
+        let rows = i.opening_history(Origin::GeneratedByScheduler);
+        let actions: Vec<_> = rows.iter().map(|r| r.action).collect();
+        assert_eq!(
+            actions,
+            [ActionHistorique::Generation, ActionHistorique::Affectation]
+        );
+        assert_eq!(rows[1].technicien_id, Some(TechnicienId::new(4)));
+        assert_eq!(
+            (rows[1].from_statut, rows[1].to_statut),
+            (Some(Ouverte), Affectee)
+        );
+        assert!(rows.iter().all(|r| r.intervention_id.get() == 8));
+    }
+
+    #[test]
+    fn the_whole_lifecycle_sets_each_action_s_fields() -> Result<(), LifecycleError> {
+        let mut i = Intervention::open(new(None), at(0));
+        let h = i.apply(
+            Command::Affecter {
+                technicien: TechnicienId::new(4),
+            },
+            ADMIN,
+            Some("urgent".into()),
+            at(10),
+        )?;
+        assert_eq!(
+            (h.action, h.remarque.as_deref()),
+            (ActionHistorique::Affectation, Some("urgent"))
+        );
+        assert_eq!((i.statut, i.date_affectation), (Affectee, Some(at(10))));
+        i.apply(Command::Demarrer, ADMIN, None, at(20))?;
+        i.apply(Command::Suspendre, ADMIN, None, at(30))?;
+        i.apply(Command::Reprendre, ADMIN, None, at(40))?;
+        assert_eq!(
+            (i.statut, i.date_debut_travaux),
+            (EnCours, Some(at(20))),
+            "a resumption keeps the first start"
+        );
+        let h = i.apply(Command::Cloturer(report()), ADMIN, None, at(50))?;
+        assert_eq!((h.from_statut, h.to_statut), (Some(EnCours), Cloturee));
+        assert_eq!(i.rapport_intervention.as_deref(), Some("Joint changé"));
+        assert_eq!((i.duree_reelle, i.cout_reel), (Some(45), Some(12_000)));
+        assert_eq!(
+            (i.date_fin_travaux, i.date_cloture),
+            (Some(at(50)), Some(at(50)))
+        );
+        let h = i.apply(
+            Command::Valider {
+                satisfaction: Some(5),
+                commentaire: Some("Parfait".into()),
+            },
+            ADMIN,
+            Some("ignored".into()),
+            at(60),
+        )?;
+        assert_eq!(
+            (h.to_statut, h.remarque.as_deref()),
+            (Cloturee, Some("Parfait"))
+        );
+        assert!(i.validation_client);
+        assert_eq!(
+            i.apply(
+                Command::Valider {
+                    satisfaction: None,
+                    commentaire: None
+                },
+                ADMIN,
+                None,
+                at(61)
+            ),
+            Err(LifecycleError::AlreadyValidated)
+        );
+        i.apply(Command::Archiver, ADMIN, None, at(70))?;
+        assert_eq!((i.statut, i.date_archivage), (Archivee, Some(at(70))));
+        Ok(())
+    }
+
+    #[test]
+    fn a_refused_command_changes_nothing() {
+        let mut i = Intervention::open(new(Some(4)), at(0));
+        let before = i.clone();
+        assert_eq!(
+            i.apply(Command::Cloturer(report()), ADMIN, None, at(5)),
+            Err(LifecycleError::Refused(TransitionRefused::Forbidden {
+                current: Affectee,
+                requested: Cloturee
+            }))
+        );
+        assert_eq!(
+            i.apply(
+                Command::Affecter {
+                    technicien: TechnicienId::new(4)
+                },
+                ADMIN,
+                None,
+                at(5)
+            ),
+            Err(LifecycleError::AlreadyAssigned)
+        );
+        assert_eq!(i, before);
+    }
+
+    #[test]
+    fn cancelling_records_the_reason_as_the_remark() -> Result<(), LifecycleError> {
+        let mut i = Intervention::open(new(None), at(0));
+        i.travaux_realises = Some("déjà fait".into());
+        let h = i.apply(
+            Command::Annuler {
+                raison: "Doublon".into(),
+            },
+            ADMIN,
+            Some("ignored".into()),
+            at(9),
+        )?;
+        assert_eq!(h.remarque.as_deref(), Some("Doublon"));
+        assert_eq!(
+            (i.statut, i.motif_annulation.as_deref(), i.date_annulation),
+            (Annulee, Some("Doublon"), Some(at(9)))
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn closing_keeps_the_fields_the_report_leaves_out() -> Result<(), LifecycleError> {
+        let mut i = Intervention::open(new(Some(4)), at(0));
+        i.apply(Command::Demarrer, ADMIN, None, at(1))?;
+        i.travaux_realises = Some("avant".into());
+        i.cout_pieces = Some(500);
+        i.apply(Command::Cloturer(report()), ADMIN, None, at(2))?;
+        assert_eq!(i.travaux_realises.as_deref(), Some("avant"));
+        assert_eq!(i.cout_pieces, Some(500));
+        assert_eq!(i.recommandations.as_deref(), Some("Surveiller"));
+        Ok(())
+    }
+}
