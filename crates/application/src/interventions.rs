@@ -7,9 +7,10 @@ use erp_domain::enums::{
 };
 use erp_domain::equipement::EquipementId;
 use erp_domain::error::{FieldViolation, ViolationCode};
+use erp_domain::intervention::command::{Cloture, Command, LifecycleError};
 use erp_domain::intervention::{
-    Cloture, Command, HistoryEntry, Intervention, InterventionFilter, InterventionId,
-    InterventionSortField, LifecycleError, NewHistory, NewIntervention, Origin,
+    HistoryEntry, Intervention, InterventionFilter, InterventionId, InterventionSortField,
+    NewHistory, NewIntervention, Origin,
 };
 use erp_domain::lifecycle::{self, LifecycleAction, TransitionRefused, allowed_targets};
 use erp_domain::list::{Listed, Page, SortKey};

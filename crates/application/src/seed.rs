@@ -7,7 +7,7 @@ use erp_domain::enums::{
     PrioriteIntervention, StatutEquipement, StatutPlanning,
 };
 use erp_domain::equipement::{EquipementFields, EquipementId};
-use erp_domain::intervention::{Cloture, Command};
+use erp_domain::intervention::command::{Cloture, Command};
 use erp_domain::lifecycle::LifecycleAction;
 use erp_domain::password::PlainPassword;
 use erp_domain::ports::{NewClient, TransactionMode};

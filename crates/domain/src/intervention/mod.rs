@@ -9,9 +9,7 @@ use crate::user::UserRole;
 
 pub use crate::ids::InterventionId;
 
-mod command;
-
-pub use command::{Cloture, Command, LifecycleError};
+pub mod command;
 
 /// A stored intervention.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,9 +10,9 @@ use erp_application::interventions::{
 use erp_domain::enums::{InterventionType, PrioriteIntervention, StatutIntervention};
 use erp_domain::equipement::{EquipementId, bounded_text};
 use erp_domain::error::{FieldViolation, ViolationCode};
+use erp_domain::intervention::command::{Cloture, Command};
 use erp_domain::intervention::{
-    Cloture, Command, HistoryEntry, Intervention, InterventionFilter, InterventionId,
-    InterventionSortField,
+    HistoryEntry, Intervention, InterventionFilter, InterventionId, InterventionSortField,
 };
 use erp_domain::lifecycle::LifecycleAction;
 use erp_domain::list::{SortDir, SortKey};
