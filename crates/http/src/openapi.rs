@@ -105,7 +105,7 @@ const OPEN_TO_EVERY_ROLE: [(&str, &str); 9] = [
 pub fn document() -> OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    let routes = crate::app::route_table().operations();
+    let routes = crate::routes::route_table().operations();
     serve_twice(&mut doc, &routes);
     let rate_limited: BTreeSet<(String, String)> = routes
         .iter()
@@ -423,7 +423,7 @@ mod tests {
 
     #[test]
     fn the_operations_open_to_every_role_exist_and_need_a_token() {
-        let served: BTreeSet<(String, String)> = crate::app::route_table()
+        let served: BTreeSet<(String, String)> = crate::routes::route_table()
             .operations()
             .into_iter()
             .map(|o| (o.method.as_str().to_lowercase(), o.path))

@@ -26,6 +26,7 @@ use futures_util::stream::Stream;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::blocking::{blocking, use_case};
 use crate::dto::{DetailOut, collection};
 use crate::error::{ApiError, ErrorEnvelope, Location};
 use crate::extract::Authenticated;
@@ -33,7 +34,6 @@ use crate::extract::client::context_of;
 use crate::extract::query::Query;
 use crate::openapi::schema::Ts;
 use crate::openapi::{bodies, params};
-use crate::routes::auth::{blocking, use_case};
 use crate::routes::ids::path_id;
 use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;

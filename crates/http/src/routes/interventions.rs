@@ -20,6 +20,7 @@ use erp_domain::{ClientId, Timestamp, UserId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::blocking::use_case;
 use crate::dto::collection;
 use crate::error::{ApiError, ErrorEnvelope, Location};
 use crate::extract::fields::{Fields, Patch};
@@ -27,7 +28,6 @@ use crate::extract::query::Query;
 use crate::extract::{Authenticated, Bearer, read_json_object, read_optional_json_object};
 use crate::openapi::schema::{self, Ts};
 use crate::openapi::{bodies, params};
-use crate::routes::auth::use_case;
 use crate::routes::equipements::MAX_CENTIMES;
 use crate::routes::ids::path_id;
 use crate::routing::{Endpoint, RouteTable};
