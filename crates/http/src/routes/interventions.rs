@@ -874,37 +874,32 @@ async fn change_statut(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let mut q = Query::of(&req);
-    let target: Vec<StatutIntervention> = q.enum_list("statut", &StatutIntervention::wire_values());
+    let target = q.enumeration::<StatutIntervention>("statut", &StatutIntervention::wire_values());
     let remarque = q.text("remarque");
     let technicien = q.id("technicien_id");
-    let target = target.first().copied();
     // An absent or unknown target is checked against the widest role set, then refused (422).
     let role_action = target.map_or(Action::ReopenIntervention, statut_action);
     caller.allow(&req, role_action).await?;
-    let mut violations = Vec::new();
+    let target = q.require("statut", target);
     match target {
-        None => violations.push(FieldViolation::required("statut")),
-        Some(StatutIntervention::Affectee) if technicien.is_none() => {
-            violations.push(FieldViolation::required("technicien_id"));
+        Some(StatutIntervention::Affectee) => {
+            q.require("technicien_id", technicien);
         }
         Some(StatutIntervention::Cloturee) if remarque.is_none() => {
-            violations.push(FieldViolation::new(
+            q.push(FieldViolation::new(
                 "remarque",
                 ViolationCode::Required,
                 "Un rapport est obligatoire pour clôturer",
             ));
         }
         Some(StatutIntervention::Annulee) if remarque.is_none() => {
-            violations.push(FieldViolation::new(
+            q.push(FieldViolation::new(
                 "remarque",
                 ViolationCode::Required,
                 "Un motif est obligatoire pour annuler",
             ));
         }
-        Some(_) => {}
-    }
-    if !violations.is_empty() {
-        return Err(ApiError::validation(Location::Query, &violations, None));
+        _ => {}
     }
     q.finish()?;
     let Some(target) = target else {
