@@ -23,8 +23,8 @@ use utoipa::openapi::security::{
 use utoipa::openapi::{OpenApi, Ref, RefOr};
 
 use crate::routes::{
-    audit, auth, dashboard, docs, documents, equipements, interventions, notifications, planning,
-    probes, techniciens, users,
+    audit, auth, competences, dashboard, docs, documents, equipements, interventions,
+    notifications, planning, probes, techniciens, users,
 };
 
 /// The security scheme of every authenticated operation.
@@ -46,9 +46,9 @@ pub const OAUTH2: &str = "oauth2";
         users::list, users::create, users::me, users::update_me, users::get, users::update,
         users::deactivate, users::activate,
         techniciens::list, techniciens::create, techniciens::get, techniciens::update,
-        techniciens::delete, techniciens::list_competences, techniciens::create_competence,
-        techniciens::get_competence, techniciens::update_competence,
-        techniciens::delete_competence,
+        techniciens::delete,
+        competences::list, competences::create, competences::get, competences::update,
+        competences::delete,
         equipements::list, equipements::create, equipements::get, equipements::update,
         equipements::delete,
         interventions::list, interventions::list_filters, interventions::list_for_equipement,

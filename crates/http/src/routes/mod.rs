@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod competences;
 pub mod dashboard;
 pub mod docs;
 pub mod documents;
@@ -45,6 +46,7 @@ pub fn route_table_with(operational: bool) -> RouteTable {
     auth::configure(cfg);
     users::configure(cfg);
     equipements::configure(cfg);
+    competences::configure(cfg);
     techniciens::configure(cfg);
     interventions::configure(cfg);
     planning::configure(cfg);
