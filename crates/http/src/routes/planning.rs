@@ -24,7 +24,7 @@ use crate::extract::{Authenticated, read_json_object, read_optional_json_object}
 use crate::openapi::schema::{self, Ts};
 use crate::openapi::{bodies, params};
 use crate::routes::ids::path_id;
-use crate::routes::interventions::{InterventionOut, intervention_out};
+use crate::routes::interventions::out::{InterventionOut, intervention_out};
 use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
 
