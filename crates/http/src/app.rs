@@ -9,11 +9,9 @@ use actix_web::{App, Error, HttpResponse, web};
 use crate::error::ApiError;
 use crate::extract::JsonLimit;
 use crate::middleware::request_context;
-use crate::routes::{
-    audit, auth, dashboard, docs, documents, equipements, interventions, notifications, planning,
-    probes, techniciens, users,
-};
-use crate::routing::{Endpoint, RouteTable};
+use crate::routes::docs::OpenApiJson;
+use crate::routes::{probes, route_table, route_table_with};
+use crate::routing::RouteTable;
 use crate::state::AppState;
 
 /// Builds the application: the API listener. With an admin listener
@@ -36,6 +34,7 @@ pub fn app(
     App::new()
         .app_data(web::Data::new(state))
         .app_data(json_limit)
+        .app_data(web::Data::new(OpenApiJson(crate::openapi::document_json)))
         .configure(|cfg| table.register(cfg))
         .default_service(web::to(unknown_route))
         // Registered last, so it runs first: a trailing slash is stripped before routing.
@@ -89,45 +88,6 @@ async fn boxed_body(
 /// Every route of the API.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     route_table().register(cfg);
-}
-
-/// Every endpoint of the API (the contract of API.md, served without an admin listener), in
-/// registration order.
-#[must_use]
-pub fn route_table() -> RouteTable {
-    route_table_with(true)
-}
-
-/// The API listener's endpoints; without `operational`, `/metrics` and `/health*` are left out
-/// (they are on the admin listener).
-#[must_use]
-pub fn route_table_with(operational: bool) -> RouteTable {
-    let mut table = RouteTable::new();
-    let cfg = &mut table;
-    cfg.service(Endpoint::new("/").get(probes::root));
-    for prefix in ["", probes::API_PREFIX] {
-        for endpoint in probes::probe_endpoints(prefix) {
-            cfg.service(endpoint);
-        }
-        if operational {
-            for endpoint in probes::operational_endpoints(prefix) {
-                cfg.service(endpoint);
-            }
-        }
-        cfg.service(docs::openapi_endpoint(prefix));
-    }
-    docs::configure(cfg);
-    auth::configure(cfg);
-    users::configure(cfg);
-    equipements::configure(cfg);
-    techniciens::configure(cfg);
-    interventions::configure(cfg);
-    planning::configure(cfg);
-    notifications::configure(cfg);
-    dashboard::configure(cfg);
-    documents::configure(cfg);
-    audit::configure(cfg);
-    table
 }
 
 async fn unknown_route() -> Result<HttpResponse<BoxBody>, ApiError> {

@@ -2,6 +2,7 @@
 //! extractors, middleware, and the single error envelope (API.md §1).
 
 pub mod app;
+mod blocking;
 pub mod coalesce;
 pub mod cors;
 pub mod dto;
@@ -10,6 +11,7 @@ pub mod extract;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod proxy;
 pub mod rate_limit;
 pub mod routes;
 pub mod routing;

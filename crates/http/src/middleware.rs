@@ -19,6 +19,11 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// The authenticated user's id, left in the request's extensions by the caller's extractor
+/// (`crate::extract::caller`) for the access log line (`user_id`).
+#[derive(Debug, Clone, Copy)]
+pub struct CallerId(pub i64);
+
 /// The route template the request matched (`/api/v1/interventions/{id}`), left in the
 /// request's extensions by its endpoint (`crate::routing`), which knows it without matching:
 /// `HttpRequest::match_pattern` walks the route table's regular expressions again, about 6 %
@@ -121,11 +126,7 @@ pub async fn request_context(
     }
 
     let status = res.status().as_u16();
-    let user_id = res
-        .request()
-        .extensions()
-        .get::<crate::extract::caller::CallerId>()
-        .map(|c| c.0);
+    let user_id = res.request().extensions().get::<CallerId>().map(|c| c.0);
     if crate::metrics::enabled() {
         let route = route_template(res.request());
         crate::metrics::record_request(

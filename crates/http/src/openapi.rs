@@ -23,8 +23,8 @@ use utoipa::openapi::security::{
 use utoipa::openapi::{OpenApi, Ref, RefOr};
 
 use crate::routes::{
-    audit, auth, dashboard, docs, documents, equipements, interventions, notifications, planning,
-    probes, techniciens, users,
+    audit, auth, competences, dashboard, docs, documents, equipements, interventions,
+    notifications, planning, probes, techniciens, users,
 };
 
 /// The security scheme of every authenticated operation.
@@ -46,9 +46,9 @@ pub const OAUTH2: &str = "oauth2";
         users::list, users::create, users::me, users::update_me, users::get, users::update,
         users::deactivate, users::activate,
         techniciens::list, techniciens::create, techniciens::get, techniciens::update,
-        techniciens::delete, techniciens::list_competences, techniciens::create_competence,
-        techniciens::get_competence, techniciens::update_competence,
-        techniciens::delete_competence,
+        techniciens::delete,
+        competences::list, competences::create, competences::get, competences::update,
+        competences::delete,
         equipements::list, equipements::create, equipements::get, equipements::update,
         equipements::delete,
         interventions::list, interventions::list_filters, interventions::list_for_equipement,
@@ -105,7 +105,7 @@ const OPEN_TO_EVERY_ROLE: [(&str, &str); 9] = [
 pub fn document() -> OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    let routes = crate::app::route_table().operations();
+    let routes = crate::routes::route_table().operations();
     serve_twice(&mut doc, &routes);
     let rate_limited: BTreeSet<(String, String)> = routes
         .iter()
@@ -423,7 +423,7 @@ mod tests {
 
     #[test]
     fn the_operations_open_to_every_role_exist_and_need_a_token() {
-        let served: BTreeSet<(String, String)> = crate::app::route_table()
+        let served: BTreeSet<(String, String)> = crate::routes::route_table()
             .operations()
             .into_iter()
             .map(|o| (o.method.as_str().to_lowercase(), o.path))

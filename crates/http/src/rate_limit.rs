@@ -82,7 +82,7 @@ impl RateLimiter {
         self.shared.as_ref()
     }
 
-    /// Counts a request of `client` (its rate-limit key: see `extract::client::limit_key`).
+    /// Counts a request of `client` (its rate-limit key: see `proxy::limit_key`).
     pub async fn decide(&self, client: IpAddr, now: Timestamp) -> Decision {
         let Some(store) = &self.shared else {
             return self.check(client, now);

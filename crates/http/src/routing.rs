@@ -222,8 +222,8 @@ impl Endpoint {
 /// path).
 async fn rate_limit(req: &ServiceRequest) -> Option<ApiError> {
     let state = req.app_data::<web::Data<AppState>>()?;
-    let ip = crate::extract::client::client_ip(req.request(), &state.http().trusted_proxies)?;
-    let key = crate::extract::client::limit_key(ip);
+    let ip = crate::proxy::client_ip(req.request(), &state.http().trusted_proxies)?;
+    let key = crate::proxy::limit_key(ip);
     match state.limiter().decide(key, state.clock().now()).await {
         crate::rate_limit::Decision::Allowed => None,
         crate::rate_limit::Decision::Rejected { retry_after, first } => {

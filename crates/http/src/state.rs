@@ -32,7 +32,7 @@ pub struct HttpSettings {
     /// Largest JSON request body, in bytes.
     pub json_limit: usize,
     /// Peers whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: crate::extract::client::TrustedProxies,
+    pub trusted_proxies: crate::proxy::TrustedProxies,
     /// General per-IP limit per minute.
     pub requests_per_minute: u32,
     /// Where the limit's counters are shared between replicas (Redis), if anywhere.

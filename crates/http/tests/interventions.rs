@@ -1304,6 +1304,111 @@ async fn reads_check_the_caller_before_their_input(h: Harness) {
     }
 }
 
+/// An unknown enum value in a query parameter is `invalid_value`, a missing one `required`
+/// (API.md §1.5, §3.6.5): `PATCH …/statut?statut=fini` answered `required`. Every enum filter
+/// of the lists is checked the same way, alone and inside a comma-separated list.
+async fn unknown_enum_values_in_queries_are_invalid_not_missing(h: Harness) {
+    let w = world(&h).await;
+    let id = create(&h, &w, json!({})).await["id"].as_i64().unwrap();
+    let statut = |query: &str| format!("/api/v1/interventions/{id}/statut{query}");
+    for (query, expected) in [
+        ("?statut=fini", vec![("statut", "invalid_value")]),
+        ("?statut=%20FINI%20", vec![("statut", "invalid_value")]),
+        ("", vec![("statut", "required")]),
+        ("?statut=", vec![("statut", "required")]),
+        ("?statut=%20", vec![("statut", "required")]),
+        (
+            "?statut=affectee&technicien_id=abc",
+            vec![("technicien_id", "invalid_type")],
+        ),
+        ("?statut=affectee", vec![("technicien_id", "required")]),
+        (
+            "?statut=fini&technicien_id=abc",
+            vec![
+                ("statut", "invalid_value"),
+                ("technicien_id", "invalid_type"),
+            ],
+        ),
+    ] {
+        let res = h
+            .json(Method::PATCH, &statut(query), Some(&w.admin), None)
+            .await;
+        assert_eq!(
+            res.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{query}: {}",
+            res.body
+        );
+        let expected: Vec<(String, String)> = expected
+            .into_iter()
+            .map(|(f, c)| (f.to_owned(), c.to_owned()))
+            .collect();
+        assert_eq!(res.detail_codes(), expected, "{query}");
+        assert_eq!(
+            res.body["error"]["details"][0]["location"], "query",
+            "{query}"
+        );
+    }
+    let res = h
+        .json(
+            Method::PATCH,
+            &statut("?statut=%20Affectee%20&technicien_id=1"),
+            Some(&w.admin),
+            None,
+        )
+        .await;
+    assert_ne!(
+        res.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a known value, trimmed and in any case: {}",
+        res.body
+    );
+
+    let equipement = w.equipement_id;
+    let lists = [
+        ("/api/v1/interventions", "statut"),
+        ("/api/v1/interventions", "priorite"),
+        ("/api/v1/interventions", "type"),
+        ("/api/v1/filters/interventions", "statut"),
+        (
+            &format!("/api/v1/equipements/{equipement}/interventions"),
+            "priorite",
+        ),
+        ("/api/v1/equipements", "statut"),
+        ("/api/v1/equipements", "criticite"),
+        ("/api/v1/users", "role"),
+        ("/api/v1/techniciens", "disponibilite"),
+        ("/api/v1/techniciens", "niveau_technicien"),
+        ("/api/v1/planning", "statut"),
+        ("/api/v1/planning", "frequence"),
+        ("/api/v1/notifications", "type"),
+        ("/api/v1/notifications", "canal"),
+        ("/api/v1/notifications/me", "type"),
+        ("/api/v1/audit/events", "event_type"),
+    ];
+    for (path, name) in lists {
+        for value in ["fini", "fini,autre"] {
+            let uri = format!("{path}?{name}={value}");
+            let res = h.json(Method::GET, &uri, Some(&w.admin), None).await;
+            assert_eq!(
+                res.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{uri}: {}",
+                res.body
+            );
+            assert_eq!(
+                res.detail_codes(),
+                vec![(name.to_owned(), "invalid_value".to_owned())],
+                "{uri}"
+            );
+            assert_eq!(
+                res.body["error"]["details"][0]["location"], "query",
+                "{uri}"
+            );
+        }
+    }
+}
+
 both! {
     reads_check_the_caller => reads_check_the_caller_before_their_input;
     totals => totals_follow_every_change;
@@ -1314,4 +1419,5 @@ both! {
     cancel_reassign_edit_statut => cancel_reassign_edit_and_statut;
     lists => lists_filters_and_scopes;
     long_sort => long_sort_parameters_answer_at_once_and_keep_the_first_occurrence;
+    unknown_enum_values => unknown_enum_values_in_queries_are_invalid_not_missing;
 }

@@ -48,7 +48,7 @@ fn documented(doc: &Value) -> BTreeSet<(String, String)> {
 }
 
 fn served() -> BTreeSet<(String, String)> {
-    erp_http::app::route_table()
+    erp_http::routes::route_table()
         .operations()
         .into_iter()
         .map(|o| (o.method.to_string(), o.path))

@@ -553,7 +553,7 @@ impl Settings {
             );
         }
         if let Err(e) =
-            erp_http::extract::client::TrustedProxies::parse(&self.rate_limit.trusted_proxies)
+            erp_http::proxy::TrustedProxies::parse(&self.rate_limit.trusted_proxies)
         {
             return rule("rate_limit.trusted_proxies", &e);
         }
@@ -798,8 +798,8 @@ impl Settings {
 
     /// The trusted proxies, parsed (validated at load).
     #[must_use]
-    pub fn trusted_proxies(&self) -> erp_http::extract::client::TrustedProxies {
-        erp_http::extract::client::TrustedProxies::parse(&self.rate_limit.trusted_proxies)
+    pub fn trusted_proxies(&self) -> erp_http::proxy::TrustedProxies {
+        erp_http::proxy::TrustedProxies::parse(&self.rate_limit.trusted_proxies)
             .unwrap_or_default()
     }
 

@@ -18,6 +18,7 @@ use erp_application::{AppError, Application, AuthFailure, Caller};
 
 use crate::error::{ApiError, unauthorized};
 use crate::extract::client::context_of;
+use crate::middleware::CallerId;
 use crate::state::AppState;
 
 /// An authenticated request.
@@ -32,10 +33,6 @@ pub fn bearer_token(req: &HttpRequest) -> Option<String> {
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
 }
-
-/// The authenticated user's id, left in the request's extensions for the access log.
-#[derive(Debug, Clone, Copy)]
-pub struct CallerId(pub i64);
 
 impl FromRequest for Authenticated {
     type Error = ApiError;
@@ -77,7 +74,7 @@ impl Authenticated {
             .cloned()
             .ok_or_else(|| ApiError::internal("application state missing"))?;
         let caller = self.0.clone();
-        crate::routes::auth::use_case(req, &state, move |app, ctx| {
+        crate::blocking::use_case(req, &state, move |app, ctx| {
             app.authorize_request(&caller, action, ctx)
         })
         .await
@@ -125,7 +122,7 @@ impl Bearer {
         T: Send + 'static,
     {
         let token = self.0;
-        let (caller, done) = crate::routes::auth::in_use_case(req, state, move |app, ctx| {
+        let (caller, done) = crate::blocking::in_use_case(req, state, move |app, ctx| {
             let caller = match app.authenticate(&token, ctx) {
                 Ok(caller) => caller,
                 Err(e) => return (None, Err(ApiError::from(e))),

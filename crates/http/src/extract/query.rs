@@ -104,6 +104,32 @@ impl Query {
             .map(ToOwned::to_owned)
     }
 
+    /// Records a violation.
+    pub fn push(&mut self, v: FieldViolation) {
+        self.violations.push(v);
+    }
+
+    /// One enum value (trimmed, case-insensitive); absent or blank is `None`, an unknown value
+    /// `None` and an `invalid_value` violation.
+    pub fn enumeration<T: FromStr>(&mut self, name: &str, allowed: &[&str]) -> Option<T> {
+        let raw = self.text(name)?;
+        let parsed = raw.parse::<T>().ok();
+        if parsed.is_none() {
+            self.violations
+                .push(FieldViolation::invalid_value(name, allowed));
+        }
+        parsed
+    }
+
+    /// The value of a required parameter read as `value`: `None` is a `required` violation,
+    /// unless the parameter already has one (a bad value is reported once, as bad).
+    pub fn require<T>(&mut self, name: &str, value: Option<T>) -> Option<T> {
+        if value.is_none() && self.violations.iter().all(|v| v.field != name) {
+            self.violations.push(FieldViolation::required(name));
+        }
+        value
+    }
+
     /// An enum filter: one value or a comma-separated list.
     pub fn enum_list<T: FromStr>(&mut self, name: &str, allowed: &[&str]) -> Vec<T> {
         let Some(raw) = self.raw(name).map(ToOwned::to_owned) else {

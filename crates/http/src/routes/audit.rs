@@ -5,12 +5,12 @@ use erp_application::authz::Action;
 use erp_domain::UserId;
 use erp_domain::audit::{AuditEventType, AuditFilter};
 
+use crate::blocking::use_case;
 use crate::dto::{AuditEventOut, audit_out, collection};
 use crate::error::ApiError;
 use crate::extract::Authenticated;
 use crate::extract::query::Query;
 use crate::openapi::params;
-use crate::routes::auth::use_case;
 use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
 

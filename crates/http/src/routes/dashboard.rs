@@ -13,10 +13,10 @@ use serde::Serialize;
 use tracing::Instrument as _;
 use utoipa::ToSchema;
 
+use crate::blocking::use_case;
 use crate::error::ApiError;
 use crate::extract::Authenticated;
 use crate::openapi::schema::Ts;
-use crate::routes::auth::use_case;
 use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
 

@@ -4,37 +4,30 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use erp_application::authz::Action;
-use erp_application::interventions::{
-    ActionRequest, CreateIntervention, StatutChange, action_of, statut_action,
-};
-use erp_domain::enums::{InterventionType, PrioriteIntervention, StatutIntervention};
+use erp_application::interventions::{CreateIntervention, StatutChange, action_of, statut_action};
+use erp_domain::enums::{PrioriteIntervention, StatutIntervention};
 use erp_domain::equipement::{EquipementId, bounded_text};
 use erp_domain::error::{FieldViolation, ViolationCode};
-use erp_domain::intervention::command::{Cloture, Command};
-use erp_domain::intervention::{
-    HistoryEntry, Intervention, InterventionFilter, InterventionId, InterventionSortField,
-};
 use erp_domain::lifecycle::LifecycleAction;
-use erp_domain::list::{SortDir, SortKey};
 use erp_domain::technicien::TechnicienId;
-use erp_domain::{ClientId, Timestamp, UserId};
-use serde::Serialize;
-use utoipa::ToSchema;
 
+use crate::blocking::use_case;
 use crate::dto::collection;
 use crate::error::{ApiError, ErrorEnvelope, Location};
 use crate::extract::fields::{Fields, Patch};
 use crate::extract::query::Query;
 use crate::extract::{Authenticated, Bearer, read_json_object, read_optional_json_object};
-use crate::openapi::schema::{self, Ts};
 use crate::openapi::{bodies, params};
-use crate::routes::auth::use_case;
 use crate::routes::equipements::MAX_CENTIMES;
 use crate::routes::ids::path_id;
 use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
 
-const NOT_FOUND: &str = "Intervention introuvable";
+mod input;
+pub mod out;
+
+use input::{expected_version, intervention_id, read_action, read_filter, text, type_field};
+use out::{HistoriqueOut, InterventionOut, history_out, intervention_out, single};
 
 /// Registers the routes.
 pub fn configure(cfg: &mut RouteTable) {
@@ -61,286 +54,6 @@ pub fn configure(cfg: &mut RouteTable) {
         .service(Endpoint::new("/api/v1/interventions/{id}/annuler").post(annuler))
         .service(Endpoint::new("/api/v1/interventions/{id}/archiver").post(archiver))
         .service(Endpoint::new("/api/v1/interventions/{id}/valider").post(valider));
-}
-
-/// InterventionOut (API.md §3.6.1).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InterventionOut {
-    /// Intervention id.
-    pub id: i64,
-    /// Title.
-    pub titre: String,
-    /// Description.
-    pub description: Option<String>,
-    /// Type.
-    #[serde(rename = "type")]
-    #[schema(value_type = schema::InterventionType)]
-    pub type_intervention: &'static str,
-    /// Status.
-    #[schema(value_type = schema::StatutIntervention)]
-    pub statut: &'static str,
-    /// Priority.
-    #[schema(value_type = schema::PrioriteIntervention)]
-    pub priorite: &'static str,
-    /// Urgent flag.
-    pub urgence: bool,
-    /// Overdue: `date_limite` past while the intervention is active.
-    pub en_retard: bool,
-    /// Creation time.
-    pub date_creation: Ts,
-    /// Deadline.
-    pub date_limite: Option<Ts>,
-    /// Last assignment.
-    pub date_affectation: Option<Ts>,
-    /// Start of work.
-    pub date_debut_travaux: Option<Ts>,
-    /// End of work.
-    pub date_fin_travaux: Option<Ts>,
-    /// Closure.
-    pub date_cloture: Option<Ts>,
-    /// Cancellation.
-    pub date_annulation: Option<Ts>,
-    /// Archiving.
-    pub date_archivage: Option<Ts>,
-    /// Estimated duration (minutes).
-    pub duree_estimee: Option<i32>,
-    /// Actual duration (minutes).
-    pub duree_reelle: Option<i32>,
-    /// Travel time (minutes).
-    pub temps_deplacement: Option<i32>,
-    /// Estimated cost (centimes).
-    pub cout_estime: Option<i64>,
-    /// Actual cost (centimes).
-    pub cout_reel: Option<i64>,
-    /// Parts cost (centimes).
-    pub cout_pieces: Option<i64>,
-    /// Labour cost (centimes).
-    pub cout_main_oeuvre: Option<i64>,
-    /// Closure report.
-    pub rapport_intervention: Option<String>,
-    /// Work done.
-    pub travaux_realises: Option<String>,
-    /// Recommendations.
-    pub recommandations: Option<String>,
-    /// Cancellation reason.
-    pub motif_annulation: Option<String>,
-    /// Validated by the client.
-    pub validation_client: bool,
-    /// Client validation time.
-    pub date_validation_client: Option<Ts>,
-    /// Client satisfaction (1–5).
-    #[schema(minimum = 1, maximum = 5)]
-    pub satisfaction_client: Option<i32>,
-    /// Client comment.
-    pub commentaire_client: Option<String>,
-    /// Equipment.
-    pub equipement_id: i64,
-    /// Assigned technicien.
-    pub technicien_id: Option<i64>,
-    /// Planning that generated it.
-    pub planning_id: Option<i64>,
-    /// Client account (from the equipment).
-    pub client_id: Option<i64>,
-    /// Always `null` in this version.
-    #[schema(value_type = Option<i64>)]
-    pub contrat_id: Option<i64>,
-    /// Creator (`null` for the scheduler).
-    pub created_by_id: Option<i64>,
-    /// Creation time.
-    pub created_at: Ts,
-    /// Last change.
-    pub updated_at: Ts,
-    /// Optimistic-concurrency version (also the `ETag`).
-    pub version: i32,
-}
-
-/// InterventionOut of an intervention at `now` (for `en_retard`).
-#[must_use]
-pub fn intervention_out(i: &Intervention, now: Timestamp) -> InterventionOut {
-    InterventionOut {
-        id: i.id.get(),
-        titre: i.titre.clone(),
-        description: i.description.clone(),
-        type_intervention: i.type_intervention.as_str(),
-        statut: i.statut.as_str(),
-        priorite: i.priorite.as_str(),
-        urgence: i.urgence,
-        en_retard: i.en_retard(now),
-        date_creation: i.date_creation.into(),
-        date_limite: i.date_limite.map(Ts::from),
-        date_affectation: i.date_affectation.map(Ts::from),
-        date_debut_travaux: i.date_debut_travaux.map(Ts::from),
-        date_fin_travaux: i.date_fin_travaux.map(Ts::from),
-        date_cloture: i.date_cloture.map(Ts::from),
-        date_annulation: i.date_annulation.map(Ts::from),
-        date_archivage: i.date_archivage.map(Ts::from),
-        duree_estimee: i.duree_estimee,
-        duree_reelle: i.duree_reelle,
-        temps_deplacement: i.temps_deplacement,
-        cout_estime: i.cout_estime,
-        cout_reel: i.cout_reel,
-        cout_pieces: i.cout_pieces,
-        cout_main_oeuvre: i.cout_main_oeuvre,
-        rapport_intervention: i.rapport_intervention.clone(),
-        travaux_realises: i.travaux_realises.clone(),
-        recommandations: i.recommandations.clone(),
-        motif_annulation: i.motif_annulation.clone(),
-        validation_client: i.validation_client,
-        date_validation_client: i.date_validation_client.map(Ts::from),
-        satisfaction_client: i.satisfaction_client,
-        commentaire_client: i.commentaire_client.clone(),
-        equipement_id: i.equipement_id.get(),
-        technicien_id: i.technicien_id.map(TechnicienId::get),
-        planning_id: i.planning_id,
-        client_id: i.client_id.map(ClientId::get),
-        contrat_id: None,
-        created_by_id: i.created_by_id.map(UserId::get),
-        created_at: i.created_at.into(),
-        updated_at: i.updated_at.into(),
-        version: i.version,
-    }
-}
-
-/// The author of a history row.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HistoryAuthorOut {
-    /// User id.
-    pub id: i64,
-    /// Login name.
-    pub username: String,
-    /// Display name.
-    pub full_name: Option<String>,
-    /// Role.
-    #[schema(value_type = schema::UserRole)]
-    pub role: &'static str,
-}
-
-/// HistoriqueOut (API.md §3.6.3).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HistoriqueOut {
-    /// Row id.
-    pub id: i64,
-    /// Intervention.
-    pub intervention_id: i64,
-    /// What happened.
-    #[schema(value_type = schema::ActionHistorique)]
-    pub action: &'static str,
-    /// Status before (`null` for the first row).
-    #[schema(value_type = Option<schema::StatutIntervention>)]
-    pub from_statut: Option<&'static str>,
-    /// Status after.
-    #[schema(value_type = schema::StatutIntervention)]
-    pub to_statut: &'static str,
-    /// Same as `to_statut`.
-    #[schema(value_type = schema::StatutIntervention)]
-    pub statut: &'static str,
-    /// Remark.
-    pub remarque: Option<String>,
-    /// The assignee, on assignment rows.
-    pub technicien_id: Option<i64>,
-    /// When.
-    pub horodatage: Ts,
-    /// Acting user (`null` for the scheduler).
-    pub user_id: Option<i64>,
-    /// Acting user.
-    pub user: Option<HistoryAuthorOut>,
-}
-
-fn history_out(h: &HistoryEntry) -> HistoriqueOut {
-    let r = &h.row;
-    HistoriqueOut {
-        id: h.id,
-        intervention_id: r.intervention_id.get(),
-        action: r.action.as_str(),
-        from_statut: r.from_statut.map(StatutIntervention::as_str),
-        to_statut: r.to_statut.as_str(),
-        statut: r.to_statut.as_str(),
-        remarque: r.remarque.clone(),
-        technicien_id: r.technicien_id.map(TechnicienId::get),
-        horodatage: r.horodatage.into(),
-        user_id: r.user_id.map(UserId::get),
-        user: h.user.as_ref().map(|u| HistoryAuthorOut {
-            id: u.id.get(),
-            username: u.username.clone(),
-            full_name: u.full_name.clone(),
-            role: u.role.as_str(),
-        }),
-    }
-}
-
-/// 200 with the intervention and its `ETag`.
-fn single(status: StatusCode, i: &Intervention, now: Timestamp) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::ETAG, format!("\"{}\"", i.version)))
-        .json(intervention_out(i, now))
-}
-
-fn intervention_id(raw: &str) -> Result<InterventionId, ApiError> {
-    path_id("id", raw)?
-        .map(InterventionId::new)
-        .ok_or_else(|| ApiError::not_found(NOT_FOUND))
-}
-
-/// `If-Match: "<n>"`, `W/"<n>"` or `*`.
-fn if_match(req: &HttpRequest) -> Result<Option<i32>, ApiError> {
-    let Some(value) = req.headers().get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    let invalid = || {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
-            "En-tête If-Match invalide",
-        )
-    };
-    let text = value.to_str().map_err(|_| invalid())?.trim();
-    if text == "*" {
-        return Ok(None);
-    }
-    let quoted = text.strip_prefix("W/").unwrap_or(text);
-    let inner = quoted
-        .strip_prefix('"')
-        .and_then(|s| s.strip_suffix('"'))
-        .ok_or_else(invalid)?;
-    inner.parse::<i32>().map(Some).map_err(|_| invalid())
-}
-
-/// The expected version from the body `version` and/or `If-Match`.
-fn expected_version(req: &HttpRequest, f: &mut Fields) -> Result<Option<i32>, ApiError> {
-    let header = if_match(req)?;
-    let body = match f.integer("version", 1, i64::from(i32::MAX)) {
-        Patch::Value(v) => i32::try_from(v).ok(),
-        Patch::Null | Patch::Absent => None,
-    };
-    match (header, body) {
-        (Some(h), Some(b)) if h != b => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
-            "En-tête If-Match et champ version contradictoires",
-        )),
-        (h, b) => Ok(b.or(h)),
-    }
-}
-
-fn text(f: &mut Fields, name: &str, min: usize, max: usize) -> Patch<String> {
-    f.parse(name, |s| bounded_text(name, s, min, max))
-}
-
-fn type_field(f: &mut Fields) -> Patch<InterventionType> {
-    let values = InterventionType::wire_values();
-    let a = f.enumeration::<InterventionType>("type", &values);
-    let b = f.enumeration::<InterventionType>("type_intervention", &values);
-    match (a, b) {
-        (Patch::Value(x), Patch::Value(y)) if x != y => {
-            f.push(FieldViolation::new(
-                "type",
-                ViolationCode::ConflictingFields,
-                "Champs incompatibles : type, type_intervention",
-            ));
-            Patch::Absent
-        }
-        (Patch::Absent | Patch::Null, other) | (other, _) => other,
-    }
 }
 
 #[utoipa::path(
@@ -425,36 +138,6 @@ async fn create(
         res.headers_mut().insert(header::LOCATION, location);
     }
     Ok(res)
-}
-
-fn read_filter(q: &mut Query) -> (InterventionFilter, Vec<SortKey<InterventionSortField>>) {
-    let filter = InterventionFilter {
-        statuts: q.enum_list("statut", &StatutIntervention::wire_values()),
-        priorites: q.enum_list("priorite", &PrioriteIntervention::wire_values()),
-        types: q.enum_list("type", &InterventionType::wire_values()),
-        urgence: q.boolean("urgence"),
-        en_retard: q.boolean("en_retard"),
-        technicien_id: q.id("technicien_id"),
-        equipement_id: q.id("equipement_id"),
-        planning_id: q.id("planning_id"),
-        client_id: q.id("client_id"),
-        nothing: false,
-        date_creation_min: q.timestamp("date_creation_min", false),
-        date_creation_max: q.timestamp("date_creation_max", true),
-        date_limite_min: q.timestamp("date_limite_min", false),
-        date_limite_max: q.timestamp("date_limite_max", true),
-        search: q.text("search"),
-        now: None,
-    };
-    let sort = q.sort(
-        InterventionSortField::parse,
-        &InterventionSortField::NAMES,
-        &[SortKey {
-            field: InterventionSortField::DateCreation,
-            dir: SortDir::Desc,
-        }],
-    );
-    (filter, sort)
 }
 
 #[utoipa::path(
@@ -774,70 +457,6 @@ lifecycle_action!(
     Valider
 );
 
-/// Reads the body of an action (optional JSON) into its request; `None` when a violation was
-/// recorded in `f` (its `finish` then answers 422).
-fn read_action(
-    req: &HttpRequest,
-    f: &mut Fields,
-    action: LifecycleAction,
-) -> Result<Option<ActionRequest>, ApiError> {
-    let expected_version = expected_version(req, f)?;
-    let remarque = f.text_max("remarque", 1000).value();
-    let command = match action {
-        LifecycleAction::Affecter => {
-            let t = f.id("technicien_id");
-            f.require("technicien_id", t).map(|t| Command::Affecter {
-                technicien: TechnicienId::new(t),
-            })
-        }
-        LifecycleAction::Cloturer => {
-            let rapport = f.parse_required("rapport_intervention", |s| {
-                bounded_text("rapport_intervention", s, 1, 10_000)
-            });
-            let report = Cloture {
-                rapport_intervention: rapport.clone().unwrap_or_default(),
-                travaux_realises: f.text_max("travaux_realises", 10_000).value(),
-                recommandations: f.text_max("recommandations", 10_000).value(),
-                duree_reelle: f.minutes("duree_reelle").value(),
-                temps_deplacement: f.minutes("temps_deplacement").value(),
-                cout_reel: f.integer("cout_reel", 0, MAX_CENTIMES).value(),
-                cout_pieces: f.integer("cout_pieces", 0, MAX_CENTIMES).value(),
-                cout_main_oeuvre: f.integer("cout_main_oeuvre", 0, MAX_CENTIMES).value(),
-            };
-            rapport.map(|_| Command::Cloturer(report))
-        }
-        LifecycleAction::Annuler => f
-            .parse_required("raison", |s| bounded_text("raison", s, 1, 1000))
-            .map(|raison| Command::Annuler { raison }),
-        LifecycleAction::Valider => {
-            let satisfaction = f.integer("satisfaction_client", 1, 5);
-            let satisfaction = f
-                .require("satisfaction_client", satisfaction)
-                .and_then(|v| i32::try_from(v).ok());
-            let commentaire = f.text_max("commentaire_client", 2000).value();
-            if let Patch::Value(false) = f.boolean("validation_client") {
-                f.push(FieldViolation::invalid_value(
-                    "validation_client",
-                    &["true"],
-                ));
-            }
-            satisfaction.map(|s| Command::Valider {
-                satisfaction: Some(s),
-                commentaire,
-            })
-        }
-        LifecycleAction::Demarrer => Some(Command::Demarrer),
-        LifecycleAction::Suspendre => Some(Command::Suspendre),
-        LifecycleAction::Reprendre => Some(Command::Reprendre),
-        LifecycleAction::Archiver => Some(Command::Archiver),
-    };
-    Ok(command.map(|command| ActionRequest {
-        command,
-        expected_version,
-        remarque,
-    }))
-}
-
 async fn act(
     req: HttpRequest,
     caller: Authenticated,
@@ -885,37 +504,32 @@ async fn change_statut(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let mut q = Query::of(&req);
-    let target: Vec<StatutIntervention> = q.enum_list("statut", &StatutIntervention::wire_values());
+    let target = q.enumeration::<StatutIntervention>("statut", &StatutIntervention::wire_values());
     let remarque = q.text("remarque");
     let technicien = q.id("technicien_id");
-    let target = target.first().copied();
     // An absent or unknown target is checked against the widest role set, then refused (422).
     let role_action = target.map_or(Action::ReopenIntervention, statut_action);
     caller.allow(&req, role_action).await?;
-    let mut violations = Vec::new();
+    let target = q.require("statut", target);
     match target {
-        None => violations.push(FieldViolation::required("statut")),
-        Some(StatutIntervention::Affectee) if technicien.is_none() => {
-            violations.push(FieldViolation::required("technicien_id"));
+        Some(StatutIntervention::Affectee) => {
+            q.require("technicien_id", technicien);
         }
         Some(StatutIntervention::Cloturee) if remarque.is_none() => {
-            violations.push(FieldViolation::new(
+            q.push(FieldViolation::new(
                 "remarque",
                 ViolationCode::Required,
                 "Un rapport est obligatoire pour clôturer",
             ));
         }
         Some(StatutIntervention::Annulee) if remarque.is_none() => {
-            violations.push(FieldViolation::new(
+            q.push(FieldViolation::new(
                 "remarque",
                 ViolationCode::Required,
                 "Un motif est obligatoire pour annuler",
             ));
         }
-        Some(_) => {}
-    }
-    if !violations.is_empty() {
-        return Err(ApiError::validation(Location::Query, &violations, None));
+        _ => {}
     }
     q.finish()?;
     let Some(target) = target else {

@@ -15,6 +15,7 @@ use erp_domain::notification::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::blocking::use_case;
 use crate::dto::{DetailOut, MessageOut, collection};
 use crate::error::{ApiError, ErrorEnvelope, Location};
 use crate::extract::fields::Fields;
@@ -22,7 +23,6 @@ use crate::extract::query::Query;
 use crate::extract::{Authenticated, read_json_object};
 use crate::openapi::schema::{self, Ts};
 use crate::openapi::{bodies, params};
-use crate::routes::auth::use_case;
 use crate::routes::ids::path_id;
 use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;

@@ -15,6 +15,7 @@ use erp_domain::technicien::TechnicienId;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::blocking::use_case;
 use crate::dto::collection;
 use crate::error::{ApiError, ErrorEnvelope, Location};
 use crate::extract::fields::{Fields, Patch};
@@ -22,9 +23,8 @@ use crate::extract::query::Query;
 use crate::extract::{Authenticated, read_json_object, read_optional_json_object};
 use crate::openapi::schema::{self, Ts};
 use crate::openapi::{bodies, params};
-use crate::routes::auth::use_case;
 use crate::routes::ids::path_id;
-use crate::routes::interventions::{InterventionOut, intervention_out};
+use crate::routes::interventions::out::{InterventionOut, intervention_out};
 use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
 

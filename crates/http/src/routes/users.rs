@@ -9,13 +9,13 @@ use erp_domain::password::PlainPassword;
 use erp_domain::user::{Email, FullName, UserFilter, UserRole, UserSortField, Username};
 use erp_domain::{ClientId, UserId};
 
+use crate::blocking::{hashing_use_case, use_case};
 use crate::dto::{UserOut, collection, user_out};
 use crate::error::{ApiError, ErrorEnvelope, Location};
 use crate::extract::fields::{Fields, Patch};
 use crate::extract::query::Query;
 use crate::extract::{Authenticated, read_json_object};
 use crate::openapi::{bodies, params};
-use crate::routes::auth::{hashing_use_case, use_case};
 use crate::routes::ids::path_id;
 use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;

@@ -150,7 +150,7 @@ pub fn settings(requests_per_minute: u32) -> HttpSettings {
         cors: CorsPolicy::new(&[ALLOWED_ORIGIN.to_owned()]),
         hsts: false,
         json_limit: erp_http::extract::DEFAULT_JSON_LIMIT,
-        trusted_proxies: erp_http::extract::client::TrustedProxies::default(),
+        trusted_proxies: erp_http::proxy::TrustedProxies::default(),
         requests_per_minute,
         rate_limit_store: None,
         scheduler_interval: None,
