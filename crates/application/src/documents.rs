@@ -6,8 +6,8 @@
 
 use erp_domain::audit::{AuditContext, AuditEventType};
 use erp_domain::document::{
-    AllowList, Document, DocumentFilter, DocumentId, FileRefusal, MAX_DESCRIPTION_CHARS,
-    NewDocument, check_file,
+    Document, DocumentFilter, DocumentId, FileRefusal, MAX_DESCRIPTION_CHARS, NewDocument,
+    check_file,
 };
 use erp_domain::error::{FieldViolation, ViolationCode};
 use erp_domain::intervention::{Intervention, InterventionId};
@@ -24,32 +24,16 @@ use crate::authz::{Action, authorize, check_assignment};
 use crate::error::AppError;
 use crate::tx::transaction;
 
+mod policy;
+
+pub use policy::{DEFAULT_MAX_UPLOAD_BYTES, DocumentPolicy};
+
 /// 404 of every document read.
 pub const DOCUMENT_NOT_FOUND: &str = "Document non trouvé";
 /// 404 of an upload's intervention.
 pub const TARGET_NOT_FOUND: &str = "Intervention cible introuvable";
-/// Default largest file: 10 MiB.
-pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 10 * 1024 * 1024;
 /// Rows re-encrypted per read batch by the rotation.
 const ROTATION_BATCH: i64 = 100;
-
-/// Upload limits and the type allow-list (configuration).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DocumentPolicy {
-    /// Largest file, in bytes.
-    pub max_upload_bytes: u64,
-    /// Allowed extensions with their types and signatures.
-    pub allow: AllowList,
-}
-
-impl Default for DocumentPolicy {
-    fn default() -> Self {
-        Self {
-            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
-            allow: AllowList::default(),
-        }
-    }
-}
 
 /// "Fichier trop volumineux (maximum <n> octets)".
 #[must_use]

@@ -10,6 +10,7 @@
 //! 64 KiB buffers whatever the file size.
 
 mod reader;
+mod ring;
 mod sink;
 
 use std::sync::Arc;
@@ -19,17 +20,10 @@ use erp_domain::ports::{BlobSink, BlobStore, DocumentVault, PlainReader, SealedB
 
 use crate::keys::FernetKeyRing;
 use crate::random::random_bytes;
+use ring::RingKey;
 
 /// Plaintext copied per step of a re-encryption.
 const COPY_CHUNK: usize = 64 * 1024;
-
-/// One key of the ring.
-#[derive(Clone)]
-struct RingKey {
-    id: String,
-    signing: [u8; 16],
-    encryption: [u8; 16],
-}
 
 /// Encrypted blobs in a blob store, with the Fernet key ring (the first key encrypts).
 pub struct FernetVault {
@@ -55,18 +49,9 @@ impl FernetVault {
     pub fn new(store: Arc<dyn BlobStore>, ring: &FernetKeyRing) -> Result<Self, VaultError> {
         let mut keys = Vec::new();
         for raw in ring.raw_keys() {
-            if raw.len() != 32 {
-                return Err(VaultError::Undecryptable("invalid key in the ring".into()));
-            }
-            let mut signing = [0_u8; 16];
-            signing.copy_from_slice(&raw[..16]);
-            let mut encryption = [0_u8; 16];
-            encryption.copy_from_slice(&raw[16..]);
-            keys.push(RingKey {
-                id: crate::keys::key_id(&raw),
-                signing,
-                encryption,
-            });
+            let key = RingKey::from_raw(&raw)
+                .ok_or_else(|| VaultError::Undecryptable("invalid key in the ring".into()))?;
+            keys.push(key);
         }
         if keys.is_empty() {
             return Err(VaultError::Undecryptable("empty key ring".into()));

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use erp_domain::document::is_blob_name;
 use erp_domain::ports::{BlobReader, BlobStore, BlobStoreError, BlobWriter};
 
-use crate::checked;
+use crate::name::checked;
 
 /// Suffix of a blob being written (renamed away when committed).
 pub const PARTIAL_SUFFIX: &str = ".part";

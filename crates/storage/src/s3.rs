@@ -29,7 +29,7 @@ use bytes::Bytes;
 use erp_domain::document::is_blob_name;
 use erp_domain::ports::{BlobReader, BlobStore, BlobStoreError, BlobWriter};
 
-use crate::checked;
+use crate::name::checked;
 use futures_util::StreamExt as _;
 use futures_util::stream::BoxStream;
 use object_store::aws::{AmazonS3, AmazonS3Builder};

@@ -3,6 +3,7 @@
 
 mod blobs;
 mod documents;
+mod error;
 mod health;
 mod housekeeping;
 mod notifications;
@@ -15,6 +16,7 @@ pub use blobs::{BlobReader, BlobStore, BlobStoreError, BlobWriter};
 pub use documents::{
     BlobSink, DocumentRepository, DocumentVault, PlainReader, SealedBlob, VaultError,
 };
+pub use error::{RepoError, UniqueKey};
 pub use health::{DatabaseBackend, DatabaseProbe, MigrationStatus, ProbeError};
 pub use housekeeping::{HousekeepingRepository, PurgeCutoffs, PurgeReport};
 pub use notifications::{
@@ -24,9 +26,9 @@ pub use planning::{JobStatus, LeaseRepository, PlanningRepository};
 pub use rate_limit::{RateLimitStore, RateStoreError, StoreFuture};
 pub use repository::{
     AuditRepository, ClientRepository, CompetenceRepository, DashboardRepository,
-    EquipementRepository, InterventionRepository, NewClient, RepoError, Rollback,
-    SessionRepository, TechnicienRepository, ThrottleRepository, TransactionMode,
-    TransactionRunner, UniqueKey, UnitOfWork, UserRepository,
+    EquipementRepository, InterventionRepository, NewClient, Rollback, SessionRepository,
+    TechnicienRepository, ThrottleRepository, TransactionMode, TransactionRunner, UnitOfWork,
+    UserRepository,
 };
 pub use security::{
     AccessClaims, HashError, IssuedToken, OpaqueToken, OpaqueTokens, PasswordHasher,

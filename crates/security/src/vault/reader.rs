@@ -13,7 +13,7 @@ use erp_domain::ports::{BlobReader, PlainReader, VaultError};
 use hmac::{Hmac, Mac as _};
 use sha2::{Digest as _, Sha256};
 
-use super::RingKey;
+use super::ring::RingKey;
 
 /// Token text read from the store at a time.
 const READ_CHUNK: usize = 64 * 1024;

@@ -13,7 +13,7 @@ use erp_domain::ports::{BlobSink, BlobWriter, SealedBlob, VaultError};
 use hmac::{Hmac, Mac as _};
 use sha2::{Digest as _, Sha256};
 
-use super::RingKey;
+use super::ring::RingKey;
 use crate::random::random_bytes;
 
 /// Token text buffered before it goes to the blob writer.
