@@ -66,7 +66,7 @@ enum Task {
     /// The structure of the workspace crates under crates/: import cycles between the files
     /// of one crate (`use crate::…`, `super::…` and paths alike, test modules left out) and
     /// production source files over 700 lines (lines of `#[cfg(test)]` items not counted).
-    /// Fails on any finding. Not part of `lint` yet.
+    /// Fails on any finding; part of `lint`.
     Structure,
     /// The benchmark harness on the release binary: seeds a fresh database, drives every
     /// scenario with wrk (installed if missing) against it and against a constant-JSON ceiling,
@@ -297,6 +297,7 @@ fn lint() -> TaskResult {
         ]),
     )?;
     layering::check()?;
+    structure::check()?;
     monitoring::check()?;
     deploy::check()?;
     actions::check()?;

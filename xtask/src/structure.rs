@@ -9,7 +9,7 @@
 //!   blocks) and files declared `#[cfg(test)] mod x;` (test fakes). Only `src/` is read;
 //!   `tests/`, `benches/` and `src/bin/` are not production library code.
 //!
-//! Fails on any finding. Not part of `lint` yet: the tree does not pass.
+//! Fails on any finding; `cargo xtask lint` runs it after the layering check.
 
 use std::path::{Path, PathBuf};
 
