@@ -102,23 +102,25 @@ impl StatutChange {
     /// # Errors
     /// 422 when the payload the action needs is missing.
     fn command(&self, action: LifecycleAction) -> Result<Command, AppError> {
-        let required = |field: &str, message: &str| AppError::Validation {
+        let invalid = |v: FieldViolation| AppError::Validation {
             message: None,
-            violations: vec![FieldViolation::new(field, ViolationCode::Required, message)],
+            violations: vec![v],
+        };
+        let missing = |field: &str, message: &str| {
+            invalid(FieldViolation::new(field, ViolationCode::Required, message))
         };
         Ok(match action {
             LifecycleAction::Affecter => Command::Affecter {
-                technicien: self.technicien_id.ok_or_else(|| AppError::Validation {
-                    message: None,
-                    violations: vec![FieldViolation::required("technicien_id")],
-                })?,
+                technicien: self
+                    .technicien_id
+                    .ok_or_else(|| invalid(FieldViolation::required("technicien_id")))?,
             },
             LifecycleAction::Demarrer => Command::Demarrer,
             LifecycleAction::Suspendre => Command::Suspendre,
             LifecycleAction::Reprendre => Command::Reprendre,
             LifecycleAction::Cloturer => Command::Cloturer(Cloture {
                 rapport_intervention: self.remarque.clone().ok_or_else(|| {
-                    required("remarque", "Un rapport est obligatoire pour clôturer")
+                    missing("remarque", "Un rapport est obligatoire pour clôturer")
                 })?,
                 travaux_realises: None,
                 recommandations: None,
@@ -132,7 +134,7 @@ impl StatutChange {
                 raison: self
                     .remarque
                     .clone()
-                    .ok_or_else(|| required("remarque", "Un motif est obligatoire pour annuler"))?,
+                    .ok_or_else(|| missing("remarque", "Un motif est obligatoire pour annuler"))?,
             },
             LifecycleAction::Archiver => Command::Archiver,
             LifecycleAction::Valider => Command::Valider {
