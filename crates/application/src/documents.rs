@@ -104,7 +104,7 @@ fn assignee(
     uow: &mut dyn UnitOfWork,
     i: &Intervention,
 ) -> Result<Option<erp_domain::UserId>, AppError> {
-    Ok(match i.technicien_id {
+    Ok(match i.technicien_id() {
         Some(t) => uow.technicien_by_id(t)?.map(|t| t.user.id),
         None => None,
     })

@@ -9,8 +9,8 @@ use erp_domain::equipement::EquipementId;
 use erp_domain::error::{FieldViolation, ViolationCode};
 use erp_domain::intervention::command::{Cloture, Command, LifecycleError};
 use erp_domain::intervention::{
-    HistoryEntry, Intervention, InterventionFilter, InterventionId, InterventionSortField,
-    NewHistory, NewIntervention, Origin,
+    HistoryEntry, Intervention, InterventionEdit, InterventionFilter, InterventionId,
+    InterventionSortField, NewHistory, NewIntervention, Origin,
 };
 use erp_domain::lifecycle::{self, LifecycleAction, TransitionRefused, allowed_targets};
 use erp_domain::list::{Listed, Page, SortKey};
@@ -177,8 +177,8 @@ pub const fn statut_action(target: StatutIntervention) -> Action {
 
 /// `interventions_created_total`, and the assignment of one created assigned.
 pub(crate) fn record_creation(i: &Intervention) {
-    telemetry::intervention_created(i.type_intervention);
-    if i.statut == StatutIntervention::Affectee {
+    telemetry::intervention_created(i.type_intervention());
+    if i.statut() == StatutIntervention::Affectee {
         telemetry::transition(StatutIntervention::Ouverte, StatutIntervention::Affectee);
     }
 }
@@ -222,7 +222,7 @@ impl Application {
         id: InterventionId,
     ) -> Result<Intervention, AppError> {
         uow.intervention_by_id(id)?
-            .filter(|i| sees_client_row(caller.user.role, caller.user.client_id, i.client_id))
+            .filter(|i| sees_client_row(caller.user.role, caller.user.client_id, i.client_id()))
             .ok_or_else(not_found)
     }
 
@@ -299,7 +299,7 @@ impl Application {
         for row in created.opening_history(origin) {
             uow.insert_history(&row)?;
         }
-        if created.technicien_id.is_some()
+        if created.technicien_id().is_some()
             && let Some(event) = notify::lifecycle_event(ActionHistorique::Affectation, created)
         {
             notify::emit(uow, &self.notifications, &event, created, now)?;
@@ -393,10 +393,9 @@ impl Application {
         let result = transaction(self.ports.db.as_ref(), TransactionMode::ReadWrite, |uow| {
             for _ in 0..RETRIES {
                 let mut current = Self::visible_intervention(uow, caller, id)?;
-                let read_version = current.version;
+                let read_version = current.version();
                 let history = step(uow, &mut current)?;
-                current.version = read_version + 1;
-                current.updated_at = now;
+                current.record_write(read_version, now);
                 if uow.update_intervention_if_version(&current, read_version)? {
                     if let Some(h) = history {
                         moved = h.from_statut.map(|from| (from, h.to_statut));
@@ -418,8 +417,8 @@ impl Application {
         result
     }
 
-    /// `PUT`/`PATCH /interventions/{id}`: `change` edits the editable fields; a new
-    /// `equipement` re-derives the client account.
+    /// `PUT`/`PATCH /interventions/{id}`: applies `edit`; a new `equipement` re-derives the
+    /// client account.
     ///
     /// # Errors
     /// 403; 404; 404 équipement; 409 stale version; 409 final statut.
@@ -429,27 +428,24 @@ impl Application {
         id: InterventionId,
         expected_version: Option<i32>,
         equipement: Option<EquipementId>,
-        change: impl Fn(&mut Intervention) + Send,
+        edit: &InterventionEdit,
     ) -> Result<Intervention, AppError> {
         authorize(caller.user.role, Action::EditInterventions)?;
         self.rewrite(caller, id, |uow, i| {
-            if let Some(e) = equipement {
-                let eq = uow
-                    .equipement_by_id(e)?
-                    .ok_or_else(|| AppError::NotFound("Équipement cible introuvable".into()))?;
-                i.equipement_id = eq.id;
-                i.client_id = eq.fields.client_id;
+            let target = match equipement {
+                Some(e) => {
+                    let eq = uow
+                        .equipement_by_id(e)?
+                        .ok_or_else(|| AppError::NotFound("Équipement cible introuvable".into()))?;
+                    Some((eq.id, eq.fields.client_id))
+                }
+                None => None,
+            };
+            if expected_version.is_some_and(|v| v != i.version()) {
+                return Err(stale(i.version()));
             }
-            if expected_version.is_some_and(|v| v != i.version) {
-                return Err(stale(i.version));
-            }
-            if i.statut.is_final() {
-                return Err(AppError::Conflict(format!(
-                    "Intervention non modifiable dans le statut '{}'",
-                    i.statut
-                )));
-            }
-            change(i);
+            i.edit(edit, target)
+                .map_err(|e| AppError::Conflict(e.message()))?;
             Ok(None)
         })
     }
@@ -472,13 +468,13 @@ impl Application {
         let current = transaction(self.ports.db.as_ref(), TransactionMode::ReadOnly, |uow| {
             let i = Self::visible_intervention(uow, caller, id)?;
             if role_action == Action::WorkOnInterventions {
-                let assignee = match i.technicien_id {
+                let assignee = match i.technicien_id() {
                     Some(t) => uow.technicien_by_id(t)?.map(|t| t.user.id),
                     None => None,
                 };
                 check_assignment(caller.user.role, caller.user.id, assignee)?;
             }
-            Ok::<_, AppError>(i.statut)
+            Ok::<_, AppError>(i.statut())
         });
         let current = self.audit_if_denied(caller, current, ctx)?;
         let action = lifecycle::action_for_target(current, target).map_err(refused)?;
@@ -526,7 +522,7 @@ impl Application {
                     | LifecycleAction::Reprendre
                     | LifecycleAction::Cloturer
             ) {
-                let assignee = match i.technicien_id {
+                let assignee = match i.technicien_id() {
                     Some(t) => uow.technicien_by_id(t)?.map(|t| t.user.id),
                     None => None,
                 };
@@ -536,8 +532,8 @@ impl Application {
                 uow.technicien_by_id(*technicien)?
                     .ok_or_else(|| AppError::NotFound("Technicien assigné introuvable".into()))?;
             }
-            if request.expected_version.is_some_and(|v| v != i.version) {
-                return Err(stale(i.version));
+            if request.expected_version.is_some_and(|v| v != i.version()) {
+                return Err(stale(i.version()));
             }
             let history = i
                 .apply(

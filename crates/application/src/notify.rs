@@ -36,7 +36,7 @@ fn active_users(
 }
 
 fn assignee(uow: &mut dyn UnitOfWork, i: &Intervention) -> Result<Option<User>, AppError> {
-    Ok(match i.technicien_id {
+    Ok(match i.technicien_id() {
         Some(t) => uow
             .technicien_by_id(t)?
             .map(|t| t.user)
@@ -55,7 +55,7 @@ fn recipients(
     match event {
         DomainEvent::Assigned { .. } => out.extend(assignee(uow, i)?),
         DomainEvent::Closed { .. } => {
-            let creator = match i.created_by_id {
+            let creator = match i.created_by_id() {
                 Some(u) => uow.user_by_id(u)?.filter(|u| {
                     u.is_active && matches!(u.role, UserRole::Admin | UserRole::Responsable)
                 }),
@@ -65,7 +65,7 @@ fn recipients(
                 Some(c) => out.push(c),
                 None => out.extend(active_users(uow, UserRole::Responsable, None)?),
             }
-            if let Some(client) = i.client_id {
+            if let Some(client) = i.client_id() {
                 out.extend(active_users(uow, UserRole::Client, Some(client))?);
             }
         }
@@ -150,15 +150,15 @@ pub(crate) fn lifecycle_event(action: ActionHistorique, i: &Intervention) -> Opt
     match action {
         ActionHistorique::Affectation | ActionHistorique::Reaffectation => {
             Some(DomainEvent::Assigned {
-                intervention: i.id,
-                titre: i.titre.clone(),
-                at: i.date_affectation?,
+                intervention: i.id(),
+                titre: i.titre().to_owned(),
+                at: i.date_affectation()?,
             })
         }
         ActionHistorique::Cloture => Some(DomainEvent::Closed {
-            intervention: i.id,
-            titre: i.titre.clone(),
-            at: i.date_cloture?,
+            intervention: i.id(),
+            titre: i.titre().to_owned(),
+            at: i.date_cloture()?,
         }),
         _ => None,
     }

@@ -449,7 +449,7 @@ impl Application {
                 };
             }
             let intervention = self.generate_intervention(uow, &p, due, origine, by, now)?;
-            uow.link_occurrence(id, due, intervention.id)?;
+            uow.link_occurrence(id, due, intervention.id())?;
             Ok(Generation::Created(Box::new((p, intervention))))
         })
     }
@@ -503,9 +503,9 @@ impl Application {
         };
         self.record_opening(uow, &created, origin, now)?;
         let event = DomainEvent::Generated {
-            intervention: created.id,
-            titre: created.titre.clone(),
-            at: created.date_creation,
+            intervention: created.id(),
+            titre: created.titre().to_owned(),
+            at: created.date_creation(),
             due,
         };
         notify::emit(uow, &self.notifications, &event, &created, now)?;
@@ -522,16 +522,16 @@ impl Application {
         transaction(self.ports.db.as_ref(), TransactionMode::ReadWrite, |uow| {
             let late = uow.overdue_unnotified(now, 500)?;
             for i in &late {
-                let Some(date_limite) = i.date_limite else {
+                let Some(date_limite) = i.date_limite() else {
                     continue;
                 };
                 let event = DomainEvent::Overdue {
-                    intervention: i.id,
-                    titre: i.titre.clone(),
+                    intervention: i.id(),
+                    titre: i.titre().to_owned(),
                     date_limite,
                 };
                 notify::emit(uow, &self.notifications, &event, i, now)?;
-                uow.mark_overdue_notified(i.id, now)?;
+                uow.mark_overdue_notified(i.id(), now)?;
             }
             Ok(late.len())
         })

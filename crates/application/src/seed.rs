@@ -498,7 +498,7 @@ impl Application {
                 LifecycleAction::Suspendre => (Command::Suspendre, &caller(tech_user)),
                 LifecycleAction::Reprendre => (Command::Reprendre, &caller(tech_user)),
             };
-            self.act_on_intervention(actor, intervention.id, &ActionRequest::of(command), &ctx)?;
+            self.act_on_intervention(actor, intervention.id(), &ActionRequest::of(command), &ctx)?;
         }
         Ok(())
     }

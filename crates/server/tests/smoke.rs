@@ -544,19 +544,19 @@ fn seeded_interventions(workdir: &Path) -> Vec<(String, String, String, i64, Opt
         )
     })
     .unwrap();
-    let first = listed.items[0].date_creation;
+    let first = listed.items[0].date_creation();
     listed
         .items
         .iter()
-        .filter(|i| i.planning_id.is_none())
+        .filter(|i| i.planning_id().is_none())
         .map(|i| {
             (
-                i.titre.clone(),
-                i.statut.as_str().to_owned(),
-                i.priorite.as_str().to_owned(),
-                i.equipement_id.get(),
-                i.technicien_id.map(|t| t.get()),
-                (i.date_creation - first).num_seconds(),
+                i.titre().to_owned(),
+                i.statut().as_str().to_owned(),
+                i.priorite().as_str().to_owned(),
+                i.equipement_id().get(),
+                i.technicien_id().map(|t| t.get()),
+                (i.date_creation() - first).num_seconds(),
             )
         })
         .collect()

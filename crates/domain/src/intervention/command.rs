@@ -117,10 +117,10 @@ impl Intervention {
         remarque: Option<String>,
         now: Timestamp,
     ) -> Result<NewHistory, LifecycleError> {
-        let transition =
-            lifecycle::apply(self.statut, command.action()).map_err(LifecycleError::Refused)?;
+        let transition = lifecycle::apply(self.record.statut, command.action())
+            .map_err(LifecycleError::Refused)?;
         let mut history = NewHistory {
-            intervention_id: self.id,
+            intervention_id: self.record.id,
             action: transition.history,
             from_statut: Some(transition.from),
             to_statut: transition.to,
@@ -131,52 +131,55 @@ impl Intervention {
         };
         match command {
             Command::Affecter { technicien } => {
-                if self.technicien_id == Some(technicien) {
+                if self.record.technicien_id == Some(technicien) {
                     return Err(LifecycleError::AlreadyAssigned);
                 }
-                self.technicien_id = Some(technicien);
-                self.date_affectation = Some(now);
+                self.record.technicien_id = Some(technicien);
+                self.record.date_affectation = Some(now);
                 history.technicien_id = Some(technicien);
             }
             Command::Demarrer => {
-                self.date_debut_travaux.get_or_insert(now);
+                self.record.date_debut_travaux.get_or_insert(now);
             }
             Command::Suspendre | Command::Reprendre => {}
             Command::Cloturer(r) => {
-                self.rapport_intervention = Some(r.rapport_intervention);
-                self.travaux_realises = r.travaux_realises.or(self.travaux_realises.take());
-                self.recommandations = r.recommandations.or(self.recommandations.take());
-                self.duree_reelle = r.duree_reelle.or(self.duree_reelle);
-                self.temps_deplacement = r.temps_deplacement.or(self.temps_deplacement);
-                self.cout_reel = r.cout_reel.or(self.cout_reel);
-                self.cout_pieces = r.cout_pieces.or(self.cout_pieces);
-                self.cout_main_oeuvre = r.cout_main_oeuvre.or(self.cout_main_oeuvre);
-                self.date_fin_travaux = Some(now);
-                self.date_cloture = Some(now);
+                self.record.rapport_intervention = Some(r.rapport_intervention);
+                self.record.travaux_realises =
+                    r.travaux_realises.or(self.record.travaux_realises.take());
+                self.record.recommandations =
+                    r.recommandations.or(self.record.recommandations.take());
+                self.record.duree_reelle = r.duree_reelle.or(self.record.duree_reelle);
+                self.record.temps_deplacement =
+                    r.temps_deplacement.or(self.record.temps_deplacement);
+                self.record.cout_reel = r.cout_reel.or(self.record.cout_reel);
+                self.record.cout_pieces = r.cout_pieces.or(self.record.cout_pieces);
+                self.record.cout_main_oeuvre = r.cout_main_oeuvre.or(self.record.cout_main_oeuvre);
+                self.record.date_fin_travaux = Some(now);
+                self.record.date_cloture = Some(now);
             }
             Command::Annuler { raison } => {
-                self.motif_annulation = Some(raison.clone());
-                self.date_annulation = Some(now);
+                self.record.motif_annulation = Some(raison.clone());
+                self.record.date_annulation = Some(now);
                 history.remarque = Some(raison);
             }
             Command::Archiver => {
-                self.date_archivage = Some(now);
+                self.record.date_archivage = Some(now);
             }
             Command::Valider {
                 satisfaction,
                 commentaire,
             } => {
-                if self.validation_client {
+                if self.record.validation_client {
                     return Err(LifecycleError::AlreadyValidated);
                 }
-                self.validation_client = true;
-                self.date_validation_client = Some(now);
-                self.satisfaction_client = satisfaction;
-                self.commentaire_client.clone_from(&commentaire);
+                self.record.validation_client = true;
+                self.record.date_validation_client = Some(now);
+                self.record.satisfaction_client = satisfaction;
+                self.record.commentaire_client.clone_from(&commentaire);
                 history.remarque = commentaire;
             }
         }
-        self.statut = transition.to;
+        self.record.statut = transition.to;
         Ok(history)
     }
 }
@@ -233,18 +236,18 @@ mod tests {
     fn opening_starts_ouverte_or_affectee_with_its_history() {
         let mut i = Intervention::open(new(None), at(0));
         assert_eq!(
-            (i.statut, i.version, i.date_affectation),
+            (i.statut(), i.version(), i.date_affectation()),
             (Ouverte, 1, None)
         );
-        i.id = crate::ids::InterventionId::new(7);
+        i = i.stored_as(crate::ids::InterventionId::new(7));
         let rows = i.opening_history(Origin::Creation);
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].action, ActionHistorique::Creation);
         assert_eq!((rows[0].from_statut, rows[0].to_statut), (None, Ouverte));
 
         let mut i = Intervention::open(new(Some(4)), at(0));
-        assert_eq!((i.statut, i.date_affectation), (Affectee, Some(at(0))));
-        i.id = crate::ids::InterventionId::new(8);
+        assert_eq!((i.statut(), i.date_affectation()), (Affectee, Some(at(0))));
+        i = i.stored_as(crate::ids::InterventionId::new(8));
         let rows = i.opening_history(Origin::GeneratedByScheduler);
         let actions: Vec<_> = rows.iter().map(|r| r.action).collect();
         assert_eq!(
@@ -274,21 +277,21 @@ mod tests {
             (h.action, h.remarque.as_deref()),
             (ActionHistorique::Affectation, Some("urgent"))
         );
-        assert_eq!((i.statut, i.date_affectation), (Affectee, Some(at(10))));
+        assert_eq!((i.statut(), i.date_affectation()), (Affectee, Some(at(10))));
         i.apply(Command::Demarrer, ADMIN, None, at(20))?;
         i.apply(Command::Suspendre, ADMIN, None, at(30))?;
         i.apply(Command::Reprendre, ADMIN, None, at(40))?;
         assert_eq!(
-            (i.statut, i.date_debut_travaux),
+            (i.statut(), i.date_debut_travaux()),
             (EnCours, Some(at(20))),
             "a resumption keeps the first start"
         );
         let h = i.apply(Command::Cloturer(report()), ADMIN, None, at(50))?;
         assert_eq!((h.from_statut, h.to_statut), (Some(EnCours), Cloturee));
-        assert_eq!(i.rapport_intervention.as_deref(), Some("Joint changé"));
-        assert_eq!((i.duree_reelle, i.cout_reel), (Some(45), Some(12_000)));
+        assert_eq!(i.rapport_intervention(), Some("Joint changé"));
+        assert_eq!((i.duree_reelle(), i.cout_reel()), (Some(45), Some(12_000)));
         assert_eq!(
-            (i.date_fin_travaux, i.date_cloture),
+            (i.date_fin_travaux(), i.date_cloture()),
             (Some(at(50)), Some(at(50)))
         );
         let h = i.apply(
@@ -304,7 +307,7 @@ mod tests {
             (h.to_statut, h.remarque.as_deref()),
             (Cloturee, Some("Parfait"))
         );
-        assert!(i.validation_client);
+        assert!(i.validation_client());
         assert_eq!(
             i.apply(
                 Command::Valider {
@@ -318,7 +321,7 @@ mod tests {
             Err(LifecycleError::AlreadyValidated)
         );
         i.apply(Command::Archiver, ADMIN, None, at(70))?;
-        assert_eq!((i.statut, i.date_archivage), (Archivee, Some(at(70))));
+        assert_eq!((i.statut(), i.date_archivage()), (Archivee, Some(at(70))));
         Ok(())
     }
 
@@ -350,7 +353,7 @@ mod tests {
     #[test]
     fn cancelling_records_the_reason_as_the_remark() -> Result<(), LifecycleError> {
         let mut i = Intervention::open(new(None), at(0));
-        i.travaux_realises = Some("déjà fait".into());
+        i.record.travaux_realises = Some("déjà fait".into());
         let h = i.apply(
             Command::Annuler {
                 raison: "Doublon".into(),
@@ -361,7 +364,7 @@ mod tests {
         )?;
         assert_eq!(h.remarque.as_deref(), Some("Doublon"));
         assert_eq!(
-            (i.statut, i.motif_annulation.as_deref(), i.date_annulation),
+            (i.statut(), i.motif_annulation(), i.date_annulation()),
             (Annulee, Some("Doublon"), Some(at(9)))
         );
         Ok(())
@@ -371,12 +374,56 @@ mod tests {
     fn closing_keeps_the_fields_the_report_leaves_out() -> Result<(), LifecycleError> {
         let mut i = Intervention::open(new(Some(4)), at(0));
         i.apply(Command::Demarrer, ADMIN, None, at(1))?;
-        i.travaux_realises = Some("avant".into());
-        i.cout_pieces = Some(500);
+        i.record.travaux_realises = Some("avant".into());
+        i.record.cout_pieces = Some(500);
         i.apply(Command::Cloturer(report()), ADMIN, None, at(2))?;
-        assert_eq!(i.travaux_realises.as_deref(), Some("avant"));
-        assert_eq!(i.cout_pieces, Some(500));
-        assert_eq!(i.recommandations.as_deref(), Some("Surveiller"));
+        assert_eq!(i.travaux_realises(), Some("avant"));
+        assert_eq!(i.cout_pieces(), Some(500));
+        assert_eq!(i.recommandations(), Some("Surveiller"));
         Ok(())
+    }
+
+    #[test]
+    fn an_edit_changes_only_what_it_names_and_never_a_final_intervention()
+    -> Result<(), LifecycleError> {
+        use crate::intervention::{InterventionEdit, NotEditable};
+        let mut i = Intervention::open(new(None), at(0));
+        let edit = InterventionEdit {
+            titre: Some("Nouveau titre".into()),
+            description: Some(None),
+            cout_estime: Some(Some(1_200)),
+            ..InterventionEdit::default()
+        };
+        let moved = (EquipementId::new(9), Some(crate::ids::ClientId::new(3)));
+        assert_eq!(i.edit(&edit, Some(moved)), Ok(()));
+        assert_eq!(
+            (i.titre(), i.description(), i.cout_estime(), i.priorite()),
+            ("Nouveau titre", None, Some(1_200), PrioriteIntervention::Normale)
+        );
+        assert_eq!((i.equipement_id(), i.client_id()), moved);
+
+        i.apply(
+            Command::Annuler {
+                raison: "Doublon".into(),
+            },
+            ADMIN,
+            None,
+            at(1),
+        )?;
+        let before = i.clone();
+        assert_eq!(i.edit(&edit, None), Err(NotEditable(Annulee)));
+        assert_eq!(i, before);
+        assert_eq!(
+            NotEditable(Annulee).message(),
+            "Intervention non modifiable dans le statut 'annulee'"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_write_moves_the_version_on_from_the_one_read() {
+        let mut i = Intervention::open(new(None), at(0));
+        i.record_write(4, at(5));
+        assert_eq!((i.version(), i.updated_at()), (5, at(5)));
     }
 }

@@ -11,9 +11,19 @@ pub use crate::ids::InterventionId;
 
 pub mod command;
 
-/// A stored intervention.
+/// An intervention. Its fields are private: it changes only through [`Intervention::open`],
+/// [`Intervention::apply`] (lifecycle commands), [`Intervention::edit`] and
+/// [`Intervention::record_write`]; everything else reads it through its accessors.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Intervention {
+    record: InterventionRecord,
+}
+
+/// The stored form of an intervention: what persistence reads from and writes to its row.
+/// Building one is no way to change an intervention: only [`Intervention::restore`] (for the
+/// storage adapter) turns it into one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterventionRecord {
     /// Id.
     pub id: InterventionId,
     /// 1–255.
@@ -141,7 +151,7 @@ impl Intervention {
     #[must_use]
     pub fn open(new: NewIntervention, now: Timestamp) -> Self {
         let assigned = new.technicien_id.is_some();
-        Self {
+        Self::restore(InterventionRecord {
             id: InterventionId::new(0),
             titre: new.titre,
             description: new.description,
@@ -184,7 +194,32 @@ impl Intervention {
             created_by_id: new.created_by_id,
             created_at: now,
             updated_at: now,
-        }
+        })
+    }
+
+    /// An intervention as the store holds it (the storage adapter's constructor).
+    #[must_use]
+    pub const fn restore(record: InterventionRecord) -> Self {
+        Self { record }
+    }
+
+    /// The stored form, for the storage adapter.
+    #[must_use]
+    pub const fn record(&self) -> &InterventionRecord {
+        &self.record
+    }
+
+    /// The stored intervention `self` became: its id given by the store.
+    #[must_use]
+    pub fn stored_as(mut self, id: InterventionId) -> Self {
+        self.record.id = id;
+        self
+    }
+
+    /// Counts a write read at version `read_version`: the next version, stamped `now`.
+    pub fn record_write(&mut self, read_version: i32, now: Timestamp) {
+        self.record.version = read_version + 1;
+        self.record.updated_at = now;
     }
 
     /// The history rows of a just stored intervention (its id known): the creation or
@@ -206,14 +241,14 @@ impl Intervention {
             ),
         };
         let row = |action, from_statut, to_statut, remarque, technicien_id| NewHistory {
-            intervention_id: self.id,
+            intervention_id: self.record.id,
             action,
             from_statut,
             to_statut,
             remarque,
             technicien_id,
-            user_id: self.created_by_id,
-            horodatage: self.created_at,
+            user_id: self.record.created_by_id,
+            horodatage: self.record.created_at,
         };
         let mut rows = vec![row(
             action,
@@ -222,13 +257,13 @@ impl Intervention {
             Some(remarque.to_owned()),
             None,
         )];
-        if self.technicien_id.is_some() {
+        if self.record.technicien_id.is_some() {
             rows.push(row(
                 ActionHistorique::Affectation,
                 Some(StatutIntervention::Ouverte),
                 StatutIntervention::Affectee,
                 None,
-                self.technicien_id,
+                self.record.technicien_id,
             ));
         }
         rows
@@ -237,7 +272,161 @@ impl Intervention {
     /// `en_retard`: a due date in the past while still active.
     #[must_use]
     pub fn en_retard(&self, now: Timestamp) -> bool {
-        self.date_limite.is_some_and(|d| d < now) && self.statut.is_active()
+        self.record.date_limite.is_some_and(|d| d < now) && self.record.statut.is_active()
+    }
+}
+
+/// Read accessors of [`Intervention`], one per stored field: `copy` fields by value, text
+/// borrowed.
+macro_rules! read_accessors {
+    ($($kind:ident $name:ident: $ty:ty, $doc:literal;)*) => {
+        impl Intervention {
+            $(read_accessors!(@one $kind $name: $ty, $doc);)*
+        }
+    };
+    (@one copy $name:ident: $ty:ty, $doc:literal) => {
+        #[doc = $doc]
+        #[must_use]
+        pub const fn $name(&self) -> $ty {
+            self.record.$name
+        }
+    };
+    (@one text $name:ident: $ty:ty, $doc:literal) => {
+        #[doc = $doc]
+        #[must_use]
+        pub fn $name(&self) -> $ty {
+            &self.record.$name
+        }
+    };
+    (@one optional_text $name:ident: $ty:ty, $doc:literal) => {
+        #[doc = $doc]
+        #[must_use]
+        pub fn $name(&self) -> $ty {
+            self.record.$name.as_deref()
+        }
+    };
+}
+
+read_accessors! {
+    copy id: InterventionId, "Id (0 until stored).";
+    text titre: &str, "1–255.";
+    optional_text description: Option<&str>, "≤ 10 000.";
+    copy type_intervention: InterventionType, "JSON `type`.";
+    copy statut: StatutIntervention, "Changed only by lifecycle commands.";
+    copy priorite: PrioriteIntervention, "Priority.";
+    copy urgence: bool, "Urgent flag.";
+    copy date_creation: Timestamp, "Business creation date.";
+    copy date_limite: Option<Timestamp>, "Due date.";
+    copy date_affectation: Option<Timestamp>, "Last (re-)assignment.";
+    copy date_debut_travaux: Option<Timestamp>, "First start.";
+    copy date_fin_travaux: Option<Timestamp>, "Set at closure.";
+    copy date_cloture: Option<Timestamp>, "Set at closure.";
+    copy date_annulation: Option<Timestamp>, "Set at cancellation.";
+    copy date_archivage: Option<Timestamp>, "Set at archiving.";
+    copy duree_estimee: Option<i32>, "Minutes.";
+    copy duree_reelle: Option<i32>, "Minutes.";
+    copy temps_deplacement: Option<i32>, "Minutes.";
+    copy cout_estime: Option<i64>, "Centimes.";
+    copy cout_reel: Option<i64>, "Centimes.";
+    copy cout_pieces: Option<i64>, "Centimes.";
+    copy cout_main_oeuvre: Option<i64>, "Centimes.";
+    optional_text rapport_intervention: Option<&str>, "Closure report.";
+    optional_text travaux_realises: Option<&str>, "Work done.";
+    optional_text recommandations: Option<&str>, "Recommendations.";
+    optional_text motif_annulation: Option<&str>, "Cancellation reason.";
+    copy validation_client: bool, "Validated by the client.";
+    copy date_validation_client: Option<Timestamp>, "When the client validated.";
+    copy satisfaction_client: Option<i32>, "1–5.";
+    optional_text commentaire_client: Option<&str>, "≤ 2000.";
+    copy version: i32, "Optimistic concurrency.";
+    copy equipement_id: EquipementId, "The équipement.";
+    copy technicien_id: Option<TechnicienId>, "The assignee.";
+    copy planning_id: Option<i64>, "The generating planning.";
+    copy client_id: Option<ClientId>, "Copied from the équipement.";
+    copy created_by_id: Option<UserId>, "The creator; `None` = the scheduler.";
+    copy created_at: Timestamp, "Creation.";
+    copy updated_at: Timestamp, "Last write.";
+}
+
+/// A partial update of the editable fields (`PUT`/`PATCH /interventions/{id}`): `None` leaves
+/// a field as it is; `Some(None)` clears a clearable one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InterventionEdit {
+    /// 1–255.
+    pub titre: Option<String>,
+    /// ≤ 10 000.
+    pub description: Option<Option<String>>,
+    /// JSON `type`.
+    pub type_intervention: Option<InterventionType>,
+    /// Priority.
+    pub priorite: Option<PrioriteIntervention>,
+    /// Urgent flag.
+    pub urgence: Option<bool>,
+    /// Due date.
+    pub date_limite: Option<Option<Timestamp>>,
+    /// Minutes.
+    pub duree_estimee: Option<Option<i32>>,
+    /// Centimes.
+    pub cout_estime: Option<Option<i64>>,
+}
+
+/// An edit refused: the intervention is in a final statut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotEditable(pub StatutIntervention);
+
+impl NotEditable {
+    /// The French message (API.md §3.6).
+    #[must_use]
+    pub fn message(self) -> String {
+        format!("Intervention non modifiable dans le statut '{}'", self.0)
+    }
+}
+
+impl Intervention {
+    /// Applies `edit`, and moves the intervention to `equipement` (with that équipement's
+    /// client account) when one is given.
+    ///
+    /// # Errors
+    /// [`NotEditable`] in a final statut (`cloturee`, `annulee`, `archivee`); the intervention
+    /// is then unchanged.
+    pub fn edit(
+        &mut self,
+        edit: &InterventionEdit,
+        equipement: Option<(EquipementId, Option<ClientId>)>,
+    ) -> Result<(), NotEditable> {
+        if self.record.statut.is_final() {
+            return Err(NotEditable(self.record.statut));
+        }
+        let r = &mut self.record;
+        if let Some((id, client)) = equipement {
+            r.equipement_id = id;
+            r.client_id = client;
+        }
+        if let Some(t) = &edit.titre {
+            r.titre.clone_from(t);
+        }
+        if let Some(d) = &edit.description {
+            r.description.clone_from(d);
+        }
+        if let Some(t) = edit.type_intervention {
+            r.type_intervention = t;
+        }
+        if let Some(p) = edit.priorite {
+            r.priorite = p;
+        }
+        if let Some(u) = edit.urgence {
+            r.urgence = u;
+        }
+        if let Some(d) = edit.date_limite {
+            r.date_limite = d;
+        }
+        if let Some(d) = edit.duree_estimee {
+            r.duree_estimee = d;
+        }
+        if let Some(c) = edit.cout_estime {
+            r.cout_estime = c;
+        }
+        Ok(())
     }
 }
 

@@ -8,6 +8,7 @@ use erp_application::interventions::{CreateIntervention, StatutChange, action_of
 use erp_domain::enums::{PrioriteIntervention, StatutIntervention};
 use erp_domain::equipement::{EquipementId, bounded_text};
 use erp_domain::error::{FieldViolation, ViolationCode};
+use erp_domain::intervention::InterventionEdit;
 use erp_domain::lifecycle::LifecycleAction;
 use erp_domain::technicien::TechnicienId;
 
@@ -133,7 +134,8 @@ async fn create(
     })
     .await?;
     let mut res = single(StatusCode::CREATED, &i, now);
-    if let Ok(location) = header::HeaderValue::from_str(&format!("/api/v1/interventions/{}", i.id))
+    if let Ok(location) =
+        header::HeaderValue::from_str(&format!("/api/v1/interventions/{}", i.id()))
     {
         res.headers_mut().insert(header::LOCATION, location);
     }
@@ -334,24 +336,17 @@ async fn update(
     let id = intervention_id(&raw)?;
     let now = state.clock().now();
     let i = use_case(&req, &state, move |app, _| {
-        app.update_intervention(&caller.0, id, expected, equipement, |i| {
-            if let Some(t) = &titre {
-                i.titre.clone_from(t);
-            }
-            description.clone().set_nullable(&mut i.description);
-            if let Some(t) = type_intervention {
-                i.type_intervention = t;
-            }
-            if let Some(p) = priorite {
-                i.priorite = p;
-            }
-            if let Some(u) = urgence {
-                i.urgence = u;
-            }
-            date_limite.clone().set_nullable(&mut i.date_limite);
-            duree_estimee.clone().set_nullable(&mut i.duree_estimee);
-            cout_estime.clone().set_nullable(&mut i.cout_estime);
-        })
+        let edit = InterventionEdit {
+            titre,
+            description: description.into_option(),
+            type_intervention,
+            priorite,
+            urgence,
+            date_limite: date_limite.into_option(),
+            duree_estimee: duree_estimee.into_option(),
+            cout_estime: cout_estime.into_option(),
+        };
+        app.update_intervention(&caller.0, id, expected, equipement, &edit)
     })
     .await?;
     Ok(single(StatusCode::OK, &i, now))

@@ -498,6 +498,6 @@ async fn generate(
         planning: planning_out(&p),
         intervention: intervention_out(&i, now),
     });
-    location(&mut res, &format!("/api/v1/interventions/{}", i.id));
+    location(&mut res, &format!("/api/v1/interventions/{}", i.id()));
     Ok(res)
 }

@@ -9,7 +9,7 @@ use erp_domain::enums::{
 use erp_domain::equipement::EquipementId;
 use erp_domain::intervention::{
     HistoryAuthor, HistoryEntry, Intervention, InterventionFilter, InterventionId,
-    InterventionSortField, NewHistory,
+    InterventionRecord, InterventionSortField, NewHistory,
 };
 use erp_domain::list::{Listed, Page, SortDir, SortKey, like_contains};
 use erp_domain::ports::{InterventionRepository, RepoError};
@@ -76,7 +76,7 @@ fn corrupt(id: i64, what: &str) -> RepoError {
 impl InterventionRow {
     pub(super) fn into_domain(self) -> Result<Intervention, RepoError> {
         let id = self.id;
-        Ok(Intervention {
+        Ok(Intervention::restore(InterventionRecord {
             id: InterventionId::new(id),
             type_intervention: self
                 .type_intervention
@@ -124,7 +124,7 @@ impl InterventionRow {
             created_by_id: self.created_by_id.map(UserId::new),
             created_at: from_db(self.created_at),
             updated_at: from_db(self.updated_at),
-        })
+        }))
     }
 }
 
@@ -298,7 +298,7 @@ impl InterventionRepository for DieselUnitOfWork<'_> {
     fn insert_intervention(&mut self, i: &Intervention) -> Result<Intervention, RepoError> {
         let row: InterventionRow =
             with_conn!(&mut self.conn, c => diesel::insert_into(interventions::table)
-            .values((intervention_values!(i), interventions::created_at.eq(to_db(i.created_at))))
+            .values((intervention_values!(i.record()), interventions::created_at.eq(to_db(i.created_at()))))
             .returning(InterventionRow::as_returning())
             .get_result(c))
             .map_err(map)?;
@@ -324,9 +324,9 @@ impl InterventionRepository for DieselUnitOfWork<'_> {
         expected_version: i32,
     ) -> Result<bool, RepoError> {
         let n = with_conn!(&mut self.conn, c => diesel::update(
-                interventions::table.filter(interventions::id.eq(i.id.get())).filter(interventions::version.eq(expected_version)),
+                interventions::table.filter(interventions::id.eq(i.id().get())).filter(interventions::version.eq(expected_version)),
             )
-            .set(intervention_values!(i))
+            .set(intervention_values!(i.record()))
             .execute(c))
         .map_err(map)?;
         Ok(n == 1)
