@@ -2,9 +2,9 @@
 //!
 //! The backend is chosen from the database URL. Every SQL difference between the two backends
 //! (row and advisory locks, planner hints, paging, timestamp storage, error wording,
-//! migrations, change tokens) is named in [`dialect`]; connection pools, PRAGMAs and transaction
-//! flavours are in [`database`]. Repositories are written once against [`dialect::Conn`],
-//! compiled for both backends, and never match on the backend.
+//! migrations, change tokens, pools, PRAGMAs and transaction flavours) is named in [`dialect`];
+//! [`database`] is the backend-neutral entry point. Repositories are written once against
+//! [`dialect::Conn`], compiled for both backends, and never match on the backend.
 
 mod counts;
 pub mod database;

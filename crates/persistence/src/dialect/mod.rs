@@ -13,6 +13,7 @@
 //! - [`time`]: timestamps as SQLite stores them (text) and as PostgreSQL does.
 //! - [`errors`]: both engines' constraint and busy errors mapped to [`erp_domain::ports::RepoError`].
 //! - [`migrations`]: the two migration sets, the migration lock and transaction.
+//! - [`pool`]: the pools, each backend's session settings and transaction flavours.
 
 pub(crate) mod change_token;
 pub(crate) mod errors;
@@ -20,6 +21,7 @@ pub(crate) mod locking;
 pub mod migrations;
 pub(crate) mod paging;
 pub(crate) mod planner;
+pub mod pool;
 pub(crate) mod time;
 
 use diesel::pg::PgConnection;
