@@ -98,3 +98,40 @@ pub(crate) fn transaction_advisory_lock(conn: &mut Conn<'_>, key: i64) -> QueryR
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::pg::Pg;
+    use diesel::prelude::*;
+    use diesel::sqlite::Sqlite;
+
+    use super::{Lockable as _, RowLock};
+    use crate::schema::users;
+
+    fn pg(lock: RowLock) -> String {
+        diesel::debug_query::<Pg, _>(&users::table.find(7_i64).locked(lock)).to_string()
+    }
+
+    fn sqlite(lock: RowLock) -> String {
+        diesel::debug_query::<Sqlite, _>(&users::table.find(7_i64).locked(lock)).to_string()
+    }
+
+    #[test]
+    fn a_row_lock_is_for_update_on_postgres_and_nothing_on_sqlite() {
+        let locked = pg(RowLock::ForUpdate);
+        assert!(
+            locked.contains(r#"WHERE ("users"."id" = $1) FOR UPDATE"#),
+            "{locked}"
+        );
+        assert_eq!(locked.replace(" FOR UPDATE", ""), pg(RowLock::None));
+        assert!(!sqlite(RowLock::ForUpdate).contains("FOR UPDATE"));
+        assert_eq!(sqlite(RowLock::ForUpdate), sqlite(RowLock::None));
+    }
+
+    #[test]
+    fn the_lock_is_the_same_sql_as_diesels_for_update() {
+        let diesels =
+            diesel::debug_query::<Pg, _>(&users::table.find(7_i64).for_update()).to_string();
+        assert_eq!(pg(RowLock::ForUpdate), diesels);
+    }
+}
