@@ -1,17 +1,17 @@
 //! Everything that differs between SQLite and PostgreSQL, each difference named by what it is
 //! (issue 22, docs/decisions.md "Persistence: one dialect module"). Repositories never match on
-//! the backend: they write a query once, run it through [`with_conn!`], and call the functions
+//! the backend: they write a query once, run it through [`with_conn!`](crate::with_conn), and call the functions
 //! here where the two engines need different SQL or none at all.
 //!
-//! - [`Conn`] and [`with_conn!`]: one borrowed connection of either backend, and the one macro
+//! - [`Conn`] and [`with_conn!`](crate::with_conn): one borrowed connection of either backend, and the one macro
 //!   that compiles a diesel expression once per backend.
-//! - [`locking`]: `SELECT … FOR UPDATE` and transaction advisory locks (PostgreSQL only; SQLite
+//! - `locking`: `SELECT … FOR UPDATE` and transaction advisory locks (PostgreSQL only; SQLite
 //!   write transactions already run one at a time).
-//! - [`planner`]: SQLite's `likelihood()` hints.
-//! - [`change_token`]: what says "the database has not changed" (the count cache's key).
-//! - [`paging`]: `LIMIT` written into the SQL on SQLite, bound on PostgreSQL.
-//! - [`time`]: timestamps as SQLite stores them (text) and as PostgreSQL does.
-//! - [`errors`]: both engines' constraint and busy errors mapped to [`erp_domain::ports::RepoError`].
+//! - `planner`: SQLite's `likelihood()` hints.
+//! - `change_token`: what says "the database has not changed" (the count cache's key).
+//! - `paging`: `LIMIT` written into the SQL on SQLite, bound on PostgreSQL.
+//! - `time`: timestamps as SQLite stores them (text) and as PostgreSQL does.
+//! - `errors`: both engines' constraint and busy errors mapped to [`erp_domain::ports::RepoError`].
 //! - [`migrations`]: the two migration sets, the migration lock and transaction.
 //! - [`pool`]: the pools, each backend's session settings and transaction flavours.
 

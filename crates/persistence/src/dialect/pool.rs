@@ -1,6 +1,6 @@
 //! Connections: one r2d2 pool per backend, each backend's session settings (SQLite's PRAGMAs,
 //! PostgreSQL's idle check and broken-connection detection), and each backend's transaction
-//! flavours. [`crate::Database`] holds a [`Pools`] and never matches on the backend.
+//! flavours. [`crate::Database`] holds a `Pools` and never matches on the backend.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
