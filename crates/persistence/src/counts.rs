@@ -8,10 +8,7 @@
 //! token*, read before the count was made, and served again only while a fresh token reads
 //! the same:
 //!
-//! - **SQLite**: `PRAGMA data_version` of a connection of our own that never writes. It changes
-//!   with every commit of every other connection — the pool's, and any other process's.
-//! - **PostgreSQL**: `pg_current_snapshot()`. Two equal snapshots mean that no transaction that
-//!   writes began or ended in between, in any session: another replica's writes count too.
+//! (`dialect::change_token`: SQLite's `PRAGMA data_version`, PostgreSQL's snapshot).
 //!
 //! The token is always read *before* the count. A commit landing between the two at worst
 //! leaves a count that already includes it under an older token — the next reader counts
@@ -23,23 +20,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use diesel::connection::SimpleConnection as _;
-use diesel::dsl::sql;
-use diesel::sql_types::{BigInt, Text};
-use diesel::sqlite::SqliteConnection;
-use diesel::{Connection as _, QueryableByName, RunQueryDsl as _};
 use erp_domain::intervention::InterventionFilter;
 
 use crate::dialect::Conn;
-
-/// What the database looked like when a count was made.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ChangeToken {
-    /// `PRAGMA data_version` of the watching connection.
-    Sqlite(i64),
-    /// `pg_current_snapshot()` as text (`xmin:xmax:xip,…`).
-    Postgres(String),
-}
+use crate::dialect::change_token::{ChangeToken, ChangeWatcher};
 
 /// Distinct filters remembered at most; the map is emptied when full (filters in use are few:
 /// the screens' saved views), which costs one count per filter afterwards.
@@ -54,18 +38,11 @@ pub struct CountCacheStats {
     pub misses: u64,
 }
 
-#[derive(QueryableByName)]
-struct DataVersion {
-    #[diesel(sql_type = BigInt)]
-    data_version: i64,
-}
-
 /// The remembered counts of one [`crate::Database`].
 pub(crate) struct CountCache {
     entries: Mutex<HashMap<InterventionFilter, (ChangeToken, i64)>>,
-    /// SQLite only: the connection whose `data_version` is the token. It only ever reads that
-    /// PRAGMA, so every commit to the file is another connection's.
-    watcher: Option<Mutex<SqliteConnection>>,
+    /// Reads the database's change token.
+    watcher: ChangeWatcher,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -81,19 +58,18 @@ impl std::fmt::Debug for CountCache {
 impl CountCache {
     /// For PostgreSQL (the token is read on the unit of work's own connection).
     pub(crate) fn postgres() -> Self {
-        Self::with_watcher(None)
+        Self::with_watcher(ChangeWatcher::postgres())
     }
 
     /// For the SQLite file at `path`, watched through a connection of its own.
     pub(crate) fn sqlite(path: &str, busy_timeout_ms: u128) -> diesel::ConnectionResult<Self> {
-        let mut watcher = SqliteConnection::establish(path)?;
-        watcher
-            .batch_execute(&format!("PRAGMA busy_timeout = {busy_timeout_ms};"))
-            .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
-        Ok(Self::with_watcher(Some(Mutex::new(watcher))))
+        Ok(Self::with_watcher(ChangeWatcher::sqlite(
+            path,
+            busy_timeout_ms,
+        )?))
     }
 
-    fn with_watcher(watcher: Option<Mutex<SqliteConnection>>) -> Self {
+    fn with_watcher(watcher: ChangeWatcher) -> Self {
         Self {
             entries: Mutex::new(HashMap::new()),
             watcher,
@@ -129,7 +105,7 @@ impl CountCache {
             now: None,
             ..filter.clone()
         };
-        let token = self.token(conn)?;
+        let token = self.watcher.read(conn)?;
         let remembered = self
             .entries
             .lock()
@@ -152,27 +128,5 @@ impl CountCache {
         }
         entries.insert(key, (token, total));
         Ok(total)
-    }
-
-    /// The database's change token, read now.
-    fn token(&self, conn: &mut Conn<'_>) -> diesel::QueryResult<ChangeToken> {
-        match (&self.watcher, conn) {
-            (Some(watcher), _) => {
-                let mut watcher = watcher
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                let v: DataVersion =
-                    diesel::sql_query("PRAGMA data_version").get_result(&mut *watcher)?;
-                Ok(ChangeToken::Sqlite(v.data_version))
-            }
-            (None, Conn::Postgres(c)) => {
-                let snapshot: String = diesel::select(sql::<Text>("pg_current_snapshot()::text"))
-                    .get_result(&mut **c)?;
-                Ok(ChangeToken::Postgres(snapshot))
-            }
-            (None, Conn::Sqlite(_)) => Err(diesel::result::Error::QueryBuilderError(
-                "a SQLite count cache needs its watching connection".into(),
-            )),
-        }
     }
 }

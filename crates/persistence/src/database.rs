@@ -1,25 +1,18 @@
-//! The pooled database: URL parsing, r2d2 pools for both backends, SQLite PRAGMAs, and the
-//! [`TransactionRunner`] and [`DatabaseProbe`] ports.
+//! The pooled database: URL parsing, options, and the [`TransactionRunner`] and
+//! [`DatabaseProbe`] ports. The pools, each backend's session settings and transaction
+//! flavours are in [`crate::dialect::pool`].
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use diesel::connection::SimpleConnection as _;
-use diesel::pg::PgConnection;
-use diesel::r2d2::{
-    ConnectionManager, CustomizeConnection, ManageConnection, Pool, PooledConnection,
-    R2D2Connection as _,
-};
-use diesel::sqlite::SqliteConnection;
-use diesel::{Connection as _, RunQueryDsl as _};
 use erp_domain::ports::{
     DatabaseBackend, DatabaseProbe, MigrationStatus, ProbeError, RepoError, Rollback,
     TransactionMode, TransactionRunner, UnitOfWork,
 };
 
 use crate::counts::{CountCache, CountCacheStats};
-use crate::dialect::Conn;
-use crate::instrument::QueryInstrumentation;
+pub use crate::dialect::pool::{PgManager, PgPooled, PooledConn};
+use crate::dialect::pool::{PoolSettings, Pools};
 use crate::migrations::{self, MigrationError};
 use crate::repos::DieselUnitOfWork;
 
@@ -126,131 +119,6 @@ impl DatabaseUrl {
     }
 }
 
-enum Pools {
-    Sqlite(Pool<ConnectionManager<SqliteConnection>>),
-    Postgres(Pool<PgManager>),
-}
-
-/// A pooled connection of either backend, checked out for one unit of work.
-pub enum PooledConn {
-    /// SQLite.
-    Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
-    /// PostgreSQL.
-    Postgres(PooledConnection<PgManager>),
-}
-
-impl std::fmt::Debug for PooledConn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Sqlite(_) => "PooledConn::Sqlite",
-            Self::Postgres(_) => "PooledConn::Postgres",
-        })
-    }
-}
-
-impl PooledConn {
-    /// Borrows the connection as the backend-neutral [`Conn`].
-    pub fn as_conn(&mut self) -> Conn<'_> {
-        match self {
-            Self::Sqlite(c) => Conn::Sqlite(c),
-            Self::Postgres(c) => Conn::Postgres(&mut c.conn),
-        }
-    }
-}
-
-/// The PRAGMAs of D1, run on every new SQLite connection.
-#[derive(Debug, Clone, Copy)]
-struct SqlitePragmas {
-    busy_timeout: Duration,
-    cache_kib: u32,
-}
-
-impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.set_instrumentation(QueryInstrumentation::new("sqlite"));
-        // busy_timeout first, so that switching to WAL waits for a concurrent opener.
-        conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-             PRAGMA foreign_keys = ON; PRAGMA cache_size = -{};",
-            self.busy_timeout.as_millis(),
-            self.cache_kib
-        ))
-        .map_err(diesel::r2d2::Error::QueryError)
-    }
-}
-
-/// Instruments every new PostgreSQL connection.
-#[derive(Debug, Clone, Copy)]
-struct PgInstrumentation;
-
-impl CustomizeConnection<PgPooled, diesel::r2d2::Error> for PgInstrumentation {
-    fn on_acquire(&self, conn: &mut PgPooled) -> Result<(), diesel::r2d2::Error> {
-        conn.conn
-            .set_instrumentation(QueryInstrumentation::new("postgresql"));
-        Ok(())
-    }
-}
-
-/// A pooled PostgreSQL connection and what the pool needs to know about its health.
-#[expect(
-    missing_debug_implementations,
-    reason = "PgConnection has no Debug; nothing here is worth printing"
-)]
-pub struct PgPooled {
-    conn: PgConnection,
-    last_used: Instant,
-    broken: bool,
-}
-
-/// A connection that sat idle this long is checked (`SELECT 1`) before it is handed out: it
-/// may have died with a restarted server. One in steady use is not — a check on every
-/// checkout was one more round trip per unit of work (docs/benchmarks.md). A connection that
-/// fails while in use is discarded on return ([`Database::run_in_transaction`]).
-const PG_IDLE_CHECK: Duration = Duration::from_secs(1);
-
-/// diesel's PostgreSQL manager, with connections that remember when they were last used and
-/// whether they failed at the connection level.
-#[expect(
-    missing_debug_implementations,
-    reason = "diesel's ConnectionManager has no Debug"
-)]
-pub struct PgManager {
-    inner: ConnectionManager<PgConnection>,
-}
-
-impl ManageConnection for PgManager {
-    type Connection = PgPooled;
-    type Error = diesel::r2d2::Error;
-
-    fn connect(&self) -> Result<PgPooled, Self::Error> {
-        Ok(PgPooled {
-            conn: self.inner.connect()?,
-            last_used: Instant::now(),
-            broken: false,
-        })
-    }
-
-    fn is_valid(&self, c: &mut PgPooled) -> Result<(), Self::Error> {
-        c.conn.ping().map_err(diesel::r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, c: &mut PgPooled) -> bool {
-        c.broken || self.inner.has_broken(&mut c.conn)
-    }
-}
-
-/// Whether an error means the connection itself is gone (not a failed statement).
-fn is_connection_lost(e: &diesel::result::Error) -> bool {
-    use diesel::result::{DatabaseErrorKind, Error};
-    matches!(
-        e,
-        Error::DatabaseError(
-            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-            _
-        ) | Error::BrokenTransactionManager
-    )
-}
-
 /// The application database: a connection pool on one backend.
 pub struct Database {
     pools: Pools,
@@ -279,22 +147,42 @@ impl Database {
     /// # Errors
     /// [`ConnectError`] naming what is wrong; an unknown scheme never creates a file.
     pub fn connect(url: &str, options: DatabaseOptions) -> Result<Self, ConnectError> {
+        let settings = PoolSettings {
+            max_connections: options.max_connections,
+            acquire_timeout: options.acquire_timeout,
+        };
         let (pools, counts) = match DatabaseUrl::parse(url)? {
             DatabaseUrl::Sqlite(path) => {
-                let pool = sqlite_pool(&path, &options)?;
-                // After the pool: it has created the file and switched it to WAL.
-                let counts = CountCache::sqlite(
-                    &path.to_string_lossy(),
-                    options.sqlite_busy_timeout.as_millis(),
-                )
-                .map_err(|e| ConnectError::Connect {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|source| ConnectError::CreateDir {
+                        path: dir.to_owned(),
+                        source,
+                    })?;
+                }
+                let path = path.to_string_lossy();
+                let connect_error = |message: String| ConnectError::Connect {
                     backend: "sqlite",
-                    message: e.to_string(),
-                })?;
-                (Pools::Sqlite(pool), counts)
+                    message,
+                };
+                let pools = Pools::sqlite(
+                    &path,
+                    settings,
+                    options.sqlite_busy_timeout,
+                    options.sqlite_cache_kib,
+                )
+                .map_err(|e| connect_error(e.to_string()))?;
+                // After the pool: it has created the file and switched it to WAL.
+                let counts = CountCache::sqlite(&path, options.sqlite_busy_timeout.as_millis())
+                    .map_err(|e| connect_error(e.to_string()))?;
+                (pools, counts)
             }
             DatabaseUrl::Postgres(url) => (
-                Pools::Postgres(postgres_pool(&url, &options)?),
+                Pools::postgres(&url, settings, options.connect_timeout).map_err(|e| {
+                    ConnectError::Connect {
+                        backend: "postgres",
+                        message: e.to_string(),
+                    }
+                })?,
                 CountCache::postgres(),
             ),
         };
@@ -309,10 +197,7 @@ impl Database {
     /// The backend in use.
     #[must_use]
     pub fn backend(&self) -> DatabaseBackend {
-        match self.pools {
-            Pools::Sqlite(_) => DatabaseBackend::Sqlite,
-            Pools::Postgres(_) => DatabaseBackend::Postgres,
-        }
+        self.pools.backend()
     }
 
     /// Checks out a connection, waiting at most `timeout`.
@@ -320,11 +205,7 @@ impl Database {
     /// # Errors
     /// [`RepoError::Unavailable`] when none is available in time.
     pub fn checkout(&self, timeout: Duration) -> Result<PooledConn, RepoError> {
-        let unavailable = |e: diesel::r2d2::PoolError| RepoError::Unavailable(e.to_string());
-        Ok(match &self.pools {
-            Pools::Sqlite(p) => PooledConn::Sqlite(p.get_timeout(timeout).map_err(unavailable)?),
-            Pools::Postgres(p) => PooledConn::Postgres(postgres_checkout(p, timeout)?),
-        })
+        self.pools.checkout(timeout)
     }
 
     /// Applies pending migrations; returns the versions applied.
@@ -357,11 +238,7 @@ impl Database {
     /// [`RepoError`] when no connection can be had or the statement fails.
     pub fn optimize(&self) -> Result<(), RepoError> {
         let mut conn = self.checkout(self.options.acquire_timeout)?;
-        let ran = match &mut conn {
-            PooledConn::Sqlite(c) => c.batch_execute("PRAGMA analysis_limit = 200000; ANALYZE;"),
-            PooledConn::Postgres(c) => c.conn.batch_execute("ANALYZE"),
-        };
-        ran.map_err(crate::errors::map)
+        conn.analyze().map_err(crate::errors::map)
     }
 
     /// How often the interventions lists' counts were served from memory, and how often they
@@ -374,104 +251,11 @@ impl Database {
     /// Idle and in-use connection counts of the pool.
     #[must_use]
     pub fn pool_state(&self) -> (u32, u32) {
-        let state = match &self.pools {
-            Pools::Sqlite(p) => p.state(),
-            Pools::Postgres(p) => p.state(),
-        };
+        let state = self.pools.state();
         (
             state.idle_connections,
             state.connections - state.idle_connections,
         )
-    }
-}
-
-fn sqlite_pool(
-    path: &Path,
-    options: &DatabaseOptions,
-) -> Result<Pool<ConnectionManager<SqliteConnection>>, ConnectError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| ConnectError::CreateDir {
-            path: dir.to_owned(),
-            source,
-        })?;
-    }
-    let manager = ConnectionManager::<SqliteConnection>::new(path.to_string_lossy());
-    Pool::builder()
-        .max_size(options.max_connections.max(1))
-        .min_idle(Some(1))
-        .connection_timeout(options.acquire_timeout)
-        .test_on_check_out(false)
-        .connection_customizer(Box::new(SqlitePragmas {
-            busy_timeout: options.sqlite_busy_timeout,
-            cache_kib: options.sqlite_cache_kib,
-        }))
-        .build(manager)
-        .map_err(|e| ConnectError::Connect {
-            backend: "sqlite",
-            message: e.to_string(),
-        })
-}
-
-/// A PostgreSQL connection from the pool, checked first when it sat idle (see
-/// [`PG_IDLE_CHECK`]): a dead one is discarded and the next one tried, so that a restarted
-/// PostgreSQL is picked up again without restarting us.
-fn postgres_checkout(
-    pool: &Pool<PgManager>,
-    timeout: Duration,
-) -> Result<PooledConnection<PgManager>, RepoError> {
-    let unavailable = |e: diesel::r2d2::PoolError| RepoError::Unavailable(e.to_string());
-    // Every pooled connection may be dead; one more attempt opens a new one.
-    for _ in 0..=pool.max_size() {
-        let mut c = pool.get_timeout(timeout).map_err(unavailable)?;
-        if c.last_used.elapsed() >= PG_IDLE_CHECK && c.conn.ping().is_err() {
-            c.broken = true;
-            continue;
-        }
-        c.last_used = Instant::now();
-        return Ok(c);
-    }
-    Err(RepoError::Unavailable(
-        "no live PostgreSQL connection could be had".into(),
-    ))
-}
-
-fn postgres_pool(url: &str, options: &DatabaseOptions) -> Result<Pool<PgManager>, ConnectError> {
-    let url = with_connect_timeout(url, options.connect_timeout);
-    let manager = PgManager {
-        inner: ConnectionManager::<PgConnection>::new(url),
-    };
-    Pool::builder()
-        .max_size(options.max_connections.max(1))
-        .min_idle(Some(1))
-        .connection_timeout(options.acquire_timeout)
-        .test_on_check_out(false)
-        .connection_customizer(Box::new(PgInstrumentation))
-        .build(manager)
-        .map_err(|e| ConnectError::Connect {
-            backend: "postgres",
-            message: e.to_string(),
-        })
-}
-
-/// Adds libpq's `connect_timeout` to a URL that does not set it, so that an unreachable
-/// server fails fast instead of blocking a worker.
-fn with_connect_timeout(url: &str, timeout: Duration) -> String {
-    if url.contains("connect_timeout=") {
-        return url.to_owned();
-    }
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}connect_timeout={}", timeout.as_secs().max(1))
-}
-
-#[derive(Debug)]
-enum TxError {
-    Rollback,
-    Diesel(diesel::result::Error),
-}
-
-impl From<diesel::result::Error> for TxError {
-    fn from(e: diesel::result::Error) -> Self {
-        Self::Diesel(e)
     }
 }
 
@@ -482,62 +266,11 @@ impl TransactionRunner for Database {
         work: &mut dyn FnMut(&mut dyn UnitOfWork) -> Result<(), Rollback>,
     ) -> Result<(), RepoError> {
         let mut pooled = self.checkout(self.options.acquire_timeout)?;
-        let result: Result<(), TxError> = match &mut pooled {
-            PooledConn::Sqlite(pooled) => {
-                let c: &mut SqliteConnection = pooled;
-                let mut body = |c: &mut SqliteConnection| {
-                    work(&mut DieselUnitOfWork::new(Conn::Sqlite(c), &self.counts))
-                        .map_err(|Rollback| TxError::Rollback)
-                };
-                match mode {
-                    // BEGIN IMMEDIATE takes the write lock up front: a deferred transaction
-                    // that upgrades later can fail with SQLITE_BUSY regardless of busy_timeout.
-                    TransactionMode::ReadWrite => {
-                        // A poisoned lock only means a writer panicked: the database is fine.
-                        let _turn = self
-                            .sqlite_writer
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner);
-                        c.immediate_transaction(body)
-                    }
-                    TransactionMode::ReadOnly => c.transaction(body),
-                    TransactionMode::Autocommit => body(c),
-                }
-            }
-            PooledConn::Postgres(pooled) => {
-                let c: &mut PgConnection = &mut pooled.conn;
-                let mut body = |c: &mut PgConnection| {
-                    work(&mut DieselUnitOfWork::new(Conn::Postgres(c), &self.counts))
-                        .map_err(|Rollback| TxError::Rollback)
-                };
-                let result = match mode {
-                    TransactionMode::ReadWrite => c.transaction(body),
-                    TransactionMode::ReadOnly => c
-                        .build_transaction()
-                        .read_only()
-                        .repeatable_read()
-                        .run(body),
-                    TransactionMode::Autocommit => body(c),
-                };
-                // A connection lost mid-way goes back to the pool only to be discarded. A
-                // server-side termination first shows as an unclassified error, and a unit of
-                // work's own errors arrive as a rollback: after any failure a ping tells a
-                // lost connection from a refused statement (failures only, so it is cheap).
-                let lost = match &result {
-                    Ok(()) => false,
-                    Err(TxError::Diesel(e)) if is_connection_lost(e) => true,
-                    Err(_) => c.ping().is_err(),
-                };
-                if lost {
-                    pooled.broken = true;
-                }
-                result
-            }
-        };
-        match result {
-            Ok(()) | Err(TxError::Rollback) => Ok(()),
-            Err(TxError::Diesel(e)) => Err(crate::errors::map(e)),
-        }
+        pooled
+            .run_transaction(mode, &self.sqlite_writer, &mut |conn| {
+                work(&mut DieselUnitOfWork::new(conn, &self.counts))
+            })
+            .map_err(crate::errors::map)
     }
 }
 
@@ -555,11 +288,7 @@ impl DatabaseProbe for Database {
         let mut pooled = self
             .checkout(timeout)
             .map_err(|e| ProbeError(e.to_string()))?;
-        let ran = match &mut pooled {
-            PooledConn::Sqlite(c) => diesel::sql_query("SELECT 1").execute(&mut **c),
-            PooledConn::Postgres(c) => diesel::sql_query("SELECT 1").execute(&mut c.conn),
-        };
-        ran.map_err(|e| ProbeError(e.to_string()))?;
+        pooled.ping().map_err(|e| ProbeError(e.to_string()))?;
         Ok(started.elapsed())
     }
 
@@ -618,22 +347,5 @@ mod tests {
             DatabaseUrl::parse("sqlite::memory:"),
             Err(ConnectError::MissingSqlitePath)
         ));
-    }
-
-    #[test]
-    fn connect_timeout_is_added_once() {
-        let t = Duration::from_secs(3);
-        assert_eq!(
-            with_connect_timeout("postgres://h/db", t),
-            "postgres://h/db?connect_timeout=3"
-        );
-        assert_eq!(
-            with_connect_timeout("postgres://h/db?sslmode=disable", t),
-            "postgres://h/db?sslmode=disable&connect_timeout=3"
-        );
-        assert_eq!(
-            with_connect_timeout("postgres://h/db?connect_timeout=9", t),
-            "postgres://h/db?connect_timeout=9"
-        );
     }
 }

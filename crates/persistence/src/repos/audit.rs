@@ -1,6 +1,9 @@
 //! `audit_events` adapter (DATA.md §2.7): append and query, never update.
 
+use chrono::NaiveDateTime;
+use diesel::dsl;
 use diesel::prelude::*;
+use diesel::query_dsl::methods;
 use erp_domain::audit::{AuditContext, AuditEvent, AuditEventType, AuditFilter, NewAuditEvent};
 use erp_domain::list::{Listed, Page};
 use erp_domain::ports::{AuditRepository, RepoError};
@@ -62,32 +65,39 @@ impl AuditRow {
     }
 }
 
-macro_rules! audit_filters {
-    ($query:expr, $types:expr, $f:expr) => {{
-        let mut q = $query;
-        if !$types.is_empty() {
-            q = q.filter(audit_events::event_type.eq_any($types.clone()));
-        }
-        if let Some(user) = $f.user_id {
-            q = q.filter(audit_events::user_id.eq(user.get()));
-        }
-        if let Some(success) = $f.success {
-            q = q.filter(audit_events::success.eq(success));
-        }
-        if let Some(ip) = &$f.ip_address {
-            q = q.filter(audit_events::ip_address.eq(ip.clone()));
-        }
-        if let Some(rid) = &$f.request_id {
-            q = q.filter(audit_events::request_id.eq(rid.clone()));
-        }
-        if let Some(min) = $f.date_min {
-            q = q.filter(audit_events::occurred_at.ge(to_db(min)));
-        }
-        if let Some(max) = $f.date_max {
-            q = q.filter(audit_events::occurred_at.le(to_db(max)));
-        }
-        q
-    }};
+/// The filters of `GET /audit` on a boxed `audit_events` query.
+fn audit_filters<Q>(mut q: Q, types: &[&'static str], f: &AuditFilter) -> Q
+where
+    Q: methods::FilterDsl<dsl::EqAny<audit_events::event_type, Vec<&'static str>>, Output = Q>
+        + methods::FilterDsl<dsl::Eq<audit_events::user_id, i64>, Output = Q>
+        + methods::FilterDsl<dsl::Eq<audit_events::success, bool>, Output = Q>
+        + methods::FilterDsl<dsl::Eq<audit_events::ip_address, String>, Output = Q>
+        + methods::FilterDsl<dsl::Eq<audit_events::request_id, String>, Output = Q>
+        + methods::FilterDsl<dsl::GtEq<audit_events::occurred_at, NaiveDateTime>, Output = Q>
+        + methods::FilterDsl<dsl::LtEq<audit_events::occurred_at, NaiveDateTime>, Output = Q>,
+{
+    if !types.is_empty() {
+        q = q.filter(audit_events::event_type.eq_any(types.to_vec()));
+    }
+    if let Some(user) = f.user_id {
+        q = q.filter(audit_events::user_id.eq(user.get()));
+    }
+    if let Some(success) = f.success {
+        q = q.filter(audit_events::success.eq(success));
+    }
+    if let Some(ip) = &f.ip_address {
+        q = q.filter(audit_events::ip_address.eq(ip.clone()));
+    }
+    if let Some(rid) = &f.request_id {
+        q = q.filter(audit_events::request_id.eq(rid.clone()));
+    }
+    if let Some(min) = f.date_min {
+        q = q.filter(audit_events::occurred_at.ge(to_db(min)));
+    }
+    if let Some(max) = f.date_max {
+        q = q.filter(audit_events::occurred_at.le(to_db(max)));
+    }
+    q
 }
 
 impl AuditRepository for DieselUnitOfWork<'_> {
@@ -118,8 +128,8 @@ impl AuditRepository for DieselUnitOfWork<'_> {
     ) -> Result<Listed<AuditEvent>, RepoError> {
         let types: Vec<&'static str> = filter.event_types.iter().map(|t| t.as_str()).collect();
         let (total, rows) = with_conn!(&mut self.conn, c => (|| {
-            let total: i64 = audit_filters!(audit_events::table.into_boxed(), types, filter).count().get_result(c)?;
-            let rows: Vec<AuditRow> = audit_filters!(audit_events::table.select(AuditRow::as_select()).into_boxed(), types, filter)
+            let total: i64 = audit_filters(audit_events::table.into_boxed(), &types, filter).count().get_result(c)?;
+            let rows: Vec<AuditRow> = audit_filters(audit_events::table.select(AuditRow::as_select()).into_boxed(), &types, filter)
                 .order_by((audit_events::occurred_at.desc(), audit_events::id.desc()))
                 .paged(page)
                 .load(c)?;

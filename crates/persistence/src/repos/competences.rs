@@ -1,6 +1,9 @@
 //! `competences` adapter (DATA.md §3.2).
 
+use chrono::NaiveDateTime;
+use diesel::dsl;
 use diesel::prelude::*;
+use diesel::query_dsl::methods;
 use erp_domain::clock::Timestamp;
 use erp_domain::enums::NiveauCompetence;
 use erp_domain::list::{Listed, Page, SortDir, SortKey, like_contains};
@@ -56,37 +59,56 @@ impl CompetenceRow {
     }
 }
 
-macro_rules! competence_values {
-    ($f:expr, $now:expr) => {
-        (
-            competences::nom.eq(&$f.nom),
-            competences::nom_norm.eq(norm(&$f.nom)),
-            competences::domaine.eq(&$f.domaine),
-            competences::domaine_norm.eq(norm(&$f.domaine)),
-            competences::description.eq($f.description.as_deref()),
-            competences::niveau_requis_minimum.eq($f.niveau_requis_minimum.as_str()),
-            competences::necessite_certification.eq($f.necessite_certification),
-            competences::duree_validite_mois.eq($f.duree_validite_mois),
-            competences::is_active.eq($f.is_active),
-            competences::updated_at.eq($now),
-        )
-    };
+/// Every column a write sets (all but id and `created_at`).
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = competences, treat_none_as_null = true, treat_none_as_default_value = false)]
+struct CompetenceValues<'a> {
+    nom: &'a str,
+    nom_norm: String,
+    domaine: &'a str,
+    domaine_norm: String,
+    description: Option<&'a str>,
+    niveau_requis_minimum: &'static str,
+    necessite_certification: bool,
+    duree_validite_mois: Option<i32>,
+    is_active: bool,
+    updated_at: NaiveDateTime,
 }
 
-macro_rules! competence_filters {
-    ($query:expr, $f:expr, $search:expr) => {{
-        let mut q = $query;
-        if let Some(d) = &$f.domaine {
-            q = q.filter(competences::domaine_norm.eq(norm(d)));
+impl<'a> CompetenceValues<'a> {
+    fn new(f: &'a CompetenceFields, now: NaiveDateTime) -> Self {
+        Self {
+            nom: &f.nom,
+            nom_norm: norm(&f.nom),
+            domaine: &f.domaine,
+            domaine_norm: norm(&f.domaine),
+            description: f.description.as_deref(),
+            niveau_requis_minimum: f.niveau_requis_minimum.as_str(),
+            necessite_certification: f.necessite_certification,
+            duree_validite_mois: f.duree_validite_mois,
+            is_active: f.is_active,
+            updated_at: now,
         }
-        if let Some(active) = $f.is_active {
-            q = q.filter(competences::is_active.eq(active));
-        }
-        if let Some(pattern) = $search {
-            q = q.filter(competences::nom_norm.like(pattern.clone()).escape('\\'));
-        }
-        q
-    }};
+    }
+}
+
+/// The filters of `GET /competences` on a boxed `competences` query.
+fn competence_filters<Q>(mut q: Q, f: &CompetenceFilter, search: Option<&str>) -> Q
+where
+    Q: methods::FilterDsl<dsl::Eq<competences::domaine_norm, String>, Output = Q>
+        + methods::FilterDsl<dsl::Eq<competences::is_active, bool>, Output = Q>
+        + methods::FilterDsl<dsl::Escape<dsl::Like<competences::nom_norm, String>>, Output = Q>,
+{
+    if let Some(d) = &f.domaine {
+        q = q.filter(competences::domaine_norm.eq(norm(d)));
+    }
+    if let Some(active) = f.is_active {
+        q = q.filter(competences::is_active.eq(active));
+    }
+    if let Some(pattern) = search {
+        q = q.filter(competences::nom_norm.like(pattern.to_owned()).escape('\\'));
+    }
+    q
 }
 
 impl CompetenceRepository for DieselUnitOfWork<'_> {
@@ -98,7 +120,7 @@ impl CompetenceRepository for DieselUnitOfWork<'_> {
         let now = to_db(now);
         let row: CompetenceRow =
             with_conn!(&mut self.conn, c => diesel::insert_into(competences::table)
-            .values((competence_values!(f, now), competences::created_at.eq(now)))
+            .values((CompetenceValues::new(f, now), competences::created_at.eq(now)))
             .returning(CompetenceRow::as_returning())
             .get_result(c))
             .map_err(map)?;
@@ -124,7 +146,7 @@ impl CompetenceRepository for DieselUnitOfWork<'_> {
         let now = to_db(now);
         let row: Option<CompetenceRow> =
             with_conn!(&mut self.conn, c => diesel::update(competences::table.find(id.get()))
-            .set(competence_values!(f, now))
+            .set(CompetenceValues::new(f, now))
             .returning(CompetenceRow::as_returning())
             .get_result(c)
             .optional())
@@ -168,8 +190,8 @@ impl CompetenceRepository for DieselUnitOfWork<'_> {
         };
         let first_dir = sort.first().map_or(SortDir::Asc, |k| k.dir);
         let (total, rows) = with_conn!(&mut self.conn, c => (|| {
-            let total: i64 = competence_filters!(competences::table.into_boxed(), f, &search).count().get_result(c)?;
-            let mut q = competence_filters!(competences::table.select(CompetenceRow::as_select()).into_boxed(), f, &search);
+            let total: i64 = competence_filters(competences::table.into_boxed(), f, search.as_deref()).count().get_result(c)?;
+            let mut q = competence_filters(competences::table.select(CompetenceRow::as_select()).into_boxed(), f, search.as_deref());
             for key in &sort {
                 q = match (key.field, key.dir) {
                     (CompetenceSortField::Nom, SortDir::Asc) => q.then_order_by(competences::nom_norm.asc()),

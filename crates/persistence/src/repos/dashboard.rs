@@ -2,8 +2,10 @@
 
 use std::collections::HashMap;
 
+use diesel::dsl;
 use diesel::dsl::count_star;
 use diesel::prelude::*;
+use diesel::query_dsl::methods;
 use erp_domain::dashboard::{DashboardCounts, DashboardScope, DashboardWindows};
 use erp_domain::ports::{DashboardRepository, RepoError};
 
@@ -16,21 +18,23 @@ use crate::with_conn;
 const ACTIVE: [&str; 4] = ["ouverte", "affectee", "en_cours", "en_attente"];
 
 /// Restricts a boxed `interventions` query to the scope.
-macro_rules! scoped {
-    ($query:expr, $scope:expr) => {{
-        let mut q = $query;
-        match $scope {
-            DashboardScope::Global => {}
-            DashboardScope::Technicien(Some(t)) => {
-                q = q.filter(interventions::technicien_id.eq(t.get()))
-            }
-            DashboardScope::Client(Some(c)) => q = q.filter(interventions::client_id.eq(c.get())),
-            DashboardScope::Technicien(None) | DashboardScope::Client(None) => {
-                q = q.filter(interventions::id.lt(0_i64))
-            }
+fn scoped<Q>(mut q: Q, scope: DashboardScope) -> Q
+where
+    Q: methods::FilterDsl<dsl::Eq<interventions::technicien_id, i64>, Output = Q>
+        + methods::FilterDsl<dsl::Eq<interventions::client_id, i64>, Output = Q>
+        + methods::FilterDsl<dsl::Lt<interventions::id, i64>, Output = Q>,
+{
+    match scope {
+        DashboardScope::Global => {}
+        DashboardScope::Technicien(Some(t)) => {
+            q = q.filter(interventions::technicien_id.eq(t.get()));
         }
-        q
-    }};
+        DashboardScope::Client(Some(c)) => q = q.filter(interventions::client_id.eq(c.get())),
+        DashboardScope::Technicien(None) | DashboardScope::Client(None) => {
+            q = q.filter(interventions::id.lt(0_i64));
+        }
+    }
+    q
 }
 
 impl DashboardRepository for DieselUnitOfWork<'_> {
@@ -44,7 +48,7 @@ impl DashboardRepository for DieselUnitOfWork<'_> {
         let bounds: Vec<_> = w.month_bounds.iter().copied().map(to_db).collect();
         with_conn!(&mut self.conn, c => (|| {
             // One pass over the (statut, priorite) index gives both breakdowns.
-            let pairs: Vec<(String, String, i64)> = scoped!(
+            let pairs: Vec<(String, String, i64)> = scoped(
                 interventions::table
                     .group_by((interventions::statut, interventions::priorite))
                     .select((interventions::statut, interventions::priorite, count_star()))
@@ -58,23 +62,23 @@ impl DashboardRepository for DieselUnitOfWork<'_> {
                 *by_statut.entry(statut).or_default() += n;
                 *by_priorite.entry(priorite).or_default() += n;
             }
-            let en_retard: i64 = scoped!(interventions::table.into_boxed(), scope)
+            let en_retard: i64 = scoped(interventions::table.into_boxed(), scope)
                 .filter(interventions::statut.eq_any(ACTIVE))
                 .filter(interventions::date_limite.lt(now))
                 .count()
                 .get_result(c)?;
-            let created_this_month: i64 = scoped!(interventions::table.into_boxed(), scope)
+            let created_this_month: i64 = scoped(interventions::table.into_boxed(), scope)
                 .filter(interventions::date_creation.ge(month_start))
                 .count()
                 .get_result(c)?;
-            let closed_this_month: i64 = scoped!(interventions::table.into_boxed(), scope)
+            let closed_this_month: i64 = scoped(interventions::table.into_boxed(), scope)
                 .filter(interventions::statut.eq_any(["cloturee", "archivee"]))
                 .filter(interventions::date_cloture.ge(month_start))
                 .count()
                 .get_result(c)?;
             let mut created_per_month = Vec::new();
             for pair in bounds.windows(2) {
-                let n: i64 = scoped!(interventions::table.into_boxed(), scope)
+                let n: i64 = scoped(interventions::table.into_boxed(), scope)
                     .filter(interventions::date_creation.ge(pair[0]))
                     .filter(interventions::date_creation.lt(pair[1]))
                     .count()

@@ -1,6 +1,8 @@
 //! `documents` adapter (DATA.md §3.11).
 
+use diesel::dsl;
 use diesel::prelude::*;
+use diesel::query_dsl::methods;
 use erp_domain::UserId;
 use erp_domain::document::{CHIFFREMENT_FERNET, Document, DocumentFilter, DocumentId, NewDocument};
 use erp_domain::intervention::InterventionId;
@@ -50,20 +52,23 @@ impl DocumentRow {
     }
 }
 
-macro_rules! document_filters {
-    ($query:expr, $f:expr) => {{
-        let mut q = $query;
-        if let Some(i) = $f.intervention_id {
-            q = q.filter(documents::intervention_id.eq(i));
-        }
-        if let Some(u) = $f.uploaded_by_id {
-            q = q.filter(documents::uploaded_by_id.eq(u));
-        }
-        if let Some(m) = &$f.mime_type {
-            q = q.filter(documents::mime_type.eq(m.clone()));
-        }
-        q
-    }};
+/// The filters of `GET /documents` on a boxed `documents` query.
+fn document_filters<Q>(mut q: Q, f: &DocumentFilter) -> Q
+where
+    Q: methods::FilterDsl<dsl::Eq<documents::intervention_id, i64>, Output = Q>
+        + methods::FilterDsl<dsl::Eq<documents::uploaded_by_id, i64>, Output = Q>
+        + methods::FilterDsl<dsl::Eq<documents::mime_type, String>, Output = Q>,
+{
+    if let Some(i) = f.intervention_id {
+        q = q.filter(documents::intervention_id.eq(i));
+    }
+    if let Some(u) = f.uploaded_by_id {
+        q = q.filter(documents::uploaded_by_id.eq(u));
+    }
+    if let Some(m) = &f.mime_type {
+        q = q.filter(documents::mime_type.eq(m.clone()));
+    }
+    q
 }
 
 impl DocumentRepository for DieselUnitOfWork<'_> {
@@ -106,10 +111,10 @@ impl DocumentRepository for DieselUnitOfWork<'_> {
         page: Page,
     ) -> Result<Listed<Document>, RepoError> {
         let (total, rows) = with_conn!(&mut self.conn, c => (|| {
-            let total: i64 = document_filters!(documents::table.into_boxed(), f)
+            let total: i64 = document_filters(documents::table.into_boxed(), f)
                 .count()
                 .get_result(c)?;
-            let rows: Vec<DocumentRow> = document_filters!(
+            let rows: Vec<DocumentRow> = document_filters(
                 documents::table.select(DocumentRow::as_select()).into_boxed(),
                 f
             )

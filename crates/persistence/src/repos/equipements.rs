@@ -1,7 +1,10 @@
 //! `equipements` adapter (DATA.md §3.4).
 
+use chrono::NaiveDateTime;
+use diesel::dsl;
 use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::query_dsl::methods;
 use diesel::sql_types::Integer;
 use erp_domain::ClientId;
 use erp_domain::clock::Timestamp;
@@ -94,74 +97,125 @@ impl EquipementRow {
     }
 }
 
-/// The columns every write sets (everything but id and `created_at`).
-macro_rules! equipement_values {
-    ($f:expr, $now:expr) => {
-        (
-            equipements::nom.eq(&$f.nom),
-            equipements::nom_norm.eq(norm(&$f.nom)),
-            equipements::type_equipement.eq(&$f.type_equipement),
-            equipements::type_norm.eq(norm(&$f.type_equipement)),
-            equipements::numero_serie.eq($f.numero_serie.as_deref()),
-            equipements::code_interne.eq($f.code_interne.as_deref()),
-            equipements::marque.eq($f.marque.as_deref()),
-            equipements::modele.eq($f.modele.as_deref()),
-            equipements::localisation.eq(&$f.localisation),
-            equipements::localisation_norm.eq(norm(&$f.localisation)),
-            equipements::batiment.eq($f.batiment.as_deref()),
-            equipements::zone.eq($f.zone.as_deref()),
-            equipements::etage.eq($f.etage.as_deref()),
-            equipements::statut.eq($f.statut.as_str()),
-            equipements::criticite.eq($f.criticite.as_str()),
-            equipements::description.eq($f.description.as_deref()),
-            (
-                equipements::specifications_techniques.eq($f.specifications_techniques.as_deref()),
-                equipements::search_norm.eq($f.search_norm()),
-                equipements::puissance.eq($f.puissance),
-                equipements::poids.eq($f.poids),
-                equipements::frequence_entretien_jours.eq($f.frequence_entretien_jours),
-                equipements::duree_garantie_mois.eq($f.duree_garantie_mois),
-                equipements::cout_acquisition.eq($f.cout_acquisition),
-                equipements::date_acquisition.eq($f.date_acquisition.map(to_db)),
-                equipements::date_mise_en_service.eq($f.date_mise_en_service.map(to_db)),
-                equipements::date_fin_garantie.eq($f.date_fin_garantie.map(to_db)),
-                equipements::client_id.eq($f.client_id.map(ClientId::get)),
-                equipements::updated_at.eq($now),
-            ),
-        )
-    };
+/// Every column a write sets (all but id and `created_at`).
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = equipements, treat_none_as_null = true, treat_none_as_default_value = false)]
+struct EquipementValues<'a> {
+    nom: &'a str,
+    nom_norm: String,
+    type_equipement: &'a str,
+    type_norm: String,
+    numero_serie: Option<&'a str>,
+    code_interne: Option<&'a str>,
+    marque: Option<&'a str>,
+    modele: Option<&'a str>,
+    localisation: &'a str,
+    localisation_norm: String,
+    batiment: Option<&'a str>,
+    zone: Option<&'a str>,
+    etage: Option<&'a str>,
+    statut: &'static str,
+    criticite: &'static str,
+    description: Option<&'a str>,
+    specifications_techniques: Option<&'a str>,
+    search_norm: String,
+    puissance: Option<f64>,
+    poids: Option<f64>,
+    frequence_entretien_jours: Option<i32>,
+    duree_garantie_mois: Option<i32>,
+    cout_acquisition: Option<i64>,
+    date_acquisition: Option<NaiveDateTime>,
+    date_mise_en_service: Option<NaiveDateTime>,
+    date_fin_garantie: Option<NaiveDateTime>,
+    client_id: Option<i64>,
+    updated_at: NaiveDateTime,
 }
 
-macro_rules! equipement_filters {
-    ($query:expr, $f:expr, $statuts:expr, $criticites:expr, $search:expr, $localisation:expr) => {{
-        let mut q = $query;
-        if $f.nothing {
-            q = q.filter(equipements::id.lt(0_i64));
+impl<'a> EquipementValues<'a> {
+    fn new(f: &'a EquipementFields, now: NaiveDateTime) -> Self {
+        Self {
+            nom: &f.nom,
+            nom_norm: norm(&f.nom),
+            type_equipement: &f.type_equipement,
+            type_norm: norm(&f.type_equipement),
+            numero_serie: f.numero_serie.as_deref(),
+            code_interne: f.code_interne.as_deref(),
+            marque: f.marque.as_deref(),
+            modele: f.modele.as_deref(),
+            localisation: &f.localisation,
+            localisation_norm: norm(&f.localisation),
+            batiment: f.batiment.as_deref(),
+            zone: f.zone.as_deref(),
+            etage: f.etage.as_deref(),
+            statut: f.statut.as_str(),
+            criticite: f.criticite.as_str(),
+            description: f.description.as_deref(),
+            specifications_techniques: f.specifications_techniques.as_deref(),
+            search_norm: f.search_norm(),
+            puissance: f.puissance,
+            poids: f.poids,
+            frequence_entretien_jours: f.frequence_entretien_jours,
+            duree_garantie_mois: f.duree_garantie_mois,
+            cout_acquisition: f.cout_acquisition,
+            date_acquisition: f.date_acquisition.map(to_db),
+            date_mise_en_service: f.date_mise_en_service.map(to_db),
+            date_fin_garantie: f.date_fin_garantie.map(to_db),
+            client_id: f.client_id.map(ClientId::get),
+            updated_at: now,
         }
-        if !$statuts.is_empty() {
-            q = q.filter(equipements::statut.eq_any($statuts.clone()));
-        }
-        if !$criticites.is_empty() {
-            q = q.filter(equipements::criticite.eq_any($criticites.clone()));
-        }
-        if let Some(t) = &$f.type_norm {
-            q = q.filter(equipements::type_norm.eq(norm(t)));
-        }
-        if let Some(pattern) = $localisation {
-            q = q.filter(
-                equipements::localisation_norm
-                    .like(pattern.clone())
-                    .escape('\\'),
-            );
-        }
-        if let Some(client) = $f.client_id {
-            q = q.filter(equipements::client_id.eq(client.get()));
-        }
-        if let Some(pattern) = $search {
-            q = q.filter(equipements::search_norm.like(pattern.clone()).escape('\\'));
-        }
-        q
-    }};
+    }
+}
+
+/// The filters of `GET /equipements` on a boxed `equipements` query.
+fn equipement_filters<Q>(
+    mut q: Q,
+    f: &EquipementFilter,
+    statuts: &[&'static str],
+    criticites: &[&'static str],
+    search: Option<&str>,
+    localisation: Option<&str>,
+) -> Q
+where
+    Q: methods::FilterDsl<dsl::Lt<equipements::id, i64>, Output = Q>
+        + methods::FilterDsl<dsl::EqAny<equipements::statut, Vec<&'static str>>, Output = Q>
+        + methods::FilterDsl<dsl::EqAny<equipements::criticite, Vec<&'static str>>, Output = Q>
+        + methods::FilterDsl<dsl::Eq<equipements::type_norm, String>, Output = Q>
+        + methods::FilterDsl<
+            dsl::Escape<dsl::Like<equipements::localisation_norm, String>>,
+            Output = Q,
+        > + methods::FilterDsl<dsl::Eq<equipements::client_id, i64>, Output = Q>
+        + methods::FilterDsl<dsl::Escape<dsl::Like<equipements::search_norm, String>>, Output = Q>,
+{
+    if f.nothing {
+        q = q.filter(equipements::id.lt(0_i64));
+    }
+    if !statuts.is_empty() {
+        q = q.filter(equipements::statut.eq_any(statuts.to_vec()));
+    }
+    if !criticites.is_empty() {
+        q = q.filter(equipements::criticite.eq_any(criticites.to_vec()));
+    }
+    if let Some(t) = &f.type_norm {
+        q = q.filter(equipements::type_norm.eq(norm(t)));
+    }
+    if let Some(pattern) = localisation {
+        q = q.filter(
+            equipements::localisation_norm
+                .like(pattern.to_owned())
+                .escape('\\'),
+        );
+    }
+    if let Some(client) = f.client_id {
+        q = q.filter(equipements::client_id.eq(client.get()));
+    }
+    if let Some(pattern) = search {
+        q = q.filter(
+            equipements::search_norm
+                .like(pattern.to_owned())
+                .escape('\\'),
+        );
+    }
+    q
 }
 
 impl EquipementRepository for DieselUnitOfWork<'_> {
@@ -173,7 +227,7 @@ impl EquipementRepository for DieselUnitOfWork<'_> {
         let now = to_db(now);
         let row: EquipementRow =
             with_conn!(&mut self.conn, c => diesel::insert_into(equipements::table)
-            .values((equipement_values!(f, now), equipements::created_at.eq(now)))
+            .values((EquipementValues::new(f, now), equipements::created_at.eq(now)))
             .returning(EquipementRow::as_returning())
             .get_result(c))
             .map_err(map)?;
@@ -199,7 +253,7 @@ impl EquipementRepository for DieselUnitOfWork<'_> {
         let now = to_db(now);
         let row: Option<EquipementRow> =
             with_conn!(&mut self.conn, c => diesel::update(equipements::table.find(id.get()))
-            .set(equipement_values!(f, now))
+            .set(EquipementValues::new(f, now))
             .returning(EquipementRow::as_returning())
             .get_result(c)
             .optional())
@@ -217,7 +271,7 @@ impl EquipementRepository for DieselUnitOfWork<'_> {
     }
 
     fn equipement_has_interventions(&mut self, id: EquipementId) -> Result<bool, RepoError> {
-        with_conn!(&mut self.conn, c => diesel::select(diesel::dsl::exists(
+        with_conn!(&mut self.conn, c => diesel::select(dsl::exists(
             interventions::table.filter(interventions::equipement_id.eq(id.get()))
         ))
         .get_result(c))
@@ -238,12 +292,12 @@ impl EquipementRepository for DieselUnitOfWork<'_> {
         let criticite_rank = declared_order("criticite", &CriticiteEquipement::wire_values());
         let first_dir = sort.first().map_or(SortDir::Asc, |k| k.dir);
         let (total, rows) = with_conn!(&mut self.conn, c => (|| {
-            let total: i64 = equipement_filters!(equipements::table.into_boxed(), f, statuts, criticites, &search, &localisation)
+            let total: i64 = equipement_filters(equipements::table.into_boxed(), f, &statuts, &criticites, search.as_deref(), localisation.as_deref())
                 .count()
                 .get_result(c)?;
-            let mut q = equipement_filters!(
+            let mut q = equipement_filters(
                 equipements::table.select(EquipementRow::as_select()).into_boxed(),
-                f, statuts, criticites, &search, &localisation
+                f, &statuts, &criticites, search.as_deref(), localisation.as_deref()
             );
             for key in sort {
                 q = match (key.field, key.dir) {

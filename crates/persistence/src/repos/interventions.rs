@@ -1,7 +1,12 @@
 //! `interventions` and `historiques_interventions` adapter (DATA.md §3.5–3.6).
 
+use crate::dialect::planner;
+use chrono::NaiveDateTime;
+use diesel::dsl;
 use diesel::dsl::sql;
+use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
+use diesel::query_dsl::methods;
 use diesel::sql_types::{Bool, Integer};
 use erp_domain::enums::{
     ActionHistorique, InterventionType, PrioriteIntervention, StatutIntervention,
@@ -129,156 +134,230 @@ impl InterventionRow {
 }
 
 /// Every column a write sets (all but id and `created_at`).
-macro_rules! intervention_values {
-    ($i:expr) => {
-        (
-            (
-                interventions::titre.eq(&$i.titre),
-                interventions::titre_norm.eq(norm(&$i.titre)),
-                interventions::description.eq($i.description.as_deref()),
-                interventions::search_norm.eq([Some($i.titre.as_str()), $i.description.as_deref()]
-                    .into_iter()
-                    .flatten()
-                    .map(norm)
-                    .collect::<Vec<_>>()
-                    .join("\u{1f}")),
-                interventions::type_intervention.eq($i.type_intervention.as_str()),
-                interventions::statut.eq($i.statut.as_str()),
-                interventions::priorite.eq($i.priorite.as_str()),
-                interventions::urgence.eq($i.urgence),
-                interventions::date_creation.eq(to_db($i.date_creation)),
-                interventions::date_limite.eq($i.date_limite.map(to_db)),
-                interventions::date_affectation.eq($i.date_affectation.map(to_db)),
-                interventions::date_debut_travaux.eq($i.date_debut_travaux.map(to_db)),
-                interventions::date_fin_travaux.eq($i.date_fin_travaux.map(to_db)),
-                interventions::date_cloture.eq($i.date_cloture.map(to_db)),
-                interventions::date_annulation.eq($i.date_annulation.map(to_db)),
-                interventions::date_archivage.eq($i.date_archivage.map(to_db)),
-            ),
-            (
-                interventions::duree_estimee.eq($i.duree_estimee),
-                interventions::duree_reelle.eq($i.duree_reelle),
-                interventions::temps_deplacement.eq($i.temps_deplacement),
-                interventions::cout_estime.eq($i.cout_estime),
-                interventions::cout_reel.eq($i.cout_reel),
-                interventions::cout_pieces.eq($i.cout_pieces),
-                interventions::cout_main_oeuvre.eq($i.cout_main_oeuvre),
-                interventions::rapport_intervention.eq($i.rapport_intervention.as_deref()),
-                interventions::travaux_realises.eq($i.travaux_realises.as_deref()),
-                interventions::recommandations.eq($i.recommandations.as_deref()),
-                interventions::motif_annulation.eq($i.motif_annulation.as_deref()),
-                interventions::validation_client.eq($i.validation_client),
-                interventions::date_validation_client.eq($i.date_validation_client.map(to_db)),
-                interventions::satisfaction_client.eq($i.satisfaction_client),
-                interventions::commentaire_client.eq($i.commentaire_client.as_deref()),
-            ),
-            (
-                interventions::version.eq($i.version),
-                interventions::equipement_id.eq($i.equipement_id.get()),
-                interventions::technicien_id.eq($i.technicien_id.map(TechnicienId::get)),
-                interventions::planning_id.eq($i.planning_id),
-                interventions::client_id.eq($i.client_id.map(ClientId::get)),
-                interventions::created_by_id.eq($i.created_by_id.map(UserId::get)),
-                interventions::updated_at.eq(to_db($i.updated_at)),
-            ),
-        )
-    };
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = interventions, treat_none_as_null = true, treat_none_as_default_value = false)]
+struct InterventionValues<'a> {
+    titre: &'a str,
+    titre_norm: String,
+    description: Option<&'a str>,
+    search_norm: String,
+    type_intervention: &'static str,
+    statut: &'static str,
+    priorite: &'static str,
+    urgence: bool,
+    date_creation: NaiveDateTime,
+    date_limite: Option<NaiveDateTime>,
+    date_affectation: Option<NaiveDateTime>,
+    date_debut_travaux: Option<NaiveDateTime>,
+    date_fin_travaux: Option<NaiveDateTime>,
+    date_cloture: Option<NaiveDateTime>,
+    date_annulation: Option<NaiveDateTime>,
+    date_archivage: Option<NaiveDateTime>,
+    duree_estimee: Option<i32>,
+    duree_reelle: Option<i32>,
+    temps_deplacement: Option<i32>,
+    cout_estime: Option<i64>,
+    cout_reel: Option<i64>,
+    cout_pieces: Option<i64>,
+    cout_main_oeuvre: Option<i64>,
+    rapport_intervention: Option<&'a str>,
+    travaux_realises: Option<&'a str>,
+    recommandations: Option<&'a str>,
+    motif_annulation: Option<&'a str>,
+    validation_client: bool,
+    date_validation_client: Option<NaiveDateTime>,
+    satisfaction_client: Option<i32>,
+    commentaire_client: Option<&'a str>,
+    version: i32,
+    equipement_id: i64,
+    technicien_id: Option<i64>,
+    planning_id: Option<i64>,
+    client_id: Option<i64>,
+    created_by_id: Option<i64>,
+    updated_at: NaiveDateTime,
 }
 
-/// The enum-list filters, with SQLite's `likelihood()` hint when `$hint` is set: SQLite 3.53
-/// otherwise searches the (statut, priorite) index and sorts every match before applying
-/// `LIMIT`, instead of walking the date index and stopping after one page
-/// (`docs/benchmarks.md`). The values are the enums' own wire strings, never client text.
-macro_rules! intervention_filters {
-    ($query:expr, $f:expr, $statuts:expr, $priorites:expr, $types:expr, $search:expr, $now:expr, $hint:expr) => {{
-        let mut q = $query;
-        if $f.nothing {
-            q = q.filter(interventions::id.lt(0_i64));
+impl<'a> InterventionValues<'a> {
+    fn new(i: &'a InterventionRecord) -> Self {
+        Self {
+            titre: &i.titre,
+            titre_norm: norm(&i.titre),
+            description: i.description.as_deref(),
+            search_norm: [Some(i.titre.as_str()), i.description.as_deref()]
+                .into_iter()
+                .flatten()
+                .map(norm)
+                .collect::<Vec<_>>()
+                .join("\u{1f}"),
+            type_intervention: i.type_intervention.as_str(),
+            statut: i.statut.as_str(),
+            priorite: i.priorite.as_str(),
+            urgence: i.urgence,
+            date_creation: to_db(i.date_creation),
+            date_limite: i.date_limite.map(to_db),
+            date_affectation: i.date_affectation.map(to_db),
+            date_debut_travaux: i.date_debut_travaux.map(to_db),
+            date_fin_travaux: i.date_fin_travaux.map(to_db),
+            date_cloture: i.date_cloture.map(to_db),
+            date_annulation: i.date_annulation.map(to_db),
+            date_archivage: i.date_archivage.map(to_db),
+            duree_estimee: i.duree_estimee,
+            duree_reelle: i.duree_reelle,
+            temps_deplacement: i.temps_deplacement,
+            cout_estime: i.cout_estime,
+            cout_reel: i.cout_reel,
+            cout_pieces: i.cout_pieces,
+            cout_main_oeuvre: i.cout_main_oeuvre,
+            rapport_intervention: i.rapport_intervention.as_deref(),
+            travaux_realises: i.travaux_realises.as_deref(),
+            recommandations: i.recommandations.as_deref(),
+            motif_annulation: i.motif_annulation.as_deref(),
+            validation_client: i.validation_client,
+            date_validation_client: i.date_validation_client.map(to_db),
+            satisfaction_client: i.satisfaction_client,
+            commentaire_client: i.commentaire_client.as_deref(),
+            version: i.version,
+            equipement_id: i.equipement_id.get(),
+            technicien_id: i.technicien_id.map(TechnicienId::get),
+            planning_id: i.planning_id,
+            client_id: i.client_id.map(ClientId::get),
+            created_by_id: i.created_by_id.map(UserId::get),
+            updated_at: to_db(i.updated_at),
         }
-        if !$statuts.is_empty() {
-            q = if $hint {
-                q.filter(sql::<Bool>(&likely_in("interventions.statut", &$statuts)))
-            } else {
-                q.filter(interventions::statut.eq_any($statuts.clone()))
-            };
-        }
-        if !$priorites.is_empty() {
-            q = if $hint {
-                q.filter(sql::<Bool>(&likely_in(
-                    "interventions.priorite",
-                    &$priorites,
-                )))
-            } else {
-                q.filter(interventions::priorite.eq_any($priorites.clone()))
-            };
-        }
-        if !$types.is_empty() {
-            q = if $hint {
-                q.filter(sql::<Bool>(&likely_in(
-                    "interventions.type_intervention",
-                    &$types,
-                )))
-            } else {
-                q.filter(interventions::type_intervention.eq_any($types.clone()))
-            };
-        }
-        if let Some(u) = $f.urgence {
-            q = q.filter(interventions::urgence.eq(u));
-        }
-        match $f.en_retard {
-            Some(true) => {
-                q = q
-                    .filter(interventions::date_limite.lt($now))
-                    .filter(interventions::statut.eq_any(ACTIVE));
-            }
-            Some(false) => {
-                q = q.filter(
-                    interventions::date_limite
-                        .is_null()
-                        .or(interventions::date_limite.ge($now))
-                        .or(interventions::statut.ne_all(ACTIVE)),
-                );
-            }
-            None => {}
-        }
-        if let Some(t) = $f.technicien_id {
-            q = q.filter(interventions::technicien_id.eq(t));
-        }
-        if let Some(e) = $f.equipement_id {
-            q = q.filter(interventions::equipement_id.eq(e));
-        }
-        if let Some(p) = $f.planning_id {
-            q = q.filter(interventions::planning_id.eq(p));
-        }
-        if let Some(c) = $f.client_id {
-            q = q.filter(interventions::client_id.eq(c));
-        }
-        if let Some(t) = $f.date_creation_min {
-            q = q.filter(interventions::date_creation.ge(to_db(t)));
-        }
-        if let Some(t) = $f.date_creation_max {
-            q = q.filter(interventions::date_creation.le(to_db(t)));
-        }
-        if let Some(t) = $f.date_limite_min {
-            q = q.filter(interventions::date_limite.ge(to_db(t)));
-        }
-        if let Some(t) = $f.date_limite_max {
-            q = q.filter(interventions::date_limite.le(to_db(t)));
-        }
-        if let Some(pattern) = $search {
-            q = q.filter(
-                interventions::search_norm
-                    .like(pattern.clone())
-                    .escape('\\'),
-            );
-        }
-        q
-    }};
+    }
 }
 
-/// `likelihood(column IN ('a','b'), 0.9)`: a SQLite planner hint that the term is not selective.
-fn likely_in(column: &str, values: &[&'static str]) -> String {
-    format!("likelihood({column} IN ('{}'), 0.9)", values.join("','"))
+/// `en_retard=false`: no deadline, a deadline not passed, or no longer active.
+type NotLate = dsl::Or<
+    dsl::Or<
+        dsl::IsNull<interventions::date_limite>,
+        dsl::GtEq<interventions::date_limite, NaiveDateTime>,
+    >,
+    dsl::NeAny<interventions::statut, [&'static str; 4]>,
+>;
+
+/// See [`NotLate`].
+fn not_late(now: NaiveDateTime) -> NotLate {
+    interventions::date_limite
+        .is_null()
+        .or(interventions::date_limite.ge(now))
+        .or(interventions::statut.ne_all(ACTIVE))
+}
+
+/// The filters of `GET /interventions` on a boxed `interventions` query. `hint` adds SQLite's
+/// `likelihood()` to the enum-list terms ([`planner::hints_unselective_terms`]); the values are
+/// the enums' own wire strings, never client text.
+fn intervention_filters<Q>(
+    mut q: Q,
+    f: &InterventionFilter,
+    statuts: &[&'static str],
+    priorites: &[&'static str],
+    types: &[&'static str],
+    search: Option<&str>,
+    now: NaiveDateTime,
+    hint: bool,
+) -> Q
+where
+    Q: methods::FilterDsl<dsl::Lt<interventions::id, i64>, Output = Q>
+        + methods::FilterDsl<SqlLiteral<Bool>, Output = Q>
+        + methods::FilterDsl<dsl::EqAny<interventions::statut, Vec<&'static str>>, Output = Q>
+        + methods::FilterDsl<dsl::EqAny<interventions::priorite, Vec<&'static str>>, Output = Q>
+        + methods::FilterDsl<
+            dsl::EqAny<interventions::type_intervention, Vec<&'static str>>,
+            Output = Q,
+        > + methods::FilterDsl<dsl::Eq<interventions::urgence, bool>, Output = Q>
+        + methods::FilterDsl<dsl::Lt<interventions::date_limite, NaiveDateTime>, Output = Q>
+        + methods::FilterDsl<dsl::EqAny<interventions::statut, [&'static str; 4]>, Output = Q>
+        + methods::FilterDsl<NotLate, Output = Q>
+        + methods::FilterDsl<dsl::Eq<interventions::technicien_id, i64>, Output = Q>
+        + methods::FilterDsl<dsl::Eq<interventions::equipement_id, i64>, Output = Q>
+        + methods::FilterDsl<dsl::Eq<interventions::planning_id, i64>, Output = Q>
+        + methods::FilterDsl<dsl::Eq<interventions::client_id, i64>, Output = Q>
+        + methods::FilterDsl<dsl::GtEq<interventions::date_creation, NaiveDateTime>, Output = Q>
+        + methods::FilterDsl<dsl::LtEq<interventions::date_creation, NaiveDateTime>, Output = Q>
+        + methods::FilterDsl<dsl::GtEq<interventions::date_limite, NaiveDateTime>, Output = Q>
+        + methods::FilterDsl<dsl::LtEq<interventions::date_limite, NaiveDateTime>, Output = Q>
+        + methods::FilterDsl<dsl::Escape<dsl::Like<interventions::search_norm, String>>, Output = Q>,
+{
+    if f.nothing {
+        q = q.filter(interventions::id.lt(0_i64));
+    }
+    if !statuts.is_empty() {
+        q = if hint {
+            q.filter(sql::<Bool>(&planner::likely_in(
+                "interventions.statut",
+                statuts,
+            )))
+        } else {
+            q.filter(interventions::statut.eq_any(statuts.to_vec()))
+        };
+    }
+    if !priorites.is_empty() {
+        q = if hint {
+            q.filter(sql::<Bool>(&planner::likely_in(
+                "interventions.priorite",
+                priorites,
+            )))
+        } else {
+            q.filter(interventions::priorite.eq_any(priorites.to_vec()))
+        };
+    }
+    if !types.is_empty() {
+        q = if hint {
+            q.filter(sql::<Bool>(&planner::likely_in(
+                "interventions.type_intervention",
+                types,
+            )))
+        } else {
+            q.filter(interventions::type_intervention.eq_any(types.to_vec()))
+        };
+    }
+    if let Some(u) = f.urgence {
+        q = q.filter(interventions::urgence.eq(u));
+    }
+    match f.en_retard {
+        Some(true) => {
+            q = q
+                .filter(interventions::date_limite.lt(now))
+                .filter(interventions::statut.eq_any(ACTIVE));
+        }
+        Some(false) => {
+            q = q.filter(not_late(now));
+        }
+        None => {}
+    }
+    if let Some(t) = f.technicien_id {
+        q = q.filter(interventions::technicien_id.eq(t));
+    }
+    if let Some(e) = f.equipement_id {
+        q = q.filter(interventions::equipement_id.eq(e));
+    }
+    if let Some(p) = f.planning_id {
+        q = q.filter(interventions::planning_id.eq(p));
+    }
+    if let Some(c) = f.client_id {
+        q = q.filter(interventions::client_id.eq(c));
+    }
+    if let Some(t) = f.date_creation_min {
+        q = q.filter(interventions::date_creation.ge(to_db(t)));
+    }
+    if let Some(t) = f.date_creation_max {
+        q = q.filter(interventions::date_creation.le(to_db(t)));
+    }
+    if let Some(t) = f.date_limite_min {
+        q = q.filter(interventions::date_limite.ge(to_db(t)));
+    }
+    if let Some(t) = f.date_limite_max {
+        q = q.filter(interventions::date_limite.le(to_db(t)));
+    }
+    if let Some(pattern) = search {
+        q = q.filter(
+            interventions::search_norm
+                .like(pattern.to_owned())
+                .escape('\\'),
+        );
+    }
+    q
 }
 
 #[derive(Queryable)]
@@ -298,7 +377,7 @@ impl InterventionRepository for DieselUnitOfWork<'_> {
     fn insert_intervention(&mut self, i: &Intervention) -> Result<Intervention, RepoError> {
         let row: InterventionRow =
             with_conn!(&mut self.conn, c => diesel::insert_into(interventions::table)
-            .values((intervention_values!(i.record()), interventions::created_at.eq(to_db(i.created_at()))))
+            .values((InterventionValues::new(i.record()), interventions::created_at.eq(to_db(i.created_at()))))
             .returning(InterventionRow::as_returning())
             .get_result(c))
             .map_err(map)?;
@@ -326,7 +405,7 @@ impl InterventionRepository for DieselUnitOfWork<'_> {
         let n = with_conn!(&mut self.conn, c => diesel::update(
                 interventions::table.filter(interventions::id.eq(i.id().get())).filter(interventions::version.eq(expected_version)),
             )
-            .set(intervention_values!(i.record()))
+            .set(InterventionValues::new(i.record()))
             .execute(c))
         .map_err(map)?;
         Ok(n == 1)
@@ -457,21 +536,21 @@ impl InterventionRepository for DieselUnitOfWork<'_> {
             sort.to_vec()
         };
         let first_dir = sort.first().map_or(SortDir::Desc, |k| k.dir);
-        let hint = matches!(self.conn, crate::dialect::Conn::Sqlite(_));
+        let hint = planner::hints_unselective_terms(&self.conn);
         // The count reads a covering index either way: no hint there. Remembered while the
         // database does not change (counts.rs).
         let total = self
             .counts
             .total(&mut self.conn, f, |conn| {
-                with_conn!(conn, c => intervention_filters!(interventions::table.into_boxed(), f, statuts, priorites, types, &search, now, false)
+                with_conn!(conn, c => intervention_filters(interventions::table.into_boxed(), f, &statuts, &priorites, &types, search.as_deref(), now, false)
                     .count()
                     .get_result(c))
             })
             .map_err(map)?;
         let rows = with_conn!(&mut self.conn, c => {
-            let mut q = intervention_filters!(
+            let mut q = intervention_filters(
                 interventions::table.select(InterventionRow::as_select()).into_boxed(),
-                f, statuts, priorites, types, &search, now, hint
+                f, &statuts, &priorites, &types, search.as_deref(), now, hint
             );
             for key in &sort {
                 q = match (key.field, key.dir) {
@@ -514,7 +593,7 @@ impl InterventionRepository for DieselUnitOfWork<'_> {
     ) -> Result<Vec<(StatutIntervention, InterventionType, i64)>, RepoError> {
         let rows: Vec<(String, String, i64)> = with_conn!(&mut self.conn, c => interventions::table
             .group_by((interventions::statut, interventions::type_intervention))
-            .select((interventions::statut, interventions::type_intervention, diesel::dsl::count_star()))
+            .select((interventions::statut, interventions::type_intervention, dsl::count_star()))
             .load(c))
         .map_err(map)?;
         rows.into_iter()

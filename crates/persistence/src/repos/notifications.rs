@@ -1,8 +1,10 @@
 //! `notifications` and `notification_outbox` adapters (DATA.md §3.9–3.10).
 
 use chrono::NaiveDateTime;
+use diesel::dsl;
 use diesel::dsl::min;
 use diesel::prelude::*;
+use diesel::query_dsl::methods;
 use erp_domain::UserId;
 use erp_domain::clock::Timestamp;
 use erp_domain::enums::{CanalNotification, StatutOutbox, TypeNotification};
@@ -61,32 +63,46 @@ impl NotificationRow {
     }
 }
 
-macro_rules! notification_filters {
-    ($query:expr, $f:expr, $types:expr, $canaux:expr) => {{
-        let mut q = $query;
-        if let Some(u) = $f.user_id {
-            q = q.filter(notifications::user_id.eq(u));
-        }
-        if let Some(i) = $f.intervention_id {
-            q = q.filter(notifications::intervention_id.eq(i));
-        }
-        if !$types.is_empty() {
-            q = q.filter(notifications::type_notification.eq_any($types.clone()));
-        }
-        if !$canaux.is_empty() {
-            q = q.filter(notifications::canal.eq_any($canaux.clone()));
-        }
-        if let Some(l) = $f.lue {
-            q = q.filter(notifications::lue.eq(l));
-        }
-        if let Some(t) = $f.date_envoi_min {
-            q = q.filter(notifications::date_envoi.ge(to_db(t)));
-        }
-        if let Some(t) = $f.date_envoi_max {
-            q = q.filter(notifications::date_envoi.le(to_db(t)));
-        }
-        q
-    }};
+/// The filters of `GET /notifications` on a boxed `notifications` query.
+fn notification_filters<Q>(
+    mut q: Q,
+    f: &NotificationFilter,
+    types: &[&'static str],
+    canaux: &[&'static str],
+) -> Q
+where
+    Q: methods::FilterDsl<dsl::Eq<notifications::user_id, i64>, Output = Q>
+        + methods::FilterDsl<dsl::Eq<notifications::intervention_id, i64>, Output = Q>
+        + methods::FilterDsl<
+            dsl::EqAny<notifications::type_notification, Vec<&'static str>>,
+            Output = Q,
+        > + methods::FilterDsl<dsl::EqAny<notifications::canal, Vec<&'static str>>, Output = Q>
+        + methods::FilterDsl<dsl::Eq<notifications::lue, bool>, Output = Q>
+        + methods::FilterDsl<dsl::GtEq<notifications::date_envoi, NaiveDateTime>, Output = Q>
+        + methods::FilterDsl<dsl::LtEq<notifications::date_envoi, NaiveDateTime>, Output = Q>,
+{
+    if let Some(u) = f.user_id {
+        q = q.filter(notifications::user_id.eq(u));
+    }
+    if let Some(i) = f.intervention_id {
+        q = q.filter(notifications::intervention_id.eq(i));
+    }
+    if !types.is_empty() {
+        q = q.filter(notifications::type_notification.eq_any(types.to_vec()));
+    }
+    if !canaux.is_empty() {
+        q = q.filter(notifications::canal.eq_any(canaux.to_vec()));
+    }
+    if let Some(l) = f.lue {
+        q = q.filter(notifications::lue.eq(l));
+    }
+    if let Some(t) = f.date_envoi_min {
+        q = q.filter(notifications::date_envoi.ge(to_db(t)));
+    }
+    if let Some(t) = f.date_envoi_max {
+        q = q.filter(notifications::date_envoi.le(to_db(t)));
+    }
+    q
 }
 
 impl NotificationRepository for DieselUnitOfWork<'_> {
@@ -139,12 +155,12 @@ impl NotificationRepository for DieselUnitOfWork<'_> {
         let canaux: Vec<&'static str> = f.canaux.iter().map(|s| s.as_str()).collect();
         let first_dir = sort.first().map_or(SortDir::Desc, |k| k.dir);
         let (total, rows) = with_conn!(&mut self.conn, c => (|| {
-            let total: i64 = notification_filters!(notifications::table.into_boxed(), f, types, canaux)
+            let total: i64 = notification_filters(notifications::table.into_boxed(), f, &types, &canaux)
                 .count()
                 .get_result(c)?;
-            let mut q = notification_filters!(
+            let mut q = notification_filters(
                 notifications::table.select(NotificationRow::as_select()).into_boxed(),
-                f, types, canaux
+                f, &types, &canaux
             );
             for key in sort {
                 q = match (key.field, key.dir) {

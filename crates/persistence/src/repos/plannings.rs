@@ -2,7 +2,9 @@
 //! §3.12), plus the overdue scan over `interventions`.
 
 use chrono::NaiveDateTime;
+use diesel::dsl;
 use diesel::prelude::*;
+use diesel::query_dsl::methods;
 use erp_domain::clock::Timestamp;
 use erp_domain::enums::{
     FrequencePlanning, OrigineOccurrence, PrioriteIntervention, StatutPlanning,
@@ -85,49 +87,77 @@ impl PlanningRow {
     }
 }
 
-/// The columns of the user-editable fields.
-macro_rules! planning_values {
-    ($f:expr) => {
-        (
-            plannings::equipement_id.eq($f.equipement_id.get()),
-            plannings::frequence.eq($f.frequence.as_str()),
-            plannings::prochaine_date.eq(to_db($f.prochaine_date)),
-            plannings::derniere_date.eq($f.derniere_date.map(to_db)),
-            plannings::date_fin.eq($f.date_fin.map(to_db)),
-            plannings::statut.eq($f.statut.as_str()),
-            plannings::titre.eq($f.titre.as_deref()),
-            plannings::commentaire.eq($f.commentaire.as_deref()),
-            plannings::priorite.eq($f.priorite.as_str()),
-            plannings::technicien_id.eq($f.technicien_id.map(TechnicienId::get)),
-            plannings::duree_estimee.eq($f.duree_estimee),
-            plannings::avance_jours.eq($f.avance_jours),
-        )
-    };
+/// Every column a write of the planning's fields sets.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = plannings, treat_none_as_null = true, treat_none_as_default_value = false)]
+struct PlanningValues<'a> {
+    equipement_id: i64,
+    frequence: &'static str,
+    prochaine_date: NaiveDateTime,
+    derniere_date: Option<NaiveDateTime>,
+    date_fin: Option<NaiveDateTime>,
+    statut: &'static str,
+    titre: Option<&'a str>,
+    commentaire: Option<&'a str>,
+    priorite: &'static str,
+    technicien_id: Option<i64>,
+    duree_estimee: Option<i32>,
+    avance_jours: i32,
 }
 
-macro_rules! planning_filters {
-    ($query:expr, $f:expr, $statuts:expr, $frequences:expr) => {{
-        let mut q = $query;
-        if let Some(e) = $f.equipement_id {
-            q = q.filter(plannings::equipement_id.eq(e));
+impl<'a> PlanningValues<'a> {
+    fn new(f: &'a PlanningFields) -> Self {
+        Self {
+            equipement_id: f.equipement_id.get(),
+            frequence: f.frequence.as_str(),
+            prochaine_date: to_db(f.prochaine_date),
+            derniere_date: f.derniere_date.map(to_db),
+            date_fin: f.date_fin.map(to_db),
+            statut: f.statut.as_str(),
+            titre: f.titre.as_deref(),
+            commentaire: f.commentaire.as_deref(),
+            priorite: f.priorite.as_str(),
+            technicien_id: f.technicien_id.map(TechnicienId::get),
+            duree_estimee: f.duree_estimee,
+            avance_jours: f.avance_jours,
         }
-        if let Some(t) = $f.technicien_id {
-            q = q.filter(plannings::technicien_id.eq(t));
-        }
-        if !$statuts.is_empty() {
-            q = q.filter(plannings::statut.eq_any($statuts.clone()));
-        }
-        if !$frequences.is_empty() {
-            q = q.filter(plannings::frequence.eq_any($frequences.clone()));
-        }
-        if let Some(t) = $f.prochaine_date_min {
-            q = q.filter(plannings::prochaine_date.ge(to_db(t)));
-        }
-        if let Some(t) = $f.prochaine_date_max {
-            q = q.filter(plannings::prochaine_date.le(to_db(t)));
-        }
-        q
-    }};
+    }
+}
+
+/// The filters of `GET /plannings` on a boxed `plannings` query.
+fn planning_filters<Q>(
+    mut q: Q,
+    f: &PlanningFilter,
+    statuts: &[&'static str],
+    frequences: &[&'static str],
+) -> Q
+where
+    Q: methods::FilterDsl<dsl::Eq<plannings::equipement_id, i64>, Output = Q>
+        + methods::FilterDsl<dsl::Eq<plannings::technicien_id, i64>, Output = Q>
+        + methods::FilterDsl<dsl::EqAny<plannings::statut, Vec<&'static str>>, Output = Q>
+        + methods::FilterDsl<dsl::EqAny<plannings::frequence, Vec<&'static str>>, Output = Q>
+        + methods::FilterDsl<dsl::GtEq<plannings::prochaine_date, NaiveDateTime>, Output = Q>
+        + methods::FilterDsl<dsl::LtEq<plannings::prochaine_date, NaiveDateTime>, Output = Q>,
+{
+    if let Some(e) = f.equipement_id {
+        q = q.filter(plannings::equipement_id.eq(e));
+    }
+    if let Some(t) = f.technicien_id {
+        q = q.filter(plannings::technicien_id.eq(t));
+    }
+    if !statuts.is_empty() {
+        q = q.filter(plannings::statut.eq_any(statuts.to_vec()));
+    }
+    if !frequences.is_empty() {
+        q = q.filter(plannings::frequence.eq_any(frequences.to_vec()));
+    }
+    if let Some(t) = f.prochaine_date_min {
+        q = q.filter(plannings::prochaine_date.ge(to_db(t)));
+    }
+    if let Some(t) = f.prochaine_date_max {
+        q = q.filter(plannings::prochaine_date.le(to_db(t)));
+    }
+    q
 }
 
 impl PlanningRepository for DieselUnitOfWork<'_> {
@@ -141,7 +171,7 @@ impl PlanningRepository for DieselUnitOfWork<'_> {
         let row: PlanningRow =
             with_conn!(&mut self.conn, c => diesel::insert_into(plannings::table)
             .values((
-                planning_values!(f),
+                PlanningValues::new(f),
                 plannings::date_reference.eq(to_db(date_reference)),
                 plannings::version.eq(1),
                 plannings::date_creation.eq(now),
@@ -172,7 +202,7 @@ impl PlanningRepository for DieselUnitOfWork<'_> {
                 plannings::table.filter(plannings::id.eq(p.id.get())).filter(plannings::version.eq(expected)),
             )
             .set((
-                planning_values!(p.fields),
+                PlanningValues::new(&p.fields),
                 plannings::date_reference.eq(to_db(p.date_reference)),
                 plannings::version.eq(p.version),
                 plannings::date_modification.eq(to_db(p.date_modification)),
@@ -202,12 +232,12 @@ impl PlanningRepository for DieselUnitOfWork<'_> {
         let frequences: Vec<&'static str> = f.frequences.iter().map(|s| s.as_str()).collect();
         let first_dir = sort.first().map_or(SortDir::Asc, |k| k.dir);
         let (total, rows) = with_conn!(&mut self.conn, c => (|| {
-            let total: i64 = planning_filters!(plannings::table.into_boxed(), f, statuts, frequences)
+            let total: i64 = planning_filters(plannings::table.into_boxed(), f, &statuts, &frequences)
                 .count()
                 .get_result(c)?;
-            let mut q = planning_filters!(
+            let mut q = planning_filters(
                 plannings::table.select(PlanningRow::as_select()).into_boxed(),
-                f, statuts, frequences
+                f, &statuts, &frequences
             );
             for key in sort {
                 q = match (key.field, key.dir) {

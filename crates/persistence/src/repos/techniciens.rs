@@ -2,9 +2,12 @@
 
 use std::collections::HashMap;
 
+use super::users::{UserSearch, user_search};
 use chrono::NaiveDateTime;
+use diesel::dsl;
 use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::query_dsl::methods;
 use diesel::sql_types::Integer;
 use erp_domain::UserId;
 use erp_domain::clock::Timestamp;
@@ -103,80 +106,122 @@ impl TechnicienRow {
     }
 }
 
-macro_rules! technicien_values {
-    ($f:expr, $now:expr) => {
-        (
-            techniciens::equipe.eq($f.equipe.as_deref()),
-            techniciens::equipe_norm.eq($f.equipe.as_deref().map(norm)),
-            techniciens::numero_badge.eq($f.numero_badge.as_deref()),
-            techniciens::niveau_technicien.eq($f.niveau_technicien.as_str()),
-            techniciens::zone_intervention.eq($f.zone_intervention.as_deref()),
-            techniciens::rayon_deplacement_km.eq($f.rayon_deplacement_km),
-            techniciens::vehicule_service.eq($f.vehicule_service.as_deref()),
-            techniciens::disponibilite.eq($f.disponibilite.as_str()),
-            techniciens::horaires_travail.eq($f.horaires_travail.as_deref()),
-            techniciens::astreinte.eq($f.astreinte),
-            techniciens::is_active.eq($f.is_active),
-            techniciens::date_embauche.eq($f.date_embauche.map(to_db)),
-            techniciens::date_fin_contrat.eq($f.date_fin_contrat.map(to_db)),
-            techniciens::telephone_urgence.eq($f.telephone_urgence.as_deref()),
-            techniciens::notes_rh.eq($f.notes_rh.as_deref()),
-            (
-                techniciens::qualifications_speciales.eq($f.qualifications_speciales.as_deref()),
-                techniciens::updated_at.eq($now),
-            ),
-        )
-    };
+/// Every column a write sets (all but id, `user_id` and `created_at`).
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = techniciens, treat_none_as_null = true, treat_none_as_default_value = false)]
+struct TechnicienValues<'a> {
+    equipe: Option<&'a str>,
+    equipe_norm: Option<String>,
+    numero_badge: Option<&'a str>,
+    niveau_technicien: &'static str,
+    zone_intervention: Option<&'a str>,
+    rayon_deplacement_km: i32,
+    vehicule_service: Option<&'a str>,
+    disponibilite: &'static str,
+    horaires_travail: Option<&'a str>,
+    astreinte: bool,
+    is_active: bool,
+    date_embauche: Option<NaiveDateTime>,
+    date_fin_contrat: Option<NaiveDateTime>,
+    telephone_urgence: Option<&'a str>,
+    notes_rh: Option<&'a str>,
+    qualifications_speciales: Option<&'a str>,
+    updated_at: NaiveDateTime,
 }
 
-macro_rules! technicien_filters {
-    ($query:expr, $f:expr, $dispos:expr, $niveaux:expr, $search:expr) => {{
-        let mut q = $query;
-        if let Some(e) = &$f.equipe {
-            q = q.filter(techniciens::equipe_norm.eq(norm(e)));
+impl<'a> TechnicienValues<'a> {
+    fn new(f: &'a TechnicienFields, now: NaiveDateTime) -> Self {
+        Self {
+            equipe: f.equipe.as_deref(),
+            equipe_norm: f.equipe.as_deref().map(norm),
+            numero_badge: f.numero_badge.as_deref(),
+            niveau_technicien: f.niveau_technicien.as_str(),
+            zone_intervention: f.zone_intervention.as_deref(),
+            rayon_deplacement_km: f.rayon_deplacement_km,
+            vehicule_service: f.vehicule_service.as_deref(),
+            disponibilite: f.disponibilite.as_str(),
+            horaires_travail: f.horaires_travail.as_deref(),
+            astreinte: f.astreinte,
+            is_active: f.is_active,
+            date_embauche: f.date_embauche.map(to_db),
+            date_fin_contrat: f.date_fin_contrat.map(to_db),
+            telephone_urgence: f.telephone_urgence.as_deref(),
+            notes_rh: f.notes_rh.as_deref(),
+            qualifications_speciales: f.qualifications_speciales.as_deref(),
+            updated_at: now,
         }
-        if !$dispos.is_empty() {
-            q = q.filter(techniciens::disponibilite.eq_any($dispos.clone()));
-        }
-        if !$niveaux.is_empty() {
-            q = q.filter(techniciens::niveau_technicien.eq_any($niveaux.clone()));
-        }
-        if let Some(cid) = $f.competence_id {
-            q = q.filter(
-                techniciens::id.eq_any(
-                    technicien_competence::table
-                        .filter(technicien_competence::competence_id.eq(cid.get()))
-                        .select(technicien_competence::technicien_id),
-                ),
-            );
-        }
-        if let Some(name) = &$f.competence {
-            q = q.filter(
-                techniciens::id.eq_any(
-                    technicien_competence::table
-                        .inner_join(competences::table)
-                        .filter(competences::nom_norm.eq(norm(name)))
-                        .select(technicien_competence::technicien_id),
-                ),
-            );
-        }
-        if let Some(active) = $f.is_active {
-            q = q.filter(techniciens::is_active.eq(active));
-        }
-        if let Some(pattern) = $search {
-            q = q.filter(
-                users::username_norm
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(users::email.like(pattern.clone()).escape('\\'))
-                    .or(users::full_name_norm
-                        .assume_not_null()
-                        .like(pattern.clone())
-                        .escape('\\')),
-            );
-        }
-        q
-    }};
+    }
+}
+
+/// `technicien_competence.technicien_id` of the holders of one competence id.
+type WithCompetenceId = dsl::Select<
+    dsl::Filter<technicien_competence::table, dsl::Eq<technicien_competence::competence_id, i64>>,
+    technicien_competence::technicien_id,
+>;
+
+/// `technicien_competence.technicien_id` of the holders of a competence, by normalized name.
+type WithCompetenceNamed = dsl::Select<
+    dsl::Filter<
+        dsl::InnerJoin<technicien_competence::table, competences::table>,
+        dsl::Eq<competences::nom_norm, String>,
+    >,
+    technicien_competence::technicien_id,
+>;
+
+/// The filters of `GET /techniciens` on a boxed `techniciens ⋈ users` query.
+fn technicien_filters<Q>(
+    mut q: Q,
+    f: &TechnicienFilter,
+    dispos: &[&'static str],
+    niveaux: &[&'static str],
+    search: Option<&str>,
+) -> Q
+where
+    Q: methods::FilterDsl<dsl::Eq<techniciens::equipe_norm, String>, Output = Q>
+        + methods::FilterDsl<dsl::EqAny<techniciens::disponibilite, Vec<&'static str>>, Output = Q>
+        + methods::FilterDsl<
+            dsl::EqAny<techniciens::niveau_technicien, Vec<&'static str>>,
+            Output = Q,
+        > + methods::FilterDsl<dsl::EqAny<techniciens::id, WithCompetenceId>, Output = Q>
+        + methods::FilterDsl<dsl::EqAny<techniciens::id, WithCompetenceNamed>, Output = Q>
+        + methods::FilterDsl<dsl::Eq<techniciens::is_active, bool>, Output = Q>
+        + methods::FilterDsl<UserSearch, Output = Q>,
+{
+    if let Some(e) = &f.equipe {
+        q = q.filter(techniciens::equipe_norm.eq(norm(e)));
+    }
+    if !dispos.is_empty() {
+        q = q.filter(techniciens::disponibilite.eq_any(dispos.to_vec()));
+    }
+    if !niveaux.is_empty() {
+        q = q.filter(techniciens::niveau_technicien.eq_any(niveaux.to_vec()));
+    }
+    if let Some(cid) = f.competence_id {
+        q = q.filter(
+            techniciens::id.eq_any(
+                technicien_competence::table
+                    .filter(technicien_competence::competence_id.eq(cid.get()))
+                    .select(technicien_competence::technicien_id),
+            ),
+        );
+    }
+    if let Some(name) = &f.competence {
+        q = q.filter(
+            techniciens::id.eq_any(
+                technicien_competence::table
+                    .inner_join(competences::table)
+                    .filter(competences::nom_norm.eq(norm(name)))
+                    .select(technicien_competence::technicien_id),
+            ),
+        );
+    }
+    if let Some(active) = f.is_active {
+        q = q.filter(techniciens::is_active.eq(active));
+    }
+    if let Some(pattern) = search {
+        q = q.filter(user_search(pattern));
+    }
+    q
 }
 
 impl DieselUnitOfWork<'_> {
@@ -229,7 +274,7 @@ impl TechnicienRepository for DieselUnitOfWork<'_> {
         let now = to_db(now);
         let f = &new.fields;
         let id: i64 = with_conn!(&mut self.conn, c => diesel::insert_into(techniciens::table)
-            .values((technicien_values!(f, now), techniciens::user_id.eq(new.user_id.get()), techniciens::created_at.eq(now)))
+            .values((TechnicienValues::new(f, now), techniciens::user_id.eq(new.user_id.get()), techniciens::created_at.eq(now)))
             .returning(techniciens::id)
             .get_result(c))
         .map_err(map)?;
@@ -268,7 +313,7 @@ impl TechnicienRepository for DieselUnitOfWork<'_> {
     ) -> Result<(), RepoError> {
         let now = to_db(now);
         let n = with_conn!(&mut self.conn, c => diesel::update(techniciens::table.find(id.get()))
-            .set(technicien_values!(f, now))
+            .set(TechnicienValues::new(f, now))
             .execute(c))
         .map_err(map)?;
         if n == 0 {
@@ -323,7 +368,7 @@ impl TechnicienRepository for DieselUnitOfWork<'_> {
     }
 
     fn technicien_has_active_interventions(&mut self, id: TechnicienId) -> Result<bool, RepoError> {
-        with_conn!(&mut self.conn, c => diesel::select(diesel::dsl::exists(
+        with_conn!(&mut self.conn, c => diesel::select(dsl::exists(
             interventions::table
                 .filter(interventions::technicien_id.eq(id.get()))
                 .filter(interventions::statut.eq_any(["affectee", "en_cours", "en_attente"])),
@@ -347,12 +392,12 @@ impl TechnicienRepository for DieselUnitOfWork<'_> {
         );
         let first_dir = sort.first().map_or(SortDir::Asc, |k| k.dir);
         let (total, rows) = with_conn!(&mut self.conn, c => (|| {
-            let total: i64 = technicien_filters!(techniciens::table.inner_join(users::table).into_boxed(), f, dispos, niveaux, &search)
+            let total: i64 = technicien_filters(techniciens::table.inner_join(users::table).into_boxed(), f, &dispos, &niveaux, search.as_deref())
                 .count()
                 .get_result(c)?;
-            let mut q = technicien_filters!(
+            let mut q = technicien_filters(
                 techniciens::table.inner_join(users::table).select((TechnicienRow::as_select(), UserRow::as_select())).into_boxed(),
-                f, dispos, niveaux, &search
+                f, &dispos, &niveaux, search.as_deref()
             );
             for key in sort {
                 q = match (key.field, key.dir) {

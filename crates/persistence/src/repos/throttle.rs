@@ -7,7 +7,7 @@ use erp_domain::ports::{RepoError, ThrottleRepository};
 use erp_domain::throttle::{ThrottleScope, ThrottleState};
 
 use super::DieselUnitOfWork;
-use crate::dialect::Conn;
+use crate::dialect::locking::{Lockable as _, RowLock, ensure_row_to_lock};
 use crate::errors::map;
 use crate::schema::login_throttle;
 use crate::time::{DbTime, from_db, to_db};
@@ -30,28 +30,19 @@ impl ThrottleRepository for DieselUnitOfWork<'_> {
         key: &str,
         for_update: bool,
     ) -> Result<Option<ThrottleState>, RepoError> {
-        let query = || {
-            login_throttle::table
-                .filter(login_throttle::scope.eq(scope.as_str()))
-                .filter(login_throttle::key.eq(key))
+        // PostgreSQL locks the row against a concurrent login's read-modify-write (dialect).
+        let lock = if for_update {
+            RowLock::ForUpdate
+        } else {
+            RowLock::None
         };
-        // PostgreSQL locks the row against a concurrent login's read-modify-write; SQLite write
-        // transactions already run one at a time (BEGIN IMMEDIATE).
-        let row = match &mut self.conn {
-            Conn::Sqlite(c) => query()
-                .select(ThrottleRow::as_select())
-                .get_result(&mut **c)
-                .optional(),
-            Conn::Postgres(c) if for_update => query()
-                .select(ThrottleRow::as_select())
-                .for_update()
-                .get_result(&mut **c)
-                .optional(),
-            Conn::Postgres(c) => query()
-                .select(ThrottleRow::as_select())
-                .get_result(&mut **c)
-                .optional(),
-        }
+        let row = with_conn!(&mut self.conn, c => login_throttle::table
+            .filter(login_throttle::scope.eq(scope.as_str()))
+            .filter(login_throttle::key.eq(key))
+            .select(ThrottleRow::as_select())
+            .locked(lock)
+            .get_result(c)
+            .optional())
         .map_err(map)?;
         Ok(row.map(|r| ThrottleState {
             failure_count: r.failure_count,
@@ -68,7 +59,8 @@ impl ThrottleRepository for DieselUnitOfWork<'_> {
         key: &str,
         at: Timestamp,
     ) -> Result<ThrottleState, RepoError> {
-        if let Conn::Postgres(c) = &mut self.conn {
+        ensure_row_to_lock(
+            &mut self.conn,
             diesel::insert_into(login_throttle::table)
                 .values((
                     login_throttle::scope.eq(scope.as_str()),
@@ -78,10 +70,9 @@ impl ThrottleRepository for DieselUnitOfWork<'_> {
                     login_throttle::updated_at.eq(to_db(at)),
                 ))
                 .on_conflict((login_throttle::scope, login_throttle::key))
-                .do_nothing()
-                .execute(&mut **c)
-                .map_err(map)?;
-        }
+                .do_nothing(),
+        )
+        .map_err(map)?;
         Ok(self.throttle_state(scope, key, true)?.unwrap_or_default())
     }
 

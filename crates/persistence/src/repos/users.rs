@@ -1,7 +1,9 @@
 //! `users` adapter (DATA.md §2.1).
 
 use chrono::NaiveDateTime;
+use diesel::dsl;
 use diesel::prelude::*;
+use diesel::query_dsl::methods;
 use erp_domain::clock::Timestamp;
 use erp_domain::list::{Listed, Page, SortDir, SortKey, like_contains};
 use erp_domain::password::PasswordHash;
@@ -13,7 +15,7 @@ use erp_domain::user::{
 use erp_domain::{ClientId, UserId};
 
 use super::DieselUnitOfWork;
-use crate::dialect::Conn;
+use crate::dialect::locking::{Lockable as _, RowLock, transaction_advisory_lock};
 use crate::errors::map;
 use crate::paging::Paginate;
 use crate::schema::users;
@@ -87,33 +89,49 @@ fn one(row: Option<UserRow>) -> Result<Option<User>, RepoError> {
     row.map(UserRow::into_domain).transpose()
 }
 
+/// `username`, `email` or `full_name` (normalized) matches a `LIKE` pattern: the free-text
+/// search of the users and techniciens lists.
+pub(super) type UserSearch = dsl::Or<
+    dsl::Or<
+        dsl::Escape<dsl::Like<users::username_norm, String>>,
+        dsl::Escape<dsl::Like<users::email, String>>,
+    >,
+    dsl::Escape<dsl::Like<dsl::AssumeNotNull<users::full_name_norm>, String>>,
+>;
+
+/// See [`UserSearch`].
+pub(super) fn user_search(pattern: &str) -> UserSearch {
+    users::username_norm
+        .like(pattern.to_owned())
+        .escape('\\')
+        .or(users::email.like(pattern.to_owned()).escape('\\'))
+        .or(users::full_name_norm
+            .assume_not_null()
+            .like(pattern.to_owned())
+            .escape('\\'))
+}
+
 /// Applies the filters of `GET /users` to a boxed `users` query.
-macro_rules! user_filters {
-    ($query:expr, $roles:expr, $filter:expr, $search:expr) => {{
-        let mut q = $query;
-        if !$roles.is_empty() {
-            q = q.filter(users::role.eq_any($roles.clone()));
-        }
-        if let Some(active) = $filter.is_active {
-            q = q.filter(users::is_active.eq(active));
-        }
-        if let Some(client) = $filter.client_id {
-            q = q.filter(users::client_id.eq(client.get()));
-        }
-        if let Some(pattern) = $search {
-            q = q.filter(
-                users::username_norm
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(users::email.like(pattern.clone()).escape('\\'))
-                    .or(users::full_name_norm
-                        .assume_not_null()
-                        .like(pattern.clone())
-                        .escape('\\')),
-            );
-        }
-        q
-    }};
+fn user_filters<Q>(mut q: Q, roles: &[&'static str], filter: &UserFilter, search: Option<&str>) -> Q
+where
+    Q: methods::FilterDsl<dsl::EqAny<users::role, Vec<&'static str>>, Output = Q>
+        + methods::FilterDsl<dsl::Eq<users::is_active, bool>, Output = Q>
+        + methods::FilterDsl<dsl::Eq<users::client_id, i64>, Output = Q>
+        + methods::FilterDsl<UserSearch, Output = Q>,
+{
+    if !roles.is_empty() {
+        q = q.filter(users::role.eq_any(roles.to_vec()));
+    }
+    if let Some(active) = filter.is_active {
+        q = q.filter(users::is_active.eq(active));
+    }
+    if let Some(client) = filter.client_id {
+        q = q.filter(users::client_id.eq(client.get()));
+    }
+    if let Some(pattern) = search {
+        q = q.filter(user_search(pattern));
+    }
+    q
 }
 
 impl UserRepository for DieselUnitOfWork<'_> {
@@ -241,10 +259,10 @@ impl UserRepository for DieselUnitOfWork<'_> {
         let search = filter.search.as_deref().map(|s| like_contains(&norm(s)));
         let first_dir = sort.first().map_or(SortDir::Asc, |k| k.dir);
         let (total, rows) = with_conn!(&mut self.conn, c => (|| {
-            let total: i64 = user_filters!(users::table.into_boxed(), roles, filter, &search)
+            let total: i64 = user_filters(users::table.into_boxed(), &roles, filter, search.as_deref())
                 .count()
                 .get_result(c)?;
-            let mut q = user_filters!(users::table.select(UserRow::as_select()).into_boxed(), roles, filter, &search);
+            let mut q = user_filters(users::table.select(UserRow::as_select()).into_boxed(), &roles, filter, search.as_deref());
             for key in sort {
                 q = match (key.field, key.dir) {
                     (UserSortField::Id, SortDir::Asc) => q.then_order_by(users::id.asc()),
@@ -278,30 +296,18 @@ impl UserRepository for DieselUnitOfWork<'_> {
     }
 
     fn user_by_id_for_update(&mut self, id: UserId) -> Result<Option<User>, RepoError> {
-        let row = match &mut self.conn {
-            Conn::Sqlite(c) => users::table
-                .find(id.get())
-                .select(UserRow::as_select())
-                .get_result(&mut **c)
-                .optional(),
-            Conn::Postgres(c) => users::table
-                .find(id.get())
-                .select(UserRow::as_select())
-                .for_update()
-                .get_result(&mut **c)
-                .optional(),
-        }
+        let row = with_conn!(&mut self.conn, c => users::table
+            .find(id.get())
+            .select(UserRow::as_select())
+            .locked(RowLock::ForUpdate)
+            .get_result(c)
+            .optional())
         .map_err(map)?;
         one(row)
     }
 
     fn lock_user_administration(&mut self) -> Result<(), RepoError> {
-        if let Conn::Postgres(c) = &mut self.conn {
-            diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-                .bind::<diesel::sql_types::BigInt, _>(USER_ADMINISTRATION_LOCK)
-                .execute(&mut **c)
-                .map_err(map)?;
-        }
+        transaction_advisory_lock(&mut self.conn, USER_ADMINISTRATION_LOCK).map_err(map)?;
         Ok(())
     }
 
