@@ -116,6 +116,37 @@ impl<const MIN: i64, const MAX: i64> From<Entier<MIN, MAX>> for i64 {
     }
 }
 
+/// A non-negative finite measure (an équipement's power in kW, its weight in kg).
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Quantite(f64);
+
+impl Quantite {
+    /// Smallest value accepted.
+    pub const MIN_VALUE: f64 = 0.0;
+
+    /// Checks that `value` is finite and ≥ 0; the violation is reported on `field`.
+    ///
+    /// # Errors
+    /// `out_of_range` "Doit être supérieur ou égal à 0".
+    pub fn new(field: &str, value: f64) -> Result<Self, DomainError> {
+        if value.is_finite() && value >= Self::MIN_VALUE {
+            Ok(Self(value))
+        } else {
+            Err(DomainError::single(FieldViolation::new(
+                field,
+                ViolationCode::OutOfRange,
+                format!("Doit être supérieur ou égal à {}", Self::MIN_VALUE),
+            )))
+        }
+    }
+
+    /// The value.
+    #[must_use]
+    pub const fn get(self) -> f64 {
+        self.0
+    }
+}
+
 /// A title or name: 1–255 characters (intervention `titre`, équipement `nom`, skill `nom`…).
 pub type Titre = Texte<1, 255>;
 /// A short label: 1–100 characters (équipement `type`, skill `domaine`).
@@ -276,5 +307,19 @@ mod tests {
         assert_eq!(Minutes::new("m", 90).unwrap().to_i32(), 90);
         assert_eq!(Centimes::new("c", MAX_CENTIMES).unwrap().to_i32(), i32::MAX);
         assert_eq!(i64::from(Satisfaction::new("s", 5).unwrap()), 5);
+    }
+
+    #[test]
+    fn quantities_are_finite_and_not_negative() {
+        assert!((Quantite::new("p", 0.0).unwrap().get()).abs() < f64::EPSILON);
+        assert_eq!(
+            violation(Quantite::new("poids", -0.5).unwrap_err()),
+            (
+                "poids".to_owned(),
+                "out_of_range",
+                "Doit être supérieur ou égal à 0".to_owned()
+            )
+        );
+        assert!(Quantite::new("p", f64::NAN).is_err());
     }
 }

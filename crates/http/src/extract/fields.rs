@@ -433,6 +433,18 @@ impl Fields {
         self.violations
     }
 
+    /// The body read by a request type, or 422 with every violation (a request type reads as
+    /// `None` only after recording a violation).
+    ///
+    /// # Errors
+    /// The 422.
+    pub fn finish_with<T>(self, read: Option<T>) -> Result<T, ApiError> {
+        match read {
+            Some(v) if self.violations.is_empty() => Ok(v),
+            _ => Err(ApiError::validation(self.location, &self.violations, None)),
+        }
+    }
+
     /// 422 with every violation, or `Ok`.
     ///
     /// # Errors

@@ -18,10 +18,10 @@ use crate::extract::fields::{Fields, Patch};
 use crate::extract::query::Query;
 use crate::extract::{Authenticated, Bearer, read_json_object, read_optional_json_object};
 use crate::openapi::{bodies, params};
-use crate::routes::equipements::MAX_CENTIMES;
 use crate::routes::ids::path_id;
 use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
+use erp_domain::value::MAX_CENTIMES;
 
 mod input;
 pub mod out;

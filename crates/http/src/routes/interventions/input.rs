@@ -17,8 +17,8 @@ use erp_domain::technicien::TechnicienId;
 use crate::error::ApiError;
 use crate::extract::fields::{Fields, Patch};
 use crate::extract::query::Query;
-use crate::routes::equipements::MAX_CENTIMES;
 use crate::routes::ids::path_id;
+use erp_domain::value::MAX_CENTIMES;
 
 const NOT_FOUND: &str = "Intervention introuvable";
 
