@@ -65,6 +65,13 @@ impl<T> NotNull<T> {
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> NotNull<U> {
         NotNull(self.0.map(f))
     }
+
+    /// Writes the value, if one was sent, into `target`.
+    pub fn set(self, target: &mut T) {
+        if let Some(v) = self.0 {
+            *target = v;
+        }
+    }
 }
 
 /// A field that may be omitted or `null`, both meaning "the default"; described as not

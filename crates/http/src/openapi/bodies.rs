@@ -243,58 +243,6 @@ pub struct TechnicienUpdate {
     pub competences: Option<Vec<SkillInput>>,
 }
 
-/// CompetenceCreate (API.md §3.4).
-#[derive(Debug, ToSchema)]
-pub struct CompetenceCreate {
-    /// Name, unique case-insensitively (required on create).
-    #[schema(min_length = 1, max_length = 255)]
-    pub nom: String,
-    /// Default `"general"`.
-    #[schema(min_length = 1, max_length = 100, nullable = false)]
-    pub domaine: Option<String>,
-    /// Description.
-    #[schema(max_length = 10_000)]
-    pub description: Option<String>,
-    /// Default `intermediaire`.
-    #[schema(value_type = Option<schema::NiveauCompetence>, nullable = false)]
-    pub niveau_requis_minimum: Option<String>,
-    /// Default false.
-    #[schema(nullable = false)]
-    pub necessite_certification: Option<bool>,
-    /// 1–600 months.
-    #[schema(minimum = 1, maximum = 600)]
-    pub duree_validite_mois: Option<i32>,
-    /// Default true.
-    #[schema(nullable = false)]
-    pub is_active: Option<bool>,
-}
-
-/// Partial update of a skill: the CompetenceCreate fields, all optional.
-#[derive(Debug, ToSchema)]
-pub struct CompetenceUpdate {
-    /// Name, unique case-insensitively (required on create).
-    #[schema(min_length = 1, max_length = 255, nullable = false)]
-    pub nom: Option<String>,
-    /// Default `"general"`.
-    #[schema(min_length = 1, max_length = 100, nullable = false)]
-    pub domaine: Option<String>,
-    /// Description.
-    #[schema(max_length = 10_000)]
-    pub description: Option<String>,
-    /// Default `intermediaire`.
-    #[schema(value_type = Option<schema::NiveauCompetence>, nullable = false)]
-    pub niveau_requis_minimum: Option<String>,
-    /// Default false.
-    #[schema(nullable = false)]
-    pub necessite_certification: Option<bool>,
-    /// 1–600 months.
-    #[schema(minimum = 1, maximum = 600)]
-    pub duree_validite_mois: Option<i32>,
-    /// Default true.
-    #[schema(nullable = false)]
-    pub is_active: Option<bool>,
-}
-
 /// InterventionCreate (API.md §3.6.3).
 #[derive(Debug, ToSchema)]
 pub struct InterventionCreate {

@@ -232,26 +232,18 @@ impl EquipementCreate {
     }
 }
 
-fn set<T>(value: NotNull<T>, target: &mut T) {
-    if let Some(v) = value.0 {
-        *target = v;
-    }
-}
-
 impl EquipementUpdate {
     /// Writes the sent fields into `f`.
     pub fn apply(self, f: &mut EquipementFields) {
-        set(self.nom.map(Titre::into_inner), &mut f.nom);
-        set(
-            self.type_equipement.map(|t| t.0.into_inner()),
-            &mut f.type_equipement,
-        );
-        set(
-            self.localisation.map(Titre::into_inner),
-            &mut f.localisation,
-        );
-        set(self.statut, &mut f.statut);
-        set(self.criticite, &mut f.criticite);
+        self.nom.map(Titre::into_inner).set(&mut f.nom);
+        self.type_equipement
+            .map(|t| t.0.into_inner())
+            .set(&mut f.type_equipement);
+        self.localisation
+            .map(Titre::into_inner)
+            .set(&mut f.localisation);
+        self.statut.set(&mut f.statut);
+        self.criticite.set(&mut f.criticite);
         let texts = [
             (self.numero_serie, &mut f.numero_serie),
             (self.marque, &mut f.marque),
