@@ -330,6 +330,7 @@ wire_id!(
     erp_domain::ids::EquipementId,
     erp_domain::ids::CompetenceId,
     erp_domain::ids::TechnicienId,
+    erp_domain::ids::InterventionId,
 );
 
 /// Implements [`WireValue`] for the wire enums: a trimmed, case-insensitive canonical value,

@@ -449,29 +449,6 @@ pub struct RescheduleBody {
     pub nouvelle_date: Option<Ts>,
 }
 
-/// `POST /notifications`.
-#[derive(Debug, ToSchema)]
-pub struct NotificationCreate {
-    /// Type.
-    #[schema(rename = "type", value_type = schema::TypeNotification)]
-    pub type_notification: String,
-    /// Channel.
-    #[schema(value_type = schema::CanalNotification)]
-    pub canal: String,
-    /// Title.
-    #[schema(max_length = 255)]
-    pub titre: Option<String>,
-    /// Content.
-    #[schema(max_length = 2000)]
-    pub contenu: Option<String>,
-    /// Recipient (must exist).
-    #[schema(minimum = 1)]
-    pub user_id: i64,
-    /// Related intervention (must exist).
-    #[schema(minimum = 1)]
-    pub intervention_id: Option<i64>,
-}
-
 /// The multipart form of a document upload (API.md §3.9).
 #[derive(Debug, ToSchema)]
 pub struct UploadForm {
