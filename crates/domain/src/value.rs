@@ -170,6 +170,10 @@ pub type Code = Texte<0, 50>;
 /// An optional short code of at most 20 characters (floor, badge number, phone).
 pub type CodeCourt = Texte<0, 20>;
 
+/// The most characters a secret typed by a user may have (passwords as typed, refresh tokens);
+/// the password policy (`password::MIN_LEN`–`MAX_LEN`) applies to new passwords afterwards.
+pub const MAX_SECRET_CHARS: usize = 1_024;
+
 /// The largest amount of money the API accepts, in centimes.
 pub const MAX_CENTIMES: i64 = 1_000_000_000_000;
 /// The largest duration in minutes the API accepts.

@@ -7,6 +7,7 @@ pub mod form;
 mod json;
 pub mod query;
 pub mod request;
+pub mod secret;
 pub mod wire;
 
 pub use caller::{Authenticated, Bearer};
