@@ -159,6 +159,18 @@ impl Fields {
         self.secret(name, max)
     }
 
+    /// The trimmed, non-empty text of a field, without recording anything (a field of another
+    /// type is `None`; numbers count as text outside JSON bodies, as in [`Self::trimmed`]).
+    #[must_use]
+    pub fn peek_text(&self, name: &str) -> Option<String> {
+        let s = match self.map.get(name)? {
+            Value::String(s) => s.trim().to_owned(),
+            Value::Number(n) if self.location != Location::Body => n.to_string(),
+            _ => return None,
+        };
+        (!s.is_empty()).then_some(s)
+    }
+
     /// A trimmed string of a partial update; empty → `Null`.
     pub fn trimmed(&mut self, name: &str) -> Patch<String> {
         match self.text(name) {

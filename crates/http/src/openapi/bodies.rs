@@ -10,40 +10,6 @@ use utoipa::ToSchema;
 
 use crate::openapi::schema::{self, Ts};
 
-/// `/auth/token` and `/auth/login`: `username` or `email` (`username` wins if both are given).
-/// Other fields (`grant_type`, `scope`…) are ignored.
-#[derive(Debug, ToSchema)]
-pub struct LoginForm {
-    /// Login name or e-mail address.
-    #[schema(min_length = 1, max_length = 255, nullable = false)]
-    pub username: Option<String>,
-    /// E-mail address (when `username` is absent).
-    #[schema(min_length = 1, max_length = 255, nullable = false)]
-    pub email: Option<String>,
-    /// Password (never trimmed).
-    #[schema(min_length = 1, max_length = 1024, format = Password)]
-    pub password: String,
-}
-
-/// `/auth/refresh`.
-#[derive(Debug, ToSchema)]
-pub struct RefreshForm {
-    /// The refresh token of the last TokenResponse.
-    #[schema(min_length = 1, max_length = 1024)]
-    pub refresh_token: String,
-}
-
-/// `/auth/change-password`.
-#[derive(Debug, ToSchema)]
-pub struct ChangePasswordForm {
-    /// The current password.
-    #[schema(min_length = 1, max_length = 1024, format = Password)]
-    pub current_password: String,
-    /// The new password (password policy, API.md §1.5; different from the current one).
-    #[schema(min_length = 12, max_length = 128, format = Password)]
-    pub new_password: String,
-}
-
 /// InterventionCreate (API.md §3.6.3).
 #[derive(Debug, ToSchema)]
 pub struct InterventionCreate {
