@@ -132,17 +132,3 @@ pub struct ActionBody {
     /// `valider`: must be `true` if given.
     pub validation_client: Option<bool>,
 }
-
-/// The multipart form of a document upload (API.md §3.9).
-#[derive(Debug, ToSchema)]
-pub struct UploadForm {
-    /// The file (exactly one part named `file`).
-    #[schema(value_type = String, format = Binary)]
-    pub file: Vec<u8>,
-    /// Description.
-    #[schema(max_length = 1000)]
-    pub description: Option<String>,
-    /// Used when the query has none; both different → 422.
-    #[schema(minimum = 1)]
-    pub intervention_id: Option<i64>,
-}
