@@ -4,7 +4,6 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use erp_application::authz::Action;
 use erp_application::users::{CreateUser, UpdateMe as UpdateMeCommand, UpdateUser};
-use erp_domain::error::FieldViolation;
 use erp_domain::password::PlainPassword;
 use erp_domain::user::{UserFilter, UserRole, UserSortField};
 use erp_domain::{ClientId, UserId};
@@ -39,7 +38,7 @@ pub fn configure(cfg: &mut RouteTable) {
 
 mod input;
 
-use input::READ_ONLY_FOR_SELF;
+use input::{READ_ONLY_FOR_SELF, require_current_password};
 pub use input::{UpdateMe, UserCreate, UserUpdate};
 
 fn user_id(raw: &str) -> Result<UserId, ApiError> {
@@ -297,13 +296,7 @@ async fn update_me(
     );
     f.read_only(&READ_ONLY_FOR_SELF, "Champ non modifiable");
     let read = UpdateMe::read(&mut f);
-    if read
-        .as_ref()
-        .is_some_and(|b| b.password.0.is_some() && b.current_password.0.is_none())
-        && f.is_clean_for("current_password")
-    {
-        f.push(FieldViolation::required("current_password"));
-    }
+    require_current_password(&mut f);
     let body = f.finish_with(read)?;
     let full_name = body.full_name.into_option();
     let password = match (body.password.0, body.current_password.0) {

@@ -2,6 +2,7 @@
 //! describes it ([`request_body!`]).
 
 use erp_domain::ClientId;
+use erp_domain::error::FieldViolation;
 use erp_domain::user::{Email, FullName, UserRole, Username};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{KnownFormat, Schema, SchemaFormat, Type};
@@ -112,3 +113,17 @@ request_body! {
 
 /// The fields of the caller's own account that `PUT /users/update` refuses.
 pub const READ_ONLY_FOR_SELF: [&str; 5] = ["email", "role", "username", "is_active", "client_id"];
+
+/// A valid new `password` needs `current_password` (422 `required`, unless that field already
+/// has a violation); read after [`UpdateMe::read`], from the raw fields, so it is reported even
+/// when another field is invalid.
+pub fn require_current_password(f: &mut Fields) {
+    let sent = |f: &Fields, name: &str| f.raw(name).is_some_and(|v| !v.is_null());
+    if sent(f, "password")
+        && f.is_clean_for("password")
+        && !sent(f, "current_password")
+        && f.is_clean_for("current_password")
+    {
+        f.push(FieldViolation::required("current_password"));
+    }
+}
