@@ -43,8 +43,9 @@ macro_rules! request_body {
         }
 
         impl $name {
-            /// Reads every field of the body with the contract's rules; `None` when a required
-            /// field is missing or invalid (the violation is recorded in `f`).
+            /// Reads every field of the body with the contract's rules, recording every
+            /// violation in `f` (`Fields::finish_with` answers them); `None` when a required
+            /// field is missing or invalid.
             pub fn read(f: &mut $crate::extract::fields::Fields) -> Option<Self> {
                 $(
                     let $field = <$ty as $crate::extract::wire::WireField>::read_field(

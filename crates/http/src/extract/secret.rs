@@ -78,3 +78,60 @@ impl WireValue for NouveauMotDePasse {
         secret_schema(description, nullable, true, Some(MIN_LEN), MAX_LEN)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::error::Location;
+
+    fn fields(v: Value) -> Fields {
+        let Value::Object(m) = v else { panic!() };
+        Fields::new(m, Location::Body)
+    }
+
+    #[test]
+    fn secrets_are_read_as_typed_and_bounded() {
+        let long = "x".repeat(MAX_SECRET_CHARS + 1);
+        let mut f = fields(json!({"a": "  pw  ", "b": "", "c": null, "d": long, "e": 3}));
+        assert_eq!(
+            MotDePasse::read(&mut f, "a"),
+            Patch::Value(MotDePasse("  pw  ".into()))
+        );
+        assert_eq!(MotDePasse::read(&mut f, "b"), Patch::Absent);
+        assert_eq!(Jeton::read(&mut f, "c"), Patch::Null);
+        assert_eq!(NouveauMotDePasse::read(&mut f, "d"), Patch::Absent);
+        assert_eq!(Jeton::read(&mut f, "e"), Patch::Absent);
+        assert_eq!(Jeton::read(&mut f, "z"), Patch::Absent);
+        let codes: Vec<(String, &str)> = f
+            .into_violations()
+            .into_iter()
+            .map(|v| (v.field, v.code.as_str()))
+            .collect();
+        assert_eq!(
+            codes,
+            vec![
+                ("b".to_owned(), "required"),
+                ("d".to_owned(), "too_long"),
+                ("e".to_owned(), "invalid_type"),
+            ]
+        );
+    }
+
+    #[test]
+    fn new_passwords_are_described_with_the_policy() {
+        let schema = serde_json::to_value(NouveauMotDePasse::schema("New.", false)).unwrap();
+        assert_eq!(
+            schema,
+            json!({"type": "string", "format": "password", "description": "New.",
+                   "maxLength": MAX_LEN, "minLength": MIN_LEN})
+        );
+        let schema = serde_json::to_value(Jeton::schema("T.", true)).unwrap();
+        assert_eq!(
+            schema,
+            json!({"type": ["string", "null"], "description": "T.",
+                   "maxLength": MAX_SECRET_CHARS, "minLength": 1})
+        );
+    }
+}

@@ -368,3 +368,79 @@ wire_enum!(
     erp_domain::enums::StatutPlanning => crate::openapi::schema::StatutPlanning,
     erp_domain::UserRole => crate::openapi::schema::UserRole,
 );
+
+#[cfg(test)]
+mod tests {
+    use erp_domain::value::{Centimes, Minutes, Quantite};
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::error::Location;
+
+    fn fields(v: Value) -> Fields {
+        let Value::Object(m) = v else { panic!() };
+        Fields::new(m, Location::Body)
+    }
+
+    #[test]
+    fn integers_are_described_with_their_bounds_and_width() {
+        let minutes = serde_json::to_value(Minutes::schema("M.", false)).unwrap();
+        assert_eq!(
+            minutes,
+            json!({"type": "integer", "format": "int32", "description": "M.",
+                   "maximum": 1_000_000, "minimum": 0})
+        );
+        let money = serde_json::to_value(Centimes::schema("C.", true)).unwrap();
+        assert_eq!(money["format"], "int64");
+        assert_eq!(money["type"], json!(["integer", "null"]));
+        let q = serde_json::to_value(Quantite::schema("Q.", false)).unwrap();
+        assert_eq!(
+            q,
+            json!({"type": "number", "format": "double", "description": "Q.", "minimum": 0})
+        );
+    }
+
+    #[test]
+    fn modes_read_absent_null_and_values_as_documented() {
+        let mut f = fields(json!({"a": null, "b": 2, "c": null, "d": -1.5}));
+        assert_eq!(<Option<Minutes>>::read_field(&mut f, "a"), Some(None));
+        assert_eq!(
+            <Patch<Minutes>>::read_field(&mut f, "b").map(|p| p.map(Minutes::to_i32)),
+            Some(Patch::Value(2))
+        );
+        assert_eq!(
+            <Defaulted<bool>>::read_field(&mut f, "c"),
+            Some(Defaulted(None))
+        );
+        assert_eq!(
+            <NotNull<bool>>::read_field(&mut f, "zz"),
+            Some(NotNull(None))
+        );
+        assert!(f.is_clean());
+        assert_eq!(
+            <NotNull<bool>>::read_field(&mut f, "a"),
+            Some(NotNull(None))
+        );
+        assert_eq!(<Quantite>::read_field(&mut f, "d"), None);
+        let codes: Vec<(String, &str, String)> = f
+            .into_violations()
+            .into_iter()
+            .map(|v| (v.field, v.code.as_str(), v.message))
+            .collect();
+        assert_eq!(
+            codes,
+            vec![
+                (
+                    "a".to_owned(),
+                    "invalid_value",
+                    "Valeur invalide (null interdit)".to_owned()
+                ),
+                (
+                    "d".to_owned(),
+                    "out_of_range",
+                    "Doit être supérieur ou égal à 0".to_owned()
+                ),
+            ]
+        );
+    }
+}

@@ -287,3 +287,72 @@ impl EquipementUpdate {
         self.client_id.set_nullable(&mut f.client_id);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::error::Location;
+
+    fn fields(v: Value) -> Fields {
+        let Value::Object(m) = v else { panic!() };
+        Fields::new(m, Location::Body)
+    }
+
+    fn codes(f: Fields) -> Vec<(String, &'static str)> {
+        f.into_violations()
+            .into_iter()
+            .map(|v| (v.field, v.code.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn a_create_reads_the_alias_and_the_frequency_forms() {
+        let mut f = fields(json!({
+            "nom": " Pompe ", "type_equipement": "pompe", "localisation": "A",
+            "frequence_entretien": "Mensuel", "cout_acquisition": 100, "statut": null
+        }));
+        let fields = EquipementCreate::read(&mut f).unwrap().into_fields();
+        assert!(f.is_clean());
+        assert_eq!(fields.nom, "Pompe");
+        assert_eq!(fields.type_equipement, "pompe");
+        assert_eq!(fields.frequence_entretien_jours, Some(30));
+        assert_eq!(fields.cout_acquisition, Some(100));
+        assert_eq!(fields.statut, EquipementFields::default().statut);
+    }
+
+    #[test]
+    fn create_and_update_report_their_own_violations() {
+        let mut f = fields(json!({"type": "a", "type_equipement": "b", "frequence_entretien": 0}));
+        assert!(EquipementCreate::read(&mut f).is_none());
+        assert_eq!(
+            codes(f),
+            vec![
+                ("nom".to_owned(), "required"),
+                ("type".to_owned(), "conflicting_fields"),
+                ("localisation".to_owned(), "required"),
+                ("frequence_entretien".to_owned(), "invalid_value"),
+            ]
+        );
+        let mut f =
+            fields(json!({"nom": null, "statut": null, "marque": null, "etage": "x".repeat(21)}));
+        // No field is required on update: the body reads, its violations are in `f`.
+        assert!(EquipementUpdate::read(&mut f).is_some());
+        assert_eq!(
+            codes(f),
+            vec![
+                ("nom".to_owned(), "invalid_value"),
+                ("etage".to_owned(), "too_long"),
+                ("statut".to_owned(), "invalid_value"),
+            ]
+        );
+        let mut f = fields(json!({"marque": null}));
+        let mut stored = EquipementFields {
+            marque: Some("Grundfos".into()),
+            ..EquipementFields::default()
+        };
+        EquipementUpdate::read(&mut f).unwrap().apply(&mut stored);
+        assert_eq!(stored.marque, None);
+    }
+}
