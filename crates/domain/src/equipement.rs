@@ -5,7 +5,7 @@ use crate::clock::Timestamp;
 use crate::enums::{CriticiteEquipement, StatutEquipement};
 use crate::error::{DomainError, FieldViolation, ViolationCode};
 use crate::ids::ClientId;
-use crate::text::{char_len, norm};
+use crate::text::norm;
 
 pub use crate::ids::EquipementId;
 
@@ -62,25 +62,6 @@ fn check_days(field: &str, days: Option<i32>) -> Result<i32, DomainError> {
             FREQUENCE_INVALIDE,
         ))),
     }
-}
-
-/// A trimmed text of `min`–`max` characters.
-///
-/// # Errors
-/// `required`, `too_short` or `too_long` on `field`.
-pub fn bounded_text(field: &str, raw: &str, min: usize, max: usize) -> Result<String, DomainError> {
-    let s = raw.trim();
-    let len = char_len(s);
-    if len == 0 && min > 0 {
-        return Err(DomainError::single(FieldViolation::required(field)));
-    }
-    if len < min {
-        return Err(DomainError::single(FieldViolation::too_short(field, min)));
-    }
-    if len > max {
-        return Err(DomainError::single(FieldViolation::too_long(field, max)));
-    }
-    Ok(s.to_owned())
 }
 
 /// Every stored field of an équipement but its id and timestamps: what create and update write.
@@ -282,12 +263,5 @@ mod tests {
         assert_eq!(check_frequence_days("f", 3650), Ok(3650));
         assert!(check_frequence_days("f", 0).is_err());
         assert!(check_frequence_days("f", i64::MAX).is_err());
-    }
-
-    #[test]
-    fn texts_are_bounded_in_characters() {
-        assert_eq!(bounded_text("n", "  Pompe  ", 1, 255), Ok("Pompe".into()));
-        assert!(bounded_text("n", "   ", 1, 255).is_err());
-        assert!(bounded_text("n", &"é".repeat(256), 1, 255).is_err());
     }
 }

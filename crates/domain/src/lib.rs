@@ -21,6 +21,7 @@ pub mod technicien;
 pub mod text;
 pub mod throttle;
 pub mod user;
+pub mod value;
 
 pub use clock::{Clock, FixedClock, SystemClock, ThreadClock, Timestamp};
 pub use error::{DomainError, FieldViolation, ViolationCode};

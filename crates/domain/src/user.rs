@@ -78,6 +78,13 @@ impl FromStr for UserRole {
 pub struct Username(String);
 
 impl Username {
+    /// Fewest characters.
+    pub const MIN_CHARS: usize = 3;
+    /// Most characters.
+    pub const MAX_CHARS: usize = 100;
+    /// The characters allowed, as a regular expression over the whole name.
+    pub const PATTERN: &'static str = "^[A-Za-z0-9._-]+$";
+
     /// Validates a username as typed (surrounding whitespace is trimmed).
     ///
     /// # Errors
@@ -88,11 +95,17 @@ impl Username {
         if len == 0 {
             return Err(DomainError::single(FieldViolation::required(field)));
         }
-        if len < 3 {
-            return Err(DomainError::single(FieldViolation::too_short(field, 3)));
+        if len < Self::MIN_CHARS {
+            return Err(DomainError::single(FieldViolation::too_short(
+                field,
+                Self::MIN_CHARS,
+            )));
         }
-        if len > 100 {
-            return Err(DomainError::single(FieldViolation::too_long(field, 100)));
+        if len > Self::MAX_CHARS {
+            return Err(DomainError::single(FieldViolation::too_long(
+                field,
+                Self::MAX_CHARS,
+            )));
         }
         if !s
             .chars()
@@ -121,6 +134,9 @@ impl Username {
 pub struct Email(String);
 
 impl Email {
+    /// Most characters.
+    pub const MAX_CHARS: usize = 255;
+
     /// Validates and lowercases an address.
     ///
     /// # Errors
@@ -130,8 +146,11 @@ impl Email {
         if s.is_empty() {
             return Err(DomainError::single(FieldViolation::required(field)));
         }
-        if char_len(&s) > 255 {
-            return Err(DomainError::single(FieldViolation::too_long(field, 255)));
+        if char_len(&s) > Self::MAX_CHARS {
+            return Err(DomainError::single(FieldViolation::too_long(
+                field,
+                Self::MAX_CHARS,
+            )));
         }
         if !looks_like_email(&s) {
             return Err(DomainError::single(FieldViolation::invalid_format(field)));
@@ -170,6 +189,9 @@ fn looks_like_email(s: &str) -> bool {
 pub struct FullName(String);
 
 impl FullName {
+    /// Most characters.
+    pub const MAX_CHARS: usize = 255;
+
     /// Validates a display name.
     ///
     /// # Errors
@@ -179,8 +201,11 @@ impl FullName {
         if s.is_empty() {
             return Err(DomainError::single(FieldViolation::required(field)));
         }
-        if char_len(s) > 255 {
-            return Err(DomainError::single(FieldViolation::too_long(field, 255)));
+        if char_len(s) > Self::MAX_CHARS {
+            return Err(DomainError::single(FieldViolation::too_long(
+                field,
+                Self::MAX_CHARS,
+            )));
         }
         Ok(Self(s.to_owned()))
     }

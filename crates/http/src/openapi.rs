@@ -3,7 +3,6 @@
 //! rules of API.md §1 (authentication, validation, rate limit, paths served twice) are applied
 //! here once, from the route table, instead of being repeated on every handler.
 
-pub mod bodies;
 pub mod params;
 pub mod schema;
 

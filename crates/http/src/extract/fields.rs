@@ -7,9 +7,6 @@ use serde_json::{Map, Value};
 
 use crate::error::{ApiError, Location};
 
-/// Largest duration in minutes a request may carry.
-pub const MAX_MINUTES: i64 = 1_000_000;
-
 /// A field of a partial update.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Patch<T> {
@@ -151,12 +148,16 @@ impl Fields {
         }
     }
 
-    /// An optional untrimmed string: `None` when absent or null.
-    pub fn optional_secret(&mut self, name: &str, max: usize) -> Option<String> {
-        if !self.has(name) || self.map.get(name) == Some(&Value::Null) {
-            return None;
-        }
-        self.secret(name, max)
+    /// The trimmed, non-empty text of a field, without recording anything (a field of another
+    /// type is `None`; numbers count as text outside JSON bodies, as in [`Self::trimmed`]).
+    #[must_use]
+    pub fn peek_text(&self, name: &str) -> Option<String> {
+        let s = match self.map.get(name)? {
+            Value::String(s) => s.trim().to_owned(),
+            Value::Number(n) if self.location != Location::Body => n.to_string(),
+            _ => return None,
+        };
+        (!s.is_empty()).then_some(s)
     }
 
     /// A trimmed string of a partial update; empty → `Null`.
@@ -253,23 +254,6 @@ impl Fields {
         }
     }
 
-    /// Like [`Self::parse`] for a required field.
-    pub fn parse_required<T>(
-        &mut self,
-        name: &str,
-        parse: impl FnOnce(&str) -> Result<T, DomainError>,
-    ) -> Option<T> {
-        match self.parse(name, parse) {
-            Patch::Value(v) => Some(v),
-            Patch::Null | Patch::Absent => {
-                if self.violations.iter().all(|v| v.field != name) {
-                    self.push(FieldViolation::required(name));
-                }
-                None
-            }
-        }
-    }
-
     /// A field that may not be null in a partial update.
     pub fn not_null<T>(&mut self, name: &str, patch: Patch<T>) -> Option<T> {
         match patch {
@@ -297,24 +281,6 @@ impl Fields {
                 }
                 None
             }
-        }
-    }
-
-    /// A duration in minutes, 0–1 000 000.
-    pub fn minutes(&mut self, name: &str) -> Patch<i32> {
-        // Bounded when read, so the conversion cannot fail.
-        self.integer(name, 0, MAX_MINUTES)
-            .map(|v| i32::try_from(v).unwrap_or(0))
-    }
-
-    /// An optional trimmed string of at most `max` characters; empty → `Null`.
-    pub fn text_max(&mut self, name: &str, max: usize) -> Patch<String> {
-        match self.trimmed(name) {
-            Patch::Value(s) if s.chars().count() > max => {
-                self.push(FieldViolation::too_long(name, max));
-                Patch::Absent
-            }
-            other => other,
         }
     }
 
@@ -433,6 +399,18 @@ impl Fields {
         self.violations
     }
 
+    /// The body read by a request type, or 422 with every violation (a request type reads as
+    /// `None` only after recording a violation).
+    ///
+    /// # Errors
+    /// The 422.
+    pub fn finish_with<T>(self, read: Option<T>) -> Result<T, ApiError> {
+        match read {
+            Some(v) if self.violations.is_empty() => Ok(v),
+            _ => Err(ApiError::validation(self.location, &self.violations, None)),
+        }
+    }
+
     /// 422 with every violation, or `Ok`.
     ///
     /// # Errors
@@ -477,7 +455,7 @@ mod tests {
         assert_eq!(f.require("z", absent), None);
         let c = f.id("c");
         assert_eq!(f.require("c", c), None);
-        assert_eq!(f.minutes("m"), Patch::Absent);
+        assert_eq!(f.integer("m", 0, 1_000_000), Patch::Absent);
         assert_eq!(Patch::Value(2).value(), Some(2));
         assert_eq!(Patch::<i32>::Null.value(), None);
         let codes: Vec<(String, &str)> = f

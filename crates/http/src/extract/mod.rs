@@ -6,6 +6,9 @@ pub mod fields;
 pub mod form;
 mod json;
 pub mod query;
+pub mod request;
+pub mod secret;
+pub mod wire;
 
 pub use caller::{Authenticated, Bearer};
 pub use client::ClientContext;

@@ -6,7 +6,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use erp_application::AuthFailure;
 use erp_application::auth::LoginInput;
 use erp_application::authz::Action;
+use erp_domain::FieldViolation;
 use erp_domain::password::PlainPassword;
+use erp_domain::text::char_len;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{Schema, Type};
 
 use crate::blocking::{hashing_use_case, use_case};
 use crate::dto::{MessageOut, TokenOut, UserOut, token_out, user_out};
@@ -14,8 +18,11 @@ use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::Authenticated;
 use crate::extract::client::context_of;
 use crate::extract::fields::Fields;
+use crate::extract::fields::Patch;
 use crate::extract::form::read_auth_fields;
-use crate::openapi::bodies;
+use crate::extract::request::request_body;
+use crate::extract::secret::{Jeton, MotDePasse, NouveauMotDePasse};
+use crate::extract::wire::{Defaulted, WireValue, inline};
 use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
 
@@ -29,15 +36,71 @@ pub fn configure(cfg: &mut RouteTable) {
         .service(Endpoint::new("/api/v1/auth/change-password").post(change_password));
 }
 
+/// A login name or an e-mail address, trimmed; checked by the login itself (the longest one
+/// accepted is [`Identifiant::MAX_CHARS`], reported on `username`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identifiant(String);
+
+impl Identifiant {
+    /// Most characters.
+    pub const MAX_CHARS: usize = erp_domain::user::Email::MAX_CHARS;
+}
+
+impl WireValue for Identifiant {
+    fn read(f: &mut Fields, name: &str) -> Patch<Self> {
+        f.trimmed(name).map(Self)
+    }
+
+    fn schema(description: &str, nullable: bool) -> RefOr<Schema> {
+        RefOr::T(Schema::Object(
+            inline(Type::String, description, nullable)
+                .max_length(Some(Self::MAX_CHARS))
+                .min_length(Some(1))
+                .build(),
+        ))
+    }
+}
+
+request_body! {
+    /// `/auth/token` and `/auth/login`: `username` or `email` (`username` wins if both are given).
+    /// Other fields (`grant_type`, `scope`…) are ignored.
+    pub struct LoginForm {
+        /// Login name or e-mail address.
+        pub username: Defaulted<Identifiant>,
+        /// E-mail address (when `username` is absent).
+        pub email: Defaulted<Identifiant>,
+        /// Password (never trimmed).
+        pub password: MotDePasse,
+    }
+}
+
+request_body! {
+    /// `/auth/refresh`.
+    pub struct RefreshForm {
+        /// The refresh token of the last TokenResponse.
+        pub refresh_token: Jeton,
+    }
+}
+
+request_body! {
+    /// `/auth/change-password`.
+    pub struct ChangePasswordForm {
+        /// The current password.
+        pub current_password: MotDePasse,
+        /// The new password (password policy, API.md §1.5; different from the current one).
+        pub new_password: NouveauMotDePasse,
+    }
+}
+
 #[utoipa::path(
     post,
     path = "/api/v1/auth/token",
     tag = "auth",
     summary = "Log in (OAuth2 password form, or JSON)",
     request_body(description = "JSON, form-urlencoded or multipart", content(
-        (bodies::LoginForm = "application/json"),
-        (bodies::LoginForm = "application/x-www-form-urlencoded"),
-        (bodies::LoginForm = "multipart/form-data"),
+        (LoginForm = "application/json"),
+        (LoginForm = "application/x-www-form-urlencoded"),
+        (LoginForm = "multipart/form-data"),
     )),
     responses(
         (status = 200, description = "Tokens of a new session", body = TokenOut),
@@ -68,9 +131,9 @@ async fn token(
     tag = "auth",
     summary = "Log in",
     request_body(description = "JSON, form-urlencoded or multipart", content(
-        (bodies::LoginForm = "application/json"),
-        (bodies::LoginForm = "application/x-www-form-urlencoded"),
-        (bodies::LoginForm = "multipart/form-data"),
+        (LoginForm = "application/json"),
+        (LoginForm = "application/x-www-form-urlencoded"),
+        (LoginForm = "multipart/form-data"),
     )),
     responses(
         (status = 200, description = "Tokens of a new session", body = TokenOut),
@@ -97,24 +160,23 @@ async fn sign_in(
 ) -> Result<HttpResponse, ApiError> {
     let (map, location) = read_auth_fields(&req, payload, false).await?;
     let mut fields = Fields::new(map, location);
-    let username = fields.trimmed("username");
-    let email = fields.trimmed("email");
-    let identifier = match (username, email) {
-        (crate::extract::fields::Patch::Value(u), _) => Some(u),
-        (_, crate::extract::fields::Patch::Value(e)) => Some(e),
-        _ => {
-            fields.push(erp_domain::FieldViolation::required("username"));
-            None
+    // `username` wins over `email`; a missing or too long identifier is reported on `username`.
+    let identifier = fields
+        .peek_text("username")
+        .or_else(|| fields.peek_text("email"));
+    let read = LoginForm::read(&mut fields);
+    match &identifier {
+        None if fields.is_clean_for("username") => {
+            fields.push(FieldViolation::required("username"));
         }
-    };
-    if identifier.as_ref().is_some_and(|i| i.chars().count() > 255) {
-        fields.push(erp_domain::FieldViolation::too_long("username", 255));
+        Some(i) if char_len(i) > Identifiant::MAX_CHARS => {
+            fields.push(FieldViolation::too_long("username", Identifiant::MAX_CHARS));
+        }
+        _ => {}
     }
-    let password = fields.secret("password", 1024);
-    fields.finish()?;
-    let (Some(identifier), Some(password)) = (identifier, password) else {
-        return Err(ApiError::internal("validated fields missing"));
-    };
+    let body = fields.finish_with(read)?;
+    let identifier = identifier.unwrap_or_default();
+    let password = body.password.0;
     let input = LoginInput {
         identifier,
         password: PlainPassword::new(password),
@@ -136,9 +198,9 @@ async fn sign_in(
     tag = "auth",
     summary = "Rotate a refresh token",
     request_body(description = "JSON, form-urlencoded or multipart", content(
-        (bodies::RefreshForm = "application/json"),
-        (bodies::RefreshForm = "application/x-www-form-urlencoded"),
-        (bodies::RefreshForm = "multipart/form-data"),
+        (RefreshForm = "application/json"),
+        (RefreshForm = "application/x-www-form-urlencoded"),
+        (RefreshForm = "multipart/form-data"),
     )),
     responses(
         (status = 200, description = "New tokens of the same session", body = TokenOut),
@@ -153,11 +215,8 @@ async fn refresh(
 ) -> Result<HttpResponse, ApiError> {
     let (map, location) = read_auth_fields(&req, payload.into_inner(), false).await?;
     let mut fields = Fields::new(map, location);
-    let token = fields.secret("refresh_token", 1024);
-    fields.finish()?;
-    let Some(token) = token else {
-        return Err(ApiError::internal("validated field missing"));
-    };
+    let read = RefreshForm::read(&mut fields);
+    let token = fields.finish_with(read)?.refresh_token.0;
     let tokens = use_case(&req, &state, move |app, ctx| app.refresh(&token, ctx)).await?;
     Ok(HttpResponse::Ok().json(token_out(&tokens)))
 }
@@ -208,9 +267,9 @@ async fn me(req: HttpRequest, caller: Authenticated) -> Result<HttpResponse, Api
     tag = "auth",
     summary = "Change the caller's password (ends all their sessions)",
     request_body(description = "JSON, form-urlencoded or multipart", content(
-        (bodies::ChangePasswordForm = "application/json"),
-        (bodies::ChangePasswordForm = "application/x-www-form-urlencoded"),
-        (bodies::ChangePasswordForm = "multipart/form-data"),
+        (ChangePasswordForm = "application/json"),
+        (ChangePasswordForm = "application/x-www-form-urlencoded"),
+        (ChangePasswordForm = "multipart/form-data"),
     )),
     security(("bearer" = [])),
     responses(
@@ -227,13 +286,12 @@ async fn change_password(
     caller.allow(&req, Action::OwnAccount).await?;
     let (map, location) = read_auth_fields(&req, payload.into_inner(), false).await?;
     let mut fields = Fields::new(map, location);
-    let current = fields.secret("current_password", 1024);
-    let new = fields.secret("new_password", 1024);
-    fields.finish()?;
-    let (Some(current), Some(new)) = (current, new) else {
-        return Err(ApiError::internal("validated fields missing"));
-    };
-    let (current, new) = (PlainPassword::new(current), PlainPassword::new(new));
+    let read = ChangePasswordForm::read(&mut fields);
+    let body = fields.finish_with(read)?;
+    let (current, new) = (
+        PlainPassword::new(body.current_password.0),
+        PlainPassword::new(body.new_password.0),
+    );
     hashing_use_case(&req, &state, true, move |app, ctx| {
         app.change_password(&caller.0, &current, &new, ctx)
     })

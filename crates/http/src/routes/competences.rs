@@ -4,11 +4,10 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use erp_application::authz::Action;
 use erp_domain::enums::NiveauCompetence;
-use erp_domain::equipement::bounded_text;
-use erp_domain::error::{FieldViolation, ViolationCode};
 use erp_domain::technicien::{
     Competence, CompetenceFields, CompetenceFilter, CompetenceId, CompetenceSortField,
 };
+use erp_domain::value::{Description, Libelle, MoisValidite, Titre};
 use serde_json::{Map, Value};
 
 use serde::Serialize;
@@ -19,9 +18,11 @@ use crate::dto::collection;
 use crate::error::{ApiError, ErrorEnvelope, Location};
 use crate::extract::fields::{Fields, Patch};
 use crate::extract::query::Query;
+use crate::extract::request::request_body;
+use crate::extract::wire::NotNull;
 use crate::extract::{Authenticated, read_json_object};
+use crate::openapi::params;
 use crate::openapi::schema::{self, Ts};
-use crate::openapi::{bodies, params};
 use crate::routes::ids::path_id;
 use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
@@ -93,51 +94,79 @@ fn competence_id(raw: &str) -> Result<CompetenceId, ApiError> {
         .ok_or_else(|| ApiError::not_found("Compétence introuvable"))
 }
 
-/// The compétence fields present in a body.
-fn read_competence(
-    f: &mut Fields,
-    creating: bool,
-) -> impl FnOnce(&mut CompetenceFields) + Send + 'static {
-    let nom = f.parse("nom", |s| bounded_text("nom", s, 1, 255));
-    let domaine = f.parse("domaine", |s| bounded_text("domaine", s, 1, 100));
-    let description = f.text_max("description", 10_000);
-    let niveau = f
-        .enumeration::<NiveauCompetence>("niveau_requis_minimum", &NiveauCompetence::wire_values());
-    let certification = f.boolean("necessite_certification");
-    let validite = f.integer("duree_validite_mois", 1, 600);
-    let active = f.boolean("is_active");
-    if creating && !matches!(nom, Patch::Value(_)) && f.is_clean_for("nom") {
-        f.push(FieldViolation::required("nom"));
+request_body! {
+    /// CompetenceCreate (API.md §3.4).
+    pub struct CompetenceCreate {
+        /// Name, unique case-insensitively (required on create).
+        pub nom: Titre,
+        /// Default `"general"`.
+        pub domaine: NotNull<Libelle>,
+        /// Description.
+        pub description: Patch<Description>,
+        /// Default `intermediaire`.
+        pub niveau_requis_minimum: NotNull<NiveauCompetence>,
+        /// Default false.
+        pub necessite_certification: NotNull<bool>,
+        /// 1–600 months.
+        pub duree_validite_mois: Patch<MoisValidite>,
+        /// Default true.
+        pub is_active: NotNull<bool>,
     }
-    for (name, null) in [
-        ("nom", !creating && matches!(nom, Patch::Null)),
-        ("domaine", matches!(domaine, Patch::Null)),
-        ("niveau_requis_minimum", matches!(niveau, Patch::Null)),
-        (
-            "necessite_certification",
-            matches!(certification, Patch::Null),
-        ),
-        ("is_active", matches!(active, Patch::Null)),
-    ] {
-        if null {
-            f.push(FieldViolation::new(
-                name,
-                ViolationCode::InvalidValue,
-                "Valeur invalide (null interdit)",
-            ));
+}
+
+request_body! {
+    /// Partial update of a skill: the CompetenceCreate fields, all optional.
+    pub struct CompetenceUpdate {
+        /// Name, unique case-insensitively (required on create).
+        pub nom: NotNull<Titre>,
+        /// Default `"general"`.
+        pub domaine: NotNull<Libelle>,
+        /// Description.
+        pub description: Patch<Description>,
+        /// Default `intermediaire`.
+        pub niveau_requis_minimum: NotNull<NiveauCompetence>,
+        /// Default false.
+        pub necessite_certification: NotNull<bool>,
+        /// 1–600 months.
+        pub duree_validite_mois: Patch<MoisValidite>,
+        /// Default true.
+        pub is_active: NotNull<bool>,
+    }
+}
+
+impl CompetenceCreate {
+    /// The stored fields of the new skill (defaults where the body is silent).
+    fn into_fields(self) -> CompetenceFields {
+        let mut fields = CompetenceFields::default();
+        CompetenceUpdate {
+            nom: NotNull(Some(self.nom)),
+            domaine: self.domaine,
+            description: self.description,
+            niveau_requis_minimum: self.niveau_requis_minimum,
+            necessite_certification: self.necessite_certification,
+            duree_validite_mois: self.duree_validite_mois,
+            is_active: self.is_active,
         }
+        .apply(&mut fields);
+        fields
     }
-    move |c: &mut CompetenceFields| {
-        nom.set(&mut c.nom);
-        domaine.set(&mut c.domaine);
-        description.set_nullable(&mut c.description);
-        niveau.set(&mut c.niveau_requis_minimum);
-        certification.set(&mut c.necessite_certification);
-        // Bounded to 1–600 when read.
-        validite
-            .map(|v| i32::try_from(v).unwrap_or(1))
+}
+
+impl CompetenceUpdate {
+    /// Writes the sent fields into `c`.
+    fn apply(self, c: &mut CompetenceFields) {
+        self.nom.map(Titre::into_inner).set(&mut c.nom);
+        self.domaine.map(Libelle::into_inner).set(&mut c.domaine);
+        self.description
+            .map(Description::into_inner)
+            .set_nullable(&mut c.description);
+        self.niveau_requis_minimum.set(&mut c.niveau_requis_minimum);
+        self.necessite_certification
+            .set(&mut c.necessite_certification);
+        self.duree_validite_mois
+            .map(MoisValidite::to_i32)
             .set_nullable(&mut c.duree_validite_mois);
-        active.set(&mut c.is_active);
+        self.is_active.set(&mut c.is_active);
     }
 }
 
@@ -146,7 +175,7 @@ fn read_competence(
     path = "/api/v1/techniciens/competences",
     tag = "competences",
     summary = "Create a skill",
-    request_body(content((bodies::CompetenceCreate = "application/json"))),
+    request_body(content((CompetenceCreate = "application/json"))),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = CompetenceOut, headers(("Location" = String, description = "URL of the new resource"))),
@@ -162,10 +191,8 @@ async fn create(
     caller.allow(&req, Action::ManageTechniciens).await?;
     let map: Map<String, Value> = read_json_object(&req, payload.into_inner()).await?;
     let mut f = Fields::new(map, Location::Body);
-    let change = read_competence(&mut f, true);
-    f.finish()?;
-    let mut fields = CompetenceFields::default();
-    change(&mut fields);
+    let read = CompetenceCreate::read(&mut f);
+    let fields = f.finish_with(read)?.into_fields();
     let c = use_case(&req, &state, move |app, _| {
         app.create_competence(&caller.0, &fields)
     })
@@ -244,7 +271,7 @@ async fn get(
     tag = "competences",
     summary = "Update a skill (partial)",
     params(("id" = i64, Path, description = "Skill id")),
-    request_body(content((bodies::CompetenceUpdate = "application/json"))),
+    request_body(content((CompetenceUpdate = "application/json"))),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The updated skill", body = CompetenceOut),
@@ -265,11 +292,11 @@ async fn update(
         read_json_object(&req, payload.into_inner()).await?,
         Location::Body,
     );
-    let change = read_competence(&mut f, false);
-    f.finish()?;
+    let read = CompetenceUpdate::read(&mut f);
+    let change = f.finish_with(read)?;
     let id = competence_id(&raw)?;
     let c = use_case(&req, &state, move |app, _| {
-        app.update_competence(&caller.0, id, change)
+        app.update_competence(&caller.0, id, move |c| change.apply(c))
     })
     .await?;
     Ok(HttpResponse::Ok().json(competence_out(&c)))

@@ -12,17 +12,21 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use erp_application::authz::Action;
-use erp_domain::document::{DocumentFilter, DocumentId};
+use erp_domain::document::{DocumentFilter, DocumentId, MAX_DESCRIPTION_CHARS};
 use erp_domain::intervention::InterventionId;
 use erp_domain::ports::PlainReader;
+use erp_domain::value::Texte;
 use futures_util::stream::Stream;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 
 use crate::blocking::use_case;
 use crate::dto::{DetailOut, collection};
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::Authenticated;
 use crate::extract::query::Query;
-use crate::openapi::{bodies, params};
+use crate::extract::wire::{WireField, describe, inline};
+use crate::openapi::params;
 use crate::routes::ids::path_id;
 use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
@@ -32,6 +36,47 @@ mod upload;
 
 use out::{DocumentOut, document_out};
 use upload::upload;
+
+/// The multipart form of a document upload (API.md §3.9). The upload reads its parts itself
+/// (`upload.rs`: a stream, not a field map); this type describes them with the same value types
+/// and bounds (`erp_domain::document::MAX_DESCRIPTION_CHARS`).
+#[derive(Debug)]
+pub struct UploadForm;
+
+impl utoipa::PartialSchema for UploadForm {
+    fn schema() -> RefOr<Schema> {
+        let file = inline(
+            Type::String,
+            "The file (exactly one part named `file`).",
+            false,
+        )
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)));
+        let description = <Option<Texte<0, { MAX_DESCRIPTION_CHARS }>> as WireField>::field_schema(
+            "Description.",
+        );
+        let intervention_id = <Option<InterventionId> as WireField>::field_schema(
+            "Used when the query has none; both different → 422.",
+        );
+        RefOr::T(Schema::Object(
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .description(Some(describe(&[
+                    "The multipart form of a document upload (API.md §3.9).",
+                ])))
+                .required("file")
+                .property("description", description)
+                .property("file", file)
+                .property("intervention_id", intervention_id)
+                .build(),
+        ))
+    }
+}
+
+impl utoipa::ToSchema for UploadForm {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("UploadForm")
+    }
+}
 
 const DOCUMENT_NOT_FOUND: &str = "Document non trouvé";
 const INTERVENTION_NOT_FOUND: &str = "Intervention introuvable";
@@ -289,7 +334,7 @@ async fn delete(
     tag = "documents",
     summary = "Upload a document",
     params(params::UploadQuery),
-    request_body(description = "multipart/form-data with one `file` part", content((bodies::UploadForm = "multipart/form-data"))),
+    request_body(description = "multipart/form-data with one `file` part", content((UploadForm = "multipart/form-data"))),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Stored", body = DocumentOut, headers(("Location" = String, description = "URL of the new resource"))),
@@ -315,7 +360,7 @@ async fn upload_with_query(
     tag = "documents",
     summary = "Upload a document (alias of POST /documents)",
     params(params::UploadQuery),
-    request_body(description = "multipart/form-data with one `file` part", content((bodies::UploadForm = "multipart/form-data"))),
+    request_body(description = "multipart/form-data with one `file` part", content((UploadForm = "multipart/form-data"))),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Stored", body = DocumentOut, headers(("Location" = String, description = "URL of the new resource"))),
@@ -362,7 +407,7 @@ async fn list_by_intervention_alias(
     tag = "documents",
     summary = "Upload a document to an intervention",
     params(("id" = i64, Path, description = "Intervention id")),
-    request_body(description = "multipart/form-data with one `file` part", content((bodies::UploadForm = "multipart/form-data"))),
+    request_body(description = "multipart/form-data with one `file` part", content((UploadForm = "multipart/form-data"))),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Stored", body = DocumentOut, headers(("Location" = String, description = "URL of the new resource"))),

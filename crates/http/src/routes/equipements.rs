@@ -3,14 +3,9 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use erp_application::authz::Action;
+use erp_domain::ClientId;
 use erp_domain::enums::{CriticiteEquipement, StatutEquipement};
-use erp_domain::equipement::{
-    Equipement, EquipementFields, EquipementFilter, EquipementId, EquipementSortField,
-    bounded_text, check_frequence_days, parse_frequence_text,
-};
-use erp_domain::error::{FieldViolation, ViolationCode};
-use erp_domain::{ClientId, Timestamp};
-use serde_json::Value;
+use erp_domain::equipement::{Equipement, EquipementFilter, EquipementId, EquipementSortField};
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -18,18 +13,20 @@ use utoipa::ToSchema;
 use crate::blocking::use_case;
 use crate::dto::{DetailOut, collection};
 use crate::error::{ApiError, ErrorEnvelope, Location};
-use crate::extract::fields::{Fields, Patch};
+use crate::extract::fields::Fields;
 use crate::extract::query::Query;
 use crate::extract::{Authenticated, read_json_object};
+use crate::openapi::params;
 use crate::openapi::schema::{self, Ts};
-use crate::openapi::{bodies, params};
 use crate::routes::ids::path_id;
 use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
 
+mod input;
+
+pub use input::{EquipementCreate, EquipementUpdate, FrequenceEntretien, TypeEquipement};
+
 const NOT_FOUND: &str = "Équipement introuvable";
-/// The largest amount of money the API accepts, in centimes.
-pub const MAX_CENTIMES: i64 = 1_000_000_000_000;
 
 /// Registers the équipements routes.
 pub fn configure(cfg: &mut RouteTable) {
@@ -150,155 +147,12 @@ fn equipement_id(raw: &str) -> Result<EquipementId, ApiError> {
         .ok_or_else(|| ApiError::not_found(NOT_FOUND))
 }
 
-/// The fields of an EquipementCreate / partial update, as read from the body.
-#[derive(Debug)]
-struct Input {
-    nom: Patch<String>,
-    type_equipement: Patch<String>,
-    localisation: Patch<String>,
-    numero_serie: Patch<String>,
-    code_interne: Patch<String>,
-    marque: Patch<String>,
-    modele: Patch<String>,
-    batiment: Patch<String>,
-    zone: Patch<String>,
-    etage: Patch<String>,
-    statut: Patch<StatutEquipement>,
-    criticite: Patch<CriticiteEquipement>,
-    description: Patch<String>,
-    specifications_techniques: Patch<String>,
-    puissance: Patch<f64>,
-    poids: Patch<f64>,
-    frequence: Patch<i32>,
-    duree_garantie_mois: Patch<i64>,
-    cout_acquisition: Patch<i64>,
-    date_acquisition: Patch<Timestamp>,
-    date_mise_en_service: Patch<Timestamp>,
-    date_fin_garantie: Patch<Timestamp>,
-    client_id: Patch<i64>,
-}
-
-fn bounded(f: &mut Fields, name: &str, min: usize, max: usize) -> Patch<String> {
-    f.parse(name, |s| bounded_text(name, s, min, max))
-}
-
-fn read_input(f: &mut Fields) -> Input {
-    let type_value = bounded(f, "type", 1, 100);
-    let type_alias = bounded(f, "type_equipement", 1, 100);
-    let type_equipement = match (type_value, type_alias) {
-        (Patch::Value(a), Patch::Value(b)) if a != b => {
-            f.push(FieldViolation::new(
-                "type",
-                ViolationCode::ConflictingFields,
-                "Champs incompatibles : type, type_equipement",
-            ));
-            Patch::Absent
-        }
-        (Patch::Absent | Patch::Null, other) | (other, _) => other,
-    };
-    let frequence = match f.raw("frequence_entretien").cloned() {
-        None => Patch::Absent,
-        Some(Value::Null) => Patch::Null,
-        Some(Value::Number(n)) => match n
-            .as_i64()
-            .map(|d| check_frequence_days("frequence_entretien", d))
-        {
-            Some(Ok(d)) => Patch::Value(d),
-            Some(Err(e)) => {
-                f.push_domain(e);
-                Patch::Absent
-            }
-            None => {
-                f.push(FieldViolation::new(
-                    "frequence_entretien",
-                    ViolationCode::InvalidValue,
-                    "Fréquence d'entretien invalide",
-                ));
-                Patch::Absent
-            }
-        },
-        Some(Value::String(_)) => f.parse("frequence_entretien", |s| {
-            parse_frequence_text("frequence_entretien", s)
-        }),
-        Some(_) => {
-            f.push(FieldViolation::new(
-                "frequence_entretien",
-                ViolationCode::InvalidType,
-                "Type invalide",
-            ));
-            Patch::Absent
-        }
-    };
-    Input {
-        nom: bounded(f, "nom", 1, 255),
-        type_equipement,
-        localisation: bounded(f, "localisation", 1, 255),
-        numero_serie: f.text_max("numero_serie", 100),
-        code_interne: f.text_max("code_interne", 50),
-        marque: f.text_max("marque", 100),
-        modele: f.text_max("modele", 100),
-        batiment: f.text_max("batiment", 100),
-        zone: f.text_max("zone", 100),
-        etage: f.text_max("etage", 20),
-        statut: f.enumeration("statut", &StatutEquipement::wire_values()),
-        criticite: f.enumeration("criticite", &CriticiteEquipement::wire_values()),
-        description: f.text_max("description", 10_000),
-        specifications_techniques: f.text_max("specifications_techniques", 10_000),
-        puissance: f.number("puissance", 0.0),
-        poids: f.number("poids", 0.0),
-        frequence,
-        duree_garantie_mois: f.integer("duree_garantie_mois", 0, 1200),
-        cout_acquisition: f.integer("cout_acquisition", 0, MAX_CENTIMES),
-        date_acquisition: f.timestamp("date_acquisition"),
-        date_mise_en_service: f.timestamp("date_mise_en_service"),
-        date_fin_garantie: f.timestamp("date_fin_garantie"),
-        client_id: f.id("client_id"),
-    }
-}
-
-impl Input {
-    fn apply(self, f: &mut EquipementFields) {
-        self.nom.set(&mut f.nom);
-        self.type_equipement.set(&mut f.type_equipement);
-        self.localisation.set(&mut f.localisation);
-        self.statut.set(&mut f.statut);
-        self.criticite.set(&mut f.criticite);
-        self.numero_serie.set_nullable(&mut f.numero_serie);
-        self.code_interne.set_nullable(&mut f.code_interne);
-        self.marque.set_nullable(&mut f.marque);
-        self.modele.set_nullable(&mut f.modele);
-        self.batiment.set_nullable(&mut f.batiment);
-        self.zone.set_nullable(&mut f.zone);
-        self.etage.set_nullable(&mut f.etage);
-        self.description.set_nullable(&mut f.description);
-        self.specifications_techniques
-            .set_nullable(&mut f.specifications_techniques);
-        self.puissance.set_nullable(&mut f.puissance);
-        self.poids.set_nullable(&mut f.poids);
-        self.frequence
-            .set_nullable(&mut f.frequence_entretien_jours);
-        // Bounded to 0–1200 when read, so the conversion cannot fail.
-        self.duree_garantie_mois
-            .map(|v| i32::try_from(v).unwrap_or(0))
-            .set_nullable(&mut f.duree_garantie_mois);
-        self.cout_acquisition.set_nullable(&mut f.cout_acquisition);
-        self.date_acquisition.set_nullable(&mut f.date_acquisition);
-        self.date_mise_en_service
-            .set_nullable(&mut f.date_mise_en_service);
-        self.date_fin_garantie
-            .set_nullable(&mut f.date_fin_garantie);
-        self.client_id
-            .map(ClientId::new)
-            .set_nullable(&mut f.client_id);
-    }
-}
-
 #[utoipa::path(
     post,
     path = "/api/v1/equipements",
     tag = "equipements",
     summary = "Create an equipment",
-    request_body(content((bodies::EquipementCreate = "application/json"))),
+    request_body(content((EquipementCreate = "application/json"))),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = EquipementOut, headers(("Location" = String, description = "URL of the new resource"))),
@@ -317,19 +171,8 @@ async fn create(
         read_json_object(&req, payload.into_inner()).await?,
         Location::Body,
     );
-    let input = read_input(&mut f);
-    for (name, present) in [
-        ("nom", &input.nom),
-        ("type", &input.type_equipement),
-        ("localisation", &input.localisation),
-    ] {
-        if !matches!(present, Patch::Value(_)) && f.is_clean_for(name) {
-            f.push(FieldViolation::required(name));
-        }
-    }
-    f.finish()?;
-    let mut fields = EquipementFields::default();
-    input.apply(&mut fields);
+    let read = EquipementCreate::read(&mut f);
+    let fields = f.finish_with(read)?.into_fields();
     let created = use_case(&req, &state, move |app, _| {
         app.create_equipement(&caller.0, &fields)
     })
@@ -412,7 +255,7 @@ async fn get(
     tag = "equipements",
     summary = "Update an equipment (partial)",
     params(("id" = i64, Path, description = "Equipment id")),
-    request_body(content((bodies::EquipementUpdate = "application/json"))),
+    request_body(content((EquipementUpdate = "application/json"))),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The updated equipment", body = EquipementOut),
@@ -433,33 +276,8 @@ async fn update(
         read_json_object(&req, payload.into_inner()).await?,
         Location::Body,
     );
-    let input = read_input(&mut f);
-    for (name, patch) in [
-        ("nom", &input.nom),
-        ("type", &input.type_equipement),
-        ("localisation", &input.localisation),
-    ] {
-        if matches!(patch, Patch::Null) {
-            f.push(FieldViolation::new(
-                name,
-                ViolationCode::InvalidValue,
-                "Valeur invalide (null interdit)",
-            ));
-        }
-    }
-    for (name, present) in [
-        ("statut", matches!(input.statut, Patch::Null)),
-        ("criticite", matches!(input.criticite, Patch::Null)),
-    ] {
-        if present {
-            f.push(FieldViolation::new(
-                name,
-                ViolationCode::InvalidValue,
-                "Valeur invalide (null interdit)",
-            ));
-        }
-    }
-    f.finish()?;
+    let read = EquipementUpdate::read(&mut f);
+    let input = f.finish_with(read)?;
     let id = equipement_id(&raw_id)?;
     let e = use_case(&req, &state, move |app, _| {
         app.update_equipement(&caller.0, id, move |fields| input.apply(fields))

@@ -4,9 +4,9 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use erp_application::authz::Action;
-use erp_application::interventions::{CreateIntervention, StatutChange, action_of, statut_action};
-use erp_domain::enums::{PrioriteIntervention, StatutIntervention};
-use erp_domain::equipement::{EquipementId, bounded_text};
+use erp_application::interventions::{StatutChange, action_of, statut_action};
+use erp_domain::enums::StatutIntervention;
+use erp_domain::equipement::EquipementId;
 use erp_domain::error::{FieldViolation, ViolationCode};
 use erp_domain::intervention::InterventionEdit;
 use erp_domain::lifecycle::LifecycleAction;
@@ -15,19 +15,23 @@ use erp_domain::technicien::TechnicienId;
 use crate::blocking::use_case;
 use crate::dto::collection;
 use crate::error::{ApiError, ErrorEnvelope, Location};
-use crate::extract::fields::{Fields, Patch};
+use crate::extract::fields::Fields;
 use crate::extract::query::Query;
 use crate::extract::{Authenticated, Bearer, read_json_object, read_optional_json_object};
-use crate::openapi::{bodies, params};
-use crate::routes::equipements::MAX_CENTIMES;
+use crate::openapi::params;
 use crate::routes::ids::path_id;
 use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
+use erp_domain::value::{Centimes, Description, Minutes, Titre, Version};
 
+mod body;
 mod input;
 pub mod out;
 
-use input::{expected_version, intervention_id, read_action, read_filter, text, type_field};
+pub use body::{ActionBody, InterventionCreate, InterventionUpdate, TypeIntervention};
+use body::{READ_ONLY_ON_UPDATE, check_initial_statut};
+
+use input::{combine_versions, if_match, intervention_id, read_action, read_filter};
 use out::{HistoriqueOut, InterventionOut, history_out, intervention_out, single};
 
 /// Registers the routes.
@@ -62,7 +66,7 @@ pub fn configure(cfg: &mut RouteTable) {
     path = "/api/v1/interventions",
     tag = "interventions",
     summary = "Create an intervention",
-    request_body(content((bodies::InterventionCreate = "application/json"))),
+    request_body(content((InterventionCreate = "application/json"))),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = InterventionOut, headers(("Location" = String, description = "URL of the intervention"), ("ETag" = String, description = "\"<version>\""))),
@@ -81,53 +85,9 @@ async fn create(
         read_json_object(&req, payload.into_inner()).await?,
         Location::Body,
     );
-    let titre = f.parse_required("titre", |s| bounded_text("titre", s, 1, 255));
-    let description = f.text_max("description", 10_000).value();
-    let type_intervention = type_field(&mut f);
-    let type_intervention = f.require("type", type_intervention);
-    let priorite = f
-        .enumeration("priorite", &PrioriteIntervention::wire_values())
-        .value()
-        .unwrap_or(PrioriteIntervention::Normale);
-    let urgence = f.boolean("urgence").value().unwrap_or(false);
-    let date_limite = f.timestamp("date_limite").value();
-    let equipement_id = f.id("equipement_id");
-    let equipement_id = f
-        .require("equipement_id", equipement_id)
-        .map(EquipementId::new);
-    let technicien_id = f.id("technicien_id").value().map(TechnicienId::new);
-    if let Patch::Value(statut) =
-        f.enumeration::<StatutIntervention>("statut", &StatutIntervention::wire_values())
-    {
-        let initial = if technicien_id.is_some() {
-            StatutIntervention::Affectee
-        } else {
-            StatutIntervention::Ouverte
-        };
-        if statut != initial {
-            f.push(FieldViolation::invalid_value("statut", &[initial.as_str()]));
-        }
-    }
-    let duree_estimee = f.minutes("duree_estimee").value();
-    let cout_estime = f.integer("cout_estime", 0, MAX_CENTIMES).value();
-    f.finish()?;
-    let (Some(titre), Some(type_intervention), Some(equipement_id)) =
-        (titre, type_intervention, equipement_id)
-    else {
-        return Err(ApiError::internal("validated fields missing"));
-    };
-    let cmd = CreateIntervention {
-        titre,
-        description,
-        type_intervention,
-        priorite,
-        urgence,
-        date_limite,
-        equipement_id,
-        technicien_id,
-        duree_estimee,
-        cout_estime,
-    };
+    let read = InterventionCreate::read(&mut f);
+    check_initial_statut(&mut f);
+    let cmd = f.finish_with(read)?.into_command();
     let now = state.clock().now();
     let i = use_case(&req, &state, move |app, _| {
         app.create_intervention(&caller.0, cmd)
@@ -287,7 +247,7 @@ async fn history(
     tag = "interventions",
     summary = "Update an intervention (partial)",
     params(("id" = i64, Path, description = "Intervention id"), ("If-Match" = Option<String>, Header, description = "Expected version: `\"<n>\"`, `W/\"<n>\"` or `*`")),
-    request_body(content((bodies::InterventionUpdate = "application/json"))),
+    request_body(content((InterventionUpdate = "application/json"))),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The updated intervention (version + 1)", body = InterventionOut, headers(("ETag" = String, description = "\"<version>\""))),
@@ -310,29 +270,22 @@ async fn update(
         Location::Body,
     );
     f.read_only(
-        &["statut", "technicien_id"],
+        &READ_ONLY_ON_UPDATE,
         "Modifiable uniquement via les actions du cycle de vie",
     );
-    let titre = text(&mut f, "titre", 1, 255);
-    let titre = f.not_null("titre", titre);
-    let description = f.text_max("description", 10_000);
-    let type_intervention = type_field(&mut f);
-    let type_intervention = f.not_null("type", type_intervention);
-    let priorite =
-        f.enumeration::<PrioriteIntervention>("priorite", &PrioriteIntervention::wire_values());
-    let priorite = f.not_null("priorite", priorite);
-    let urgence = f.boolean("urgence");
-    let urgence = f.not_null("urgence", urgence);
-    let date_limite = f.timestamp("date_limite");
-    let equipement = f.id("equipement_id");
-    let equipement = f
-        .not_null("equipement_id", equipement)
-        .map(EquipementId::new);
-    let duree_estimee = f.minutes("duree_estimee");
-    let cout_estime = f.integer("cout_estime", 0, MAX_CENTIMES);
-    let expected = expected_version(&req, &mut f);
-    f.finish()?;
-    let expected = expected?;
+    let read = InterventionUpdate::read(&mut f);
+    let header = if_match(&req);
+    let body = f.finish_with(read)?;
+    let expected = combine_versions(header?, body.version.map(Version::to_i32))?;
+    let titre = body.titre.0.map(Titre::into_inner);
+    let description = body.description.map(Description::into_inner);
+    let type_intervention = body.type_intervention.0.map(|t| t.0);
+    let priorite = body.priorite.0;
+    let urgence = body.urgence.0;
+    let date_limite = body.date_limite;
+    let equipement = body.equipement_id.0;
+    let duree_estimee = body.duree_estimee.map(Minutes::to_i32);
+    let cout_estime = body.cout_estime.map(Centimes::get);
     let id = intervention_id(&raw)?;
     let now = state.clock().now();
     let i = use_case(&req, &state, move |app, _| {
@@ -381,7 +334,7 @@ macro_rules! lifecycle_action {
             tag = "interventions",
             summary = $summary,
             params(("id" = i64, Path, description = "Intervention id"), ("If-Match" = Option<String>, Header, description = "Expected version: `\"<n>\"`, `W/\"<n>\"` or `*`")),
-            request_body(description = "Optional JSON body", content((bodies::ActionBody = "application/json"))),
+            request_body(description = "Optional JSON body", content((ActionBody = "application/json"))),
             security(("bearer" = [])),
             responses(
                 (status = 200, description = "The intervention (version + 1)", body = InterventionOut, headers(("ETag" = String, description = "\"<version>\""))),

@@ -11,6 +11,7 @@ use erp_domain::list::{SortDir, SortKey};
 use erp_domain::notification::{
     Notification, NotificationFilter, NotificationId, NotificationSortField,
 };
+use erp_domain::value::{Designation, Message};
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -20,9 +21,10 @@ use crate::dto::{DetailOut, MessageOut, collection};
 use crate::error::{ApiError, ErrorEnvelope, Location};
 use crate::extract::fields::Fields;
 use crate::extract::query::Query;
+use crate::extract::request::request_body;
 use crate::extract::{Authenticated, read_json_object};
+use crate::openapi::params;
 use crate::openapi::schema::{self, Ts};
-use crate::openapi::{bodies, params};
 use crate::routes::ids::path_id;
 use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
@@ -93,6 +95,24 @@ pub fn notification_out(n: &Notification) -> NotificationOut {
     }
 }
 
+request_body! {
+    /// `POST /notifications`.
+    pub struct NotificationCreate {
+        /// Type.
+        pub type_notification = "type": TypeNotification,
+        /// Channel.
+        pub canal: CanalNotification,
+        /// Title.
+        pub titre: Option<Designation>,
+        /// Content.
+        pub contenu: Option<Message>,
+        /// Recipient (must exist).
+        pub user_id: UserId,
+        /// Related intervention (must exist).
+        pub intervention_id: Option<InterventionId>,
+    }
+}
+
 fn notification_id(raw: &str) -> Result<NotificationId, ApiError> {
     path_id("id", raw)?
         .map(NotificationId::new)
@@ -104,7 +124,7 @@ fn notification_id(raw: &str) -> Result<NotificationId, ApiError> {
     path = "/api/v1/notifications",
     tag = "notifications",
     summary = "Create a notification",
-    request_body(content((bodies::NotificationCreate = "application/json"))),
+    request_body(content((NotificationCreate = "application/json"))),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = NotificationOut),
@@ -122,26 +142,15 @@ async fn create(
         read_json_object(&req, payload.into_inner()).await?,
         Location::Body,
     );
-    let kind = f.enumeration::<TypeNotification>("type", &TypeNotification::wire_values());
-    let kind = f.require("type", kind);
-    let canal = f.enumeration::<CanalNotification>("canal", &CanalNotification::wire_values());
-    let canal = f.require("canal", canal);
-    let titre = f.text_max("titre", 255).value();
-    let contenu = f.text_max("contenu", 2000).value();
-    let user_id = f.id("user_id");
-    let user_id = f.require("user_id", user_id);
-    let intervention_id = f.id("intervention_id").value().map(InterventionId::new);
-    f.finish()?;
-    let (Some(type_notification), Some(canal), Some(user_id)) = (kind, canal, user_id) else {
-        return Err(ApiError::internal("validated fields missing"));
-    };
+    let read = NotificationCreate::read(&mut f);
+    let body = f.finish_with(read)?;
     let cmd = CreateNotification {
-        type_notification,
-        canal,
-        titre,
-        contenu,
-        user_id: UserId::new(user_id),
-        intervention_id,
+        type_notification: body.type_notification,
+        canal: body.canal,
+        titre: body.titre.map(Designation::into_inner),
+        contenu: body.contenu.map(Message::into_inner),
+        user_id: body.user_id,
+        intervention_id: body.intervention_id,
     };
     let n = use_case(&req, &state, move |app, ctx| {
         app.create_notification(&caller.0, cmd, ctx)

@@ -4,9 +4,7 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use erp_application::authz::Action;
-use erp_application::planning::{CreatePlanning, UpdatePlanning};
-use erp_domain::enums::{FrequencePlanning, PrioriteIntervention, StatutPlanning};
-use erp_domain::equipement::EquipementId;
+use erp_domain::enums::{FrequencePlanning, StatutPlanning};
 use erp_domain::error::FieldViolation;
 use erp_domain::list::{SortDir, SortKey};
 use erp_domain::planning::{Planning, PlanningFilter, PlanningId, PlanningSortField};
@@ -18,15 +16,19 @@ use utoipa::ToSchema;
 use crate::blocking::use_case;
 use crate::dto::collection;
 use crate::error::{ApiError, ErrorEnvelope, Location};
-use crate::extract::fields::{Fields, Patch};
+use crate::extract::fields::Fields;
 use crate::extract::query::Query;
 use crate::extract::{Authenticated, read_json_object, read_optional_json_object};
+use crate::openapi::params;
 use crate::openapi::schema::{self, Ts};
-use crate::openapi::{bodies, params};
 use crate::routes::ids::path_id;
 use crate::routes::interventions::out::{InterventionOut, intervention_out};
 use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
+
+mod input;
+
+pub use input::{PlanningCreate, PlanningUpdate, RescheduleBody, StatutInitial, StatutModifiable};
 
 const NOT_FOUND: &str = "Planning introuvable";
 
@@ -123,36 +125,6 @@ fn planning_id(raw: &str) -> Result<PlanningId, ApiError> {
         .ok_or_else(|| ApiError::not_found(NOT_FOUND))
 }
 
-fn frequence(f: &mut Fields) -> Patch<FrequencePlanning> {
-    match f.trimmed("frequence") {
-        Patch::Value(s) => match FrequencePlanning::parse_label("frequence", &s) {
-            Ok(v) => Patch::Value(v),
-            Err(e) => {
-                f.push_domain(e);
-                Patch::Absent
-            }
-        },
-        Patch::Null => Patch::Null,
-        Patch::Absent => Patch::Absent,
-    }
-}
-
-fn statut(f: &mut Fields, allowed: &[StatutPlanning]) -> Patch<StatutPlanning> {
-    let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
-    match f.enumeration::<StatutPlanning>("statut", &StatutPlanning::wire_values()) {
-        Patch::Value(s) if !allowed.contains(&s) => {
-            f.push(FieldViolation::invalid_value("statut", &names));
-            Patch::Absent
-        }
-        other => other,
-    }
-}
-
-fn avance(f: &mut Fields) -> Patch<i32> {
-    f.integer("avance_jours", 0, 365)
-        .map(|v| i32::try_from(v).unwrap_or(0))
-}
-
 fn location(res: &mut HttpResponse, path: &str) {
     if let Ok(v) = header::HeaderValue::from_str(path) {
         res.headers_mut().insert(header::LOCATION, v);
@@ -164,7 +136,7 @@ fn location(res: &mut HttpResponse, path: &str) {
     path = "/api/v1/planning",
     tag = "planning",
     summary = "Create a planning",
-    request_body(content((bodies::PlanningCreate = "application/json"))),
+    request_body(content((PlanningCreate = "application/json"))),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = PlanningOut, headers(("Location" = String, description = "URL of the new resource"))),
@@ -182,45 +154,8 @@ async fn create(
         read_json_object(&req, payload.into_inner()).await?,
         Location::Body,
     );
-    let equipement_id = f.id("equipement_id");
-    let equipement_id = f
-        .require("equipement_id", equipement_id)
-        .map(EquipementId::new);
-    let frequence = frequence(&mut f);
-    let frequence = f.require("frequence", frequence);
-    let prochaine_date = f.timestamp("prochaine_date").value();
-    let derniere_date = f.timestamp("derniere_date").value();
-    let date_fin = f.timestamp("date_fin").value();
-    let statut = statut(&mut f, &[StatutPlanning::Actif, StatutPlanning::Suspendu])
-        .value()
-        .unwrap_or(StatutPlanning::Actif);
-    let titre = f.text_max("titre", 255).value();
-    let commentaire = f.text_max("commentaire", 1000).value();
-    let priorite = f
-        .enumeration("priorite", &PrioriteIntervention::wire_values())
-        .value()
-        .unwrap_or(PrioriteIntervention::Normale);
-    let technicien_id = f.id("technicien_id").value().map(TechnicienId::new);
-    let duree_estimee = f.minutes("duree_estimee").value();
-    let avance_jours = avance(&mut f).value().unwrap_or(0);
-    f.finish()?;
-    let (Some(equipement_id), Some(frequence)) = (equipement_id, frequence) else {
-        return Err(ApiError::internal("validated fields missing"));
-    };
-    let cmd = CreatePlanning {
-        equipement_id,
-        frequence,
-        prochaine_date,
-        derniere_date,
-        date_fin,
-        statut,
-        titre,
-        commentaire,
-        priorite,
-        technicien_id,
-        duree_estimee,
-        avance_jours,
-    };
+    let read = PlanningCreate::read(&mut f);
+    let cmd = f.finish_with(read)?.into_command();
     let p = use_case(&req, &state, move |app, _| {
         app.create_planning(&caller.0, cmd)
     })
@@ -330,7 +265,7 @@ async fn get(
     tag = "planning",
     summary = "Update a planning (partial)",
     params(("id" = i64, Path, description = "Planning id")),
-    request_body(content((bodies::PlanningUpdate = "application/json"))),
+    request_body(content((PlanningUpdate = "application/json"))),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The updated planning", body = PlanningOut),
@@ -350,42 +285,8 @@ async fn update(
         read_json_object(&req, payload.into_inner()).await?,
         Location::Body,
     );
-    let equipement_id = f.id("equipement_id");
-    let equipement_id = f
-        .not_null("equipement_id", equipement_id)
-        .map(EquipementId::new);
-    let frequence = frequence(&mut f);
-    let frequence = f.not_null("frequence", frequence);
-    let prochaine_date = f.timestamp("prochaine_date");
-    let prochaine_date = f.not_null("prochaine_date", prochaine_date);
-    let statut = statut(
-        &mut f,
-        &[
-            StatutPlanning::Actif,
-            StatutPlanning::Suspendu,
-            StatutPlanning::Termine,
-        ],
-    );
-    let statut = f.not_null("statut", statut);
-    let priorite = f.enumeration("priorite", &PrioriteIntervention::wire_values());
-    let priorite = f.not_null("priorite", priorite);
-    let avance_jours = avance(&mut f);
-    let avance_jours = f.not_null("avance_jours", avance_jours);
-    let u = UpdatePlanning {
-        equipement_id,
-        frequence,
-        prochaine_date,
-        derniere_date: f.timestamp("derniere_date").into_option(),
-        date_fin: f.timestamp("date_fin").into_option(),
-        statut,
-        titre: f.text_max("titre", 255).into_option(),
-        commentaire: f.text_max("commentaire", 1000).into_option(),
-        priorite,
-        technicien_id: f.id("technicien_id").map(TechnicienId::new).into_option(),
-        duree_estimee: f.minutes("duree_estimee").into_option(),
-        avance_jours,
-    };
-    f.finish()?;
+    let read = PlanningUpdate::read(&mut f);
+    let u = f.finish_with(read)?.into_command();
     let id = planning_id(&raw)?;
     let p = use_case(&req, &state, move |app, _| {
         app.update_planning(&caller.0, id, &u)
@@ -400,7 +301,7 @@ async fn update(
     tag = "planning",
     summary = "Move the next due date",
     params(("id" = i64, Path, description = "Planning id"), params::RescheduleQuery),
-    request_body(description = "Optional when the query has `nouvelle_date`", content((bodies::RescheduleBody = "application/json"))),
+    request_body(description = "Optional when the query has `nouvelle_date`", content((RescheduleBody = "application/json"))),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The planning", body = PlanningOut),
@@ -427,10 +328,11 @@ async fn reschedule(
                 read_optional_json_object(&req, payload.into_inner()).await?,
                 Location::Body,
             );
-            let t = f.timestamp("nouvelle_date");
-            let t = f.require("nouvelle_date", t);
-            f.finish()?;
-            t.ok_or_else(|| ApiError::internal("validated date missing"))?
+            let t = RescheduleBody::read(&mut f).and_then(|b| b.nouvelle_date);
+            if t.is_none() && f.is_clean_for("nouvelle_date") {
+                f.push(FieldViolation::required("nouvelle_date"));
+            }
+            f.finish_with(t)?
         }
     };
     let id = planning_id(&raw)?;

@@ -3,15 +3,11 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use erp_application::authz::Action;
-use erp_application::techniciens::SkillSet;
+use erp_domain::UserRole;
 use erp_domain::enums::{DisponibiliteTechnicien, NiveauCompetence};
-use erp_domain::error::{FieldViolation, ViolationCode};
 use erp_domain::technicien::{
-    CompetenceId, SkillAssignment, Technicien, TechnicienFields, TechnicienFilter, TechnicienId,
-    TechnicienSortField,
+    CompetenceId, Technicien, TechnicienFields, TechnicienFilter, TechnicienId, TechnicienSortField,
 };
-use erp_domain::{UserId, UserRole};
-use serde_json::Value;
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -19,11 +15,11 @@ use utoipa::ToSchema;
 use crate::blocking::use_case;
 use crate::dto::{UserOut, collection, user_out};
 use crate::error::{ApiError, ErrorEnvelope, Location};
-use crate::extract::fields::{Fields, Patch};
+use crate::extract::fields::Fields;
 use crate::extract::query::Query;
 use crate::extract::{Authenticated, read_json_object};
+use crate::openapi::params;
 use crate::openapi::schema::{self, Ts};
-use crate::openapi::{bodies, params};
 use crate::routes::ids::path_id;
 use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
@@ -152,204 +148,15 @@ pub fn technicien_out(t: &Technicien, viewer: UserRole) -> TechnicienOut {
     }
 }
 
+mod input;
+
+use input::refuse_both_skill_sets;
+pub use input::{SkillIds, SkillInput, Skills, TechnicienCreate, TechnicienUpdate};
+
 fn technicien_id(raw: &str) -> Result<TechnicienId, ApiError> {
     path_id("id", raw)?
         .map(TechnicienId::new)
         .ok_or_else(|| ApiError::not_found("Technicien introuvable"))
-}
-
-/// The technicien fields present in a body.
-#[derive(Debug)]
-struct TechnicienInput {
-    equipe: Patch<String>,
-    numero_badge: Patch<String>,
-    niveau_technicien: Patch<NiveauCompetence>,
-    zone_intervention: Patch<String>,
-    rayon_deplacement_km: Patch<i64>,
-    vehicule_service: Patch<String>,
-    disponibilite: Patch<DisponibiliteTechnicien>,
-    horaires_travail: Patch<String>,
-    astreinte: Patch<bool>,
-    is_active: Patch<bool>,
-    date_embauche: Patch<erp_domain::Timestamp>,
-    date_fin_contrat: Patch<erp_domain::Timestamp>,
-    telephone_urgence: Patch<String>,
-    notes_rh: Patch<String>,
-    qualifications_speciales: Patch<String>,
-    skills: Option<SkillSet>,
-}
-
-fn read_skills(f: &mut Fields) -> Option<SkillSet> {
-    let ids = f.raw("competences_ids").cloned().filter(|v| !v.is_null());
-    let full = f.raw("competences").cloned().filter(|v| !v.is_null());
-    if ids.is_some() && full.is_some() {
-        f.push(FieldViolation::new(
-            "competences",
-            ViolationCode::ConflictingFields,
-            "Champs incompatibles : competences, competences_ids",
-        ));
-        return None;
-    }
-    if let Some(v) = ids {
-        let Value::Array(items) = v else {
-            f.push(FieldViolation::new(
-                "competences_ids",
-                ViolationCode::InvalidType,
-                "Type invalide",
-            ));
-            return None;
-        };
-        let mut skills = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            match item.as_i64().filter(|v| *v > 0) {
-                Some(id) => skills.push(SkillAssignment {
-                    competence_id: CompetenceId::new(id),
-                    niveau: NiveauCompetence::Intermediaire,
-                    date_validation: None,
-                    validee_par: None,
-                }),
-                None => f.push(FieldViolation::new(
-                    format!("competences_ids[{i}]"),
-                    ViolationCode::InvalidType,
-                    "Type invalide",
-                )),
-            }
-        }
-        return Some(SkillSet {
-            field: "competences_ids",
-            skills,
-        });
-    }
-    let v = full?;
-    let Value::Array(items) = v else {
-        f.push(FieldViolation::new(
-            "competences",
-            ViolationCode::InvalidType,
-            "Type invalide",
-        ));
-        return None;
-    };
-    let mut skills = Vec::new();
-    for (i, item) in items.into_iter().enumerate() {
-        let Value::Object(map) = item else {
-            f.push(FieldViolation::new(
-                format!("competences[{i}]"),
-                ViolationCode::InvalidType,
-                "Type invalide",
-            ));
-            continue;
-        };
-        let mut inner = Fields::new(map, Location::Body);
-        let id = inner.id("competence_id");
-        let niveau =
-            inner.enumeration::<NiveauCompetence>("niveau", &NiveauCompetence::wire_values());
-        let date_validation = inner.timestamp("date_validation");
-        let validee_par = inner.text_max("validee_par", 255);
-        for v in inner.into_violations() {
-            f.push(FieldViolation::new(
-                format!("competences[{i}].{}", v.field),
-                v.code,
-                v.message,
-            ));
-        }
-        match id {
-            Patch::Value(id) => skills.push(SkillAssignment {
-                competence_id: CompetenceId::new(id),
-                niveau: match niveau {
-                    Patch::Value(n) => n,
-                    Patch::Null | Patch::Absent => NiveauCompetence::Intermediaire,
-                },
-                date_validation: match date_validation {
-                    Patch::Value(d) => Some(d),
-                    Patch::Null | Patch::Absent => None,
-                },
-                validee_par: match validee_par {
-                    Patch::Value(s) => Some(s),
-                    Patch::Null | Patch::Absent => None,
-                },
-            }),
-            Patch::Null | Patch::Absent => f.push(FieldViolation::required(format!(
-                "competences[{i}].competence_id"
-            ))),
-        }
-    }
-    Some(SkillSet {
-        field: "competences",
-        skills,
-    })
-}
-
-fn read_technicien(f: &mut Fields) -> TechnicienInput {
-    TechnicienInput {
-        equipe: f.text_max("equipe", 100),
-        numero_badge: f.text_max("numero_badge", 20),
-        niveau_technicien: f.enumeration("niveau_technicien", &NiveauCompetence::wire_values()),
-        zone_intervention: f.text_max("zone_intervention", 255),
-        rayon_deplacement_km: f.integer("rayon_deplacement_km", 0, 10_000),
-        vehicule_service: f.text_max("vehicule_service", 100),
-        disponibilite: f.enumeration("disponibilite", &DisponibiliteTechnicien::wire_values()),
-        horaires_travail: f.text_max("horaires_travail", 100),
-        astreinte: f.boolean("astreinte"),
-        is_active: f.boolean("is_active"),
-        date_embauche: f.timestamp("date_embauche"),
-        date_fin_contrat: f.timestamp("date_fin_contrat"),
-        telephone_urgence: f.text_max("telephone_urgence", 20),
-        notes_rh: f.text_max("notes_rh", 10_000),
-        qualifications_speciales: f.text_max("qualifications_speciales", 10_000),
-        skills: read_skills(f),
-    }
-}
-
-impl TechnicienInput {
-    fn refuse_nulls(&self, f: &mut Fields) {
-        let nulls = [
-            (
-                "niveau_technicien",
-                matches!(self.niveau_technicien, Patch::Null),
-            ),
-            (
-                "rayon_deplacement_km",
-                matches!(self.rayon_deplacement_km, Patch::Null),
-            ),
-            ("disponibilite", matches!(self.disponibilite, Patch::Null)),
-            ("astreinte", matches!(self.astreinte, Patch::Null)),
-            ("is_active", matches!(self.is_active, Patch::Null)),
-        ];
-        for (name, null) in nulls {
-            if null {
-                f.push(FieldViolation::new(
-                    name,
-                    ViolationCode::InvalidValue,
-                    "Valeur invalide (null interdit)",
-                ));
-            }
-        }
-    }
-
-    fn apply(self, t: &mut TechnicienFields) -> Option<SkillSet> {
-        self.equipe.set_nullable(&mut t.equipe);
-        self.numero_badge.set_nullable(&mut t.numero_badge);
-        self.niveau_technicien.set(&mut t.niveau_technicien);
-        self.zone_intervention
-            .set_nullable(&mut t.zone_intervention);
-        // Bounded to 0–10 000 when read.
-        self.rayon_deplacement_km
-            .map(|v| i32::try_from(v).unwrap_or(0))
-            .set(&mut t.rayon_deplacement_km);
-        self.vehicule_service.set_nullable(&mut t.vehicule_service);
-        self.disponibilite.set(&mut t.disponibilite);
-        self.horaires_travail.set_nullable(&mut t.horaires_travail);
-        self.astreinte.set(&mut t.astreinte);
-        self.is_active.set(&mut t.is_active);
-        self.date_embauche.set_nullable(&mut t.date_embauche);
-        self.date_fin_contrat.set_nullable(&mut t.date_fin_contrat);
-        self.telephone_urgence
-            .set_nullable(&mut t.telephone_urgence);
-        self.notes_rh.set_nullable(&mut t.notes_rh);
-        self.qualifications_speciales
-            .set_nullable(&mut t.qualifications_speciales);
-        self.skills
-    }
 }
 
 #[utoipa::path(
@@ -357,7 +164,7 @@ impl TechnicienInput {
     path = "/api/v1/techniciens",
     tag = "techniciens",
     summary = "Create a technicien profile",
-    request_body(content((bodies::TechnicienCreate = "application/json"))),
+    request_body(content((TechnicienCreate = "application/json"))),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = TechnicienOut, headers(("Location" = String, description = "URL of the new resource"))),
@@ -377,14 +184,12 @@ async fn create(
         read_json_object(&req, payload.into_inner()).await?,
         Location::Body,
     );
-    let user_id = f.id("user_id");
-    let user_id = f.require("user_id", user_id).map(UserId::new);
-    let input = read_technicien(&mut f);
-    input.refuse_nulls(&mut f);
-    f.finish()?;
-    let user_id = user_id.ok_or_else(|| ApiError::internal("validated field missing"))?;
+    refuse_both_skill_sets(&mut f);
+    let read = TechnicienCreate::read(&mut f);
+    let (user_id, input) = f.finish_with(read)?.split();
+    let skills = input.skills();
     let mut fields = TechnicienFields::default();
-    let skills = input.apply(&mut fields);
+    input.apply(&mut fields);
     let role = caller.0.user.role;
     let t = use_case(&req, &state, move |app, _| {
         app.create_technicien(&caller.0, user_id, fields, skills.as_ref())
@@ -467,7 +272,7 @@ async fn get(
     tag = "techniciens",
     summary = "Update a technicien (partial)",
     params(("id" = i64, Path, description = "Technicien id")),
-    request_body(content((bodies::TechnicienUpdate = "application/json"))),
+    request_body(content((TechnicienUpdate = "application/json"))),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The updated technicien", body = TechnicienOut),
@@ -489,19 +294,17 @@ async fn update(
         Location::Body,
     );
     f.read_only(&["user_id"], "Champ non modifiable");
-    let input = read_technicien(&mut f);
-    input.refuse_nulls(&mut f);
-    f.finish()?;
+    refuse_both_skill_sets(&mut f);
+    let read = TechnicienUpdate::read(&mut f);
+    let input = f.finish_with(read)?;
     let id = technicien_id(&raw)?;
     let role = caller.0.user.role;
-    let skills = input.skills.clone();
+    let skills = input.skills();
     let t = use_case(&req, &state, move |app, _| {
         app.update_technicien(
             &caller.0,
             id,
-            move |fields| {
-                let _ = input.apply(fields);
-            },
+            move |fields| input.apply(fields),
             skills.as_ref(),
         )
     })

@@ -3,19 +3,18 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use erp_application::authz::Action;
-use erp_application::users::{CreateUser, UpdateMe, UpdateUser};
-use erp_domain::error::{DomainError, FieldViolation};
+use erp_application::users::{CreateUser, UpdateMe as UpdateMeCommand, UpdateUser};
 use erp_domain::password::PlainPassword;
-use erp_domain::user::{Email, FullName, UserFilter, UserRole, UserSortField, Username};
+use erp_domain::user::{UserFilter, UserRole, UserSortField};
 use erp_domain::{ClientId, UserId};
 
 use crate::blocking::{hashing_use_case, use_case};
 use crate::dto::{UserOut, collection, user_out};
 use crate::error::{ApiError, ErrorEnvelope, Location};
-use crate::extract::fields::{Fields, Patch};
+use crate::extract::fields::Fields;
 use crate::extract::query::Query;
 use crate::extract::{Authenticated, read_json_object};
-use crate::openapi::{bodies, params};
+use crate::openapi::params;
 use crate::routes::ids::path_id;
 use crate::routing::{Endpoint, RouteTable};
 use crate::state::AppState;
@@ -37,14 +36,10 @@ pub fn configure(cfg: &mut RouteTable) {
         .service(Endpoint::new("/api/v1/users/{id}/activate").patch(activate));
 }
 
-fn parse_role(s: &str) -> Result<UserRole, DomainError> {
-    s.parse::<UserRole>().map_err(|_| {
-        DomainError::single(FieldViolation::invalid_value(
-            "role",
-            &UserRole::wire_values(),
-        ))
-    })
-}
+mod input;
+
+use input::{READ_ONLY_FOR_SELF, require_current_password};
+pub use input::{UpdateMe, UserCreate, UserUpdate};
 
 fn user_id(raw: &str) -> Result<UserId, ApiError> {
     path_id("id", raw)?
@@ -63,7 +58,7 @@ fn created(user: &erp_domain::User) -> HttpResponse {
     path = "/api/v1/users",
     tag = "users",
     summary = "Create a user",
-    request_body(content((bodies::UserCreate = "application/json"))),
+    request_body(content((UserCreate = "application/json"))),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = UserOut, headers(("Location" = String, description = "The new user's URL"))),
@@ -82,34 +77,16 @@ async fn create(
         read_json_object(&req, payload.into_inner()).await?,
         Location::Body,
     );
-    let username = f.parse_required("username", |s| Username::parse("username", s));
-    let full_name = f.parse_required("full_name", |s| FullName::parse("full_name", s));
-    let email = f.parse_required("email", |s| Email::parse("email", s));
-    let role = f.parse_required("role", parse_role);
-    let password = f.secret("password", 1024);
-    let is_active = match f.boolean("is_active") {
-        Patch::Value(b) => b,
-        Patch::Absent => true,
-        Patch::Null => f.not_null("is_active", Patch::<bool>::Null).unwrap_or(true),
-    };
-    let client_id = match f.id("client_id") {
-        Patch::Value(id) => Some(ClientId::new(id)),
-        Patch::Null | Patch::Absent => None,
-    };
-    f.finish()?;
-    let (Some(username), Some(full_name), Some(email), Some(role), Some(password)) =
-        (username, full_name, email, role, password)
-    else {
-        return Err(ApiError::internal("validated fields missing"));
-    };
+    let read = UserCreate::read(&mut f);
+    let body = f.finish_with(read)?;
     let cmd = CreateUser {
-        username,
-        full_name,
-        email,
-        role,
-        password: PlainPassword::new(password),
-        is_active,
-        client_id,
+        username: body.username,
+        full_name: body.full_name,
+        email: body.email,
+        role: body.role,
+        password: PlainPassword::new(body.password.0),
+        is_active: body.is_active.0.unwrap_or(true),
+        client_id: body.client_id,
     };
     let user = hashing_use_case(&req, &state, true, move |app, ctx| {
         app.create_user(&caller.0, cmd, ctx)
@@ -197,7 +174,7 @@ async fn get(
     tag = "users",
     summary = "Update a user (partial)",
     params(("id" = i64, Path, description = "User id")),
-    request_body(content((bodies::UserUpdate = "application/json"))),
+    request_body(content((UserUpdate = "application/json"))),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The updated user", body = UserOut),
@@ -218,32 +195,17 @@ async fn update(
         read_json_object(&req, payload.into_inner()).await?,
         Location::Body,
     );
-    let username = f.parse("username", |s| Username::parse("username", s));
-    let username = f.not_null("username", username);
-    let full_name = f
-        .parse("full_name", |s| FullName::parse("full_name", s))
-        .into_option();
-    let email = f.parse("email", |s| Email::parse("email", s));
-    let email = f.not_null("email", email);
-    let role = f.parse("role", parse_role);
-    let role = f.not_null("role", role);
-    let is_active = f.boolean("is_active");
-    let is_active = f.not_null("is_active", is_active);
-    let password = f.optional_secret("password", 1024).map(PlainPassword::new);
-    let client_id = f
-        .id("client_id")
-        .into_option()
-        .map(|c| c.map(ClientId::new));
-    f.finish()?;
+    let read = UserUpdate::read(&mut f);
+    let body = f.finish_with(read)?;
     let id = user_id(&raw_id)?;
     let cmd = UpdateUser {
-        username,
-        full_name,
-        email,
-        role,
-        is_active,
-        password,
-        client_id,
+        username: body.username.0,
+        full_name: body.full_name.into_option(),
+        email: body.email.0,
+        role: body.role.0,
+        is_active: body.is_active.0,
+        password: body.password.0.map(|p| PlainPassword::new(p.0)),
+        client_id: body.client_id.into_option(),
     };
     let hashes = cmd.password.is_some();
     let user = hashing_use_case(&req, &state, hashes, move |app, ctx| {
@@ -313,7 +275,7 @@ async fn activate(
     path = "/api/v1/users/update",
     tag = "users",
     summary = "Update the caller's own account",
-    request_body(content((bodies::UpdateMe = "application/json"))),
+    request_body(content((UpdateMe = "application/json"))),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The updated account", body = UserOut),
@@ -332,25 +294,18 @@ async fn update_me(
         read_json_object(&req, payload.into_inner()).await?,
         Location::Body,
     );
-    f.read_only(
-        &["email", "role", "username", "is_active", "client_id"],
-        "Champ non modifiable",
-    );
-    let full_name = f
-        .parse("full_name", |s| FullName::parse("full_name", s))
-        .into_option();
-    let password = f.optional_secret("password", 1024);
-    let current = if password.is_some() {
-        f.secret("current_password", 1024)
-    } else {
-        f.optional_secret("current_password", 1024)
-    };
-    f.finish()?;
-    let password = match (password, current) {
-        (Some(new), Some(current)) => Some((PlainPassword::new(new), PlainPassword::new(current))),
+    f.read_only(&READ_ONLY_FOR_SELF, "Champ non modifiable");
+    let read = UpdateMe::read(&mut f);
+    require_current_password(&mut f);
+    let body = f.finish_with(read)?;
+    let full_name = body.full_name.into_option();
+    let password = match (body.password.0, body.current_password.0) {
+        (Some(new), Some(current)) => {
+            Some((PlainPassword::new(new.0), PlainPassword::new(current.0)))
+        }
         _ => None,
     };
-    let cmd = UpdateMe {
+    let cmd = UpdateMeCommand {
         full_name,
         password,
     };

@@ -6,8 +6,7 @@ use actix_web::HttpRequest;
 use actix_web::http::{StatusCode, header};
 use erp_application::interventions::ActionRequest;
 use erp_domain::enums::{InterventionType, PrioriteIntervention, StatutIntervention};
-use erp_domain::equipement::bounded_text;
-use erp_domain::error::{FieldViolation, ViolationCode};
+use erp_domain::error::FieldViolation;
 use erp_domain::intervention::command::{Cloture, Command};
 use erp_domain::intervention::{InterventionFilter, InterventionId, InterventionSortField};
 use erp_domain::lifecycle::LifecycleAction;
@@ -17,8 +16,12 @@ use erp_domain::technicien::TechnicienId;
 use crate::error::ApiError;
 use crate::extract::fields::{Fields, Patch};
 use crate::extract::query::Query;
-use crate::routes::equipements::MAX_CENTIMES;
 use crate::routes::ids::path_id;
+use erp_domain::value::{
+    Centimes, Commentaire, Description, Message, Minutes, Motif, Rapport, Satisfaction, Version,
+};
+
+use crate::extract::wire::{WireField as _, WireValue as _};
 
 const NOT_FOUND: &str = "Intervention introuvable";
 
@@ -30,7 +33,7 @@ pub(super) fn intervention_id(raw: &str) -> Result<InterventionId, ApiError> {
 }
 
 /// `If-Match: "<n>"`, `W/"<n>"` or `*`.
-fn if_match(req: &HttpRequest) -> Result<Option<i32>, ApiError> {
+pub(super) fn if_match(req: &HttpRequest) -> Result<Option<i32>, ApiError> {
     let Some(value) = req.headers().get(header::IF_MATCH) else {
         return Ok(None);
     };
@@ -54,12 +57,17 @@ fn if_match(req: &HttpRequest) -> Result<Option<i32>, ApiError> {
 }
 
 /// The expected version from the body `version` and/or `If-Match`.
-pub(super) fn expected_version(req: &HttpRequest, f: &mut Fields) -> Result<Option<i32>, ApiError> {
+fn expected_version(req: &HttpRequest, f: &mut Fields) -> Result<Option<i32>, ApiError> {
     let header = if_match(req)?;
-    let body = match f.integer("version", 1, i64::from(i32::MAX)) {
-        Patch::Value(v) => i32::try_from(v).ok(),
-        Patch::Null | Patch::Absent => None,
-    };
+    let body = Version::read(f, "version").value().map(Version::to_i32);
+    combine_versions(header, body)
+}
+
+/// `If-Match` and the body `version`: either alone, or both equal (else 400).
+pub(super) fn combine_versions(
+    header: Option<i32>,
+    body: Option<i32>,
+) -> Result<Option<i32>, ApiError> {
     match (header, body) {
         (Some(h), Some(b)) if h != b => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -67,29 +75,6 @@ pub(super) fn expected_version(req: &HttpRequest, f: &mut Fields) -> Result<Opti
             "En-tête If-Match et champ version contradictoires",
         )),
         (h, b) => Ok(b.or(h)),
-    }
-}
-
-/// A bounded text field (`titre`) of a partial update.
-pub(super) fn text(f: &mut Fields, name: &str, min: usize, max: usize) -> Patch<String> {
-    f.parse(name, |s| bounded_text(name, s, min, max))
-}
-
-/// `type` or its alias `type_intervention`; both sent must agree.
-pub(super) fn type_field(f: &mut Fields) -> Patch<InterventionType> {
-    let values = InterventionType::wire_values();
-    let a = f.enumeration::<InterventionType>("type", &values);
-    let b = f.enumeration::<InterventionType>("type_intervention", &values);
-    match (a, b) {
-        (Patch::Value(x), Patch::Value(y)) if x != y => {
-            f.push(FieldViolation::new(
-                "type",
-                ViolationCode::ConflictingFields,
-                "Champs incompatibles : type, type_intervention",
-            ));
-            Patch::Absent
-        }
-        (Patch::Absent | Patch::Null, other) | (other, _) => other,
     }
 }
 
@@ -134,39 +119,49 @@ pub(super) fn read_action(
     action: LifecycleAction,
 ) -> Result<Option<ActionRequest>, ApiError> {
     let expected_version = expected_version(req, f)?;
-    let remarque = f.text_max("remarque", 1000).value();
+    let remarque = Commentaire::read(f, "remarque")
+        .value()
+        .map(Commentaire::into_inner);
     let command = match action {
-        LifecycleAction::Affecter => {
-            let t = f.id("technicien_id");
-            f.require("technicien_id", t).map(|t| Command::Affecter {
-                technicien: TechnicienId::new(t),
+        LifecycleAction::Affecter => TechnicienId::read_field(f, "technicien_id")
+            .map(|technicien| Command::Affecter { technicien }),
+        LifecycleAction::Cloturer => {
+            let rapport = Rapport::read_field(f, "rapport_intervention");
+            let text = |f: &mut Fields, name: &str| {
+                Description::read(f, name)
+                    .value()
+                    .map(Description::into_inner)
+            };
+            let minutes =
+                |f: &mut Fields, name: &str| Minutes::read(f, name).value().map(Minutes::to_i32);
+            let money =
+                |f: &mut Fields, name: &str| Centimes::read(f, name).value().map(Centimes::get);
+            let report = Cloture {
+                rapport_intervention: String::new(),
+                travaux_realises: text(f, "travaux_realises"),
+                recommandations: text(f, "recommandations"),
+                duree_reelle: minutes(f, "duree_reelle"),
+                temps_deplacement: minutes(f, "temps_deplacement"),
+                cout_reel: money(f, "cout_reel"),
+                cout_pieces: money(f, "cout_pieces"),
+                cout_main_oeuvre: money(f, "cout_main_oeuvre"),
+            };
+            rapport.map(|r| {
+                Command::Cloturer(Cloture {
+                    rapport_intervention: r.into_inner(),
+                    ..report
+                })
             })
         }
-        LifecycleAction::Cloturer => {
-            let rapport = f.parse_required("rapport_intervention", |s| {
-                bounded_text("rapport_intervention", s, 1, 10_000)
-            });
-            let report = Cloture {
-                rapport_intervention: rapport.clone().unwrap_or_default(),
-                travaux_realises: f.text_max("travaux_realises", 10_000).value(),
-                recommandations: f.text_max("recommandations", 10_000).value(),
-                duree_reelle: f.minutes("duree_reelle").value(),
-                temps_deplacement: f.minutes("temps_deplacement").value(),
-                cout_reel: f.integer("cout_reel", 0, MAX_CENTIMES).value(),
-                cout_pieces: f.integer("cout_pieces", 0, MAX_CENTIMES).value(),
-                cout_main_oeuvre: f.integer("cout_main_oeuvre", 0, MAX_CENTIMES).value(),
-            };
-            rapport.map(|_| Command::Cloturer(report))
-        }
-        LifecycleAction::Annuler => f
-            .parse_required("raison", |s| bounded_text("raison", s, 1, 1000))
-            .map(|raison| Command::Annuler { raison }),
+        LifecycleAction::Annuler => Motif::read_field(f, "raison").map(|raison| Command::Annuler {
+            raison: raison.into_inner(),
+        }),
         LifecycleAction::Valider => {
-            let satisfaction = f.integer("satisfaction_client", 1, 5);
-            let satisfaction = f
-                .require("satisfaction_client", satisfaction)
-                .and_then(|v| i32::try_from(v).ok());
-            let commentaire = f.text_max("commentaire_client", 2000).value();
+            let satisfaction =
+                Satisfaction::read_field(f, "satisfaction_client").map(Satisfaction::to_i32);
+            let commentaire = Message::read(f, "commentaire_client")
+                .value()
+                .map(Message::into_inner);
             if let Patch::Value(false) = f.boolean("validation_client") {
                 f.push(FieldViolation::invalid_value(
                     "validation_client",
