@@ -197,6 +197,32 @@ impl World {
         (id, caller)
     }
 
+    /// A stored document row of intervention `i` whose blob is `blob` (no vault content).
+    pub fn document_row(
+        &self,
+        i: erp_domain::intervention::InterventionId,
+        blob: &str,
+    ) -> erp_domain::document::Document {
+        use erp_domain::ports::DocumentRepository as _;
+        let now = self.clock_now();
+        self.db.with(|s| {
+            s.insert_document(&erp_domain::document::NewDocument {
+                intervention_id: i,
+                nom_fichier: "rapport.pdf".into(),
+                extension: "pdf".into(),
+                mime_type: "application/pdf".into(),
+                taille: 3,
+                sha256: super::ports::checksum(b"abc"),
+                nom_stockage: blob.into(),
+                cle_id: "key-1".into(),
+                description: None,
+                uploaded_by_id: None,
+                date_upload: now,
+            })
+            .expect("document")
+        })
+    }
+
     /// The time.
     pub fn clock_now(&self) -> erp_domain::Timestamp {
         erp_domain::Clock::now(self.clock.as_ref())
