@@ -223,6 +223,35 @@ impl World {
         })
     }
 
+    /// A stored intervention on `e` (its client account copied), assigned to `t` if given,
+    /// made by the domain's constructor.
+    pub fn intervention(
+        &self,
+        e: &Equipement,
+        t: Option<TechnicienId>,
+    ) -> erp_domain::intervention::Intervention {
+        use erp_domain::ports::InterventionRepository as _;
+        let now = self.clock_now();
+        let new = erp_domain::intervention::NewIntervention {
+            titre: format!("Panne {}", e.fields.nom),
+            description: None,
+            type_intervention: erp_domain::enums::InterventionType::Corrective,
+            priorite: erp_domain::enums::PrioriteIntervention::Normale,
+            urgence: false,
+            date_limite: None,
+            equipement_id: e.id,
+            client_id: e.fields.client_id,
+            technicien_id: t,
+            duree_estimee: None,
+            cout_estime: None,
+            planning_id: None,
+            created_by_id: None,
+        };
+        let i = erp_domain::intervention::Intervention::open(new, now);
+        self.db
+            .with(|s| s.insert_intervention(&i).expect("intervention"))
+    }
+
     /// The time.
     pub fn clock_now(&self) -> erp_domain::Timestamp {
         erp_domain::Clock::now(self.clock.as_ref())
