@@ -223,31 +223,22 @@ impl World {
         })
     }
 
-    /// A stored intervention on `e` (its client account copied), assigned to `t` if given,
-    /// made by the domain's constructor.
+    /// A stored intervention on `e` (its client account copied), assigned to `t` if given.
     pub fn intervention(
         &self,
         e: &Equipement,
         t: Option<TechnicienId>,
     ) -> erp_domain::intervention::Intervention {
+        self.store_intervention(new_intervention(e, t))
+    }
+
+    /// Stores an intervention made by the domain's constructor.
+    pub fn store_intervention(
+        &self,
+        new: erp_domain::intervention::NewIntervention,
+    ) -> erp_domain::intervention::Intervention {
         use erp_domain::ports::InterventionRepository as _;
-        let now = self.clock_now();
-        let new = erp_domain::intervention::NewIntervention {
-            titre: format!("Panne {}", e.fields.nom),
-            description: None,
-            type_intervention: erp_domain::enums::InterventionType::Corrective,
-            priorite: erp_domain::enums::PrioriteIntervention::Normale,
-            urgence: false,
-            date_limite: None,
-            equipement_id: e.id,
-            client_id: e.fields.client_id,
-            technicien_id: t,
-            duree_estimee: None,
-            cout_estime: None,
-            planning_id: None,
-            created_by_id: None,
-        };
-        let i = erp_domain::intervention::Intervention::open(new, now);
+        let i = erp_domain::intervention::Intervention::open(new, self.clock_now());
         self.db
             .with(|s| s.insert_intervention(&i).expect("intervention"))
     }
@@ -281,5 +272,27 @@ pub fn equipement_fields(nom: &str, client: Option<ClientId>) -> EquipementField
         localisation: "Atelier".into(),
         client_id: client,
         ..EquipementFields::default()
+    }
+}
+
+/// A new corrective intervention on `e` (its client account copied), assigned to `t`.
+pub fn new_intervention(
+    e: &Equipement,
+    t: Option<TechnicienId>,
+) -> erp_domain::intervention::NewIntervention {
+    erp_domain::intervention::NewIntervention {
+        titre: format!("Panne {}", e.fields.nom),
+        description: None,
+        type_intervention: erp_domain::enums::InterventionType::Corrective,
+        priorite: erp_domain::enums::PrioriteIntervention::Normale,
+        urgence: false,
+        date_limite: None,
+        equipement_id: e.id,
+        client_id: e.fields.client_id,
+        technicien_id: t,
+        duree_estimee: None,
+        cout_estime: None,
+        planning_id: None,
+        created_by_id: None,
     }
 }

@@ -1,0 +1,73 @@
+//! More of the first run: the generated password passes the policy, the identity is
+//! validated per field, and a key that comes back is recorded again.
+
+use erp_domain::ViolationCode;
+use erp_domain::password::failed_rules;
+
+use super::{FixedSecrets, admin, deps};
+use crate::bootstrap::{BootstrapOutcome, ensure_bootstrap_admin, record_signing_key};
+use crate::fakes::FakeDb;
+use crate::fakes::assert::assert_invalid;
+use erp_domain::ports::SecretGenerator as _;
+
+#[test]
+fn the_generated_password_passes_the_policy() {
+    assert!(failed_rules(FixedSecrets.strong_password().expose()).is_empty());
+}
+
+#[test]
+fn the_identity_is_checked_field_by_field() {
+    let cases = [
+        (
+            "username",
+            "a",
+            "admin@erp-mif.local",
+            ViolationCode::TooShort,
+        ),
+        (
+            "email",
+            "admin",
+            "pas-un-email",
+            ViolationCode::InvalidFormat,
+        ),
+    ];
+    for (field, username, email, code) in cases {
+        let db = FakeDb::default();
+        let mut a = admin(None);
+        a.username = username.into();
+        a.email = email.into();
+        assert_invalid(ensure_bootstrap_admin(deps(&db), a), field, code);
+        assert!(db.snapshot().users.is_empty(), "{field}");
+    }
+}
+
+#[test]
+fn the_bootstrap_admin_is_the_first_user() {
+    let db = FakeDb::default();
+    let BootstrapOutcome::Created { id, .. } =
+        ensure_bootstrap_admin(deps(&db), admin(None)).unwrap()
+    else {
+        panic!("created")
+    };
+    let u = &db.snapshot().users[0];
+    assert_eq!(u.id, id);
+    assert_eq!(u.username.as_str(), "admin");
+    assert_eq!(
+        u.full_name.as_ref().map(|f| f.as_str()),
+        Some("Administrateur")
+    );
+    assert_eq!(u.client_id, None);
+}
+
+#[test]
+fn a_key_that_comes_back_is_recorded_again() {
+    let db = FakeDb::default();
+    let clock = deps(&db).clock;
+    for kid in ["aaaa", "bbbb", "aaaa"] {
+        assert!(
+            record_signing_key(&db, clock, "RS256", kid).unwrap(),
+            "{kid}"
+        );
+    }
+    assert_eq!(db.snapshot().audit.len(), 3);
+}
