@@ -30,6 +30,11 @@ mod catalog;
 mod identity;
 pub mod ports;
 mod work;
+
+/// Reads of an intervention the tests share (kept in one place).
+pub mod work_ids {
+    pub use super::work::{id_of, is_overdue};
+}
 pub mod world;
 
 /// A technicien profile as stored (the user and the skills' names are joined on read).
