@@ -562,6 +562,8 @@ impl Application {
 mod tests {
     use super::*;
 
+    mod use_cases;
+
     fn change(remarque: Option<&str>, technicien: Option<i64>) -> StatutChange {
         StatutChange {
             target: StatutIntervention::Ouverte,
