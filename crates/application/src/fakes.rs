@@ -33,7 +33,7 @@ mod work;
 
 /// Reads of an intervention the tests share (kept in one place).
 pub mod work_ids {
-    pub use super::work::{id_of, is_overdue};
+    pub use super::work::id_of;
 }
 pub mod world;
 

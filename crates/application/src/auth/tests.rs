@@ -181,15 +181,18 @@ fn presenting_a_rotated_token_revokes_its_session() {
     );
 }
 
+/// Spoils a fresh login's refresh token in one way.
+type Spoil = fn(&World);
+
 #[test]
 fn every_refused_refresh_names_its_reason() {
-    let cases: [(&str, fn(&World)); 4] = [
+    let cases: [(&str, Spoil); 4] = [
         ("expired", |w| w.clock.advance(chrono::Duration::days(8))),
         ("session_revoked", |w| {
             w.db.with(|s| s.sessions[0].revoked_at = Some(s.sessions[0].created_at));
         }),
         ("user_inactive", |w| {
-            w.db.with(|s| s.users[0].is_active = false)
+            w.db.with(|s| s.users[0].is_active = false);
         }),
         ("revoked", |w| {
             w.db.with(|s| s.refresh[0].0.revoked_at = Some(s.refresh[0].0.created_at));

@@ -14,11 +14,6 @@ fn err<T: Debug>(res: Result<T, AppError>, what: &str) -> AppError {
     }
 }
 
-/// The error is a 403 (any message).
-pub fn is_forbidden(e: &AppError) -> bool {
-    matches!(e, AppError::Forbidden { .. })
-}
-
 /// A 403 with this message.
 pub fn assert_forbidden<T: Debug>(res: Result<T, AppError>, message: &str) {
     match err(res, "403") {

@@ -154,7 +154,7 @@ fn a_closure_by_an_inactive_or_technicien_creator_goes_to_the_responsables() {
         s.users
             .iter_mut()
             .filter(|u| u.id == gone.id)
-            .for_each(|u| u.is_active = false)
+            .for_each(|u| u.is_active = false);
     });
     let e = w.equipement("Pompe", None);
     for creator in [tech.user.id, gone.id] {
