@@ -175,3 +175,32 @@ fn a_deletion_is_audited_with_the_name() {
         "Équipement introuvable",
     );
 }
+
+#[test]
+fn an_equipement_with_an_intervention_is_kept() {
+    let w = World::new();
+    let admin = w.caller(UserRole::Admin);
+    let e = w.equipement("Pompe", None);
+    w.intervention(&e, None);
+    assert_conflict(
+        w.app.delete_equipement(&admin, e.id, &ctx()),
+        "Équipement utilisé par des interventions",
+    );
+}
+
+#[test]
+fn an_update_keeps_the_other_fields_and_may_move_to_an_existing_account() {
+    let w = World::new();
+    let admin = w.caller(UserRole::Admin);
+    let e = w.equipement("Pompe", None);
+    let account = w.client_account();
+    w.clock.advance(chrono::Duration::hours(1));
+    let u = w
+        .app
+        .update_equipement(&admin, e.id, |f| f.client_id = Some(account))
+        .unwrap();
+    assert_eq!(u.fields.client_id, Some(account));
+    assert_eq!(u.fields.nom, "Pompe");
+    assert_eq!(u.updated_at, w.clock_now());
+    assert_eq!(u.created_at, e.created_at);
+}

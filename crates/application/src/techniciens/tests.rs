@@ -280,3 +280,33 @@ fn a_technicien_without_active_work_is_deleted_and_audited() {
     assert_eq!(e.resource, Some(format!("technicien:{t}")));
     assert_eq!(e.action.as_deref(), Some("delete"));
 }
+
+#[test]
+fn a_technicien_with_active_work_is_kept() {
+    let w = World::new();
+    let admin = w.caller(UserRole::Admin);
+    let (t, _) = w.technicien("tech");
+    let e = w.equipement("Pompe", None);
+    let i = w.intervention(&e, Some(t));
+    assert_conflict(
+        w.app.delete_technicien(&admin, t, &ctx()),
+        "Technicien affecté à des interventions en cours",
+    );
+    assert_eq!(w.db.snapshot().techniciens.len(), 1);
+    w.app
+        .act_on_intervention(
+            &admin,
+            i.id,
+            &crate::interventions::ActionRequest::of(
+                erp_domain::intervention::command::Command::Annuler {
+                    raison: "Doublon".into(),
+                },
+            ),
+            &ctx(),
+        )
+        .unwrap();
+    assert!(
+        w.app.delete_technicien(&admin, t, &ctx()).is_ok(),
+        "no active work left"
+    );
+}

@@ -455,3 +455,29 @@ fn the_user_list_is_the_store_s_page() {
     let page = w.app.list_users(&admin, &filter, &[], PAGE).unwrap();
     assert_eq!(page.total, 2);
 }
+
+#[test]
+fn self_service_without_a_password_checks_no_password() {
+    let w = World::new();
+    let me = w.caller_named(UserRole::Technicien, "moi");
+    w.app.update_me(&me, UpdateMe::default(), &ctx()).unwrap();
+    assert!(w.db.snapshot().throttle.is_empty(), "no attempt counted");
+    assert_eq!(revoked_for(&w, me.user.id), [None], "sessions kept");
+}
+
+#[test]
+fn a_new_username_must_be_free() {
+    let w = World::new();
+    let admin = w.caller(UserRole::Admin);
+    let a = w.user(UserRole::Technicien, "alpha");
+    w.user(UserRole::Technicien, "beta");
+    let cmd = UpdateUser {
+        username: Some(Username::parse("username", "Beta").unwrap()),
+        ..UpdateUser::default()
+    };
+    assert_conflict(
+        w.app.update_user(&admin, a.id, cmd, &ctx()),
+        "Username déjà utilisé.",
+    );
+    assert_eq!(w.stored_user(a.id).username.as_str(), "alpha");
+}

@@ -125,3 +125,36 @@ fn a_hasher_failure_is_a_500_that_counts_nothing() {
             .all(|t| t.failure_count == 0 && t.locked_until.is_none())
     );
 }
+
+#[test]
+fn failures_older_than_the_window_are_forgotten() {
+    let w = World::new();
+    w.user(UserRole::Technicien, "karim");
+    for _ in 0..4 {
+        let _ = attempt(&w, "karim", WRONG);
+    }
+    w.clock.advance(chrono::Duration::minutes(16));
+    for _ in 0..4 {
+        assert_unauthorized(attempt(&w, "karim", WRONG), AuthFailure::BadCredentials);
+    }
+    assert!(
+        attempt(&w, "karim", PASSWORD).is_ok(),
+        "8 failures, never 5 in 15 minutes"
+    );
+}
+
+#[test]
+fn lockouts_double_up_to_forty_minutes() {
+    let w = World::new();
+    w.user(UserRole::Technicien, "karim");
+    let mut waits = Vec::new();
+    for _ in 0..6 {
+        for _ in 0..5 {
+            let _ = attempt(&w, "karim", WRONG);
+        }
+        let wait = assert_too_many(attempt(&w, "karim", WRONG));
+        waits.push(wait);
+        w.clock.advance(chrono::Duration::seconds(wait));
+    }
+    assert_eq!(waits, [300, 600, 1200, 2400, 2400, 2400]);
+}
