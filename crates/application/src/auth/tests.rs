@@ -160,7 +160,7 @@ fn a_refresh_rotates_the_token() {
 #[test]
 fn presenting_a_rotated_token_revokes_its_session() {
     let w = World::new();
-    w.user(UserRole::Technicien, "karim");
+    let u = w.user(UserRole::Technicien, "karim");
     let first = w.app.login(login("karim", PASSWORD)).unwrap();
     let second = w
         .app
@@ -174,7 +174,10 @@ fn presenting_a_rotated_token_revokes_its_session() {
         w.db.snapshot().sessions[0].revoked_reason,
         Some(RevocationReason::ReuseDetected)
     );
-    assert_eq!(w.last_audit().event_type, AuditEventType::TokenRevoked);
+    let e = w.last_audit();
+    assert_eq!(e.event_type, AuditEventType::TokenRevoked);
+    assert_eq!(e.user_id, Some(u.id), "detected on read, with its user");
+    assert_eq!(e.details.unwrap()["reason"], "reuse_detected");
     assert_unauthorized(
         w.app.refresh(second.refresh_token.expose_secret(), &ctx()),
         AuthFailure::InvalidRefreshToken,

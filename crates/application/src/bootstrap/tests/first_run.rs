@@ -71,3 +71,17 @@ fn a_key_that_comes_back_is_recorded_again() {
     }
     assert_eq!(db.snapshot().audit.len(), 3);
 }
+
+#[test]
+fn a_database_with_any_user_gets_no_bootstrap_admin() {
+    let db = FakeDb::default();
+    ensure_bootstrap_admin(deps(&db), admin(None)).unwrap();
+    let mut other = admin(None);
+    other.username = "root".into();
+    other.email = "root@erp-mif.local".into();
+    assert!(matches!(
+        ensure_bootstrap_admin(deps(&db), other).unwrap(),
+        BootstrapOutcome::AlreadyInitialised
+    ));
+    assert_eq!(db.snapshot().users.len(), 1);
+}
