@@ -1,18 +1,40 @@
-//! More of the first run: the generated password passes the policy, the identity is
+//! More of the first run: a generated password is held to the policy, the identity is
 //! validated per field, and a key that comes back is recorded again.
 
 use erp_domain::ViolationCode;
-use erp_domain::password::failed_rules;
+use erp_domain::password::PlainPassword;
 
-use super::{FixedSecrets, admin, deps};
-use crate::bootstrap::{BootstrapOutcome, ensure_bootstrap_admin, record_signing_key};
+use super::{admin, deps};
+use crate::bootstrap::{
+    BootstrapDeps, BootstrapOutcome, ensure_bootstrap_admin, record_signing_key,
+};
 use crate::fakes::FakeDb;
 use crate::fakes::assert::assert_invalid;
-use erp_domain::ports::SecretGenerator as _;
+use erp_domain::ports::SecretGenerator;
+
+/// A generator whose password breaks the policy.
+#[derive(Debug)]
+struct WeakSecrets;
+
+impl SecretGenerator for WeakSecrets {
+    fn strong_password(&self) -> PlainPassword {
+        PlainPassword::new("faible")
+    }
+}
 
 #[test]
-fn the_generated_password_passes_the_policy() {
-    assert!(failed_rules(FixedSecrets.strong_password().expose()).is_empty());
+fn a_generated_password_is_held_to_the_policy_too() {
+    let db = FakeDb::default();
+    let weak = BootstrapDeps {
+        secrets: &WeakSecrets,
+        ..deps(&db)
+    };
+    assert_invalid(
+        ensure_bootstrap_admin(weak, admin(None)),
+        "password",
+        ViolationCode::PasswordPolicy,
+    );
+    assert!(db.snapshot().users.is_empty());
 }
 
 #[test]
