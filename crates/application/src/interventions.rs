@@ -562,6 +562,7 @@ impl Application {
 mod tests {
     use super::*;
 
+    mod edits;
     mod use_cases;
 
     fn change(remarque: Option<&str>, technicien: Option<i64>) -> StatutChange {
