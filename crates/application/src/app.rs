@@ -262,3 +262,6 @@ impl Application {
         Ok(self.ports.hasher.hash(password)?)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -26,3 +26,6 @@ impl Application {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -341,3 +341,6 @@ fn record_attempt(method: &'static str, result: &Result<TokenPair, AppError>) {
         Err(_) => telemetry::auth_attempt(method, "failure"),
     }
 }
+
+#[cfg(test)]
+mod tests;

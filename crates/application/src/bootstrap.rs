@@ -195,6 +195,8 @@ mod tests {
     use erp_domain::ports::HashError;
 
     use super::*;
+
+    mod first_run;
     use crate::fakes::FakeDb;
 
     /// Records the plaintext it was given, so tests can check what was hashed.

@@ -150,6 +150,8 @@ impl Application {
 mod tests {
     use super::*;
 
+    mod use_cases;
+
     #[test]
     fn six_calendar_months_end_with_the_current_one() {
         let now = Utc

@@ -498,6 +498,8 @@ fn rotate_one(deps: RotationDeps<'_>, doc: &Document) -> Result<bool, AppError> 
 mod tests {
     use super::*;
 
+    mod use_cases;
+
     #[test]
     fn descriptions_are_trimmed_and_bounded() {
         assert_eq!(parse_description("  "), Ok(None));

@@ -165,3 +165,6 @@ impl Application {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

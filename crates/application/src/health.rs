@@ -147,6 +147,8 @@ pub fn check_database(probe: &dyn DatabaseProbe) -> (DatabaseCheck, MigrationsCh
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    mod readiness;
     use erp_domain::ports::ProbeError;
 
     #[derive(Debug)]

@@ -558,6 +558,9 @@ impl Application {
 mod tests {
     use super::*;
 
+    mod edits;
+    mod use_cases;
+
     fn change(remarque: Option<&str>, technicien: Option<i64>) -> StatutChange {
         StatutChange {
             target: StatutIntervention::Ouverte,

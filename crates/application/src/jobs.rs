@@ -136,3 +136,6 @@ impl Application {
         Ok(report)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -199,3 +199,6 @@ impl Application {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -163,3 +163,6 @@ pub(crate) fn lifecycle_event(action: ActionHistorique, i: &Intervention) -> Opt
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests;

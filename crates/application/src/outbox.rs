@@ -100,3 +100,6 @@ impl Application {
         Ok(stats)
     }
 }
+
+#[cfg(test)]
+mod tests;

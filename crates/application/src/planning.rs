@@ -537,3 +537,6 @@ impl Application {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

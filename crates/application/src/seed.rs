@@ -503,3 +503,6 @@ impl Application {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

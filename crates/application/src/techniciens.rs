@@ -312,3 +312,6 @@ impl Application {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

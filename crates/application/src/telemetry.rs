@@ -80,3 +80,6 @@ pub fn outbox_pending(pending: i64) {
     #[expect(clippy::cast_precision_loss, reason = "row counts stay far below 2^52")]
     metrics::gauge!("outbox_pending").set(pending as f64);
 }
+
+#[cfg(test)]
+mod tests;

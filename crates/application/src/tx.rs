@@ -32,3 +32,6 @@ where
         )))
     })
 }
+
+#[cfg(test)]
+mod tests;

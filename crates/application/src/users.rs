@@ -489,3 +489,6 @@ impl Application {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

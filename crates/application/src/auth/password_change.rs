@@ -178,3 +178,6 @@ impl Application {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

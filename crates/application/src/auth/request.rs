@@ -112,3 +112,6 @@ impl Application {
         );
     }
 }
+
+#[cfg(test)]
+mod tests;

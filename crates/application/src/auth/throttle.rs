@@ -185,3 +185,6 @@ impl Application {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

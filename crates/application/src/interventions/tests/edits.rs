@@ -1,0 +1,84 @@
+//! Intervention edits (`PUT`/`PATCH`): admins and responsables only, never in a final
+//! statut, with the version checked and the client account re-derived from the équipement.
+
+use erp_domain::equipement::EquipementId;
+use erp_domain::intervention::command::Command;
+
+use super::use_cases::{cloture, scene};
+use crate::fakes::assert::{assert_conflict, assert_not_found, assert_role_refused};
+
+#[test]
+fn an_edit_is_for_admins_and_responsables() {
+    let s = scene();
+    let i = s.opened();
+    for c in [&s.tech, &s.client] {
+        assert_role_refused(s.w.app.update_intervention(c, i.id, None, None, |x| {
+            x.titre = "Autre".into();
+        }));
+    }
+    let edited =
+        s.w.app
+            .update_intervention(&s.admin, i.id, Some(i.version), None, |x| {
+                x.titre = "Autre".into();
+            })
+            .unwrap();
+    assert_eq!(edited.titre, "Autre");
+    assert_eq!(edited.version, i.version + 1);
+    assert_eq!(s.history(i.id).len(), 1, "an edit writes no history row");
+}
+
+#[test]
+fn a_final_intervention_is_not_edited() {
+    let s = scene();
+    let cases = [
+        ("annulee", vec![Command::Annuler { raison: "x".into() }]),
+        ("cloturee", vec![Command::Demarrer, cloture()]),
+        (
+            "archivee",
+            vec![Command::Demarrer, cloture(), Command::Archiver],
+        ),
+    ];
+    for (statut, commands) in cases {
+        let i = s.assigned();
+        for c in commands {
+            s.act(&s.admin, i.id, c).unwrap();
+        }
+        assert_conflict(
+            s.w.app
+                .update_intervention(&s.resp, i.id, None, None, |x| x.urgence = false),
+            &format!("Intervention non modifiable dans le statut '{statut}'"),
+        );
+    }
+}
+
+#[test]
+fn an_edit_checks_the_version_and_moves_the_client_with_the_equipement() {
+    let s = scene();
+    let i = s.opened();
+    let details = assert_conflict(
+        s.w.app
+            .update_intervention(&s.resp, i.id, Some(i.version + 1), None, |_| {}),
+        &format!(
+            "L'intervention a été modifiée entre-temps (version actuelle : {})",
+            i.version
+        ),
+    )
+    .unwrap();
+    assert_eq!(details["version_actuelle"], i.version);
+    assert_not_found(
+        s.w.app
+            .update_intervention(&s.resp, i.id, None, Some(EquipementId::new(99)), |_| {}),
+        "Équipement cible introuvable",
+    );
+    let shared = s.w.equipement("Partagé", None);
+    let moved =
+        s.w.app
+            .update_intervention(&s.resp, i.id, None, Some(shared.id), |_| {})
+            .unwrap();
+    assert_eq!(moved.equipement_id, shared.id);
+    assert_eq!(moved.client_id, None, "re-derived from the new équipement");
+    assert_not_found(
+        s.w.app.get_intervention(&s.client, i.id),
+        "Intervention introuvable",
+    );
+}
