@@ -20,40 +20,38 @@ use super::{Store, next_id, page_of};
 
 /// The équipement of an intervention.
 pub fn equipement_of(i: &Intervention) -> EquipementId {
-    i.equipement_id
+    i.equipement_id()
 }
 
 /// Whether `i` is assigned to `t` and still active.
 pub fn is_active_for(i: &Intervention, t: TechnicienId) -> bool {
-    i.technicien_id == Some(t) && i.statut.is_active()
+    i.technicien_id() == Some(t) && i.statut().is_active()
 }
 
 /// The id of an intervention.
 pub fn id_of(i: &Intervention) -> InterventionId {
-    i.id
+    i.id()
 }
 
 /// Whether `i` is active and past its due date at `now`.
 pub fn is_overdue(i: &Intervention, now: erp_domain::Timestamp) -> bool {
-    i.statut.is_active() && i.date_limite.is_some_and(|d| d < now)
+    i.statut().is_active() && i.date_limite().is_some_and(|d| d < now)
 }
 
 /// `i` as stored under `id`.
 fn with_id(i: &Intervention, id: InterventionId) -> Intervention {
-    let mut stored = i.clone();
-    stored.id = id;
-    stored
+    i.clone().stored_as(id)
 }
 
 fn matches(f: &InterventionFilter, i: &Intervention) -> bool {
     !f.nothing
-        && (f.statuts.is_empty() || f.statuts.contains(&i.statut))
+        && (f.statuts.is_empty() || f.statuts.contains(&i.statut()))
         && f.client_id
-            .is_none_or(|c| i.client_id.map(|x| x.get()) == Some(c))
+            .is_none_or(|c| i.client_id().map(|x| x.get()) == Some(c))
         && f.technicien_id
-            .is_none_or(|t| i.technicien_id.map(|x| x.get()) == Some(t))
-        && f.equipement_id.is_none_or(|e| i.equipement_id.get() == e)
-        && f.planning_id.is_none_or(|p| i.planning_id == Some(p))
+            .is_none_or(|t| i.technicien_id().map(|x| x.get()) == Some(t))
+        && f.equipement_id.is_none_or(|e| i.equipement_id().get() == e)
+        && f.planning_id.is_none_or(|p| i.planning_id() == Some(p))
 }
 
 impl InterventionRepository for Store {
@@ -66,17 +64,17 @@ impl InterventionRepository for Store {
         &mut self,
         id: InterventionId,
     ) -> Result<Option<Intervention>, RepoError> {
-        Ok(self.interventions.iter().find(|i| i.id == id).cloned())
+        Ok(self.interventions.iter().find(|i| i.id() == id).cloned())
     }
     fn update_intervention_if_version(
         &mut self,
         i: &Intervention,
         expected: i32,
     ) -> Result<bool, RepoError> {
-        let Some(row) = self.interventions.iter_mut().find(|x| x.id == i.id) else {
+        let Some(row) = self.interventions.iter_mut().find(|x| x.id() == i.id()) else {
             return Ok(false);
         };
-        if row.version != expected {
+        if row.version() != expected {
             return Ok(false);
         }
         *row = i.clone();
@@ -135,10 +133,10 @@ impl InterventionRepository for Store {
         for i in &self.interventions {
             match out
                 .iter_mut()
-                .find(|(s, t, _)| *s == i.statut && *t == i.type_intervention)
+                .find(|(s, t, _)| *s == i.statut() && *t == i.type_intervention())
             {
                 Some(row) => row.2 += 1,
-                None => out.push((i.statut, i.type_intervention, 1)),
+                None => out.push((i.statut(), i.type_intervention(), 1)),
             }
         }
         Ok(out)

@@ -26,7 +26,7 @@ fn run(w: &World, event: &DomainEvent, i: &Intervention, config: &NotificationCo
 }
 
 fn event(kind: &str, i: &Intervention, at: erp_domain::Timestamp) -> DomainEvent {
-    let (intervention, titre) = (i.id, "Panne".to_owned());
+    let (intervention, titre) = (i.id(), "Panne".to_owned());
     match kind {
         "assigned" => DomainEvent::Assigned {
             intervention,
@@ -106,7 +106,7 @@ fn each_event_notifies_its_recipients() {
             target,
             &NotificationConfig::default(),
         );
-        assert_eq!(recipients(&w), expected, "{kind} on {}", target.id);
+        assert_eq!(recipients(&w), expected, "{kind} on {}", target.id());
         assert_eq!(n, expected.len(), "{kind}");
     }
 }
@@ -212,7 +212,7 @@ fn event_notifications_use_email_and_queue_it_only_when_delivery_is_on() {
         assert_eq!(n.canal, expected);
         assert_eq!(event_channel(&config), expected);
         assert_eq!(n.type_notification, TypeNotification::Affectation);
-        assert_eq!(n.intervention_id, Some(i.id));
+        assert_eq!(n.intervention_id, Some(i.id()));
         assert_eq!(s.outbox.len(), usize::from(enabled));
         assert!(s.notifications[0].dedup_key.is_some());
     }

@@ -270,18 +270,18 @@ fn a_manual_generation_opens_a_preventive_intervention_and_advances_the_planning
     let due = at(2026, 4, 2, 8);
     let p = w.app.create_planning(&resp, cmd(e.id, Some(due))).unwrap();
     let (p2, i) = w.app.generate_planning_now(&resp, p.id).unwrap();
-    assert_eq!(i.type_intervention, InterventionType::Preventive);
-    assert_eq!(i.statut, StatutIntervention::Ouverte);
-    assert_eq!(i.titre, "Maintenance préventive - Chaudière");
-    assert_eq!(i.priorite, PrioriteIntervention::Programmee);
+    assert_eq!(i.type_intervention(), InterventionType::Preventive);
+    assert_eq!(i.statut(), StatutIntervention::Ouverte);
+    assert_eq!(i.titre(), "Maintenance préventive - Chaudière");
+    assert_eq!(i.priorite(), PrioriteIntervention::Programmee);
     assert_eq!(
-        i.date_limite,
+        i.date_limite(),
         Some(at(2026, 5, 2, 8)),
         "the due date is the planning's new next date (API.md §3.7)"
     );
-    assert_eq!(i.planning_id, Some(p.id.get()));
-    assert_eq!(i.created_by_id, Some(resp.user.id));
-    assert_eq!(i.duree_estimee, Some(90));
+    assert_eq!(i.planning_id(), Some(p.id.get()));
+    assert_eq!(i.created_by_id(), Some(resp.user.id));
+    assert_eq!(i.duree_estimee(), Some(90));
     assert_eq!(p2.fields.derniere_date, Some(due));
     assert_eq!(p2.fields.prochaine_date, at(2026, 5, 2, 8));
     let s = w.db.snapshot();
@@ -291,7 +291,7 @@ fn a_manual_generation_opens_a_preventive_intervention_and_advances_the_planning
             planning: p.id,
             due,
             origine: OrigineOccurrence::Manuel,
-            intervention: Some(i.id),
+            intervention: Some(i.id()),
         }]
     );
     let h = &s.history[0];
@@ -417,10 +417,10 @@ fn the_default_assignee_is_used_only_while_assignable() {
     w.app.run_planning_generation().unwrap();
     let s = w.db.snapshot();
     let i = &s.interventions[0];
-    assert_eq!(i.statut, StatutIntervention::Affectee);
-    assert_eq!(i.technicien_id, Some(t));
-    assert_eq!(i.titre, "Graissage");
-    assert_eq!(i.created_by_id, None, "the scheduler");
+    assert_eq!(i.statut(), StatutIntervention::Affectee);
+    assert_eq!(i.technicien_id(), Some(t));
+    assert_eq!(i.titre(), "Graissage");
+    assert_eq!(i.created_by_id(), None, "the scheduler");
     assert_eq!(
         s.history.iter().map(|h| h.action).collect::<Vec<_>>(),
         [ActionHistorique::Generation, ActionHistorique::Affectation]
@@ -443,7 +443,7 @@ fn the_default_assignee_is_used_only_while_assignable() {
     let s = w.db.snapshot();
     let i = &s.interventions[1];
     assert_eq!(
-        i.statut,
+        i.statut(),
         StatutIntervention::Ouverte,
         "inactive technicien: unassigned"
     );
@@ -451,7 +451,7 @@ fn the_default_assignee_is_used_only_while_assignable() {
         .notifications
         .iter()
         .map(|n| &n.notification)
-        .filter(|n| n.intervention_id == Some(i.id))
+        .filter(|n| n.intervention_id == Some(i.id()))
         .map(|n| n.user_id)
         .collect();
     assert!(

@@ -296,7 +296,7 @@ fn a_technicien_with_active_work_is_kept() {
     w.app
         .act_on_intervention(
             &admin,
-            i.id,
+            i.id(),
             &crate::interventions::ActionRequest::of(
                 erp_domain::intervention::command::Command::Annuler {
                     raison: "Doublon".into(),

@@ -398,7 +398,12 @@ mod tests {
         assert_eq!(i.edit(&edit, Some(moved)), Ok(()));
         assert_eq!(
             (i.titre(), i.description(), i.cout_estime(), i.priorite()),
-            ("Nouveau titre", None, Some(1_200), PrioriteIntervention::Normale)
+            (
+                "Nouveau titre",
+                None,
+                Some(1_200),
+                PrioriteIntervention::Normale
+            )
         );
         assert_eq!((i.equipement_id(), i.client_id()), moved);
 

@@ -58,21 +58,21 @@ fn scene(w: &World) -> (Intervention, Caller, Caller) {
 fn the_document_role_matrix() {
     let w = World::new();
     let (i, client, tech) = scene(&w);
-    assert_role_refused(w.app.check_upload_target(&client, i.id, &ctx()));
-    assert_role_refused(upload(&w, &client, i.id, "a.pdf", PDF));
+    assert_role_refused(w.app.check_upload_target(&client, i.id(), &ctx()));
+    assert_role_refused(upload(&w, &client, i.id(), "a.pdf", PDF));
     for c in [&client, &tech] {
         assert_role_refused(w.app.list_documents(c, &DocumentFilter::default(), PAGE));
         assert_role_refused(w.app.delete_document(c, DocumentId::new(1), &ctx()));
     }
     let resp = w.caller(UserRole::Responsable);
-    assert!(w.app.check_upload_target(&resp, i.id, &ctx()).is_ok());
-    assert!(w.app.check_upload_target(&tech, i.id, &ctx()).is_ok());
+    assert!(w.app.check_upload_target(&resp, i.id(), &ctx()).is_ok());
+    assert!(w.app.check_upload_target(&tech, i.id(), &ctx()).is_ok());
     assert!(
         w.app
             .list_documents(&resp, &DocumentFilter::default(), PAGE)
             .is_ok()
     );
-    assert!(w.app.intervention_documents(&client, i.id, PAGE).is_ok());
+    assert!(w.app.intervention_documents(&client, i.id(), PAGE).is_ok());
 }
 
 #[test]
@@ -87,14 +87,14 @@ fn the_upload_target_must_exist_and_be_the_technicien_s_own() {
     );
     let (_, stranger) = w.technicien("autre");
     assert_forbidden(
-        w.app.check_upload_target(&stranger, i.id, &ctx()),
+        w.app.check_upload_target(&stranger, i.id(), &ctx()),
         "Intervention non affectée à ce technicien",
     );
     let e = w.last_audit();
     assert_eq!(e.event_type, AuditEventType::RbacViolation);
     assert_eq!(e.user_id, Some(stranger.user.id));
     assert_forbidden(
-        upload(&w, &stranger, i.id, "a.pdf", PDF),
+        upload(&w, &stranger, i.id(), "a.pdf", PDF),
         "Intervention non affectée à ce technicien",
     );
     assert!(w.db.snapshot().documents.is_empty());
@@ -108,7 +108,7 @@ fn the_upload_target_must_exist_and_be_the_technicien_s_own() {
 fn an_upload_stores_the_row_the_blob_and_an_audit() {
     let w = World::new();
     let (i, _, tech) = scene(&w);
-    let doc = upload(&w, &tech, i.id, "C:\\photos\\rapport.pdf", PDF).unwrap();
+    let doc = upload(&w, &tech, i.id(), "C:\\photos\\rapport.pdf", PDF).unwrap();
     assert_eq!(doc.nom_fichier, "rapport.pdf");
     assert_eq!(doc.extension, "pdf");
     assert_eq!(doc.mime_type, "application/pdf");
@@ -123,7 +123,7 @@ fn an_upload_stores_the_row_the_blob_and_an_audit() {
     let d = e.details.unwrap();
     assert_eq!(d["filename"], "rapport.pdf");
     assert_eq!(d["taille"], 16);
-    assert_eq!(d["intervention_id"], i.id.get());
+    assert_eq!(d["intervention_id"], i.id().get());
 }
 
 #[test]
@@ -131,19 +131,19 @@ fn refused_files_leave_nothing_behind() {
     let w = World::new();
     let (i, _, tech) = scene(&w);
     assert_bad_request(
-        upload(&w, &tech, i.id, "rapport", PDF),
+        upload(&w, &tech, i.id(), "rapport", PDF),
         "Le fichier doit avoir une extension valide",
     );
     assert_unsupported(
-        upload(&w, &tech, i.id, "virus.exe", b"MZ\x90\x00"),
+        upload(&w, &tech, i.id(), "virus.exe", b"MZ\x90\x00"),
         "Type de fichier non autorisé",
     );
     assert_unsupported(
-        upload(&w, &tech, i.id, "faux.pdf", b"GIF89a"),
+        upload(&w, &tech, i.id(), "faux.pdf", b"GIF89a"),
         "Type de fichier non autorisé",
     );
     let (message, _) = assert_invalid(
-        upload(&w, &tech, i.id, "vide.pdf", b""),
+        upload(&w, &tech, i.id(), "vide.pdf", b""),
         "file",
         erp_domain::ViolationCode::InvalidValue,
     );
@@ -156,11 +156,11 @@ fn refused_files_leave_nothing_behind() {
 fn a_client_reads_only_their_account_s_documents() {
     let w = World::new();
     let (i, client, tech) = scene(&w);
-    let doc = upload(&w, &tech, i.id, "a.pdf", PDF).unwrap();
+    let doc = upload(&w, &tech, i.id(), "a.pdf", PDF).unwrap();
     assert_eq!(w.app.document_meta(&client, doc.id).unwrap().id, doc.id);
     assert_eq!(
         w.app
-            .intervention_documents(&client, i.id, PAGE)
+            .intervention_documents(&client, i.id(), PAGE)
             .unwrap()
             .total,
         1
@@ -174,7 +174,7 @@ fn a_client_reads_only_their_account_s_documents() {
         "Document non trouvé",
     );
     assert_not_found(
-        w.app.intervention_documents(&other, i.id, PAGE),
+        w.app.intervention_documents(&other, i.id(), PAGE),
         "Intervention introuvable",
     );
     assert_not_found(
@@ -187,7 +187,7 @@ fn a_client_reads_only_their_account_s_documents() {
 fn a_download_hands_out_the_plaintext_and_is_audited() {
     let w = World::new();
     let (i, client, tech) = scene(&w);
-    let doc = upload(&w, &tech, i.id, "a.pdf", PDF).unwrap();
+    let doc = upload(&w, &tech, i.id(), "a.pdf", PDF).unwrap();
     let (meta, mut reader) = w.app.download_document(&client, doc.id, &ctx()).unwrap();
     assert_eq!(meta.id, doc.id);
     let mut buf = vec![0; 64];
@@ -202,7 +202,7 @@ fn a_download_hands_out_the_plaintext_and_is_audited() {
 fn a_missing_blob_is_a_500() {
     let w = World::new();
     let (i, client, tech) = scene(&w);
-    let doc = upload(&w, &tech, i.id, "a.pdf", PDF).unwrap();
+    let doc = upload(&w, &tech, i.id(), "a.pdf", PDF).unwrap();
     w.vault.with(|v| v.blobs.clear());
     assert_internal(
         w.app
@@ -216,7 +216,7 @@ fn a_missing_blob_is_a_500() {
 fn a_deletion_removes_the_row_then_the_blob() {
     let w = World::new();
     let (i, _, tech) = scene(&w);
-    let doc = upload(&w, &tech, i.id, "a.pdf", PDF).unwrap();
+    let doc = upload(&w, &tech, i.id(), "a.pdf", PDF).unwrap();
     let resp = w.caller(UserRole::Responsable);
     w.app.delete_document(&resp, doc.id, &ctx()).unwrap();
     assert!(w.db.snapshot().documents.is_empty());
@@ -234,9 +234,9 @@ fn a_deletion_removes_the_row_then_the_blob() {
 fn the_rotation_re_encrypts_old_documents_and_counts_failures() {
     let w = World::new();
     let (i, _, tech) = scene(&w);
-    let fresh = upload(&w, &tech, i.id, "neuf.pdf", PDF).unwrap();
-    let old = w.document_row(i.id, "old.enc");
-    let broken = w.document_row(i.id, "broken.enc");
+    let fresh = upload(&w, &tech, i.id(), "neuf.pdf", PDF).unwrap();
+    let old = w.document_row(i.id(), "old.enc");
+    let broken = w.document_row(i.id(), "broken.enc");
     w.vault.with(|v| {
         v.blobs
             .insert("old.enc".into(), (b"abc".to_vec(), "key-1".into()));

@@ -158,7 +158,7 @@ fn each_action_has_its_roles() {
     let i = s.opened();
     for (name, command, allowed) in cases {
         for (role, caller) in [(A, &s.admin), (R, &s.resp), (T, &s.tech), (C, &s.client)] {
-            let res = s.act(caller, i.id, command.clone());
+            let res = s.act(caller, i.id(), command.clone());
             let refused = matches!(&res, Err(AppError::Forbidden { required_roles, .. }) if !required_roles.is_empty());
             assert_eq!(
                 refused,
@@ -176,16 +176,17 @@ fn each_action_has_its_roles() {
 fn a_creation_opens_the_intervention_with_its_history() {
     let s = scene();
     let i = s.opened();
-    assert_eq!(i.statut, StatutIntervention::Ouverte);
+    assert_eq!(i.statut(), StatutIntervention::Ouverte);
     assert_eq!(
-        i.client_id, s.client.user.client_id,
+        i.client_id(),
+        s.client.user.client_id,
         "copied from the équipement"
     );
-    assert_eq!(i.created_by_id, Some(s.resp.user.id));
-    assert_eq!(i.version, 1);
-    assert_eq!(i.date_creation, s.w.clock_now());
+    assert_eq!(i.created_by_id(), Some(s.resp.user.id));
+    assert_eq!(i.version(), 1);
+    assert_eq!(i.date_creation(), s.w.clock_now());
     assert_eq!(
-        s.history(i.id),
+        s.history(i.id()),
         [(
             ActionHistorique::Creation,
             None,
@@ -205,10 +206,10 @@ fn a_creation_opens_the_intervention_with_its_history() {
 fn a_creation_with_a_technicien_assigns_and_notifies_at_once() {
     let s = scene();
     let i = s.assigned();
-    assert_eq!(i.statut, StatutIntervention::Affectee);
-    assert_eq!(i.date_affectation, Some(s.w.clock_now()));
+    assert_eq!(i.statut(), StatutIntervention::Affectee);
+    assert_eq!(i.date_affectation(), Some(s.w.clock_now()));
     assert_eq!(
-        s.history(i.id),
+        s.history(i.id()),
         [
             (
                 ActionHistorique::Creation,
@@ -275,18 +276,18 @@ fn a_client_reads_only_their_account_s_interventions() {
         s.w.app
             .create_intervention(&s.resp, create(other_e.id, None))
             .unwrap();
-    assert!(s.w.app.get_intervention(&s.client, mine.id).is_ok());
+    assert!(s.w.app.get_intervention(&s.client, mine.id()).is_ok());
     assert!(
         s.w.app
-            .intervention_history(&s.client, mine.id, PAGE)
+            .intervention_history(&s.client, mine.id(), PAGE)
             .is_ok()
     );
     assert_not_found(
-        s.w.app.get_intervention(&s.client, theirs.id),
+        s.w.app.get_intervention(&s.client, theirs.id()),
         "Intervention introuvable",
     );
     assert_not_found(
-        s.w.app.intervention_history(&s.client, theirs.id, PAGE),
+        s.w.app.intervention_history(&s.client, theirs.id(), PAGE),
         "Intervention introuvable",
     );
     let listed =
@@ -294,8 +295,8 @@ fn a_client_reads_only_their_account_s_interventions() {
             .list_interventions(&s.client, InterventionFilter::default(), &[], PAGE)
             .unwrap();
     assert_eq!(
-        listed.items.iter().map(|i| i.id).collect::<Vec<_>>(),
-        [mine.id]
+        listed.items.iter().map(|i| i.id()).collect::<Vec<_>>(),
+        [mine.id()]
     );
     assert_eq!(
         s.w.app
@@ -323,7 +324,7 @@ fn a_client_reads_only_their_account_s_interventions() {
     assert_not_found(
         s.act(
             &s.client,
-            theirs.id,
+            theirs.id(),
             Command::Valider {
                 satisfaction: None,
                 commentaire: None,
@@ -387,31 +388,31 @@ fn the_whole_lifecycle_writes_one_history_row_per_action() {
     let mut from = StatutIntervention::Ouverte;
     for (n, (who, command, to, action)) in steps.into_iter().enumerate() {
         s.w.clock.advance(chrono::Duration::hours(1));
-        let after = s.act(who, i.id, command).unwrap();
-        assert_eq!(after.statut, to, "step {n}");
+        let after = s.act(who, i.id(), command).unwrap();
+        assert_eq!(after.statut(), to, "step {n}");
         assert_eq!(
-            after.version,
-            i.version + 1 + i32::try_from(n).unwrap(),
+            after.version(),
+            i.version() + 1 + i32::try_from(n).unwrap(),
             "step {n}"
         );
-        assert_eq!(after.updated_at, s.w.clock_now());
-        let last = s.history(i.id).pop().unwrap();
+        assert_eq!(after.updated_at(), s.w.clock_now());
+        let last = s.history(i.id()).pop().unwrap();
         assert_eq!(last, (action, Some(from), to), "step {n}");
         from = to;
     }
-    let done = s.w.app.get_intervention(&s.admin, i.id).unwrap();
-    assert!(done.validation_client);
-    assert_eq!(done.satisfaction_client, Some(5));
-    assert_eq!(done.rapport_intervention.as_deref(), Some("Joint remplacé"));
-    assert!(done.date_cloture.is_some() && done.date_archivage.is_some());
+    let done = s.w.app.get_intervention(&s.admin, i.id()).unwrap();
+    assert!(done.validation_client());
+    assert_eq!(done.satisfaction_client(), Some(5));
+    assert_eq!(done.rapport_intervention(), Some("Joint remplacé"));
+    assert!(done.date_cloture().is_some() && done.date_archivage().is_some());
 }
 
 #[test]
 fn a_closure_notifies_the_creator_and_the_client() {
     let s = scene();
     let i = s.assigned();
-    s.act(&s.tech, i.id, Command::Demarrer).unwrap();
-    s.act(&s.tech, i.id, cloture()).unwrap();
+    s.act(&s.tech, i.id(), Command::Demarrer).unwrap();
+    s.act(&s.tech, i.id(), cloture()).unwrap();
     let mut closure: Vec<_> =
         s.w.db
             .snapshot()
@@ -437,7 +438,7 @@ fn a_technicien_works_only_on_their_own_interventions() {
         cloture(),
     ] {
         assert_forbidden(
-            s.act(&other, i.id, command),
+            s.act(&other, i.id(), command),
             "Intervention non affectée à ce technicien",
         );
     }
@@ -446,12 +447,15 @@ fn a_technicien_works_only_on_their_own_interventions() {
     assert_eq!(e.user_id, Some(other.user.id));
     let unassigned = s.opened();
     assert_forbidden(
-        s.act(&s.tech, unassigned.id, Command::Demarrer),
+        s.act(&s.tech, unassigned.id(), Command::Demarrer),
         "Intervention non affectée à ce technicien",
     );
     assert_eq!(
-        s.w.app.get_intervention(&s.admin, i.id).unwrap().version,
-        i.version
+        s.w.app
+            .get_intervention(&s.admin, i.id())
+            .unwrap()
+            .version(),
+        i.version()
     );
 }
 
@@ -460,7 +464,7 @@ fn a_refused_transition_is_a_409_listing_the_allowed_targets() {
     let s = scene();
     let i = s.opened();
     let details = assert_conflict(
-        s.act(&s.admin, i.id, Command::Demarrer),
+        s.act(&s.admin, i.id(), Command::Demarrer),
         "Transition de 'ouverte' vers 'en_cours' interdite",
     )
     .unwrap();
@@ -473,7 +477,7 @@ fn a_refused_transition_is_a_409_listing_the_allowed_targets() {
     assert_conflict(
         s.act(
             &s.client,
-            i.id,
+            i.id(),
             Command::Valider {
                 satisfaction: None,
                 commentaire: None,
@@ -481,7 +485,7 @@ fn a_refused_transition_is_a_409_listing_the_allowed_targets() {
         ),
         "Seule une intervention clôturée peut être validée",
     );
-    assert_eq!(s.history(i.id).len(), 1, "nothing written");
+    assert_eq!(s.history(i.id()).len(), 1, "nothing written");
 }
 
 #[test]
@@ -490,25 +494,26 @@ fn a_stale_version_is_a_409_with_the_current_one() {
     let i = s.assigned();
     let request = ActionRequest {
         command: Command::Demarrer,
-        expected_version: Some(i.version + 3),
+        expected_version: Some(i.version() + 3),
         remarque: None,
     };
     let details = assert_conflict(
-        s.w.app.act_on_intervention(&s.tech, i.id, &request, &ctx()),
+        s.w.app
+            .act_on_intervention(&s.tech, i.id(), &request, &ctx()),
         &format!(
             "L'intervention a été modifiée entre-temps (version actuelle : {})",
-            i.version
+            i.version()
         ),
     )
     .unwrap();
-    assert_eq!(details["version_actuelle"], i.version);
+    assert_eq!(details["version_actuelle"], i.version());
     let fresh = ActionRequest {
-        expected_version: Some(i.version),
+        expected_version: Some(i.version()),
         ..request
     };
     assert!(
         s.w.app
-            .act_on_intervention(&s.tech, i.id, &fresh, &ctx())
+            .act_on_intervention(&s.tech, i.id(), &fresh, &ctx())
             .is_ok()
     );
 }
@@ -520,7 +525,7 @@ fn an_assignment_needs_an_existing_active_other_technicien() {
     assert_not_found(
         s.act(
             &s.resp,
-            i.id,
+            i.id(),
             Command::Affecter {
                 technicien: TechnicienId::new(99),
             },
@@ -530,23 +535,23 @@ fn an_assignment_needs_an_existing_active_other_technicien() {
     let (t2, _) = s.w.technicien("second");
     s.w.db.with(|st| st.techniciens[1].fields.is_active = false);
     assert_conflict(
-        s.act(&s.resp, i.id, Command::Affecter { technicien: t2 }),
+        s.act(&s.resp, i.id(), Command::Affecter { technicien: t2 }),
         "Technicien inactif : affectation impossible",
     );
-    assert_eq!(s.history(i.id).len(), 1, "rolled back");
-    s.act(&s.resp, i.id, Command::Affecter { technicien: s.t })
+    assert_eq!(s.history(i.id()).len(), 1, "rolled back");
+    s.act(&s.resp, i.id(), Command::Affecter { technicien: s.t })
         .unwrap();
     assert_conflict(
-        s.act(&s.resp, i.id, Command::Affecter { technicien: s.t }),
+        s.act(&s.resp, i.id(), Command::Affecter { technicien: s.t }),
         "Ce technicien est déjà affecté à l'intervention",
     );
     s.w.db.with(|st| st.techniciens[1].fields.is_active = true);
     let again = s
-        .act(&s.resp, i.id, Command::Affecter { technicien: t2 })
+        .act(&s.resp, i.id(), Command::Affecter { technicien: t2 })
         .unwrap();
-    assert_eq!(again.technicien_id, Some(t2));
+    assert_eq!(again.technicien_id(), Some(t2));
     assert_eq!(
-        s.history(i.id).last().unwrap().0,
+        s.history(i.id()).last().unwrap().0,
         ActionHistorique::Reaffectation
     );
 }
@@ -555,15 +560,15 @@ fn an_assignment_needs_an_existing_active_other_technicien() {
 fn a_client_validates_once() {
     let s = scene();
     let i = s.assigned();
-    s.act(&s.tech, i.id, Command::Demarrer).unwrap();
-    s.act(&s.tech, i.id, cloture()).unwrap();
+    s.act(&s.tech, i.id(), Command::Demarrer).unwrap();
+    s.act(&s.tech, i.id(), cloture()).unwrap();
     let valider = || Command::Valider {
         satisfaction: Some(4),
         commentaire: Some("Merci".into()),
     };
-    s.act(&s.client, i.id, valider()).unwrap();
+    s.act(&s.client, i.id(), valider()).unwrap();
     assert_conflict(
-        s.act(&s.client, i.id, valider()),
+        s.act(&s.client, i.id(), valider()),
         "Intervention déjà validée par le client",
     );
 }
@@ -575,14 +580,14 @@ fn a_cancellation_keeps_its_reason() {
     let done = s
         .act(
             &s.resp,
-            i.id,
+            i.id(),
             Command::Annuler {
                 raison: "Doublon".into(),
             },
         )
         .unwrap();
-    assert_eq!(done.statut, StatutIntervention::Annulee);
-    assert_eq!(done.motif_annulation.as_deref(), Some("Doublon"));
+    assert_eq!(done.statut(), StatutIntervention::Annulee);
+    assert_eq!(done.motif_annulation(), Some("Doublon"));
     assert_eq!(
         s.w.db
             .snapshot()
@@ -608,16 +613,16 @@ fn a_statut_change_maps_onto_its_action() {
         s.w.app
             .change_statut(
                 &s.resp,
-                i.id,
+                i.id(),
                 to(StatutIntervention::Affectee, None, Some(s.t)),
                 &ctx(),
             )
             .unwrap();
-    assert_eq!(i2.statut, StatutIntervention::Affectee);
+    assert_eq!(i2.statut(), StatutIntervention::Affectee);
     s.w.app
         .change_statut(
             &s.tech,
-            i.id,
+            i.id(),
             to(StatutIntervention::EnCours, Some("Go"), None),
             &ctx(),
         )
@@ -625,7 +630,7 @@ fn a_statut_change_maps_onto_its_action() {
     let (_, messages) = assert_invalid(
         s.w.app.change_statut(
             &s.tech,
-            i.id,
+            i.id(),
             to(StatutIntervention::Cloturee, None, None),
             &ctx(),
         ),
@@ -637,12 +642,12 @@ fn a_statut_change_maps_onto_its_action() {
         s.w.app
             .change_statut(
                 &s.tech,
-                i.id,
+                i.id(),
                 to(StatutIntervention::Cloturee, Some("Fait"), None),
                 &ctx(),
             )
             .unwrap();
-    assert_eq!(closed.rapport_intervention.as_deref(), Some("Fait"));
+    assert_eq!(closed.rapport_intervention(), Some("Fait"));
     assert_eq!(
         s.w.db
             .snapshot()
@@ -666,11 +671,11 @@ fn a_statut_change_checks_roles_then_ownership_then_the_transition() {
     };
     assert_role_refused(
         s.w.app
-            .change_statut(&s.client, i.id, reopen.clone(), &ctx()),
+            .change_statut(&s.client, i.id(), reopen.clone(), &ctx()),
     );
     for c in [&s.admin, &s.resp, &s.tech] {
         assert_conflict(
-            s.w.app.change_statut(c, i.id, reopen.clone(), &ctx()),
+            s.w.app.change_statut(c, i.id(), reopen.clone(), &ctx()),
             "Transition de 'affectee' vers 'ouverte' interdite",
         );
     }
@@ -681,7 +686,7 @@ fn a_statut_change_checks_roles_then_ownership_then_the_transition() {
         technicien_id: None,
     };
     assert_forbidden(
-        s.w.app.change_statut(&other, i.id, archive_like, &ctx()),
+        s.w.app.change_statut(&other, i.id(), archive_like, &ctx()),
         "Intervention non affectée à ce technicien",
     );
     assert_eq!(s.w.last_audit().event_type, AuditEventType::RbacViolation);
