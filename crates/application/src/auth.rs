@@ -139,7 +139,7 @@ impl Application {
                     .action("login");
                 audit.event.user_id = known_id;
                 log.push(uow, audit.details(json!({"failure_reason": reason})))?;
-                return Ok(Outcome::Refused(AppError::Unauthorized(
+                return Ok(Outcome::Refused(AppError::Unauthenticated(
                     AuthFailure::BadCredentials,
                 )));
             };
@@ -188,7 +188,7 @@ impl Application {
         let hash = self.ports.opaque.hash(presented);
         let now = self.ports.clock.now();
         let refused = || {
-            Ok(Outcome::Refused(AppError::Unauthorized(
+            Ok(Outcome::Refused(AppError::Unauthenticated(
                 AuthFailure::InvalidRefreshToken,
             )))
         };
@@ -259,7 +259,7 @@ impl Application {
             })?;
             if !uow.mark_refresh_token_rotated(record.id, now, next_id)? {
                 // Another request rotated it between our read and our write: a reuse.
-                return Err(AppError::Conflict(
+                return Err(AppError::conflict(
                     "refresh token rotated concurrently".into(),
                 ));
             }
@@ -282,7 +282,7 @@ impl Application {
             // The concurrent rotation rolled our transaction back: treat it as the reuse it is.
             AppError::Conflict(_) => {
                 self.revoke_for_reuse(&hash, ctx);
-                AppError::Unauthorized(AuthFailure::InvalidRefreshToken)
+                AppError::Unauthenticated(AuthFailure::InvalidRefreshToken)
             }
             other => other,
         })
@@ -337,7 +337,7 @@ fn record_attempt(method: &'static str, result: &Result<TokenPair, AppError>) {
             telemetry::token_issued("access");
             telemetry::token_issued("refresh");
         }
-        Err(AppError::TooManyRequests { .. }) => telemetry::auth_attempt(method, "locked"),
+        Err(AppError::LockedOut { .. }) => telemetry::auth_attempt(method, "locked"),
         Err(_) => telemetry::auth_attempt(method, "failure"),
     }
 }

@@ -58,7 +58,7 @@ pub struct BootstrapDeps<'a> {
 /// Creates the bootstrap admin when the `users` table is empty; does nothing otherwise.
 ///
 /// # Errors
-/// [`AppError::Validation`] when the provided identity or password breaks the rules (the
+/// [`AppError::Invalid`] when the provided identity or password breaks the rules (the
 /// password policy included); storage errors.
 pub fn ensure_bootstrap_admin(
     deps: BootstrapDeps<'_>,
@@ -71,7 +71,7 @@ pub fn ensure_bootstrap_admin(
         None => (deps.secrets.strong_password(), true),
     };
     if let Err(violations) = password::check_policy("password", &plain) {
-        return Err(AppError::Validation {
+        return Err(AppError::Invalid {
             message: Some(password::policy_message(&violations)),
             violations,
         });
@@ -295,7 +295,7 @@ mod tests {
     fn a_weak_provided_password_is_refused_with_every_failing_rule() {
         let db = FakeDb::default();
         let err = ensure_bootstrap_admin(deps(&db), admin(Some("admin"))).unwrap_err();
-        let AppError::Validation {
+        let AppError::Invalid {
             message,
             violations,
         } = err
@@ -314,7 +314,7 @@ mod tests {
         a.email = "not-an-email".into();
         assert!(matches!(
             ensure_bootstrap_admin(deps(&db), a),
-            Err(AppError::Validation { .. })
+            Err(AppError::Invalid { .. })
         ));
     }
 

@@ -83,12 +83,12 @@ fn vault_failure(e: &VaultError) -> AppError {
 fn refusal(r: FileRefusal) -> AppError {
     match r {
         FileRefusal::NoExtension => {
-            AppError::BadRequest("Le fichier doit avoir une extension valide".into())
+            AppError::Rejected("Le fichier doit avoir une extension valide".into())
         }
         FileRefusal::TypeNotAllowed => {
-            AppError::UnsupportedMediaType("Type de fichier non autorisé".into())
+            AppError::UnsupportedContent("Type de fichier non autorisé".into())
         }
-        FileRefusal::Empty => AppError::Validation {
+        FileRefusal::Empty => AppError::Invalid {
             message: Some("Le fichier est vide".into()),
             violations: vec![FieldViolation::new(
                 "file",
@@ -515,15 +515,15 @@ mod tests {
     fn refusals_map_to_their_contract_errors() {
         assert_eq!(
             refusal(FileRefusal::NoExtension),
-            AppError::BadRequest("Le fichier doit avoir une extension valide".into())
+            AppError::Rejected("Le fichier doit avoir une extension valide".into())
         );
         assert_eq!(
             refusal(FileRefusal::TypeNotAllowed),
-            AppError::UnsupportedMediaType("Type de fichier non autorisé".into())
+            AppError::UnsupportedContent("Type de fichier non autorisé".into())
         );
         assert!(matches!(
             refusal(FileRefusal::Empty),
-            AppError::Validation { message: Some(m), .. } if m == "Le fichier est vide"
+            AppError::Invalid { message: Some(m), .. } if m == "Le fichier est vide"
         ));
         assert_eq!(
             too_large_message(10_485_760),

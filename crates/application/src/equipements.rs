@@ -23,13 +23,13 @@ fn not_found() -> AppError {
 fn map_write(e: RepoError) -> AppError {
     match e {
         RepoError::Duplicate(UniqueKey::EquipementNom) => {
-            AppError::Conflict("Équipement déjà existant".into())
+            AppError::conflict("Équipement déjà existant".into())
         }
         RepoError::Duplicate(UniqueKey::NumeroSerie) => {
-            AppError::Conflict("Numéro de série déjà utilisé".into())
+            AppError::conflict("Numéro de série déjà utilisé".into())
         }
         RepoError::Duplicate(UniqueKey::CodeInterne) => {
-            AppError::Conflict("Code interne déjà utilisé".into())
+            AppError::conflict("Code interne déjà utilisé".into())
         }
         RepoError::ForeignKey => AppError::NotFound("Compte client introuvable".into()),
         other => other.into(),
@@ -143,13 +143,13 @@ impl Application {
         self.audited(|uow, log| {
             let e = uow.equipement_by_id(id)?.ok_or_else(not_found)?;
             if uow.equipement_has_interventions(id)? {
-                return Err(AppError::Conflict(
+                return Err(AppError::conflict(
                     "Équipement utilisé par des interventions".into(),
                 ));
             }
             uow.delete_equipement(id).map_err(|e| match e {
                 RepoError::ForeignKey => {
-                    AppError::Conflict("Équipement utilisé par des interventions".into())
+                    AppError::conflict("Équipement utilisé par des interventions".into())
                 }
                 other => other.into(),
             })?;

@@ -17,11 +17,10 @@ use erp_domain::list::{Listed, Page, SortKey};
 use erp_domain::ports::{TransactionMode, UnitOfWork};
 use erp_domain::technicien::TechnicienId;
 use erp_domain::{Timestamp, UserRole};
-use serde_json::json;
 
 use crate::app::{Application, Caller};
 use crate::authz::{Action, authorize, check_assignment, sees_client_row};
-use crate::error::AppError;
+use crate::error::{AppError, Conflict};
 use crate::notify;
 use crate::telemetry;
 use crate::tx::transaction;
@@ -102,7 +101,7 @@ impl StatutChange {
     /// # Errors
     /// 422 when the payload the action needs is missing.
     fn command(&self, action: LifecycleAction) -> Result<Command, AppError> {
-        let invalid = |v: FieldViolation| AppError::Validation {
+        let invalid = |v: FieldViolation| AppError::Invalid {
             message: None,
             violations: vec![v],
         };
@@ -184,34 +183,28 @@ pub(crate) fn record_creation(i: &Intervention) {
 }
 
 fn stale(current: i32) -> AppError {
-    AppError::ConflictDetailed {
-        message: format!(
-            "L'intervention a été modifiée entre-temps (version actuelle : {current})"
-        ),
-        details: json!({"version_actuelle": current}),
-    }
+    AppError::Conflict(Conflict::StaleVersion { current })
 }
 
 fn rejected(e: LifecycleError) -> AppError {
     match e {
         LifecycleError::Refused(r) => refused(r),
         LifecycleError::AlreadyAssigned | LifecycleError::AlreadyValidated => {
-            AppError::Conflict(e.message())
+            AppError::conflict(e.message())
         }
     }
 }
 
 fn refused(r: TransitionRefused) -> AppError {
     match r {
-        TransitionRefused::Forbidden { current, requested } => AppError::ConflictDetailed {
-            message: r.message(),
-            details: json!({
-                "statut_actuel": current.as_str(),
-                "statut_demande": requested.as_str(),
-                "transitions_autorisees": allowed_targets(current).iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-            }),
-        },
-        TransitionRefused::NotClosed => AppError::Conflict(r.message()),
+        TransitionRefused::Forbidden { current, requested } => {
+            AppError::Conflict(Conflict::Transition {
+                current,
+                requested,
+                allowed: allowed_targets(current).to_vec(),
+            })
+        }
+        TransitionRefused::NotClosed => AppError::conflict(r.message()),
     }
 }
 
@@ -232,7 +225,7 @@ impl Application {
             .technicien_by_id(id)?
             .ok_or_else(|| AppError::NotFound("Technicien assigné introuvable".into()))?;
         if !t.fields.is_active || !t.user.is_active {
-            return Err(AppError::Conflict(
+            return Err(AppError::conflict(
                 "Technicien inactif : affectation impossible".into(),
             ));
         }
@@ -445,7 +438,7 @@ impl Application {
                 return Err(stale(i.version()));
             }
             i.edit(edit, target)
-                .map_err(|e| AppError::Conflict(e.message()))?;
+                .map_err(|e| AppError::conflict(e.message()))?;
             Ok(None)
         })
     }
@@ -571,7 +564,7 @@ mod tests {
 
     fn missing(e: &AppError) -> Option<(&str, &str)> {
         match e {
-            AppError::Validation { violations, .. } => violations
+            AppError::Invalid { violations, .. } => violations
                 .first()
                 .map(|v| (v.field.as_str(), v.message.as_str())),
             _ => None,
@@ -631,23 +624,25 @@ mod tests {
             current: StatutIntervention::Cloturee,
             requested: StatutIntervention::EnCours,
         }));
-        match e {
-            AppError::ConflictDetailed { message, details } => {
-                assert_eq!(
-                    message,
-                    "Transition de 'cloturee' vers 'en_cours' interdite"
-                );
-                assert_eq!(details["transitions_autorisees"], json!(["archivee"]));
-            }
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(
+            e,
+            AppError::Conflict(Conflict::Transition {
+                current: StatutIntervention::Cloturee,
+                requested: StatutIntervention::EnCours,
+                allowed: vec![StatutIntervention::Archivee],
+            })
+        );
+        assert_eq!(
+            e.to_string(),
+            "conflict: Transition de 'cloturee' vers 'en_cours' interdite"
+        );
         assert_eq!(
             rejected(LifecycleError::AlreadyAssigned),
-            AppError::Conflict("Ce technicien est déjà affecté à l'intervention".into())
+            AppError::conflict("Ce technicien est déjà affecté à l'intervention".into())
         );
         assert_eq!(
             rejected(LifecycleError::AlreadyValidated),
-            AppError::Conflict("Intervention déjà validée par le client".into())
+            AppError::conflict("Intervention déjà validée par le client".into())
         );
     }
 }

@@ -28,4 +28,4 @@ pub mod users;
 mod fakes;
 
 pub use app::{Application, Caller, IdentityConfig, NotificationConfig, Ports};
-pub use error::{AppError, AuthFailure};
+pub use error::{AppError, AuthFailure, Conflict};

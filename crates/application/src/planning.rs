@@ -120,7 +120,7 @@ fn check_end(fields: &PlanningFields) -> Result<(), AppError> {
         .date_fin
         .is_some_and(|fin| fin < fields.prochaine_date)
     {
-        return Err(AppError::Validation {
+        return Err(AppError::Invalid {
             message: None,
             violations: vec![FieldViolation::new(
                 "date_fin",
@@ -425,7 +425,7 @@ impl Application {
             let mut p = uow.planning_by_id(id)?.ok_or_else(not_found)?;
             match origine {
                 OrigineOccurrence::Manuel if p.fields.statut != StatutPlanning::Actif => {
-                    return Err(AppError::Conflict(
+                    return Err(AppError::conflict(
                         "Planning suspendu ou terminé : génération impossible".into(),
                     ));
                 }
@@ -442,7 +442,7 @@ impl Application {
             }
             if !uow.record_occurrence(id, due, origine, now)? {
                 return match origine {
-                    OrigineOccurrence::Manuel => Err(AppError::Conflict(
+                    OrigineOccurrence::Manuel => Err(AppError::conflict(
                         "Intervention déjà générée pour cette échéance".into(),
                     )),
                     OrigineOccurrence::Scheduler => Ok(Generation::AlreadyRecorded),

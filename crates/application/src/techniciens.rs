@@ -25,13 +25,13 @@ const COMPETENCES_MISSING: &str = "Une ou plusieurs compétences sont introuvabl
 fn map_write(e: RepoError) -> AppError {
     match e {
         RepoError::Duplicate(UniqueKey::CompetenceNom) => {
-            AppError::Conflict("Compétence déjà existante".into())
+            AppError::conflict("Compétence déjà existante".into())
         }
         RepoError::Duplicate(UniqueKey::NumeroBadge) => {
-            AppError::Conflict("Numéro de badge déjà utilisé".into())
+            AppError::conflict("Numéro de badge déjà utilisé".into())
         }
         RepoError::Duplicate(UniqueKey::TechnicienUser) => {
-            AppError::Conflict("Un technicien existe déjà pour cet utilisateur".into())
+            AppError::conflict("Un technicien existe déjà pour cet utilisateur".into())
         }
         RepoError::ForeignKey => AppError::NotFound(COMPETENCES_MISSING.into()),
         other => other.into(),
@@ -47,7 +47,7 @@ fn check_skills(
     let ids: Vec<CompetenceId> = skills.iter().map(|s| s.competence_id).collect();
     let distinct: HashSet<CompetenceId> = ids.iter().copied().collect();
     if distinct.len() != ids.len() {
-        return Err(AppError::Validation {
+        return Err(AppError::Invalid {
             message: None,
             violations: vec![FieldViolation::new(
                 field,
@@ -93,12 +93,12 @@ impl Application {
                 check_skills(uow, &set.skills, set.field)?;
             }
             if user.role != UserRole::Technicien {
-                return Err(AppError::BadRequest(
+                return Err(AppError::Rejected(
                     "L'utilisateur n\u{2019}est pas un technicien".into(),
                 ));
             }
             if uow.technicien_id_of_user(user_id)?.is_some() {
-                return Err(AppError::Conflict(
+                return Err(AppError::conflict(
                     "Un technicien existe déjà pour cet utilisateur".into(),
                 ));
             }
@@ -196,7 +196,7 @@ impl Application {
             uow.technicien_by_id(id)?
                 .ok_or_else(|| AppError::NotFound(TECHNICIEN_NOT_FOUND.into()))?;
             if uow.technicien_has_active_interventions(id)? {
-                return Err(AppError::Conflict(
+                return Err(AppError::conflict(
                     "Technicien affecté à des interventions en cours".into(),
                 ));
             }

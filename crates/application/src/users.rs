@@ -71,8 +71,8 @@ fn user_not_found() -> AppError {
 
 fn duplicate(key: UniqueKey) -> AppError {
     match key {
-        UniqueKey::Email => AppError::Conflict("Email déjà utilisé.".into()),
-        UniqueKey::Username => AppError::Conflict("Username déjà utilisé.".into()),
+        UniqueKey::Email => AppError::conflict("Email déjà utilisé.".into()),
+        UniqueKey::Username => AppError::conflict("Username déjà utilisé.".into()),
         UniqueKey::Other
         | UniqueKey::EquipementNom
         | UniqueKey::NumeroSerie
@@ -80,7 +80,7 @@ fn duplicate(key: UniqueKey) -> AppError {
         | UniqueKey::CompetenceNom
         | UniqueKey::NumeroBadge
         | UniqueKey::TechnicienUser => {
-            AppError::Conflict("Conflit avec une donnée existante".into())
+            AppError::conflict("Conflit avec une donnée existante".into())
         }
     }
 }
@@ -116,7 +116,7 @@ fn check_unique(
 }
 
 fn client_only() -> AppError {
-    AppError::Validation {
+    AppError::Invalid {
         message: None,
         violations: vec![FieldViolation::new(
             "client_id",
@@ -249,7 +249,7 @@ impl Application {
         let was_active_admin = before.is_active && before.role == UserRole::Admin;
         let still = after.is_active && after.role == UserRole::Admin;
         if was_active_admin && !still && uow.count_active_admins()? <= 1 {
-            return Err(AppError::Conflict(LAST_ADMIN.into()));
+            return Err(AppError::conflict(LAST_ADMIN.into()));
         }
         Ok(())
     }
@@ -327,7 +327,7 @@ impl Application {
                 && after.role != UserRole::Technicien
                 && uow.technicien_id_of_user(id)?.is_some()
             {
-                return Err(AppError::Conflict(
+                return Err(AppError::conflict(
                     "Utilisateur lié à une fiche technicien : rôle non modifiable".into(),
                 ));
             }
@@ -468,7 +468,7 @@ impl Application {
                 .user_by_id_for_update(caller.user.id)?
                 .ok_or_else(user_not_found)?;
             if !user.is_active {
-                return Ok(Outcome::Refused(AppError::Unauthorized(
+                return Ok(Outcome::Refused(AppError::Unauthenticated(
                     crate::AuthFailure::UserDeactivated,
                 )));
             }

@@ -7,7 +7,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use erp_application::{AppError, AuthFailure};
+use erp_application::{AppError, AuthFailure, Conflict};
 use erp_domain::error::{FieldViolation, ViolationCode};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -319,31 +319,28 @@ pub fn too_many_requests(message: String, retry_after: i64) -> ApiError {
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         match e {
-            AppError::Validation {
+            AppError::Invalid {
                 message,
                 violations,
             } => Self::validation(Location::Body, &violations, message),
-            AppError::Unauthorized(failure) => unauthorized(failure),
+            AppError::Unauthenticated(failure) => unauthorized(failure),
             AppError::Forbidden { message, .. } => {
                 Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", message)
             }
-            AppError::BadRequest(message) => {
+            AppError::Rejected(message) => {
                 Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
             }
-            AppError::TooManyRequests {
+            AppError::LockedOut {
                 message,
                 retry_after,
             } => too_many_requests(message, retry_after),
-            AppError::UnsupportedMediaType(message) => Self::new(
+            AppError::UnsupportedContent(message) => Self::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "UNSUPPORTED_MEDIA_TYPE",
                 message,
             ),
             AppError::NotFound(message) => Self::not_found(message),
-            AppError::Conflict(message) => Self::new(StatusCode::CONFLICT, "CONFLICT", message),
-            AppError::ConflictDetailed { message, details } => {
-                Self::new(StatusCode::CONFLICT, "CONFLICT", message).with_details(details)
-            }
+            AppError::Conflict(conflict) => conflict_error(&conflict),
             AppError::Unavailable(cause) => Self::status(StatusCode::SERVICE_UNAVAILABLE)
                 .with_header(
                     actix_web::http::header::RETRY_AFTER,
@@ -355,25 +352,47 @@ impl From<AppError> for ApiError {
     }
 }
 
+/// The 409 of a conflict, with the `details` API.md §3.6 gives the lifecycle's and the
+/// version's.
+fn conflict_error(conflict: &Conflict) -> ApiError {
+    let error = ApiError::new(StatusCode::CONFLICT, "CONFLICT", conflict.message());
+    match conflict {
+        Conflict::Rule(_) => error,
+        Conflict::Transition {
+            current,
+            requested,
+            allowed,
+        } => error.with_details(json!({
+            "statut_actuel": current.as_str(),
+            "statut_demande": requested.as_str(),
+            "transitions_autorisees": allowed.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        })),
+        Conflict::StaleVersion { current } => {
+            error.with_details(json!({"version_actuelle": current}))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use erp_domain::enums::StatutIntervention;
 
     #[test]
     fn every_app_error_maps_to_its_status() {
         let cases = [
             (
-                AppError::Validation {
+                AppError::Invalid {
                     message: None,
                     violations: vec![FieldViolation::required("x")],
                 },
                 422,
             ),
             (AppError::NotFound("Utilisateur non trouvé.".into()), 404),
-            (AppError::Conflict("x".into()), 409),
+            (AppError::conflict("x".into()), 409),
             (AppError::Unavailable("db".into()), 503),
             (AppError::Internal("boom".into()), 500),
-            (AppError::Unauthorized(AuthFailure::InvalidToken), 401),
+            (AppError::Unauthenticated(AuthFailure::InvalidToken), 401),
             (
                 AppError::Forbidden {
                     message: "x".into(),
@@ -381,10 +400,10 @@ mod tests {
                 },
                 403,
             ),
-            (AppError::BadRequest("x".into()), 400),
-            (AppError::UnsupportedMediaType("x".into()), 415),
+            (AppError::Rejected("x".into()), 400),
+            (AppError::UnsupportedContent("x".into()), 415),
             (
-                AppError::TooManyRequests {
+                AppError::LockedOut {
                     message: "x".into(),
                     retry_after: 3,
                 },
@@ -394,6 +413,28 @@ mod tests {
         for (e, status) in cases {
             assert_eq!(ApiError::from(e).status_code().as_u16(), status);
         }
+    }
+
+    #[test]
+    fn conflicts_carry_the_contract_s_details() {
+        let details = |c: Conflict| ApiError::from(AppError::Conflict(c)).body().details.clone();
+        assert_eq!(
+            details(Conflict::Transition {
+                current: StatutIntervention::Cloturee,
+                requested: StatutIntervention::EnCours,
+                allowed: vec![StatutIntervention::Archivee],
+            }),
+            Some(json!({
+                "statut_actuel": "cloturee",
+                "statut_demande": "en_cours",
+                "transitions_autorisees": ["archivee"],
+            }))
+        );
+        assert_eq!(
+            details(Conflict::StaleVersion { current: 4 }),
+            Some(json!({"version_actuelle": 4}))
+        );
+        assert_eq!(details(Conflict::Rule("x".into())), None);
     }
 
     #[test]

@@ -883,15 +883,15 @@ async fn concurrent_failures_lock_after_exactly_five(h: Harness) {
     let (mut unauthorized, mut locked) = (0, 0);
     for t in threads {
         match t.join().unwrap() {
-            Err(erp_application::AppError::Unauthorized(_)) => unauthorized += 1,
-            Err(erp_application::AppError::TooManyRequests { .. }) => locked += 1,
+            Err(erp_application::AppError::Unauthenticated(_)) => unauthorized += 1,
+            Err(erp_application::AppError::LockedOut { .. }) => locked += 1,
             other => unreachable!("unexpected outcome {other:?}"),
         }
     }
     assert_eq!((unauthorized, locked), (5, 35));
     assert!(matches!(
         attempt(&app, "amal", PASSWORD, "198.51.100.99"),
-        Err(erp_application::AppError::TooManyRequests { .. })
+        Err(erp_application::AppError::LockedOut { .. })
     ));
 }
 
@@ -905,7 +905,7 @@ async fn attempts_that_are_no_failures_are_not_counted(h: Harness) {
     for _ in 0..4 {
         assert!(matches!(
             attempt(&app, "inconnu", "Wrong#Password1", ip),
-            Err(erp_application::AppError::Unauthorized(_))
+            Err(erp_application::AppError::Unauthenticated(_))
         ));
     }
     // The fifth attempt from this IP would lock it, were a success counted.
@@ -913,12 +913,12 @@ async fn attempts_that_are_no_failures_are_not_counted(h: Harness) {
     assert!(attempt(&app, "badr", PASSWORD, ip).is_ok());
     assert!(matches!(
         attempt(&app, "amal", "Wrong#Password1", ip),
-        Err(erp_application::AppError::Unauthorized(_))
+        Err(erp_application::AppError::Unauthenticated(_))
     ));
     assert!(
         matches!(
             attempt(&app, "badr", PASSWORD, ip),
-            Err(erp_application::AppError::TooManyRequests { .. })
+            Err(erp_application::AppError::LockedOut { .. })
         ),
         "the fifth failure from the IP locks it"
     );
@@ -966,7 +966,7 @@ async fn a_users_own_update_never_undoes_a_deactivation(h: Harness) {
                     password: None,
                 };
                 match app.update_me(&me, cmd, &ctx) {
-                    Ok(_) | Err(erp_application::AppError::Unauthorized(_)) => {}
+                    Ok(_) | Err(erp_application::AppError::Unauthenticated(_)) => {}
                     Err(e) => unreachable!("round {round}: {e:?}"),
                 }
             });
@@ -1045,7 +1045,7 @@ async fn ipv6_clients_share_their_64_lockout_key(h: Harness) {
                 "Wrong#Password1",
                 &format!("2001:db8:1:2::{i:x}")
             ),
-            Err(erp_application::AppError::Unauthorized(_))
+            Err(erp_application::AppError::Unauthenticated(_))
         ));
     }
     assert!(
@@ -1056,14 +1056,14 @@ async fn ipv6_clients_share_their_64_lockout_key(h: Harness) {
                 "Wrong#Password1",
                 "2001:db8:1:2:ffff:ffff:ffff:fffe"
             ),
-            Err(erp_application::AppError::TooManyRequests { .. })
+            Err(erp_application::AppError::LockedOut { .. })
         ),
         "the same /64"
     );
     assert!(
         matches!(
             attempt(&app, "autre", "Wrong#Password1", "2001:db8:1:3::1"),
-            Err(erp_application::AppError::Unauthorized(_))
+            Err(erp_application::AppError::Unauthenticated(_))
         ),
         "another /64"
     );

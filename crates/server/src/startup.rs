@@ -359,7 +359,7 @@ pub fn bootstrap_admin(settings: &Settings, db: &Database) -> Result<(), Startup
 
 fn describe(e: &erp_application::AppError) -> String {
     match e {
-        erp_application::AppError::Validation {
+        erp_application::AppError::Invalid {
             message,
             violations,
         } => message.clone().unwrap_or_else(|| {

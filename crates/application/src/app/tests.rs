@@ -33,10 +33,10 @@ fn done_and_refused_commit_and_an_error_rolls_back() {
         ("done", || Ok(Outcome::Done(())), true),
         (
             "refused",
-            || Ok(Outcome::Refused(AppError::Conflict("non".into()))),
+            || Ok(Outcome::Refused(AppError::conflict("non".into()))),
             true,
         ),
-        ("error", || Err(AppError::Conflict("non".into())), false),
+        ("error", || Err(AppError::conflict("non".into())), false),
     ];
     for (case, outcome, kept) in cases {
         let w = World::new();

@@ -38,7 +38,7 @@ impl Application {
             audit = audit.user(u.id, u.username.as_str());
         }
         self.audit_alone(audit);
-        Err(AppError::Validation {
+        Err(AppError::Invalid {
             message: Some(password::policy_message(&violations)),
             violations,
         })
@@ -85,7 +85,7 @@ impl Application {
                     .action("change_password")
                     .details(json!({"failure_reason": "bad_password"})),
             )?;
-            Ok(Outcome::Refused(AppError::BadRequest(
+            Ok(Outcome::Refused(AppError::Rejected(
                 "Mot de passe actuel incorrect".into(),
             )))
         })
@@ -103,7 +103,7 @@ impl Application {
         ctx: &AuditContext,
     ) -> Result<(), AppError> {
         if current.expose() == new.expose() {
-            return Err(AppError::Validation {
+            return Err(AppError::Invalid {
                 message: None,
                 violations: vec![FieldViolation::new(
                     "new_password",
@@ -122,7 +122,7 @@ impl Application {
                 .user_by_id_for_update(caller.user.id)?
                 .ok_or_else(|| AppError::NotFound("Utilisateur non trouvé.".into()))?;
             if !user.is_active {
-                return Ok(Outcome::Refused(AppError::Unauthorized(
+                return Ok(Outcome::Refused(AppError::Unauthenticated(
                     AuthFailure::UserDeactivated,
                 )));
             }

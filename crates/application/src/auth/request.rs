@@ -24,7 +24,7 @@ impl Application {
                     .action("authenticate")
                     .details(json!({"reason": reason})),
             );
-            AppError::Unauthorized(AuthFailure::InvalidToken)
+            AppError::Unauthenticated(AuthFailure::InvalidToken)
         };
         let claims = self
             .ports
@@ -48,7 +48,7 @@ impl Application {
                     .action("authenticate")
                     .details(json!({"reason": "user_deactivated"})),
             );
-            return Err(AppError::Unauthorized(AuthFailure::UserDeactivated));
+            return Err(AppError::Unauthenticated(AuthFailure::UserDeactivated));
         }
         if !session.is_active(now) {
             return Err(invalid("session revoked or expired".into()));

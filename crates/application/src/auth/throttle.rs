@@ -179,7 +179,7 @@ impl Application {
                 .action("login")
                 .details(json!({"scope": scope.as_str(), "locked_until": until.to_rfc3339(), "key": if scope == ThrottleScope::Username { keys.username.as_str() } else { "ip" }})),
         );
-        AppError::TooManyRequests {
+        AppError::LockedOut {
             message: locked_message(seconds),
             retry_after: seconds,
         }

@@ -5,7 +5,7 @@ use std::fmt::Debug;
 
 use erp_domain::ViolationCode;
 
-use crate::error::{AppError, AuthFailure};
+use crate::error::{AppError, AuthFailure, Conflict};
 
 fn err<T: Debug>(res: Result<T, AppError>, what: &str) -> AppError {
     match res {
@@ -47,22 +47,12 @@ pub fn assert_not_found<T: Debug>(res: Result<T, AppError>, message: &str) {
     }
 }
 
-/// A 409 with this message (plain or detailed); returns the details, if any.
-pub fn assert_conflict<T: Debug>(
-    res: Result<T, AppError>,
-    message: &str,
-) -> Option<serde_json::Value> {
+/// A conflict with this message; returns what it is about.
+pub fn assert_conflict<T: Debug>(res: Result<T, AppError>, message: &str) -> Conflict {
     match err(res, "409") {
-        AppError::Conflict(m) => {
-            assert_eq!(m, message);
-            None
-        }
-        AppError::ConflictDetailed {
-            message: m,
-            details,
-        } => {
-            assert_eq!(m, message);
-            Some(details)
+        AppError::Conflict(c) => {
+            assert_eq!(c.message(), message);
+            c
         }
         other => panic!("expected 409 {message:?}, got {other:?}"),
     }
@@ -76,7 +66,7 @@ pub fn assert_invalid<T: Debug>(
     code: ViolationCode,
 ) -> (Option<String>, Vec<String>) {
     match err(res, "422") {
-        AppError::Validation {
+        AppError::Invalid {
             message,
             violations,
         } => {
@@ -92,7 +82,7 @@ pub fn assert_invalid<T: Debug>(
 /// A 400 with this message.
 pub fn assert_bad_request<T: Debug>(res: Result<T, AppError>, message: &str) {
     match err(res, "400") {
-        AppError::BadRequest(m) => assert_eq!(m, message),
+        AppError::Rejected(m) => assert_eq!(m, message),
         other => panic!("expected 400 {message:?}, got {other:?}"),
     }
 }
@@ -100,7 +90,7 @@ pub fn assert_bad_request<T: Debug>(res: Result<T, AppError>, message: &str) {
 /// A 401 for this reason.
 pub fn assert_unauthorized<T: Debug>(res: Result<T, AppError>, why: AuthFailure) {
     match err(res, "401") {
-        AppError::Unauthorized(w) => assert_eq!(w, why),
+        AppError::Unauthenticated(w) => assert_eq!(w, why),
         other => panic!("expected 401 {why:?}, got {other:?}"),
     }
 }
@@ -108,7 +98,7 @@ pub fn assert_unauthorized<T: Debug>(res: Result<T, AppError>, why: AuthFailure)
 /// A 429; returns its `retry_after` after checking the message names it.
 pub fn assert_too_many<T: Debug>(res: Result<T, AppError>) -> i64 {
     match err(res, "429") {
-        AppError::TooManyRequests {
+        AppError::LockedOut {
             message,
             retry_after,
         } => {
@@ -125,7 +115,7 @@ pub fn assert_too_many<T: Debug>(res: Result<T, AppError>) -> i64 {
 /// A 415 with this message.
 pub fn assert_unsupported<T: Debug>(res: Result<T, AppError>, message: &str) {
     match err(res, "415") {
-        AppError::UnsupportedMediaType(m) => assert_eq!(m, message),
+        AppError::UnsupportedContent(m) => assert_eq!(m, message),
         other => panic!("expected 415 {message:?}, got {other:?}"),
     }
 }

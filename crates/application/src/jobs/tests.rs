@@ -45,7 +45,7 @@ fn the_outcome_is_recorded_with_its_category_only() {
             ERROR_DATABASE,
         ),
         (AppError::Internal("/secret/path".into()), ERROR_INTERNAL),
-        (AppError::Conflict("x".into()), ERROR_INTERNAL),
+        (AppError::conflict("x".into()), ERROR_INTERNAL),
     ];
     for (error, category) in cases {
         let w = World::new();

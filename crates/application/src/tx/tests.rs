@@ -29,9 +29,9 @@ fn ok_commits_and_err_rolls_back() {
     assert_eq!(ok, Ok(7));
     let err: Result<(), AppError> = transaction(&db, TransactionMode::ReadWrite, |uow| {
         add_client(uow)?;
-        Err(AppError::Conflict("non".into()))
+        Err(AppError::conflict("non".into()))
     });
-    assert_eq!(err, Err(AppError::Conflict("non".into())));
+    assert_eq!(err, Err(AppError::conflict("non".into())));
     assert_eq!(
         db.snapshot().clients.len(),
         1,

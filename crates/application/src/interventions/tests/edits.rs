@@ -6,6 +6,7 @@ use erp_domain::intervention::InterventionEdit;
 use erp_domain::intervention::command::Command;
 
 use super::use_cases::{cloture, scene};
+use crate::error::Conflict;
 use crate::fakes::assert::{assert_conflict, assert_not_found, assert_role_refused};
 
 #[test]
@@ -63,7 +64,7 @@ fn a_final_intervention_is_not_edited() {
 fn an_edit_checks_the_version_and_moves_the_client_with_the_equipement() {
     let s = scene();
     let i = s.opened();
-    let details = assert_conflict(
+    let conflict = assert_conflict(
         s.w.app.update_intervention(
             &s.resp,
             i.id(),
@@ -75,9 +76,13 @@ fn an_edit_checks_the_version_and_moves_the_client_with_the_equipement() {
             "L'intervention a été modifiée entre-temps (version actuelle : {})",
             i.version()
         ),
-    )
-    .unwrap();
-    assert_eq!(details["version_actuelle"], i.version());
+    );
+    assert_eq!(
+        conflict,
+        Conflict::StaleVersion {
+            current: i.version()
+        }
+    );
     assert_not_found(
         s.w.app.update_intervention(
             &s.resp,

@@ -14,6 +14,7 @@ use erp_domain::intervention::{Intervention, InterventionFilter, InterventionId}
 use erp_domain::list::Page;
 use erp_domain::technicien::TechnicienId;
 
+use crate::error::Conflict;
 use crate::fakes::assert::{
     assert_conflict, assert_forbidden, assert_invalid, assert_not_found, assert_role_refused,
 };
@@ -463,16 +464,17 @@ fn a_technicien_works_only_on_their_own_interventions() {
 fn a_refused_transition_is_a_409_listing_the_allowed_targets() {
     let s = scene();
     let i = s.opened();
-    let details = assert_conflict(
+    let conflict = assert_conflict(
         s.act(&s.admin, i.id(), Command::Demarrer),
         "Transition de 'ouverte' vers 'en_cours' interdite",
-    )
-    .unwrap();
-    assert_eq!(details["statut_actuel"], "ouverte");
-    assert_eq!(details["statut_demande"], "en_cours");
+    );
     assert_eq!(
-        details["transitions_autorisees"],
-        serde_json::json!(["affectee", "annulee"])
+        conflict,
+        Conflict::Transition {
+            current: StatutIntervention::Ouverte,
+            requested: StatutIntervention::EnCours,
+            allowed: vec![StatutIntervention::Affectee, StatutIntervention::Annulee],
+        }
     );
     assert_conflict(
         s.act(
@@ -497,16 +499,20 @@ fn a_stale_version_is_a_409_with_the_current_one() {
         expected_version: Some(i.version() + 3),
         remarque: None,
     };
-    let details = assert_conflict(
+    let conflict = assert_conflict(
         s.w.app
             .act_on_intervention(&s.tech, i.id(), &request, &ctx()),
         &format!(
             "L'intervention a été modifiée entre-temps (version actuelle : {})",
             i.version()
         ),
-    )
-    .unwrap();
-    assert_eq!(details["version_actuelle"], i.version());
+    );
+    assert_eq!(
+        conflict,
+        Conflict::StaleVersion {
+            current: i.version()
+        }
+    );
     let fresh = ActionRequest {
         expected_version: Some(i.version()),
         ..request

@@ -345,7 +345,7 @@ async fn finish(
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
         .map_err(|e| match e {
-            AppError::Validation {
+            AppError::Invalid {
                 message,
                 violations,
             } => ApiError::validation(Location::Form, &violations, message),
