@@ -7,7 +7,7 @@
     reason = "test helpers outside #[test] functions: failing loudly is the point"
 )]
 
-pub mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

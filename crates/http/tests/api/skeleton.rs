@@ -6,7 +6,7 @@
     reason = "test helpers outside #[test] functions: failing loudly is the point"
 )]
 
-pub mod support;
+use crate::support;
 
 use actix_web::http::{Method, StatusCode};
 use actix_web::test::{self, TestRequest};

@@ -8,7 +8,7 @@
     reason = "test helpers outside #[test] functions: failing loudly is the point"
 )]
 
-pub mod support;
+use crate::support;
 
 use std::sync::Arc;
 
