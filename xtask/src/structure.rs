@@ -6,7 +6,8 @@
 //!   connected component).
 //! - Production source files over [`MAX_LINES`] lines: every line of the file counts (code,
 //!   comments, blank lines) except the lines of items marked `#[cfg(test)]` (the `mod tests`
-//!   blocks) and files declared `#[cfg(test)] mod x;` (test fakes). Only `src/` is read;
+//!   blocks) and the files of modules declared under `#[cfg(test)]` (test fakes, `mod cases;`
+//!   inside a `mod tests { … }`). Only `src/` is read;
 //!   `tests/`, `benches/` and `src/bin/` are not production library code.
 //!
 //! Fails on any finding; `cargo xtask lint` runs it after the layering check.

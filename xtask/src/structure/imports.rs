@@ -270,9 +270,9 @@ impl<'ast> Visit<'ast> for Collector {
         if is_cfg_test(item_attrs(item)) {
             let span = item.span();
             self.facts.test_lines += span.end().line + 1 - span.start().line;
-            if let syn::Item::Mod(m) = item
-                && m.content.is_none()
-            {
+            // A test module, inline or not: the files of its submodules (`mod use_cases;`
+            // inside `#[cfg(test)] mod tests { … }`) are test code too.
+            if let syn::Item::Mod(m) = item {
                 self.facts
                     .test_modules
                     .push([self.context.as_slice(), &[m.ident.to_string()]].concat());
@@ -400,6 +400,21 @@ mod tests {
             edges(&a),
             ["a.rs -> b.rs", "a.rs -> c.rs", "lib.rs -> c.rs"]
         );
+    }
+
+    #[test]
+    fn files_of_a_module_declared_inside_an_inline_test_module_are_test_code() {
+        let a = analyse(&files(&[
+            ("lib.rs", "mod a;"),
+            (
+                "a.rs",
+                "pub fn f() {}\n#[cfg(test)]\nmod tests {\n    mod cases;\n}\n",
+            ),
+            ("a/tests/cases.rs", "use crate::a::f;\nfn g() { f(); }\n"),
+        ]));
+        assert_eq!(a.production_lines["a.rs"], 1);
+        assert!(!a.production_lines.contains_key("a/tests/cases.rs"));
+        assert!(edges(&a).is_empty(), "{:?}", edges(&a));
     }
 
     #[test]
