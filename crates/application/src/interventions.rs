@@ -16,6 +16,7 @@ use erp_domain::lifecycle::{self, LifecycleAction, TransitionRefused, allowed_ta
 use erp_domain::list::{Listed, Page, SortKey};
 use erp_domain::ports::{TransactionMode, UnitOfWork};
 use erp_domain::technicien::TechnicienId;
+use erp_domain::value::{Motif, Rapport};
 use erp_domain::{Timestamp, UserRole};
 
 use crate::app::{Application, Caller};
@@ -118,9 +119,12 @@ impl StatutChange {
             LifecycleAction::Suspendre => Command::Suspendre,
             LifecycleAction::Reprendre => Command::Reprendre,
             LifecycleAction::Cloturer => Command::Cloturer(Cloture {
-                rapport_intervention: self.remarque.clone().ok_or_else(|| {
-                    missing("remarque", "Un rapport est obligatoire pour clôturer")
-                })?,
+                rapport_intervention: Rapport::parse(
+                    "remarque",
+                    self.remarque.as_deref().ok_or_else(|| {
+                        missing("remarque", "Un rapport est obligatoire pour clôturer")
+                    })?,
+                )?,
                 travaux_realises: None,
                 recommandations: None,
                 duree_reelle: None,
@@ -130,10 +134,12 @@ impl StatutChange {
                 cout_main_oeuvre: None,
             }),
             LifecycleAction::Annuler => Command::Annuler {
-                raison: self
-                    .remarque
-                    .clone()
-                    .ok_or_else(|| missing("remarque", "Un motif est obligatoire pour annuler"))?,
+                raison: Motif::parse(
+                    "remarque",
+                    self.remarque.as_deref().ok_or_else(|| {
+                        missing("remarque", "Un motif est obligatoire pour annuler")
+                    })?,
+                )?,
             },
             LifecycleAction::Archiver => Command::Archiver,
             LifecycleAction::Valider => Command::Valider {
@@ -581,13 +587,13 @@ mod tests {
             }
         );
         match full.command(LifecycleAction::Cloturer)? {
-            Command::Cloturer(c) => assert_eq!(c.rapport_intervention, "Fait"),
+            Command::Cloturer(c) => assert_eq!(c.rapport_intervention.as_str(), "Fait"),
             other => return Err(AppError::Internal(format!("{other:?}"))),
         }
         assert_eq!(
             full.command(LifecycleAction::Annuler)?,
             Command::Annuler {
-                raison: "Fait".into()
+                raison: Motif::parse("raison", "Fait")?
             }
         );
         for (action, command) in [

@@ -13,6 +13,7 @@ use erp_domain::password::PlainPassword;
 use erp_domain::ports::{NewClient, TransactionMode};
 use erp_domain::technicien::{CompetenceFields, SkillAssignment, TechnicienFields, TechnicienId};
 use erp_domain::user::{Email, FullName, NewUser, UserRole, Username};
+use erp_domain::value::{Minutes, Motif, Rapport, Satisfaction};
 use erp_domain::{ClientId, SessionId, Timestamp, User};
 
 use crate::app::{Application, Caller};
@@ -468,25 +469,30 @@ impl Application {
                 ),
                 LifecycleAction::Annuler => (
                     Command::Annuler {
-                        raison: "Doublon".into(),
+                        raison: Motif::parse("raison", "Doublon")?,
                     },
                     cast.responsable,
                 ),
                 LifecycleAction::Archiver => (Command::Archiver, cast.responsable),
                 LifecycleAction::Valider => (
                     Command::Valider {
-                        satisfaction: Some(i32::try_from(1 + n % 5).unwrap_or(3)),
+                        satisfaction: Some(Satisfaction::new(
+                            "satisfaction_client",
+                            1 + i64::try_from(n % 5).unwrap_or(2),
+                        )?),
                         commentaire: None,
                     },
                     cast.admin,
                 ),
                 LifecycleAction::Cloturer => (
                     Command::Cloturer(Cloture {
-                        rapport_intervention: "Travaux réalisés, équipement remis en service"
-                            .into(),
+                        rapport_intervention: Rapport::parse(
+                            "rapport_intervention",
+                            "Travaux réalisés, équipement remis en service",
+                        )?,
                         travaux_realises: None,
                         recommandations: None,
-                        duree_reelle: Some(90),
+                        duree_reelle: Some(Minutes::new("duree_reelle", 90)?),
                         temps_deplacement: None,
                         cout_reel: None,
                         cout_pieces: None,

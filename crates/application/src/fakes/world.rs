@@ -296,3 +296,13 @@ pub fn new_intervention(
         created_by_id: None,
     }
 }
+
+/// A bounded text for a test (panics on a value out of its bounds).
+pub fn text<const MIN: usize, const MAX: usize>(s: &str) -> erp_domain::value::Texte<MIN, MAX> {
+    erp_domain::value::Texte::parse("test", s).unwrap()
+}
+
+/// A bounded integer for a test (panics on a value out of its bounds).
+pub fn int<const MIN: i64, const MAX: i64>(v: i64) -> erp_domain::value::Entier<MIN, MAX> {
+    erp_domain::value::Entier::new("test", v).unwrap()
+}

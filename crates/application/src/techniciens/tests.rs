@@ -16,6 +16,7 @@ use super::SkillSet;
 use crate::fakes::assert::{
     assert_bad_request, assert_conflict, assert_invalid, assert_not_found, assert_role_refused,
 };
+use crate::fakes::world::text;
 use crate::fakes::world::{World, ctx};
 
 const PAGE: Page = Page {
@@ -299,7 +300,7 @@ fn a_technicien_with_active_work_is_kept() {
             i.id(),
             &crate::interventions::ActionRequest::of(
                 erp_domain::intervention::command::Command::Annuler {
-                    raison: "Doublon".into(),
+                    raison: text("Doublon"),
                 },
             ),
             &ctx(),

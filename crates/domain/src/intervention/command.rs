@@ -7,27 +7,28 @@ use crate::clock::Timestamp;
 use crate::ids::UserId;
 use crate::lifecycle::{self, LifecycleAction, TransitionRefused};
 use crate::technicien::TechnicienId;
+use crate::value::{Centimes, Description, Message, Minutes, Motif, Rapport, Satisfaction};
 
 /// The closure report of `cloturer`: the report is required; the other fields, when given,
-/// replace what the intervention holds.
+/// replace what the intervention holds. Each carries its bound (`crate::value`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cloture {
-    /// 1–10 000.
-    pub rapport_intervention: String,
-    /// ≤ 10 000.
-    pub travaux_realises: Option<String>,
-    /// ≤ 10 000.
-    pub recommandations: Option<String>,
+    /// 1–10 000 characters.
+    pub rapport_intervention: Rapport,
+    /// ≤ 10 000 characters.
+    pub travaux_realises: Option<Description>,
+    /// ≤ 10 000 characters.
+    pub recommandations: Option<Description>,
     /// Minutes.
-    pub duree_reelle: Option<i32>,
+    pub duree_reelle: Option<Minutes>,
     /// Minutes.
-    pub temps_deplacement: Option<i32>,
+    pub temps_deplacement: Option<Minutes>,
     /// Centimes.
-    pub cout_reel: Option<i64>,
+    pub cout_reel: Option<Centimes>,
     /// Centimes.
-    pub cout_pieces: Option<i64>,
+    pub cout_pieces: Option<Centimes>,
     /// Centimes.
-    pub cout_main_oeuvre: Option<i64>,
+    pub cout_main_oeuvre: Option<Centimes>,
 }
 
 /// A lifecycle action with the payload it needs: a command cannot lack it.
@@ -48,17 +49,17 @@ pub enum Command {
     Cloturer(Cloture),
     /// Cancel, with a reason.
     Annuler {
-        /// 1–2 000; also the history row's remark.
-        raison: String,
+        /// 1–1 000 characters; also the history row's remark.
+        raison: Motif,
     },
     /// Archive a closed intervention.
     Archiver,
     /// The client's validation of a closed intervention.
     Valider {
         /// 1–5.
-        satisfaction: Option<i32>,
-        /// ≤ 2 000; also the history row's remark.
-        commentaire: Option<String>,
+        satisfaction: Option<Satisfaction>,
+        /// ≤ 2 000 characters; also the history row's remark.
+        commentaire: Option<Message>,
     },
 }
 
@@ -143,21 +144,30 @@ impl Intervention {
             }
             Command::Suspendre | Command::Reprendre => {}
             Command::Cloturer(r) => {
-                self.record.rapport_intervention = Some(r.rapport_intervention);
-                self.record.travaux_realises =
-                    r.travaux_realises.or(self.record.travaux_realises.take());
-                self.record.recommandations =
-                    r.recommandations.or(self.record.recommandations.take());
-                self.record.duree_reelle = r.duree_reelle.or(self.record.duree_reelle);
-                self.record.temps_deplacement =
-                    r.temps_deplacement.or(self.record.temps_deplacement);
-                self.record.cout_reel = r.cout_reel.or(self.record.cout_reel);
-                self.record.cout_pieces = r.cout_pieces.or(self.record.cout_pieces);
-                self.record.cout_main_oeuvre = r.cout_main_oeuvre.or(self.record.cout_main_oeuvre);
-                self.record.date_fin_travaux = Some(now);
-                self.record.date_cloture = Some(now);
+                let rec = &mut self.record;
+                rec.rapport_intervention = Some(r.rapport_intervention.into_inner());
+                if let Some(t) = r.travaux_realises {
+                    rec.travaux_realises = Some(t.into_inner());
+                }
+                if let Some(t) = r.recommandations {
+                    rec.recommandations = Some(t.into_inner());
+                }
+                rec.duree_reelle = r.duree_reelle.map(Minutes::to_i32).or(rec.duree_reelle);
+                rec.temps_deplacement = r
+                    .temps_deplacement
+                    .map(Minutes::to_i32)
+                    .or(rec.temps_deplacement);
+                rec.cout_reel = r.cout_reel.map(Centimes::get).or(rec.cout_reel);
+                rec.cout_pieces = r.cout_pieces.map(Centimes::get).or(rec.cout_pieces);
+                rec.cout_main_oeuvre = r
+                    .cout_main_oeuvre
+                    .map(Centimes::get)
+                    .or(rec.cout_main_oeuvre);
+                rec.date_fin_travaux = Some(now);
+                rec.date_cloture = Some(now);
             }
             Command::Annuler { raison } => {
+                let raison = raison.into_inner();
                 self.record.motif_annulation = Some(raison.clone());
                 self.record.date_annulation = Some(now);
                 history.remarque = Some(raison);
@@ -172,9 +182,10 @@ impl Intervention {
                 if self.record.validation_client {
                     return Err(LifecycleError::AlreadyValidated);
                 }
+                let commentaire = commentaire.map(Message::into_inner);
                 self.record.validation_client = true;
                 self.record.date_validation_client = Some(now);
-                self.record.satisfaction_client = satisfaction;
+                self.record.satisfaction_client = satisfaction.map(Satisfaction::to_i32);
                 self.record.commentaire_client.clone_from(&commentaire);
                 history.remarque = commentaire;
             }
@@ -192,6 +203,7 @@ mod tests {
     };
     use crate::equipement::EquipementId;
     use crate::intervention::{NewIntervention, Origin};
+    use crate::value::{Entier, Texte};
 
     use StatutIntervention::{Affectee, Annulee, Archivee, Cloturee, EnCours, Ouverte};
 
@@ -219,14 +231,22 @@ mod tests {
         }
     }
 
+    fn text<const MIN: usize, const MAX: usize>(s: &str) -> Texte<MIN, MAX> {
+        Texte::parse("test", s).unwrap()
+    }
+
+    fn int<const MIN: i64, const MAX: i64>(v: i64) -> Entier<MIN, MAX> {
+        Entier::new("test", v).unwrap()
+    }
+
     fn report() -> Cloture {
         Cloture {
-            rapport_intervention: "Joint changé".into(),
+            rapport_intervention: text("Joint changé"),
             travaux_realises: None,
-            recommandations: Some("Surveiller".into()),
-            duree_reelle: Some(45),
+            recommandations: Some(text("Surveiller")),
+            duree_reelle: Some(int(45)),
             temps_deplacement: None,
-            cout_reel: Some(12_000),
+            cout_reel: Some(int(12_000)),
             cout_pieces: None,
             cout_main_oeuvre: None,
         }
@@ -296,8 +316,8 @@ mod tests {
         );
         let h = i.apply(
             Command::Valider {
-                satisfaction: Some(5),
-                commentaire: Some("Parfait".into()),
+                satisfaction: Some(int(5)),
+                commentaire: Some(text("Parfait")),
             },
             ADMIN,
             Some("ignored".into()),
@@ -356,7 +376,7 @@ mod tests {
         i.record.travaux_realises = Some("déjà fait".into());
         let h = i.apply(
             Command::Annuler {
-                raison: "Doublon".into(),
+                raison: text("Doublon"),
             },
             ADMIN,
             Some("ignored".into()),
@@ -409,7 +429,7 @@ mod tests {
 
         i.apply(
             Command::Annuler {
-                raison: "Doublon".into(),
+                raison: text("Doublon"),
             },
             ADMIN,
             None,

@@ -8,6 +8,7 @@ use erp_domain::intervention::command::Command;
 use super::use_cases::{cloture, scene};
 use crate::error::Conflict;
 use crate::fakes::assert::{assert_conflict, assert_not_found, assert_role_refused};
+use crate::fakes::world::text;
 
 #[test]
 fn an_edit_is_for_admins_and_responsables() {
@@ -32,7 +33,7 @@ fn an_edit_is_for_admins_and_responsables() {
 fn a_final_intervention_is_not_edited() {
     let s = scene();
     let cases = [
-        ("annulee", vec![Command::Annuler { raison: "x".into() }]),
+        ("annulee", vec![Command::Annuler { raison: text("x") }]),
         ("cloturee", vec![Command::Demarrer, cloture()]),
         (
             "archivee",

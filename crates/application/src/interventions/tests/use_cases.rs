@@ -19,6 +19,7 @@ use crate::fakes::assert::{
     assert_conflict, assert_forbidden, assert_invalid, assert_not_found, assert_role_refused,
 };
 use crate::fakes::world::{World, ctx};
+use crate::fakes::world::{int, text};
 use crate::interventions::{ActionRequest, CreateIntervention, StatutChange};
 use crate::{AppError, Caller};
 
@@ -44,10 +45,10 @@ pub(super) fn create(e: EquipementId, t: Option<TechnicienId>) -> CreateInterven
 
 pub(super) fn cloture() -> Command {
     Command::Cloturer(Cloture {
-        rapport_intervention: "Joint remplacé".into(),
+        rapport_intervention: text("Joint remplacé"),
         travaux_realises: None,
         recommandations: None,
-        duree_reelle: Some(45),
+        duree_reelle: Some(int(45)),
         temps_deplacement: None,
         cout_reel: None,
         cout_pieces: None,
@@ -140,7 +141,7 @@ fn each_action_has_its_roles() {
             },
             &[A, R],
         ),
-        ("annuler", Command::Annuler { raison: "x".into() }, &[A, R]),
+        ("annuler", Command::Annuler { raison: text("x") }, &[A, R]),
         ("archiver", Command::Archiver, &[A, R]),
         ("demarrer", Command::Demarrer, &[A, T]),
         ("suspendre", Command::Suspendre, &[A, T]),
@@ -373,7 +374,7 @@ fn the_whole_lifecycle_writes_one_history_row_per_action() {
         (
             &s.client,
             Command::Valider {
-                satisfaction: Some(5),
+                satisfaction: Some(int(5)),
                 commentaire: None,
             },
             StatutIntervention::Cloturee,
@@ -569,8 +570,8 @@ fn a_client_validates_once() {
     s.act(&s.tech, i.id(), Command::Demarrer).unwrap();
     s.act(&s.tech, i.id(), cloture()).unwrap();
     let valider = || Command::Valider {
-        satisfaction: Some(4),
-        commentaire: Some("Merci".into()),
+        satisfaction: Some(int(4)),
+        commentaire: Some(text("Merci")),
     };
     s.act(&s.client, i.id(), valider()).unwrap();
     assert_conflict(
@@ -588,7 +589,7 @@ fn a_cancellation_keeps_its_reason() {
             &s.resp,
             i.id(),
             Command::Annuler {
-                raison: "Doublon".into(),
+                raison: text("Doublon"),
             },
         )
         .unwrap();

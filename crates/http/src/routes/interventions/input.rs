@@ -127,41 +127,32 @@ pub(super) fn read_action(
             .map(|technicien| Command::Affecter { technicien }),
         LifecycleAction::Cloturer => {
             let rapport = Rapport::read_field(f, "rapport_intervention");
-            let text = |f: &mut Fields, name: &str| {
-                Description::read(f, name)
-                    .value()
-                    .map(Description::into_inner)
-            };
-            let minutes =
-                |f: &mut Fields, name: &str| Minutes::read(f, name).value().map(Minutes::to_i32);
-            let money =
-                |f: &mut Fields, name: &str| Centimes::read(f, name).value().map(Centimes::get);
-            let report = Cloture {
-                rapport_intervention: String::new(),
-                travaux_realises: text(f, "travaux_realises"),
-                recommandations: text(f, "recommandations"),
-                duree_reelle: minutes(f, "duree_reelle"),
-                temps_deplacement: minutes(f, "temps_deplacement"),
-                cout_reel: money(f, "cout_reel"),
-                cout_pieces: money(f, "cout_pieces"),
-                cout_main_oeuvre: money(f, "cout_main_oeuvre"),
-            };
-            rapport.map(|r| {
+            let travaux_realises = Description::read(f, "travaux_realises").value();
+            let recommandations = Description::read(f, "recommandations").value();
+            let duree_reelle = Minutes::read(f, "duree_reelle").value();
+            let temps_deplacement = Minutes::read(f, "temps_deplacement").value();
+            let cout_reel = Centimes::read(f, "cout_reel").value();
+            let cout_pieces = Centimes::read(f, "cout_pieces").value();
+            let cout_main_oeuvre = Centimes::read(f, "cout_main_oeuvre").value();
+            rapport.map(|rapport_intervention| {
                 Command::Cloturer(Cloture {
-                    rapport_intervention: r.into_inner(),
-                    ..report
+                    rapport_intervention,
+                    travaux_realises,
+                    recommandations,
+                    duree_reelle,
+                    temps_deplacement,
+                    cout_reel,
+                    cout_pieces,
+                    cout_main_oeuvre,
                 })
             })
         }
-        LifecycleAction::Annuler => Motif::read_field(f, "raison").map(|raison| Command::Annuler {
-            raison: raison.into_inner(),
-        }),
+        LifecycleAction::Annuler => {
+            Motif::read_field(f, "raison").map(|raison| Command::Annuler { raison })
+        }
         LifecycleAction::Valider => {
-            let satisfaction =
-                Satisfaction::read_field(f, "satisfaction_client").map(Satisfaction::to_i32);
-            let commentaire = Message::read(f, "commentaire_client")
-                .value()
-                .map(Message::into_inner);
+            let satisfaction = Satisfaction::read_field(f, "satisfaction_client");
+            let commentaire = Message::read(f, "commentaire_client").value();
             if let Patch::Value(false) = f.boolean("validation_client") {
                 f.push(FieldViolation::invalid_value(
                     "validation_client",
