@@ -12,69 +12,21 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::test::TestRequest;
 use erp_domain::UserRole;
 use serde_json::{Value, json};
-use support::{Harness, seed_user};
-
-struct World {
-    admin: String,
-    resp: String,
-    tech: String,
-    other_tech: String,
-    technicien_id: i64,
-    other_technicien_id: i64,
-    equipement_id: i64,
-    client: String,
-    client_equipement_id: i64,
-}
+use support::{Harness, World, seed_user};
 
 async fn world(h: &Harness) -> World {
-    let admin = h.admin().await;
-    seed_user(&h.db, "resp", UserRole::Responsable, None);
-    let karim = seed_user(&h.db, "karim", UserRole::Technicien, None);
-    let samir = seed_user(&h.db, "samir", UserRole::Technicien, None);
-    let client_user = seed_user(&h.db, "client1", UserRole::Client, None);
-    let mut ids = Vec::new();
-    for u in [&karim, &samir] {
-        let res = h
-            .json(
-                Method::POST,
-                "/api/v1/techniciens",
-                Some(&admin),
-                Some(json!({"user_id": u.id.get()})),
-            )
-            .await;
-        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-        ids.push(res.body["id"].as_i64().unwrap());
-    }
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/equipements",
-            Some(&admin),
-            Some(json!({"nom": "Pompe", "type": "pompe", "localisation": "A"})),
-        )
-        .await;
-    let equipement_id = res.body["id"].as_i64().unwrap();
-    let res = h
-        .json(Method::POST, "/api/v1/equipements", Some(&admin), Some(json!({"nom": "Chaudière client", "type": "chaudiere", "localisation": "B", "client_id": client_user.client_id.unwrap().get()})))
-        .await;
-    let client_equipement_id = res.body["id"].as_i64().unwrap();
-    World {
-        admin,
-        resp: h.token("resp").await.0,
-        tech: h.token("karim").await.0,
-        other_tech: h.token("samir").await.0,
-        technicien_id: ids[0],
-        other_technicien_id: ids[1],
-        equipement_id,
-        client: h.token("client1").await.0,
-        client_equipement_id,
-    }
+    World::builder()
+        .samir(true)
+        .equipement("Pompe", "pompe", "A")
+        .client_equipement("Chaudière client", "chaudiere", "B")
+        .build(h)
+        .await
 }
 
 /// A creation body on the world's equipment, with `extra`'s fields on top.
 fn intervention_body(w: &World, extra: Value) -> Value {
     let mut body =
-        json!({"titre": "Fuite", "type": "corrective", "equipement_id": w.equipement_id});
+        json!({"titre": "Fuite", "type": "corrective", "equipement_id": w.equipement_id()});
     if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
         b.extend(e);
     }
@@ -149,7 +101,7 @@ async fn creation_and_its_errors(h: Harness) {
     assert_eq!(res.body[1]["technicien_id"], w.technicien_id);
     assert_eq!(res.body[1]["user"]["username"], "resp");
 
-    let base = json!({"titre": "x", "type": "corrective", "equipement_id": w.equipement_id});
+    let base = json!({"titre": "x", "type": "corrective", "equipement_id": w.equipement_id()});
     let with = |k: &str, v: Value| {
         let mut b = base.clone();
         b[k] = v;
@@ -221,7 +173,7 @@ async fn creation_and_its_errors(h: Harness) {
     let res = h
         .json(
             Method::PATCH,
-            &format!("/api/v1/techniciens/{}", w.other_technicien_id),
+            &format!("/api/v1/techniciens/{}", w.other_technicien_id()),
             Some(&w.admin),
             Some(json!({"is_active": false})),
         )
@@ -232,7 +184,7 @@ async fn creation_and_its_errors(h: Harness) {
             Method::POST,
             "/api/v1/interventions",
             Some(&w.resp),
-            Some(with("technicien_id", json!(w.other_technicien_id))),
+            Some(with("technicien_id", json!(w.other_technicien_id()))),
         )
         .await;
     assert_eq!(
@@ -299,7 +251,7 @@ async fn the_whole_lifecycle(h: Harness) {
         vec![("technicien_id".into(), "required".into())]
     );
 
-    let res = post(&h, &w.other_tech, id, "demarrer", None).await;
+    let res = post(&h, w.other_tech(), id, "demarrer", None).await;
     assert_eq!(
         res.status,
         StatusCode::FORBIDDEN,
@@ -528,12 +480,12 @@ async fn cancel_reassign_edit_and_statut(h: Harness) {
         &w.resp,
         id,
         "affecter",
-        Some(json!({"technicien_id": w.other_technicien_id})),
+        Some(json!({"technicien_id": w.other_technicien_id()})),
     )
     .await;
     assert_eq!(
         (res.status, res.body["technicien_id"].clone()),
-        (StatusCode::OK, json!(w.other_technicien_id))
+        (StatusCode::OK, json!(w.other_technicien_id()))
     );
     let res = post(&h, &w.resp, id, "annuler", Some(json!({"raison": " "}))).await;
     assert_eq!(
@@ -554,7 +506,7 @@ async fn cancel_reassign_edit_and_statut(h: Harness) {
         codes.contains(&("statut".into(), "read_only".into()))
             && codes.contains(&("technicien_id".into(), "read_only".into()))
     );
-    let res = h.json(Method::PATCH, &format!("/api/v1/interventions/{id}"), Some(&w.resp), Some(json!({"titre": "Nouvelle", "description": null, "equipement_id": w.client_equipement_id, "version": 2}))).await;
+    let res = h.json(Method::PATCH, &format!("/api/v1/interventions/{id}"), Some(&w.resp), Some(json!({"titre": "Nouvelle", "description": null, "equipement_id": w.client_equipement_id(), "version": 2}))).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     assert_eq!(
         (res.body["titre"].clone(), res.body["version"].clone()),
@@ -717,7 +669,7 @@ async fn lists_filters_and_scopes(h: Harness) {
         .unwrap();
     let b = create(&h, &w, json!({"titre": "beta", "priorite": "basse", "type": "preventive", "technicien_id": w.technicien_id})).await["id"].as_i64().unwrap();
     let c = h
-        .json(Method::POST, "/api/v1/interventions", Some(&w.resp), Some(json!({"titre": "Gamma", "type": "diagnostic", "equipement_id": w.client_equipement_id, "urgence": true})))
+        .json(Method::POST, "/api/v1/interventions", Some(&w.resp), Some(json!({"titre": "Gamma", "type": "diagnostic", "equipement_id": w.client_equipement_id(), "urgence": true})))
         .await
         .body["id"]
         .as_i64()
@@ -762,7 +714,7 @@ async fn lists_filters_and_scopes(h: Harness) {
         (&format!("technicien_id={}", w.technicien_id), vec![b]),
         ("technicien_id=0", vec![]),
         (
-            &format!("equipement_id={}", w.client_equipement_id),
+            &format!("equipement_id={}", w.client_equipement_id()),
             vec![c],
         ),
         ("search=50%25", vec![a]),
@@ -803,7 +755,7 @@ async fn lists_filters_and_scopes(h: Harness) {
     let res = h
         .json(
             Method::GET,
-            &format!("/api/v1/equipements/{}/interventions", w.equipement_id),
+            &format!("/api/v1/equipements/{}/interventions", w.equipement_id()),
             Some(&w.resp),
             None,
         )
@@ -998,7 +950,9 @@ async fn the_dashboard_counts_by_scope(h: Harness) {
         Method::POST,
         "/api/v1/interventions",
         Some(&w.resp),
-        Some(json!({"titre": "c", "type": "corrective", "equipement_id": w.client_equipement_id})),
+        Some(
+            json!({"titre": "c", "type": "corrective", "equipement_id": w.client_equipement_id()}),
+        ),
     )
     .await;
     post(&h, &w.tech, b, "demarrer", None).await;
@@ -1215,7 +1169,7 @@ async fn reads_check_the_caller_before_their_input(h: Harness) {
         format!("/api/v1/interventions/{id}/historique"),
         "/api/v1/interventions".to_owned(),
         "/api/v1/filters/interventions".to_owned(),
-        format!("/api/v1/equipements/{}/interventions", w.equipement_id),
+        format!("/api/v1/equipements/{}/interventions", w.equipement_id()),
     ];
     let bad = [
         (
@@ -1364,7 +1318,7 @@ async fn unknown_enum_values_in_queries_are_invalid_not_missing(h: Harness) {
         res.body
     );
 
-    let equipement = w.equipement_id;
+    let equipement = w.equipement_id();
     let lists = [
         ("/api/v1/interventions", "statut"),
         ("/api/v1/interventions", "priorite"),

@@ -32,6 +32,9 @@ use actix_web::test::{self, TestRequest};
 use erp_persistence::testing::{TestBackend, TestDatabase};
 use serde_json::{Value, json};
 
+pub mod world;
+pub use world::World;
+
 pub const ALLOWED_ORIGIN: &str = "http://localhost:5173";
 pub const PASSWORD: &str = "Maintenance#2026x";
 
