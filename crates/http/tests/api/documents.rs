@@ -14,79 +14,56 @@ use crate::support;
 use actix_web::http::{Method, StatusCode};
 use actix_web::test::TestRequest;
 use erp_application::documents::{DocumentPolicy, RotationDeps, rotate_document_keys};
-use erp_domain::UserRole;
 use erp_domain::ports::{BlobStore, DocumentVault as _};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
-use support::{App, Harness, Res, seed_user};
+use support::world::create;
+use support::{App, Harness, Res, World};
 
 const BOUNDARY: &str = "----erp-test-boundary-7MA4YWxkTrZu0gW";
 const PDF: &[u8] = b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
 
-struct World {
-    admin: String,
-    resp: String,
-    tech: String,
-    other_tech: String,
-    client: String,
-    other_client: String,
+/// The shared world plus the two interventions the documents hang on.
+struct DocWorld {
+    world: World,
     /// Assigned to `tech`, on the client's équipement.
     intervention: i64,
     /// Not assigned, not the client's.
     other_intervention: i64,
 }
 
-async fn world(h: &Harness) -> World {
-    let admin = h.admin().await;
-    seed_user(&h.db, "resp", UserRole::Responsable, None);
-    let karim = seed_user(&h.db, "karim", UserRole::Technicien, None);
-    seed_user(&h.db, "samir", UserRole::Technicien, None);
-    let client_user = seed_user(&h.db, "client1", UserRole::Client, None);
-    seed_user(&h.db, "client2", UserRole::Client, None);
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/techniciens",
-            Some(&admin),
-            Some(json!({"user_id": karim.id.get()})),
-        )
+impl std::ops::Deref for DocWorld {
+    type Target = World;
+
+    fn deref(&self) -> &World {
+        &self.world
+    }
+}
+
+async fn world(h: &Harness) -> DocWorld {
+    let world = World::builder()
+        .samir(false)
+        .client2()
+        .client_equipement("Chaudière", "chaudiere", "B")
+        .equipement("Pompe", "pompe", "A")
+        .build(h)
         .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-    let technicien_id = res.body["id"].as_i64().unwrap();
-    let res = h
-        .json(Method::POST, "/api/v1/equipements", Some(&admin), Some(json!({"nom": "Chaudière", "type": "chaudiere", "localisation": "B", "client_id": client_user.client_id.unwrap().get()})))
-        .await;
-    let client_equipement = res.body["id"].as_i64().unwrap();
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/equipements",
-            Some(&admin),
-            Some(json!({"nom": "Pompe", "type": "pompe", "localisation": "A"})),
-        )
-        .await;
-    let equipement = res.body["id"].as_i64().unwrap();
-    let res = h
-        .json(Method::POST, "/api/v1/interventions", Some(&admin), Some(json!({"titre": "Fuite", "type": "corrective", "equipement_id": client_equipement, "technicien_id": technicien_id})))
-        .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-    let intervention = res.body["id"].as_i64().unwrap();
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/interventions",
-            Some(&admin),
-            Some(json!({"titre": "Bruit", "type": "diagnostic", "equipement_id": equipement})),
-        )
-        .await;
-    let other_intervention = res.body["id"].as_i64().unwrap();
-    World {
-        admin,
-        resp: h.token("resp").await.0,
-        tech: h.token("karim").await.0,
-        other_tech: h.token("samir").await.0,
-        client: h.token("client1").await.0,
-        other_client: h.token("client2").await.0,
+    let intervention = create(
+        h,
+        &world.admin,
+        "/api/v1/interventions",
+        json!({"titre": "Fuite", "type": "corrective", "equipement_id": world.client_equipement_id(), "technicien_id": world.technicien_id}),
+    )
+    .await;
+    let other_intervention = create(
+        h,
+        &world.admin,
+        "/api/v1/interventions",
+        json!({"titre": "Bruit", "type": "diagnostic", "equipement_id": world.equipement_id()}),
+    )
+    .await;
+    DocWorld {
+        world,
         intervention,
         other_intervention,
     }
@@ -265,7 +242,7 @@ async fn upload_checks_follow_the_contract_order(h: Harness) {
         assert_eq!(res.message(), "Intervention cible introuvable");
     }
     // 403: a technicien on an intervention not assigned to them (audited).
-    let res = upload(&h, &uri, &w.other_tech, &pdf).await;
+    let res = upload(&h, &uri, w.other_tech(), &pdf).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     assert_eq!(res.message(), "Intervention non affectée à ce technicien");
     let res = get(
@@ -396,7 +373,7 @@ async fn the_size_limit_is_413_as_soon_as_it_is_passed(h: Harness) {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = call(upload_request(
         &uri,
-        Some(&w.other_tech),
+        Some(w.other_tech()),
         &[file("big.txt", None, &big)],
     ))
     .await;
@@ -664,8 +641,8 @@ async fn clients_see_only_their_account(h: Harness) {
     );
     // Another account's documents behave as nonexistent.
     for (token, doc, intervention) in [
-        (&w.client, theirs, w.other_intervention),
-        (&w.other_client, mine, w.intervention),
+        (w.client.as_str(), theirs, w.other_intervention),
+        (w.other_client(), mine, w.intervention),
     ] {
         let res = get(&h, &format!("/api/v1/documents/{doc}/meta"), token).await;
         assert_eq!(res.status, StatusCode::NOT_FOUND);
