@@ -12,52 +12,14 @@ use crate::support;
 use actix_web::http::{Method, StatusCode};
 use erp_domain::UserRole;
 use serde_json::{Value, json};
-use support::{Harness, seed_user};
-
-struct World {
-    admin: String,
-    resp: String,
-    tech: String,
-    client: String,
-    tech_user: i64,
-    client_user: i64,
-    technicien_id: i64,
-    equipement_id: i64,
-}
+use support::{Harness, World, seed_user};
 
 async fn world(h: &Harness) -> World {
-    let admin = h.admin().await;
-    seed_user(&h.db, "resp", UserRole::Responsable, None);
-    seed_user(&h.db, "resp2", UserRole::Responsable, None);
-    let karim = seed_user(&h.db, "karim", UserRole::Technicien, None);
-    let client = seed_user(&h.db, "client1", UserRole::Client, None);
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/techniciens",
-            Some(&admin),
-            Some(json!({"user_id": karim.id.get()})),
-        )
-        .await;
-    let technicien_id = res.body["id"].as_i64().unwrap();
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/equipements",
-            Some(&admin),
-            Some(json!({"nom": "Compresseur", "type": "compresseur", "localisation": "B", "client_id": client.client_id.unwrap().get()})),
-        )
-        .await;
-    World {
-        admin,
-        resp: h.token("resp").await.0,
-        tech: h.token("karim").await.0,
-        client: h.token("client1").await.0,
-        tech_user: karim.id.get(),
-        client_user: client.id.get(),
-        technicien_id,
-        equipement_id: res.body["id"].as_i64().unwrap(),
-    }
+    World::builder()
+        .resp2()
+        .client_equipement("Compresseur", "compresseur", "B")
+        .build(h)
+        .await
 }
 
 async fn mine(h: &Harness, token: &str, query: &str) -> Vec<Value> {
@@ -80,7 +42,7 @@ async fn lifecycle_events_notify_once(h: Harness) {
             Method::POST,
             "/api/v1/interventions",
             Some(&w.resp),
-            Some(json!({"titre": "Vibration", "type": "corrective", "equipement_id": w.equipement_id})),
+            Some(json!({"titre": "Vibration", "type": "corrective", "equipement_id": w.client_equipement_id()})),
         )
         .await;
     let id = res.body["id"].as_i64().unwrap();
@@ -167,7 +129,7 @@ async fn lifecycle_events_notify_once(h: Harness) {
             Method::POST,
             "/api/v1/interventions",
             Some(&w.resp),
-            Some(json!({"titre": "Fuite", "type": "corrective", "equipement_id": w.equipement_id, "technicien_id": w.technicien_id})),
+            Some(json!({"titre": "Fuite", "type": "corrective", "equipement_id": w.client_equipement_id(), "technicien_id": w.technicien_id})),
         )
         .await;
     assert_eq!(res.status, StatusCode::CREATED);
