@@ -15,52 +15,15 @@ use std::sync::Arc;
 use actix_web::http::{Method, StatusCode};
 use chrono::{TimeZone, Utc};
 use erp_application::Application;
-use erp_domain::UserRole;
 use erp_domain::clock::Clock as _;
 use serde_json::{Value, json};
-use support::{Harness, seed_user};
-
-struct World {
-    admin: String,
-    resp: String,
-    tech: String,
-    client: String,
-    technicien_id: i64,
-    equipement_id: i64,
-}
+use support::{Harness, World};
 
 async fn world(h: &Harness) -> World {
-    let admin = h.admin().await;
-    seed_user(&h.db, "resp", UserRole::Responsable, None);
-    let karim = seed_user(&h.db, "karim", UserRole::Technicien, None);
-    seed_user(&h.db, "client1", UserRole::Client, None);
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/techniciens",
-            Some(&admin),
-            Some(json!({"user_id": karim.id.get()})),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-    let technicien_id = res.body["id"].as_i64().unwrap();
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/equipements",
-            Some(&admin),
-            Some(json!({"nom": "Pompe P-12", "type": "pompe", "localisation": "Atelier A"})),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-    World {
-        admin,
-        resp: h.token("resp").await.0,
-        tech: h.token("karim").await.0,
-        client: h.token("client1").await.0,
-        technicien_id,
-        equipement_id: res.body["id"].as_i64().unwrap(),
-    }
+    World::builder()
+        .equipement("Pompe P-12", "pompe", "Atelier A")
+        .build(h)
+        .await
 }
 
 /// A second application over the harness's database and clock: the scheduler's entry point.
@@ -112,7 +75,7 @@ async fn crud_and_its_errors(h: Harness) {
     let p = create(
         &h,
         &w.resp,
-        json!({"equipement_id": w.equipement_id, "frequence": " Mensuel ", "prochaine_date": "2027-01-31T08:00:00Z",
+        json!({"equipement_id": w.equipement_id(), "frequence": " Mensuel ", "prochaine_date": "2027-01-31T08:00:00Z",
                "titre": "Graissage", "priorite": "haute", "avance_jours": 3, "duree_estimee": 45}),
     )
     .await;
@@ -130,7 +93,7 @@ async fn crud_and_its_errors(h: Harness) {
     let q = create(
         &h,
         &w.admin,
-        json!({"equipement_id": w.equipement_id, "frequence": "trimestrielle", "derniere_date": "2026-11-30T08:00:00Z", "statut": "suspendu"}),
+        json!({"equipement_id": w.equipement_id(), "frequence": "trimestrielle", "derniere_date": "2026-11-30T08:00:00Z", "statut": "suspendu"}),
     )
     .await;
     assert_eq!(q["prochaine_date"], "2027-02-28T08:00:00Z");
@@ -141,33 +104,33 @@ async fn crud_and_its_errors(h: Harness) {
     // Errors of POST.
     for (body, field, code) in [
         (
-            json!({"equipement_id": w.equipement_id, "frequence": "bimensuel"}),
+            json!({"equipement_id": w.equipement_id(), "frequence": "bimensuel"}),
             "frequence",
             "invalid_value",
         ),
         (json!({"frequence": "mensuel"}), "equipement_id", "required"),
         (
-            json!({"equipement_id": w.equipement_id}),
+            json!({"equipement_id": w.equipement_id()}),
             "frequence",
             "required",
         ),
         (
-            json!({"equipement_id": w.equipement_id, "frequence": "mensuel", "statut": "en_retard"}),
+            json!({"equipement_id": w.equipement_id(), "frequence": "mensuel", "statut": "en_retard"}),
             "statut",
             "invalid_value",
         ),
         (
-            json!({"equipement_id": w.equipement_id, "frequence": "mensuel", "avance_jours": 366}),
+            json!({"equipement_id": w.equipement_id(), "frequence": "mensuel", "avance_jours": 366}),
             "avance_jours",
             "out_of_range",
         ),
         (
-            json!({"equipement_id": w.equipement_id, "frequence": "mensuel", "prochaine_date": "demain"}),
+            json!({"equipement_id": w.equipement_id(), "frequence": "mensuel", "prochaine_date": "demain"}),
             "prochaine_date",
             "invalid_format",
         ),
         (
-            json!({"equipement_id": w.equipement_id, "frequence": "mensuel", "prochaine_date": "2027-03-01", "date_fin": "2027-02-01"}),
+            json!({"equipement_id": w.equipement_id(), "frequence": "mensuel", "prochaine_date": "2027-03-01", "date_fin": "2027-02-01"}),
             "date_fin",
             "invalid_value",
         ),
@@ -197,7 +160,7 @@ async fn crud_and_its_errors(h: Harness) {
             Method::POST,
             "/api/v1/planning",
             Some(&w.resp),
-            Some(json!({"equipement_id": w.equipement_id, "frequence": "x"})),
+            Some(json!({"equipement_id": w.equipement_id(), "frequence": "x"})),
         )
         .await;
     assert_eq!(
@@ -217,7 +180,7 @@ async fn crud_and_its_errors(h: Harness) {
         (StatusCode::NOT_FOUND, "Équipement introuvable")
     );
     let res = h
-        .json(Method::POST, "/api/v1/planning", Some(&w.resp), Some(json!({"equipement_id": w.equipement_id, "frequence": "annuel", "technicien_id": 9999})))
+        .json(Method::POST, "/api/v1/planning", Some(&w.resp), Some(json!({"equipement_id": w.equipement_id(), "frequence": "annuel", "technicien_id": 9999})))
         .await;
     assert_eq!(
         (res.status, res.message()),
@@ -240,7 +203,7 @@ async fn crud_and_its_errors(h: Harness) {
             Method::POST,
             "/api/v1/planning",
             Some(&w.tech),
-            Some(json!({"equipement_id": w.equipement_id, "frequence": "annuel"})),
+            Some(json!({"equipement_id": w.equipement_id(), "frequence": "annuel"})),
         )
         .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
@@ -494,7 +457,7 @@ async fn generation_on_demand(h: Harness) {
     let p = create(
         &h,
         &w.resp,
-        json!({"equipement_id": w.equipement_id, "frequence": "mensuel", "prochaine_date": "2027-01-31T08:00:00Z", "technicien_id": w.technicien_id}),
+        json!({"equipement_id": w.equipement_id(), "frequence": "mensuel", "prochaine_date": "2027-01-31T08:00:00Z", "technicien_id": w.technicien_id}),
     )
     .await;
     let id = p["id"].as_i64().unwrap();
@@ -681,26 +644,26 @@ async fn the_scheduler_follows_the_calendar(h: Harness) {
     let monthly = create(
         &h,
         &w.resp,
-        json!({"equipement_id": w.equipement_id, "frequence": "mensuelle", "prochaine_date": "2027-01-31T08:00:00Z"}),
+        json!({"equipement_id": w.equipement_id(), "frequence": "mensuelle", "prochaine_date": "2027-01-31T08:00:00Z"}),
     )
     .await;
     let id = monthly["id"].as_i64().unwrap();
     let early = create(
         &h,
         &w.resp,
-        json!({"equipement_id": w.equipement_id, "frequence": "annuelle", "prochaine_date": "2027-02-10T08:00:00Z", "avance_jours": 10, "titre": "Révision annuelle"}),
+        json!({"equipement_id": w.equipement_id(), "frequence": "annuelle", "prochaine_date": "2027-02-10T08:00:00Z", "avance_jours": 10, "titre": "Révision annuelle"}),
     )
     .await;
     let suspended = create(
         &h,
         &w.resp,
-        json!({"equipement_id": w.equipement_id, "frequence": "journalier", "prochaine_date": "2027-01-01T08:00:00Z", "statut": "suspendu"}),
+        json!({"equipement_id": w.equipement_id(), "frequence": "journalier", "prochaine_date": "2027-01-01T08:00:00Z", "statut": "suspendu"}),
     )
     .await;
     let ending = create(
         &h,
         &w.resp,
-        json!({"equipement_id": w.equipement_id, "frequence": "hebdomadaire", "prochaine_date": "2027-01-25T08:00:00Z", "date_fin": "2027-01-31T00:00:00Z"}),
+        json!({"equipement_id": w.equipement_id(), "frequence": "hebdomadaire", "prochaine_date": "2027-01-25T08:00:00Z", "date_fin": "2027-01-31T00:00:00Z"}),
     )
     .await;
     let app = scheduler(&h);
@@ -855,7 +818,7 @@ async fn two_schedulers_generate_each_occurrence_once(h: Harness) {
         let p = create(
             &h,
             &w.resp,
-            json!({"equipement_id": w.equipement_id, "frequence": "hebdomadaire", "prochaine_date": format!("2027-01-0{}T08:00:00Z", k + 1), "avance_jours": 14}),
+            json!({"equipement_id": w.equipement_id(), "frequence": "hebdomadaire", "prochaine_date": format!("2027-01-0{}T08:00:00Z", k + 1), "avance_jours": 14}),
         )
         .await;
         ids.push(p["id"].as_i64().unwrap());

@@ -11,10 +11,6 @@
     clippy::expect_used,
     reason = "test set-up: failing loudly is the point"
 )]
-#![allow(
-    dead_code,
-    reason = "temporary while the modules migrate one by one: some options have no user yet"
-)]
 
 use actix_web::http::{Method, StatusCode};
 use erp_domain::UserRole;
