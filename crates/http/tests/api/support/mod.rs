@@ -299,6 +299,17 @@ impl Res {
     pub fn message(&self) -> &str {
         self.body["error"]["message"].as_str().unwrap_or_default()
     }
+    /// Asserts that every `(field, code)` pair is among the response's error details.
+    pub fn assert_detail_codes(&self, expected: &[(&str, &str)]) {
+        let codes = self.detail_codes();
+        for &(field, code) in expected {
+            assert!(
+                codes.contains(&(field.into(), code.into())),
+                "{:?} in {codes:?}",
+                (field, code)
+            );
+        }
+    }
     pub fn detail_codes(&self) -> Vec<(String, String)> {
         self.body["error"]["details"]
             .as_array()

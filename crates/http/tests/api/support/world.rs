@@ -124,33 +124,32 @@ impl WorldBuilder {
     }
 
     /// Adds an équipement belonging to no client.
-    pub fn equipement(
-        mut self,
-        nom: &'static str,
-        kind: &'static str,
-        localisation: &'static str,
-    ) -> Self {
-        self.equipements.push(EquipementSpec {
-            nom,
-            kind,
-            localisation,
-            client: false,
-        });
-        self
+    pub fn equipement(self, nom: &'static str, kind: &'static str, loc: &'static str) -> Self {
+        self.with_equipement(nom, kind, loc, false)
     }
 
     /// Adds an équipement belonging to `client1`.
     pub fn client_equipement(
+        self,
+        nom: &'static str,
+        kind: &'static str,
+        loc: &'static str,
+    ) -> Self {
+        self.with_equipement(nom, kind, loc, true)
+    }
+
+    fn with_equipement(
         mut self,
         nom: &'static str,
         kind: &'static str,
         localisation: &'static str,
+        client: bool,
     ) -> Self {
         self.equipements.push(EquipementSpec {
             nom,
             kind,
             localisation,
-            client: true,
+            client,
         });
         self
     }
