@@ -136,7 +136,7 @@ async fn upload(h: &Harness, uri: &str, token: &str, parts: &[Part<'_>]) -> Res 
 }
 
 async fn get(h: &Harness, uri: &str, token: &str) -> Res {
-    h.json(Method::GET, uri, Some(token), None).await
+    h.get(uri, token).await
 }
 
 /// A raw GET (the body is not JSON).
@@ -191,14 +191,7 @@ async fn upload_checks_follow_the_contract_order(h: Harness) {
         "Accès réservé aux rôles : admin, responsable, technicien"
     );
     // 415: not multipart.
-    let res = h
-        .json(
-            Method::POST,
-            &uri,
-            Some(&w.resp),
-            Some(json!({"file": "x"})),
-        )
-        .await;
+    let res = h.post(&uri, &w.resp, json!({"file": "x"})).await;
     assert_eq!(res.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(res.body["error"]["code"], "UNSUPPORTED_MEDIA_TYPE");
     // 422: intervention id missing or not an integer.
@@ -565,23 +558,9 @@ async fn upload_download_list_and_delete(h: Harness) {
     );
 
     // Delete: roles, row, blob after commit, audit.
-    let res = h
-        .json(
-            Method::DELETE,
-            &format!("/api/v1/documents/{id}"),
-            Some(&w.tech),
-            None,
-        )
-        .await;
+    let res = h.delete(&format!("/api/v1/documents/{id}"), &w.tech).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
-    let res = h
-        .json(
-            Method::DELETE,
-            &format!("/api/v1/documents/{id}"),
-            Some(&w.resp),
-            None,
-        )
-        .await;
+    let res = h.delete(&format!("/api/v1/documents/{id}"), &w.resp).await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.body, json!({"detail": "Document supprimé"}));
     assert_eq!(blobs(&h).len(), 2, "the blob goes with its row");
@@ -594,14 +573,7 @@ async fn upload_download_list_and_delete(h: Harness) {
     let (status, _, _) =
         download(&h.app, &format!("/api/v1/documents/{id}/download"), &w.resp).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let res = h
-        .json(
-            Method::DELETE,
-            &format!("/api/v1/documents/{id}"),
-            Some(&w.resp),
-            None,
-        )
-        .await;
+    let res = h.delete(&format!("/api/v1/documents/{id}"), &w.resp).await;
     assert_eq!(res.message(), "Document non trouvé");
     let res = get(&h, "/api/v1/audit/events?event_type=doc.deleted", &w.admin).await;
     assert_eq!(res.header("x-total-count"), Some("1"));
@@ -665,12 +637,7 @@ async fn clients_see_only_their_account(h: Harness) {
         StatusCode::FORBIDDEN
     );
     let res = h
-        .json(
-            Method::DELETE,
-            &format!("/api/v1/documents/{mine}"),
-            Some(&w.client),
-            None,
-        )
+        .delete(&format!("/api/v1/documents/{mine}"), &w.client)
         .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
 }
@@ -1095,14 +1062,7 @@ mod s3 {
         assert_eq!(status, StatusCode::OK);
         assert!(bytes == data, "re-encrypted bytes differ");
 
-        let res = h
-            .json(
-                Method::DELETE,
-                &format!("/api/v1/documents/{id}"),
-                Some(&w.admin),
-                None,
-            )
-            .await;
+        let res = h.delete(&format!("/api/v1/documents/{id}"), &w.admin).await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.body);
         assert!(blob_names(store.as_ref()).is_empty());
         let (status, _, _) = download(&only_new, &uri, &w.tech).await;

@@ -383,6 +383,32 @@ impl Harness {
         self.call(json_request(method, uri, token, body)).await
     }
 
+    /// `GET uri` as `token`.
+    pub async fn get(&self, uri: &str, token: &str) -> Res {
+        self.json(Method::GET, uri, Some(token), None).await
+    }
+
+    /// `DELETE uri` as `token`.
+    pub async fn delete(&self, uri: &str, token: &str) -> Res {
+        self.json(Method::DELETE, uri, Some(token), None).await
+    }
+
+    /// `POST uri` as `token`, with a JSON body (a `Value`) or none (`None`).
+    pub async fn post(&self, uri: &str, token: &str, body: impl Into<Option<Value>>) -> Res {
+        self.json(Method::POST, uri, Some(token), body.into()).await
+    }
+
+    /// `PATCH uri` as `token`, with a JSON body (a `Value`) or none (`None`).
+    pub async fn patch(&self, uri: &str, token: &str, body: impl Into<Option<Value>>) -> Res {
+        self.json(Method::PATCH, uri, Some(token), body.into())
+            .await
+    }
+
+    /// `PUT uri` as `token`, with a JSON body (a `Value`) or none (`None`).
+    pub async fn put(&self, uri: &str, token: &str, body: impl Into<Option<Value>>) -> Res {
+        self.json(Method::PUT, uri, Some(token), body.into()).await
+    }
+
     /// A second replica: the real app over its own pool on the same database.
     pub async fn replica(&self) -> App {
         let db = Arc::new(self.guard.connect());

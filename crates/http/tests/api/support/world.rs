@@ -12,7 +12,7 @@
     reason = "test set-up: failing loudly is the point"
 )]
 
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::StatusCode;
 use erp_domain::UserRole;
 use serde_json::{Value, json};
 
@@ -232,7 +232,7 @@ impl WorldBuilder {
 
 /// POSTs `body` to `uri` as `token`, expects 201 and returns the new row's id.
 pub async fn create(h: &Harness, token: &str, uri: &str, body: Value) -> i64 {
-    let res = h.json(Method::POST, uri, Some(token), Some(body)).await;
+    let res = h.post(uri, token, body).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     res.body["id"].as_i64().unwrap()
 }
