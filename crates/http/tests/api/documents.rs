@@ -502,13 +502,7 @@ async fn upload_download_list_and_delete(h: Harness) {
     assert_eq!(res.body["filename"], "Rapport été final.pdf");
     let res = get(&h, "/api/v1/documents", &w.resp).await;
     assert_eq!(res.header("x-total-count"), Some("3"));
-    let ids: Vec<i64> = res
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["id"].as_i64().unwrap())
-        .collect();
+    let ids = res.ids();
     assert_eq!(ids[0], csv_id, "newest first");
     for (query, total) in [
         (format!("intervention_id={}", w.intervention), "2"),

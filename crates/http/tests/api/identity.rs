@@ -17,6 +17,17 @@ use erp_persistence::testing::{TestBackend, TestDatabase};
 use serde_json::{Value, json};
 use support::{Harness, PASSWORD, TestClock, harness_with, seed_user};
 
+/// `POST /auth/refresh` with `token` as the refresh token.
+async fn refresh_with(h: &Harness, token: &str) -> support::Res {
+    h.json(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": token})),
+    )
+    .await
+}
+
 async fn login_in_every_format(h: Harness) {
     seed_user(&h.db, "amal", UserRole::Responsable, None);
     // JSON with username, JSON with e-mail (any case), form, multipart.
@@ -198,14 +209,7 @@ async fn bearer_tokens_are_checked(h: Harness) {
 async fn refresh_rotates_and_reuse_revokes_the_session(h: Harness) {
     seed_user(&h.db, "amal", UserRole::Responsable, None);
     let (access, refresh) = h.token("amal").await;
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": refresh})),
-        )
-        .await;
+    let res = refresh_with(&h, &refresh).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     let second = res.body["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(second, refresh);
@@ -216,24 +220,10 @@ async fn refresh_rotates_and_reuse_revokes_the_session(h: Harness) {
     );
 
     // Presenting the rotated token again revokes the whole session.
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": refresh})),
-        )
-        .await;
+    let res = refresh_with(&h, &refresh).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert_eq!(res.message(), "Refresh token invalide");
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": second})),
-        )
-        .await;
+    let res = refresh_with(&h, &second).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED, "the family is dead");
     for t in [&access, &new_access] {
         assert_eq!(
@@ -241,14 +231,7 @@ async fn refresh_rotates_and_reuse_revokes_the_session(h: Harness) {
             StatusCode::UNAUTHORIZED
         );
     }
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": "unknown"})),
-        )
-        .await;
+    let res = refresh_with(&h, "unknown").await;
     assert_eq!(res.message(), "Refresh token invalide");
     let res = h
         .json(Method::POST, "/api/v1/auth/refresh", None, Some(json!({})))
@@ -282,14 +265,7 @@ async fn logout_ends_the_session_at_once(h: Harness) {
         h.get("/api/v1/auth/me", &access).await.status,
         StatusCode::UNAUTHORIZED
     );
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": refresh})),
-        )
-        .await;
+    let res = refresh_with(&h, &refresh).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         h.get("/api/v1/auth/me", &other_access).await.status,

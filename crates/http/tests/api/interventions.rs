@@ -74,13 +74,7 @@ async fn creation_and_its_errors(h: Harness) {
             &w.resp,
         )
         .await;
-    let actions: Vec<&str> = res
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["action"].as_str().unwrap())
-        .collect();
+    let actions = res.strs("action");
     assert_eq!(actions, vec!["creation", "affectation"]);
     assert_eq!(res.body[0]["remarque"], "Création de l\u{2019}intervention");
     assert_eq!(res.body[0]["from_statut"], Value::Null);
@@ -397,13 +391,7 @@ async fn the_whole_lifecycle(h: Harness) {
     let res = h
         .get(&format!("/api/v1/interventions/{id}/historique"), &w.tech)
         .await;
-    let actions: Vec<&str> = res
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["action"].as_str().unwrap())
-        .collect();
+    let actions = res.strs("action");
     assert_eq!(
         actions,
         vec![
@@ -575,13 +563,7 @@ async fn long_sort_parameters_answer_at_once_and_keep_the_first_occurrence(h: Ha
     assert!(res.is_ok(), "a 26-key sort answers at once");
     let res = res.unwrap();
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-    let ids: Vec<i64> = res
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["id"].as_i64().unwrap())
-        .collect();
+    let ids = res.ids();
     assert_eq!(ids, vec![b, a, c], "by titre");
 }
 
@@ -601,23 +583,15 @@ async fn lists_filters_and_scopes(h: Harness) {
         .body["id"]
         .as_i64()
         .unwrap();
-    let ids = |res: &support::Res| -> Vec<i64> {
-        res.body
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["id"].as_i64().unwrap())
-            .collect()
-    };
     let res = h.get("/api/v1/interventions", &w.resp).await;
-    assert_eq!(ids(&res), vec![c, b, a], "default -date_creation, then id");
+    assert_eq!(res.ids(), vec![c, b, a], "default -date_creation, then id");
     assert_eq!(res.header("x-total-count"), Some("3"));
     let res = h
         .get("/api/v1/filters/interventions?sort=priorite", &w.resp)
         .await;
-    assert_eq!(ids(&res), vec![a, c, b], "declared priority order");
+    assert_eq!(res.ids(), vec![a, c, b], "declared priority order");
     let res = h.get("/api/v1/interventions?sort=titre", &w.resp).await;
-    assert_eq!(ids(&res), vec![a, b, c], "case-insensitive titles");
+    assert_eq!(res.ids(), vec![a, b, c], "case-insensitive titles");
     for (query, expected) in [
         ("statut=affectee", vec![b]),
         ("statut=ouverte,affectee&type=corrective", vec![a]),
@@ -641,7 +615,7 @@ async fn lists_filters_and_scopes(h: Harness) {
         let res = h
             .get(&format!("/api/v1/interventions?{query}"), &w.resp)
             .await;
-        assert_eq!(ids(&res), expected, "{query}");
+        assert_eq!(res.ids(), expected, "{query}");
     }
     for bad in [
         "statut=fermee",
@@ -661,7 +635,7 @@ async fn lists_filters_and_scopes(h: Harness) {
             &w.resp,
         )
         .await;
-    assert_eq!(ids(&res), vec![b, a]);
+    assert_eq!(res.ids(), vec![b, a]);
     assert_eq!(
         h.get("/api/v1/equipements/999/interventions", &w.resp)
             .await
@@ -673,7 +647,7 @@ async fn lists_filters_and_scopes(h: Harness) {
     let res = h
         .get("/api/v1/interventions?client_id=999", &w.client)
         .await;
-    assert_eq!(ids(&res), vec![c]);
+    assert_eq!(res.ids(), vec![c]);
     assert_eq!(
         h.get(&format!("/api/v1/interventions/{a}"), &w.client)
             .await
@@ -754,13 +728,7 @@ async fn concurrent_transitions_have_one_winner_per_step(h: Harness) {
     let res = h
         .get(&format!("/api/v1/interventions/{id}/historique"), &w.resp)
         .await;
-    let actions: Vec<&str> = res
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["action"].as_str().unwrap())
-        .collect();
+    let actions = res.strs("action");
     assert_eq!(
         actions,
         vec![

@@ -385,13 +385,7 @@ async fn generation_on_demand(h: Harness) {
     let res = h
         .get(&format!("/api/v1/interventions/{iid}/historique"), &w.resp)
         .await;
-    let actions: Vec<&str> = res
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["action"].as_str().unwrap())
-        .collect();
+    let actions = res.strs("action");
     assert_eq!(actions, vec!["generation", "affectation"]);
     assert_eq!(
         res.body[0]["remarque"],
@@ -400,13 +394,7 @@ async fn generation_on_demand(h: Harness) {
     assert_eq!(res.body[0]["from_statut"], Value::Null);
     // The technicien got the assignment and the reminder.
     let res = h.get("/api/v1/notifications/me", &w.tech).await;
-    let mut kinds: Vec<&str> = res
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["type"].as_str().unwrap())
-        .collect();
+    let mut kinds = res.strs("type");
     kinds.sort_unstable();
     assert_eq!(kinds, vec!["affectation", "rappel"], "{}", res.body);
     let rappel = res

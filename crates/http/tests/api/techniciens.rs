@@ -68,13 +68,7 @@ async fn competences_crud(h: Harness) {
     let res = h
         .get("/api/v1/techniciens/competences?sort=-nom", &admin)
         .await;
-    let noms: Vec<&str> = res
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["nom"].as_str().unwrap())
-        .collect();
+    let noms = res.strs("nom");
     assert_eq!(noms, vec!["Soudure TIG", "Hydraulique"]);
     let res = h
         .get(

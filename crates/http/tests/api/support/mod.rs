@@ -299,6 +299,18 @@ impl Res {
     pub fn message(&self) -> &str {
         self.body["error"]["message"].as_str().unwrap_or_default()
     }
+    /// The string field `key` of every row of a JSON array body, in order.
+    pub fn strs(&self, key: &str) -> Vec<&str> {
+        let rows = self.body.as_array().expect("an array body");
+        rows.iter().map(|r| r[key].as_str().unwrap()).collect()
+    }
+
+    /// The `id` of every row of a JSON array body, in order.
+    pub fn ids(&self) -> Vec<i64> {
+        let rows = self.body.as_array().expect("an array body");
+        rows.iter().map(|r| r["id"].as_i64().unwrap()).collect()
+    }
+
     /// Asserts that every `(field, code)` pair is among the response's error details.
     pub fn assert_detail_codes(&self, expected: &[(&str, &str)]) {
         let codes = self.detail_codes();
