@@ -73,10 +73,7 @@ async fn crud_and_its_errors(h: Harness) {
             json!({"nom": "C", "type": "t", "localisation": "l", "client_id": 999}),
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Compte client introuvable")
-    );
+    res.assert_error(StatusCode::NOT_FOUND, "Compte client introuvable");
 
     let bad = json!({"type": "a", "type_equipement": "b", "statut": "cassé", "frequence_entretien": "souvent", "puissance": -1, "duree_garantie_mois": 1.5, "date_acquisition": "hier"});
     let res = h.post("/api/v1/equipements", &admin, bad).await;
@@ -133,10 +130,7 @@ async fn crud_and_its_errors(h: Harness) {
             json!({"statut": "panne"}),
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Équipement introuvable")
-    );
+    res.assert_error(StatusCode::NOT_FOUND, "Équipement introuvable");
 
     let res = h.get(&format!("/api/v1/equipements/{id}"), &admin).await;
     assert_eq!(res.status, StatusCode::OK);
@@ -270,12 +264,9 @@ async fn lists_filter_sort_and_scope(h: Harness) {
         StatusCode::OK
     );
     let res = h.post("/api/v1/equipements", &tech, pompe()).await;
-    assert_eq!(
-        (res.status, res.message()),
-        (
-            StatusCode::FORBIDDEN,
-            "Accès réservé aux rôles : admin, responsable"
-        )
+    res.assert_error(
+        StatusCode::FORBIDDEN,
+        "Accès réservé aux rôles : admin, responsable",
     );
     assert_eq!(
         h.delete(&format!("/api/v1/equipements/{}", ids[0]), &client_token)

@@ -408,18 +408,12 @@ async fn users_are_administered_by_admins_only(h: Harness) {
     let mut dup = body.clone();
     dup["username"] = "KARIM2".into();
     let res = h.post("/api/v1/users", &admin, dup).await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::CONFLICT, "Email déjà utilisé.")
-    );
+    res.assert_error(StatusCode::CONFLICT, "Email déjà utilisé.");
     let mut dup = body.clone();
     dup["email"] = "other@mif.ma".into();
     dup["username"] = "KARIM".into();
     let res = h.post("/api/v1/users", &admin, dup).await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::CONFLICT, "Username déjà utilisé.")
-    );
+    res.assert_error(StatusCode::CONFLICT, "Username déjà utilisé.");
 
     let res = h
         .post(
@@ -452,10 +446,7 @@ async fn users_are_administered_by_admins_only(h: Harness) {
         vec![("client_id".into(), "invalid_value".into())]
     );
     let res = h.post("/api/v1/users", &admin, json!({"username": "cli2", "full_name": "Client Deux", "email": "c2@x.ma", "role": "client", "password": "Technicien#2026", "client_id": 999})).await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Compte client introuvable")
-    );
+    res.assert_error(StatusCode::NOT_FOUND, "Compte client introuvable");
     let res = h.post("/api/v1/users", &admin, json!({"username": "cli3", "full_name": "Client Trois", "email": "c3@x.ma", "role": "client", "password": "Technicien#2026"})).await;
     assert_eq!(res.status, StatusCode::CREATED);
     assert!(
@@ -480,10 +471,7 @@ async fn users_are_administered_by_admins_only(h: Harness) {
     let res = h.get(&format!("/api/v1/users/{id}/"), &admin).await;
     assert_eq!(res.status, StatusCode::OK, "trailing slash");
     let res = h.get("/api/v1/users/999", &admin).await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Utilisateur non trouvé.")
-    );
+    res.assert_error(StatusCode::NOT_FOUND, "Utilisateur non trouvé.");
     assert_eq!(
         h.get("/api/v1/users/0", &admin).await.status,
         StatusCode::NOT_FOUND
@@ -496,10 +484,7 @@ async fn users_are_administered_by_admins_only(h: Harness) {
     let login = h.login("karim", "Technicien#2026").await;
     let tech = login.body["access_token"].as_str().unwrap().to_owned();
     let res = h.get("/api/v1/users", &tech).await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::FORBIDDEN, "Accès réservé aux rôles : admin")
-    );
+    res.assert_error(StatusCode::FORBIDDEN, "Accès réservé aux rôles : admin");
     let res = h.post("/api/v1/users", &tech, json!({})).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN, "403 before 422");
     let res = h
@@ -554,10 +539,7 @@ async fn role_change_deactivation_and_the_last_admin(h: Harness) {
         "idempotent"
     );
     let res = h.get("/api/v1/auth/me", &karim_token).await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::UNAUTHORIZED, "Utilisateur désactivé")
-    );
+    res.assert_error(StatusCode::UNAUTHORIZED, "Utilisateur désactivé");
     let res = h
         .patch(
             &format!("/api/v1/users/{}/activate", karim.id),
@@ -579,12 +561,9 @@ async fn role_change_deactivation_and_the_last_admin(h: Harness) {
             json!({"role": "responsable"}),
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (
-            StatusCode::CONFLICT,
-            "Impossible de retirer le dernier administrateur actif"
-        )
+    res.assert_error(
+        StatusCode::CONFLICT,
+        "Impossible de retirer le dernier administrateur actif",
     );
     let res = h.delete(&format!("/api/v1/users/{admin_id}"), &admin).await;
     assert_eq!(res.status, StatusCode::CONFLICT);
@@ -622,10 +601,7 @@ async fn self_service_updates(h: Harness) {
             json!({"password": "Nouveau#Passe2026", "current_password": "Wrong#Password1"}),
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::BAD_REQUEST, "Mot de passe actuel incorrect")
-    );
+    res.assert_error(StatusCode::BAD_REQUEST, "Mot de passe actuel incorrect");
     let res = h
         .put(
             "/api/v1/users/update",

@@ -138,12 +138,9 @@ async fn creation_and_its_errors(h: Harness) {
             with("technicien_id", json!(w.other_technicien_id())),
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (
-            StatusCode::CONFLICT,
-            "Technicien inactif : affectation impossible"
-        )
+    res.assert_error(
+        StatusCode::CONFLICT,
+        "Technicien inactif : affectation impossible",
     );
 }
 
@@ -189,12 +186,9 @@ async fn the_whole_lifecycle(h: Harness) {
         Some(json!({"technicien_id": w.technicien_id})),
     )
     .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (
-            StatusCode::CONFLICT,
-            "Ce technicien est déjà affecté à l'intervention"
-        )
+    res.assert_error(
+        StatusCode::CONFLICT,
+        "Ce technicien est déjà affecté à l'intervention",
     );
     let res = post(&h, &w.resp, id, "affecter", Some(json!({}))).await;
     assert_eq!(
@@ -219,12 +213,9 @@ async fn the_whole_lifecycle(h: Harness) {
         json!(["en_cours", "annulee"])
     );
     let res = post(&h, &w.tech, id, "demarrer", Some(json!({"version": 1}))).await;
-    assert_eq!(
-        (res.status, res.message()),
-        (
-            StatusCode::CONFLICT,
-            "L'intervention a été modifiée entre-temps (version actuelle : 2)"
-        )
+    res.assert_error(
+        StatusCode::CONFLICT,
+        "L'intervention a été modifiée entre-temps (version actuelle : 2)",
     );
     assert_eq!(res.body["error"]["details"]["version_actuelle"], 2);
     let req = TestRequest::post()
@@ -299,12 +290,9 @@ async fn the_whole_lifecycle(h: Harness) {
         Some(json!({"satisfaction_client": 5})),
     )
     .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (
-            StatusCode::CONFLICT,
-            "Seule une intervention clôturée peut être validée"
-        )
+    res.assert_error(
+        StatusCode::CONFLICT,
+        "Seule une intervention clôturée peut être validée",
     );
     let res = post(
         &h,
@@ -327,12 +315,9 @@ async fn the_whole_lifecycle(h: Harness) {
             json!({"titre": "x"}),
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (
-            StatusCode::CONFLICT,
-            "Intervention non modifiable dans le statut 'cloturee'"
-        )
+    res.assert_error(
+        StatusCode::CONFLICT,
+        "Intervention non modifiable dans le statut 'cloturee'",
     );
     let res = post(
         &h,

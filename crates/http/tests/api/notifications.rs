@@ -182,16 +182,10 @@ async fn reading_and_admin_management(h: Harness) {
             json!({"type": "information", "canal": "log", "user_id": 9999}),
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Utilisateur cible introuvable")
-    );
+    res.assert_error(StatusCode::NOT_FOUND, "Utilisateur cible introuvable");
     let res = h.post("/api/v1/notifications", &w.admin, json!({"type": "information", "canal": "log", "user_id": w.tech_user, "intervention_id": 9999}))
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Intervention introuvable")
-    );
+    res.assert_error(StatusCode::NOT_FOUND, "Intervention introuvable");
     let res = h
         .post(
             "/api/v1/notifications",
@@ -225,10 +219,7 @@ async fn reading_and_admin_management(h: Harness) {
             None,
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Notification non trouvée")
-    );
+    res.assert_error(StatusCode::NOT_FOUND, "Notification non trouvée");
     let res = h
         .put(
             &format!("/api/v1/notifications/{first}/read"),
@@ -301,10 +292,7 @@ async fn reading_and_admin_management(h: Harness) {
         .await;
     assert_eq!(res.body.as_array().unwrap().len(), 2);
     let res = h.get("/api/v1/notifications/user/9999", &w.admin).await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Utilisateur non trouvé.")
-    );
+    res.assert_error(StatusCode::NOT_FOUND, "Utilisateur non trouvé.");
     let res = h
         .get(
             &format!("/api/v1/notifications/user/{}", w.tech_user),
@@ -326,10 +314,7 @@ async fn reading_and_admin_management(h: Harness) {
     let res = h
         .delete(&format!("/api/v1/notifications/{first}"), &w.admin)
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Notification non trouvée")
-    );
+    res.assert_error(StatusCode::NOT_FOUND, "Notification non trouvée");
     assert_eq!(mine(&h, &w.tech, "").await.len(), 1);
 
     // Manual notifications and deletions are administrative actions in the audit trail.

@@ -162,16 +162,10 @@ async fn crud_and_its_errors(h: Harness) {
             json!({"equipement_id": 9999, "frequence": "annuel"}),
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Équipement introuvable")
-    );
+    res.assert_error(StatusCode::NOT_FOUND, "Équipement introuvable");
     let res = h.post("/api/v1/planning", &w.resp, json!({"equipement_id": w.equipement_id(), "frequence": "annuel", "technicien_id": 9999}))
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Technicien introuvable")
-    );
+    res.assert_error(StatusCode::NOT_FOUND, "Technicien introuvable");
 
     // Roles: technicien reads, cannot write; client has no access.
     let res = h.get(&format!("/api/v1/planning/{id}"), &w.tech).await;
@@ -188,10 +182,7 @@ async fn crud_and_its_errors(h: Harness) {
     let res = h.get("/api/v1/planning", &w.client).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     let res = h.get("/api/v1/planning/9999", &w.resp).await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Planning introuvable")
-    );
+    res.assert_error(StatusCode::NOT_FOUND, "Planning introuvable");
     let res = h.get("/api/v1/planning/abc", &w.resp).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
 
@@ -260,10 +251,7 @@ async fn crud_and_its_errors(h: Harness) {
     let res = h
         .put("/api/v1/planning/9999", &w.resp, json!({"titre": "x"}))
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Planning introuvable")
-    );
+    res.assert_error(StatusCode::NOT_FOUND, "Planning introuvable");
 
     // Rescheduling: query or body (query wins).
     let res = h
@@ -320,10 +308,7 @@ async fn crud_and_its_errors(h: Harness) {
     let res = h.delete(&format!("/api/v1/planning/{id}"), &w.resp).await;
     assert_eq!(res.status, StatusCode::NO_CONTENT);
     let res = h.delete(&format!("/api/v1/planning/{id}"), &w.resp).await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Planning introuvable")
-    );
+    res.assert_error(StatusCode::NOT_FOUND, "Planning introuvable");
     let res = h
         .get(
             "/api/v1/audit/events?event_type=admin.action&limit=200",
@@ -428,12 +413,9 @@ async fn generation_on_demand(h: Harness) {
     let res = h
         .post(&format!("/api/v1/planning/{id}/generer"), &w.resp, None)
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (
-            StatusCode::CONFLICT,
-            "Intervention déjà générée pour cette échéance"
-        )
+    res.assert_error(
+        StatusCode::CONFLICT,
+        "Intervention déjà générée pour cette échéance",
     );
     let res = h.get(&format!("/api/v1/planning/{id}"), &w.resp).await;
     assert_eq!(
@@ -457,12 +439,9 @@ async fn generation_on_demand(h: Harness) {
     let res = h
         .post(&format!("/api/v1/planning/{id}/generer"), &w.resp, None)
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (
-            StatusCode::CONFLICT,
-            "Planning suspendu ou terminé : génération impossible"
-        )
+    res.assert_error(
+        StatusCode::CONFLICT,
+        "Planning suspendu ou terminé : génération impossible",
     );
     let res = h
         .post(&format!("/api/v1/planning/{id}/generer"), &w.tech, None)

@@ -46,10 +46,7 @@ async fn competences_crud(h: Harness) {
             json!({"nom": "soudure tig"}),
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::CONFLICT, "Compétence déjà existante")
-    );
+    res.assert_error(StatusCode::CONFLICT, "Compétence déjà existante");
     let res = h
         .post(
             "/api/v1/techniciens/competences",
@@ -150,12 +147,9 @@ async fn techniciens_crud_and_rules(h: Harness) {
     );
 
     let res = h.post("/api/v1/techniciens", &admin, body.clone()).await;
-    assert_eq!(
-        (res.status, res.message()),
-        (
-            StatusCode::CONFLICT,
-            "Un technicien existe déjà pour cet utilisateur"
-        )
+    res.assert_error(
+        StatusCode::CONFLICT,
+        "Un technicien existe déjà pour cet utilisateur",
     );
     let res = h
         .post(
@@ -176,10 +170,7 @@ async fn techniciens_crud_and_rules(h: Harness) {
     let res = h
         .post("/api/v1/techniciens", &admin, json!({"user_id": 999}))
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Utilisateur lié introuvable")
-    );
+    res.assert_error(StatusCode::NOT_FOUND, "Utilisateur lié introuvable");
     let other = seed_user(&h.db, "samir", UserRole::Technicien, None);
     let res = h
         .post(
@@ -188,10 +179,7 @@ async fn techniciens_crud_and_rules(h: Harness) {
             json!({"user_id": other.id.get(), "numero_badge": "B-1"}),
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::CONFLICT, "Numéro de badge déjà utilisé")
-    );
+    res.assert_error(StatusCode::CONFLICT, "Numéro de badge déjà utilisé");
     let res = h
         .post(
             "/api/v1/techniciens",
@@ -199,12 +187,9 @@ async fn techniciens_crud_and_rules(h: Harness) {
             json!({"user_id": other.id.get(), "competences_ids": [999]}),
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (
-            StatusCode::NOT_FOUND,
-            "Une ou plusieurs compétences sont introuvables"
-        )
+    res.assert_error(
+        StatusCode::NOT_FOUND,
+        "Une ou plusieurs compétences sont introuvables",
     );
     let res = h
         .post(
@@ -304,12 +289,9 @@ async fn techniciens_crud_and_rules(h: Harness) {
             json!({"role": "responsable"}),
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (
-            StatusCode::CONFLICT,
-            "Utilisateur lié à une fiche technicien : rôle non modifiable"
-        )
+    res.assert_error(
+        StatusCode::CONFLICT,
+        "Utilisateur lié à une fiche technicien : rôle non modifiable",
     );
 
     assert_eq!(
@@ -319,10 +301,7 @@ async fn techniciens_crud_and_rules(h: Harness) {
         StatusCode::NO_CONTENT
     );
     let res = h.get(&format!("/api/v1/techniciens/{id}"), &admin).await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Technicien introuvable")
-    );
+    res.assert_error(StatusCode::NOT_FOUND, "Technicien introuvable");
 }
 
 both! {

@@ -311,7 +311,19 @@ impl Res {
         rows.iter().map(|r| r["id"].as_i64().unwrap()).collect()
     }
 
+    /// Asserts the response is an error with this status and this message.
+    #[track_caller]
+    pub fn assert_error(&self, status: StatusCode, message: &str) {
+        assert_eq!(
+            (self.status, self.message()),
+            (status, message),
+            "{}",
+            self.body
+        );
+    }
+
     /// Asserts that every `(field, code)` pair is among the response's error details.
+    #[track_caller]
     pub fn assert_detail_codes(&self, expected: &[(&str, &str)]) {
         let codes = self.detail_codes();
         for &(field, code) in expected {
