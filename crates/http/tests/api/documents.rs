@@ -14,79 +14,56 @@ use crate::support;
 use actix_web::http::{Method, StatusCode};
 use actix_web::test::TestRequest;
 use erp_application::documents::{DocumentPolicy, RotationDeps, rotate_document_keys};
-use erp_domain::UserRole;
 use erp_domain::ports::{BlobStore, DocumentVault as _};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
-use support::{App, Harness, Res, seed_user};
+use support::world::create;
+use support::{App, Harness, Res, World};
 
 const BOUNDARY: &str = "----erp-test-boundary-7MA4YWxkTrZu0gW";
 const PDF: &[u8] = b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
 
-struct World {
-    admin: String,
-    resp: String,
-    tech: String,
-    other_tech: String,
-    client: String,
-    other_client: String,
+/// The shared world plus the two interventions the documents hang on.
+struct DocWorld {
+    world: World,
     /// Assigned to `tech`, on the client's équipement.
     intervention: i64,
     /// Not assigned, not the client's.
     other_intervention: i64,
 }
 
-async fn world(h: &Harness) -> World {
-    let admin = h.admin().await;
-    seed_user(&h.db, "resp", UserRole::Responsable, None);
-    let karim = seed_user(&h.db, "karim", UserRole::Technicien, None);
-    seed_user(&h.db, "samir", UserRole::Technicien, None);
-    let client_user = seed_user(&h.db, "client1", UserRole::Client, None);
-    seed_user(&h.db, "client2", UserRole::Client, None);
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/techniciens",
-            Some(&admin),
-            Some(json!({"user_id": karim.id.get()})),
-        )
+impl std::ops::Deref for DocWorld {
+    type Target = World;
+
+    fn deref(&self) -> &World {
+        &self.world
+    }
+}
+
+async fn world(h: &Harness) -> DocWorld {
+    let world = World::builder()
+        .samir(false)
+        .client2()
+        .client_equipement("Chaudière", "chaudiere", "B")
+        .equipement("Pompe", "pompe", "A")
+        .build(h)
         .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-    let technicien_id = res.body["id"].as_i64().unwrap();
-    let res = h
-        .json(Method::POST, "/api/v1/equipements", Some(&admin), Some(json!({"nom": "Chaudière", "type": "chaudiere", "localisation": "B", "client_id": client_user.client_id.unwrap().get()})))
-        .await;
-    let client_equipement = res.body["id"].as_i64().unwrap();
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/equipements",
-            Some(&admin),
-            Some(json!({"nom": "Pompe", "type": "pompe", "localisation": "A"})),
-        )
-        .await;
-    let equipement = res.body["id"].as_i64().unwrap();
-    let res = h
-        .json(Method::POST, "/api/v1/interventions", Some(&admin), Some(json!({"titre": "Fuite", "type": "corrective", "equipement_id": client_equipement, "technicien_id": technicien_id})))
-        .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-    let intervention = res.body["id"].as_i64().unwrap();
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/interventions",
-            Some(&admin),
-            Some(json!({"titre": "Bruit", "type": "diagnostic", "equipement_id": equipement})),
-        )
-        .await;
-    let other_intervention = res.body["id"].as_i64().unwrap();
-    World {
-        admin,
-        resp: h.token("resp").await.0,
-        tech: h.token("karim").await.0,
-        other_tech: h.token("samir").await.0,
-        client: h.token("client1").await.0,
-        other_client: h.token("client2").await.0,
+    let intervention = create(
+        h,
+        &world.admin,
+        "/api/v1/interventions",
+        json!({"titre": "Fuite", "type": "corrective", "equipement_id": world.client_equipement_id(), "technicien_id": world.technicien_id}),
+    )
+    .await;
+    let other_intervention = create(
+        h,
+        &world.admin,
+        "/api/v1/interventions",
+        json!({"titre": "Bruit", "type": "diagnostic", "equipement_id": world.equipement_id()}),
+    )
+    .await;
+    DocWorld {
+        world,
         intervention,
         other_intervention,
     }
@@ -159,7 +136,7 @@ async fn upload(h: &Harness, uri: &str, token: &str, parts: &[Part<'_>]) -> Res 
 }
 
 async fn get(h: &Harness, uri: &str, token: &str) -> Res {
-    h.json(Method::GET, uri, Some(token), None).await
+    h.get(uri, token).await
 }
 
 /// A raw GET (the body is not JSON).
@@ -214,14 +191,7 @@ async fn upload_checks_follow_the_contract_order(h: Harness) {
         "Accès réservé aux rôles : admin, responsable, technicien"
     );
     // 415: not multipart.
-    let res = h
-        .json(
-            Method::POST,
-            &uri,
-            Some(&w.resp),
-            Some(json!({"file": "x"})),
-        )
-        .await;
+    let res = h.post(&uri, &w.resp, json!({"file": "x"})).await;
     assert_eq!(res.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(res.body["error"]["code"], "UNSUPPORTED_MEDIA_TYPE");
     // 422: intervention id missing or not an integer.
@@ -265,7 +235,7 @@ async fn upload_checks_follow_the_contract_order(h: Harness) {
         assert_eq!(res.message(), "Intervention cible introuvable");
     }
     // 403: a technicien on an intervention not assigned to them (audited).
-    let res = upload(&h, &uri, &w.other_tech, &pdf).await;
+    let res = upload(&h, &uri, w.other_tech(), &pdf).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     assert_eq!(res.message(), "Intervention non affectée à ce technicien");
     let res = get(
@@ -396,7 +366,7 @@ async fn the_size_limit_is_413_as_soon_as_it_is_passed(h: Harness) {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = call(upload_request(
         &uri,
-        Some(&w.other_tech),
+        Some(w.other_tech()),
         &[file("big.txt", None, &big)],
     ))
     .await;
@@ -532,13 +502,7 @@ async fn upload_download_list_and_delete(h: Harness) {
     assert_eq!(res.body["filename"], "Rapport été final.pdf");
     let res = get(&h, "/api/v1/documents", &w.resp).await;
     assert_eq!(res.header("x-total-count"), Some("3"));
-    let ids: Vec<i64> = res
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["id"].as_i64().unwrap())
-        .collect();
+    let ids = res.ids();
     assert_eq!(ids[0], csv_id, "newest first");
     for (query, total) in [
         (format!("intervention_id={}", w.intervention), "2"),
@@ -588,23 +552,9 @@ async fn upload_download_list_and_delete(h: Harness) {
     );
 
     // Delete: roles, row, blob after commit, audit.
-    let res = h
-        .json(
-            Method::DELETE,
-            &format!("/api/v1/documents/{id}"),
-            Some(&w.tech),
-            None,
-        )
-        .await;
+    let res = h.delete(&format!("/api/v1/documents/{id}"), &w.tech).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
-    let res = h
-        .json(
-            Method::DELETE,
-            &format!("/api/v1/documents/{id}"),
-            Some(&w.resp),
-            None,
-        )
-        .await;
+    let res = h.delete(&format!("/api/v1/documents/{id}"), &w.resp).await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.body, json!({"detail": "Document supprimé"}));
     assert_eq!(blobs(&h).len(), 2, "the blob goes with its row");
@@ -617,14 +567,7 @@ async fn upload_download_list_and_delete(h: Harness) {
     let (status, _, _) =
         download(&h.app, &format!("/api/v1/documents/{id}/download"), &w.resp).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let res = h
-        .json(
-            Method::DELETE,
-            &format!("/api/v1/documents/{id}"),
-            Some(&w.resp),
-            None,
-        )
-        .await;
+    let res = h.delete(&format!("/api/v1/documents/{id}"), &w.resp).await;
     assert_eq!(res.message(), "Document non trouvé");
     let res = get(&h, "/api/v1/audit/events?event_type=doc.deleted", &w.admin).await;
     assert_eq!(res.header("x-total-count"), Some("1"));
@@ -664,8 +607,8 @@ async fn clients_see_only_their_account(h: Harness) {
     );
     // Another account's documents behave as nonexistent.
     for (token, doc, intervention) in [
-        (&w.client, theirs, w.other_intervention),
-        (&w.other_client, mine, w.intervention),
+        (w.client.as_str(), theirs, w.other_intervention),
+        (w.other_client(), mine, w.intervention),
     ] {
         let res = get(&h, &format!("/api/v1/documents/{doc}/meta"), token).await;
         assert_eq!(res.status, StatusCode::NOT_FOUND);
@@ -688,12 +631,7 @@ async fn clients_see_only_their_account(h: Harness) {
         StatusCode::FORBIDDEN
     );
     let res = h
-        .json(
-            Method::DELETE,
-            &format!("/api/v1/documents/{mine}"),
-            Some(&w.client),
-            None,
-        )
+        .delete(&format!("/api/v1/documents/{mine}"), &w.client)
         .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
 }
@@ -1118,14 +1056,7 @@ mod s3 {
         assert_eq!(status, StatusCode::OK);
         assert!(bytes == data, "re-encrypted bytes differ");
 
-        let res = h
-            .json(
-                Method::DELETE,
-                &format!("/api/v1/documents/{id}"),
-                Some(&w.admin),
-                None,
-            )
-            .await;
+        let res = h.delete(&format!("/api/v1/documents/{id}"), &w.admin).await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.body);
         assert!(blob_names(store.as_ref()).is_empty());
         let (status, _, _) = download(&only_new, &uri, &w.tech).await;

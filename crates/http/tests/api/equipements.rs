@@ -30,14 +30,7 @@ fn pompe() -> Value {
 
 async fn crud_and_its_errors(h: Harness) {
     let admin = h.admin().await;
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/equipements",
-            Some(&admin),
-            Some(pompe()),
-        )
-        .await;
+    let res = h.post("/api/v1/equipements", &admin, pompe()).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     let id = res.body["id"].as_i64().unwrap();
     assert_eq!(
@@ -66,14 +59,7 @@ async fn crud_and_its_errors(h: Harness) {
     ] {
         let mut body = json!({"nom": "Autre", "type": "pompe", "localisation": "X"});
         body[field] = value;
-        let res = h
-            .json(
-                Method::POST,
-                "/api/v1/equipements",
-                Some(&admin),
-                Some(body),
-            )
-            .await;
+        let res = h.post("/api/v1/equipements", &admin, body).await;
         assert_eq!(
             (res.status, res.message()),
             (StatusCode::CONFLICT, message),
@@ -81,25 +67,18 @@ async fn crud_and_its_errors(h: Harness) {
         );
     }
     let res = h
-        .json(
-            Method::POST,
+        .post(
             "/api/v1/equipements",
-            Some(&admin),
-            Some(json!({"nom": "C", "type": "t", "localisation": "l", "client_id": 999})),
+            &admin,
+            json!({"nom": "C", "type": "t", "localisation": "l", "client_id": 999}),
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Compte client introuvable")
-    );
+    res.assert_error(StatusCode::NOT_FOUND, "Compte client introuvable");
 
     let bad = json!({"type": "a", "type_equipement": "b", "statut": "cassé", "frequence_entretien": "souvent", "puissance": -1, "duree_garantie_mois": 1.5, "date_acquisition": "hier"});
-    let res = h
-        .json(Method::POST, "/api/v1/equipements", Some(&admin), Some(bad))
-        .await;
+    let res = h.post("/api/v1/equipements", &admin, bad).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let codes = res.detail_codes();
-    for expected in [
+    res.assert_detail_codes(&[
         ("type", "conflicting_fields"),
         ("statut", "invalid_value"),
         ("frequence_entretien", "invalid_value"),
@@ -108,12 +87,7 @@ async fn crud_and_its_errors(h: Harness) {
         ("date_acquisition", "invalid_format"),
         ("nom", "required"),
         ("localisation", "required"),
-    ] {
-        assert!(
-            codes.contains(&(expected.0.into(), expected.1.into())),
-            "{expected:?} in {codes:?}"
-        );
-    }
+    ]);
     let freq = res.body["error"]["details"]
         .as_array()
         .unwrap()
@@ -124,11 +98,10 @@ async fn crud_and_its_errors(h: Harness) {
     assert_eq!(freq["message"], "Fréquence d'entretien invalide");
 
     let res = h
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/equipements/{id}"),
-            Some(&admin),
-            Some(json!({"statut": "panne", "numero_serie": null, "frequence_entretien": 90})),
+            &admin,
+            json!({"statut": "panne", "numero_serie": null, "frequence_entretien": 90}),
         )
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
@@ -140,11 +113,10 @@ async fn crud_and_its_errors(h: Harness) {
         "absent fields are unchanged"
     );
     let res = h
-        .json(
-            Method::PUT,
+        .put(
             &format!("/api/v1/equipements/{id}"),
-            Some(&admin),
-            Some(json!({"nom": null})),
+            &admin,
+            json!({"nom": null}),
         )
         .await;
     assert_eq!(
@@ -152,70 +124,38 @@ async fn crud_and_its_errors(h: Harness) {
         vec![("nom".into(), "invalid_value".into())]
     );
     let res = h
-        .json(
-            Method::PUT,
+        .put(
             "/api/v1/equipements/4242",
-            Some(&admin),
-            Some(json!({"statut": "panne"})),
+            &admin,
+            json!({"statut": "panne"}),
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Équipement introuvable")
-    );
+    res.assert_error(StatusCode::NOT_FOUND, "Équipement introuvable");
 
-    let res = h
-        .json(
-            Method::GET,
-            &format!("/api/v1/equipements/{id}"),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let res = h.get(&format!("/api/v1/equipements/{id}"), &admin).await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(
-        h.json(Method::GET, "/api/v1/equipements/x", Some(&admin), None)
-            .await
-            .status,
+        h.get("/api/v1/equipements/x", &admin).await.status,
         StatusCode::UNPROCESSABLE_ENTITY
     );
     assert_eq!(
-        h.json(Method::GET, "/api/v1/equipements/0", Some(&admin), None)
-            .await
-            .status,
+        h.get("/api/v1/equipements/0", &admin).await.status,
         StatusCode::NOT_FOUND
     );
 
-    let res = h
-        .json(
-            Method::DELETE,
-            &format!("/api/v1/equipements/{id}"),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let res = h.delete(&format!("/api/v1/equipements/{id}"), &admin).await;
     assert_eq!(
         (res.status, res.body["detail"].clone()),
         (StatusCode::OK, json!("Équipement supprimé avec succès."))
     );
     assert_eq!(
-        h.json(
-            Method::DELETE,
-            &format!("/api/v1/equipements/{id}"),
-            Some(&admin),
-            None
-        )
-        .await
-        .status,
+        h.delete(&format!("/api/v1/equipements/{id}"), &admin)
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
     let res = h
-        .json(
-            Method::GET,
-            "/api/v1/audit/events?event_type=admin.action",
-            Some(&admin),
-            None,
-        )
+        .get("/api/v1/audit/events?event_type=admin.action", &admin)
         .await;
     assert_eq!(res.body[0]["resource"], format!("equipement:{id}"));
 }
@@ -234,14 +174,7 @@ async fn lists_filter_sort_and_scope(h: Harness) {
         ("Ventilateur", "panne", "non_critique", "Atelier Nord"),
     ] {
         let body = json!({"nom": nom, "type": "Machine", "localisation": localisation, "statut": statut, "criticite": criticite});
-        let res = h
-            .json(
-                Method::POST,
-                "/api/v1/equipements",
-                Some(&admin),
-                Some(body),
-            )
-            .await;
+        let res = h.post("/api/v1/equipements", &admin, body).await;
         ids.push(res.body["id"].as_i64().unwrap());
     }
     let names = |res: &support::Res| -> Vec<String> {
@@ -252,67 +185,35 @@ async fn lists_filter_sort_and_scope(h: Harness) {
             .map(|e| e["nom"].as_str().unwrap().to_owned())
             .collect()
     };
-    let res = h
-        .json(
-            Method::GET,
-            "/api/v1/equipements?sort=nom",
-            Some(&admin),
-            None,
-        )
-        .await;
+    let res = h.get("/api/v1/equipements?sort=nom", &admin).await;
     assert_eq!(
         names(&res),
         vec!["armoire électrique", "Compresseur", "Ventilateur"]
     );
     assert_eq!(res.header("x-total-count"), Some("3"));
-    let res = h
-        .json(
-            Method::GET,
-            "/api/v1/equipements?sort=-criticite",
-            Some(&admin),
-            None,
-        )
-        .await;
+    let res = h.get("/api/v1/equipements?sort=-criticite", &admin).await;
     assert_eq!(
         names(&res),
         vec!["Ventilateur", "Compresseur", "armoire électrique"],
         "declared order, reversed"
     );
     let res = h
-        .json(
-            Method::GET,
+        .get(
             "/api/v1/equipements?statut=panne,maintenance&sort=statut",
-            Some(&admin),
-            None,
+            &admin,
         )
         .await;
     assert_eq!(names(&res), vec!["Compresseur", "Ventilateur"]);
     let res = h
-        .json(
-            Method::GET,
+        .get(
             "/api/v1/equipements?localisation=atelier&type=MACHINE",
-            Some(&admin),
-            None,
+            &admin,
         )
         .await;
     assert_eq!(res.header("x-total-count"), Some("2"));
-    let res = h
-        .json(
-            Method::GET,
-            "/api/v1/equipements?search=50%25",
-            Some(&admin),
-            None,
-        )
-        .await;
+    let res = h.get("/api/v1/equipements?search=50%25", &admin).await;
     assert_eq!(names(&res), vec!["armoire électrique"]);
-    let res = h
-        .json(
-            Method::GET,
-            "/api/v1/equipements?limit=1&offset=1",
-            Some(&admin),
-            None,
-        )
-        .await;
+    let res = h.get("/api/v1/equipements?limit=1&offset=1", &admin).await;
     assert_eq!(
         (
             res.body.as_array().unwrap().len(),
@@ -320,35 +221,22 @@ async fn lists_filter_sort_and_scope(h: Harness) {
         ),
         (1, Some("3"))
     );
-    let res = h
-        .json(
-            Method::GET,
-            "/api/v1/equipements?criticite=tres",
-            Some(&admin),
-            None,
-        )
-        .await;
+    let res = h.get("/api/v1/equipements?criticite=tres", &admin).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // A client sees only their account's équipements; others are 404.
     let client = seed_user(&h.db, "client1", UserRole::Client, None);
     let res = h
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/equipements/{}", ids[0]),
-            Some(&admin),
-            Some(json!({"client_id": client.client_id.unwrap().get()})),
+            &admin,
+            json!({"client_id": client.client_id.unwrap().get()}),
         )
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     let (client_token, _) = h.token("client1").await;
     let res = h
-        .json(
-            Method::GET,
-            "/api/v1/equipements?client_id=424242",
-            Some(&client_token),
-            None,
-        )
+        .get("/api/v1/equipements?client_id=424242", &client_token)
         .await;
     assert_eq!(
         names(&res),
@@ -356,25 +244,15 @@ async fn lists_filter_sort_and_scope(h: Harness) {
         "client_id is forced to the caller's"
     );
     assert_eq!(
-        h.json(
-            Method::GET,
-            &format!("/api/v1/equipements/{}", ids[1]),
-            Some(&client_token),
-            None
-        )
-        .await
-        .status,
+        h.get(&format!("/api/v1/equipements/{}", ids[1]), &client_token)
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        h.json(
-            Method::GET,
-            &format!("/api/v1/equipements/{}", ids[0]),
-            Some(&client_token),
-            None
-        )
-        .await
-        .status,
+        h.get(&format!("/api/v1/equipements/{}", ids[0]), &client_token)
+            .await
+            .status,
         StatusCode::OK
     );
 
@@ -382,35 +260,18 @@ async fn lists_filter_sort_and_scope(h: Harness) {
     seed_user(&h.db, "tech1", UserRole::Technicien, None);
     let (tech, _) = h.token("tech1").await;
     assert_eq!(
-        h.json(Method::GET, "/api/v1/equipements", Some(&tech), None)
-            .await
-            .status,
+        h.get("/api/v1/equipements", &tech).await.status,
         StatusCode::OK
     );
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/equipements",
-            Some(&tech),
-            Some(pompe()),
-        )
-        .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (
-            StatusCode::FORBIDDEN,
-            "Accès réservé aux rôles : admin, responsable"
-        )
+    let res = h.post("/api/v1/equipements", &tech, pompe()).await;
+    res.assert_error(
+        StatusCode::FORBIDDEN,
+        "Accès réservé aux rôles : admin, responsable",
     );
     assert_eq!(
-        h.json(
-            Method::DELETE,
-            &format!("/api/v1/equipements/{}", ids[0]),
-            Some(&client_token),
-            None
-        )
-        .await
-        .status,
+        h.delete(&format!("/api/v1/equipements/{}", ids[0]), &client_token)
+            .await
+            .status,
         StatusCode::FORBIDDEN
     );
     assert_eq!(

@@ -17,6 +17,17 @@ use erp_persistence::testing::{TestBackend, TestDatabase};
 use serde_json::{Value, json};
 use support::{Harness, PASSWORD, TestClock, harness_with, seed_user};
 
+/// `POST /auth/refresh` with `token` as the refresh token.
+async fn refresh_with(h: &Harness, token: &str) -> support::Res {
+    h.json(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": token})),
+    )
+    .await
+}
+
 async fn login_in_every_format(h: Harness) {
     seed_user(&h.db, "amal", UserRole::Responsable, None);
     // JSON with username, JSON with e-mail (any case), form, multipart.
@@ -146,12 +157,7 @@ async fn an_inactive_account_with_the_right_password_is_403(h: Harness) {
     let admin = h.admin().await;
     let user = seed_user(&h.db, "karim", UserRole::Technicien, None);
     let res = h
-        .json(
-            Method::DELETE,
-            &format!("/api/v1/users/{}", user.id),
-            Some(&admin),
-            None,
-        )
+        .delete(&format!("/api/v1/users/{}", user.id), &admin)
         .await;
     assert_eq!(res.status, StatusCode::NO_CONTENT);
     let res = h.login("karim", PASSWORD).await;
@@ -166,9 +172,7 @@ async fn an_inactive_account_with_the_right_password_is_403(h: Harness) {
 async fn bearer_tokens_are_checked(h: Harness) {
     seed_user(&h.db, "amal", UserRole::Responsable, None);
     let (token, _) = h.token("amal").await;
-    let res = h
-        .json(Method::GET, "/api/v1/auth/me", Some(&token), None)
-        .await;
+    let res = h.get("/api/v1/auth/me", &token).await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.body["username"], "amal");
     assert_eq!(res.body["role"], "responsable");
@@ -188,9 +192,7 @@ async fn bearer_tokens_are_checked(h: Harness) {
         .await;
     assert_eq!(res.message(), "Authentification requise");
     for bad in ["garbage", &format!("{token}x")] {
-        let res = h
-            .json(Method::GET, "/api/v1/users/me", Some(bad), None)
-            .await;
+        let res = h.get("/api/v1/users/me", bad).await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED);
         assert_eq!(res.message(), "Token invalide ou expiré");
         assert_eq!(
@@ -200,70 +202,36 @@ async fn bearer_tokens_are_checked(h: Harness) {
     }
     // No leeway: at exp the token is dead.
     h.clock.advance(chrono::Duration::seconds(900));
-    let res = h
-        .json(Method::GET, "/api/v1/users/me", Some(&token), None)
-        .await;
+    let res = h.get("/api/v1/users/me", &token).await;
     assert_eq!(res.message(), "Token invalide ou expiré");
 }
 
 async fn refresh_rotates_and_reuse_revokes_the_session(h: Harness) {
     seed_user(&h.db, "amal", UserRole::Responsable, None);
     let (access, refresh) = h.token("amal").await;
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": refresh})),
-        )
-        .await;
+    let res = refresh_with(&h, &refresh).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     let second = res.body["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(second, refresh);
     let new_access = res.body["access_token"].as_str().unwrap().to_owned();
     assert_eq!(
-        h.json(Method::GET, "/api/v1/auth/me", Some(&new_access), None)
-            .await
-            .status,
+        h.get("/api/v1/auth/me", &new_access).await.status,
         StatusCode::OK
     );
 
     // Presenting the rotated token again revokes the whole session.
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": refresh})),
-        )
-        .await;
+    let res = refresh_with(&h, &refresh).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert_eq!(res.message(), "Refresh token invalide");
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": second})),
-        )
-        .await;
+    let res = refresh_with(&h, &second).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED, "the family is dead");
     for t in [&access, &new_access] {
         assert_eq!(
-            h.json(Method::GET, "/api/v1/auth/me", Some(t), None)
-                .await
-                .status,
+            h.get("/api/v1/auth/me", t).await.status,
             StatusCode::UNAUTHORIZED
         );
     }
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": "unknown"})),
-        )
-        .await;
+    let res = refresh_with(&h, "unknown").await;
     assert_eq!(res.message(), "Refresh token invalide");
     let res = h
         .json(Method::POST, "/api/v1/auth/refresh", None, Some(json!({})))
@@ -294,24 +262,13 @@ async fn logout_ends_the_session_at_once(h: Harness) {
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     assert_eq!(res.body["message"], "Déconnexion réussie");
     assert_eq!(
-        h.json(Method::GET, "/api/v1/auth/me", Some(&access), None)
-            .await
-            .status,
+        h.get("/api/v1/auth/me", &access).await.status,
         StatusCode::UNAUTHORIZED
     );
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": refresh})),
-        )
-        .await;
+    let res = refresh_with(&h, &refresh).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        h.json(Method::GET, "/api/v1/auth/me", Some(&other_access), None)
-            .await
-            .status,
+        h.get("/api/v1/auth/me", &other_access).await.status,
         StatusCode::OK,
         "only this session"
     );
@@ -324,11 +281,10 @@ async fn change_password_checks_then_ends_every_session(h: Harness) {
     let change =
         |current: &str, new: &str| json!({"current_password": current, "new_password": new});
     let res = h
-        .json(
-            Method::POST,
+        .post(
             "/api/v1/auth/change-password",
-            Some(&access),
-            Some(change(PASSWORD, PASSWORD)),
+            &access,
+            change(PASSWORD, PASSWORD),
         )
         .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -337,11 +293,10 @@ async fn change_password_checks_then_ends_every_session(h: Harness) {
         vec![("new_password".into(), "invalid_value".into())]
     );
     let res = h
-        .json(
-            Method::POST,
+        .post(
             "/api/v1/auth/change-password",
-            Some(&access),
-            Some(change(PASSWORD, "short")),
+            &access,
+            change(PASSWORD, "short"),
         )
         .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -358,30 +313,26 @@ async fn change_password_checks_then_ends_every_session(h: Harness) {
             .all(|(f, c)| f == "new_password" && c == "password_policy")
     );
     let res = h
-        .json(
-            Method::POST,
+        .post(
             "/api/v1/auth/change-password",
-            Some(&access),
-            Some(change("Wrong#Password1", "Nouveau#Passe2026")),
+            &access,
+            change("Wrong#Password1", "Nouveau#Passe2026"),
         )
         .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert_eq!(res.message(), "Mot de passe actuel incorrect");
     let res = h
-        .json(
-            Method::POST,
+        .post(
             "/api/v1/auth/change-password",
-            Some(&access),
-            Some(change(PASSWORD, "Nouveau#Passe2026")),
+            &access,
+            change(PASSWORD, "Nouveau#Passe2026"),
         )
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     assert_eq!(res.body["message"], "Mot de passe changé avec succès");
     for t in [&access, &other] {
         assert_eq!(
-            h.json(Method::GET, "/api/v1/auth/me", Some(t), None)
-                .await
-                .status,
+            h.get("/api/v1/auth/me", t).await.status,
             StatusCode::UNAUTHORIZED
         );
     }
@@ -441,14 +392,7 @@ async fn five_failures_lock_the_account_then_it_escalates(h: Harness) {
 async fn users_are_administered_by_admins_only(h: Harness) {
     let admin = h.admin().await;
     let body = json!({"username": "karim", "full_name": " Karim T ", "email": "Karim@MIF.ma", "role": "technicien", "password": "Technicien#2026"});
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/users",
-            Some(&admin),
-            Some(body.clone()),
-        )
-        .await;
+    let res = h.post("/api/v1/users", &admin, body.clone()).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     let id = res.body["id"].as_i64().unwrap();
     assert_eq!(
@@ -463,69 +407,47 @@ async fn users_are_administered_by_admins_only(h: Harness) {
 
     let mut dup = body.clone();
     dup["username"] = "KARIM2".into();
-    let res = h
-        .json(Method::POST, "/api/v1/users", Some(&admin), Some(dup))
-        .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::CONFLICT, "Email déjà utilisé.")
-    );
+    let res = h.post("/api/v1/users", &admin, dup).await;
+    res.assert_error(StatusCode::CONFLICT, "Email déjà utilisé.");
     let mut dup = body.clone();
     dup["email"] = "other@mif.ma".into();
     dup["username"] = "KARIM".into();
-    let res = h
-        .json(Method::POST, "/api/v1/users", Some(&admin), Some(dup))
-        .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::CONFLICT, "Username déjà utilisé.")
-    );
+    let res = h.post("/api/v1/users", &admin, dup).await;
+    res.assert_error(StatusCode::CONFLICT, "Username déjà utilisé.");
 
     let res = h
-        .json(
-            Method::POST,
+        .post(
             "/api/v1/users",
-            Some(&admin),
-            Some(json!({"username": "x", "email": "bad", "role": "root", "is_active": "yes"})),
+            &admin,
+            json!({"username": "x", "email": "bad", "role": "root", "is_active": "yes"}),
         )
         .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let codes = res.detail_codes();
-    for expected in [
+    res.assert_detail_codes(&[
         ("username", "too_short"),
         ("full_name", "required"),
         ("email", "invalid_format"),
         ("role", "invalid_value"),
         ("password", "required"),
         ("is_active", "invalid_type"),
-    ] {
-        assert!(
-            codes.contains(&(expected.0.into(), expected.1.into())),
-            "{expected:?} in {codes:?}"
-        );
-    }
+    ]);
     let mut weak = body.clone();
     weak["username"] = "weak".into();
     weak["email"] = "weak@mif.ma".into();
     weak["password"] = "Password123!".into();
-    let res = h
-        .json(Method::POST, "/api/v1/users", Some(&admin), Some(weak))
-        .await;
+    let res = h.post("/api/v1/users", &admin, weak).await;
     assert_eq!(
         res.message(),
         "Mot de passe invalide: Ce mot de passe est trop courant et n'est pas autorisé"
     );
-    let res = h.json(Method::POST, "/api/v1/users", Some(&admin), Some(json!({"username": "cli1", "full_name": "C", "email": "c1@x.ma", "role": "technicien", "password": "Technicien#2026", "client_id": 3}))).await;
+    let res = h.post("/api/v1/users", &admin, json!({"username": "cli1", "full_name": "C", "email": "c1@x.ma", "role": "technicien", "password": "Technicien#2026", "client_id": 3})).await;
     assert_eq!(
         res.detail_codes(),
         vec![("client_id".into(), "invalid_value".into())]
     );
-    let res = h.json(Method::POST, "/api/v1/users", Some(&admin), Some(json!({"username": "cli2", "full_name": "Client Deux", "email": "c2@x.ma", "role": "client", "password": "Technicien#2026", "client_id": 999}))).await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Compte client introuvable")
-    );
-    let res = h.json(Method::POST, "/api/v1/users", Some(&admin), Some(json!({"username": "cli3", "full_name": "Client Trois", "email": "c3@x.ma", "role": "client", "password": "Technicien#2026"}))).await;
+    let res = h.post("/api/v1/users", &admin, json!({"username": "cli2", "full_name": "Client Deux", "email": "c2@x.ma", "role": "client", "password": "Technicien#2026", "client_id": 999})).await;
+    res.assert_error(StatusCode::NOT_FOUND, "Compte client introuvable");
+    let res = h.post("/api/v1/users", &admin, json!({"username": "cli3", "full_name": "Client Trois", "email": "c3@x.ma", "role": "client", "password": "Technicien#2026"})).await;
     assert_eq!(res.status, StatusCode::CREATED);
     assert!(
         res.body["client_id"].is_i64(),
@@ -533,77 +455,40 @@ async fn users_are_administered_by_admins_only(h: Harness) {
     );
 
     let res = h
-        .json(
-            Method::GET,
+        .get(
             "/api/v1/users?role=technicien,client&sort=-username&limit=1",
-            Some(&admin),
-            None,
+            &admin,
         )
         .await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.header("x-total-count"), Some("2"));
     assert_eq!(res.body.as_array().unwrap().len(), 1);
     assert_eq!(res.body[0]["username"], "karim");
-    let res = h
-        .json(
-            Method::GET,
-            "/api/v1/users?sort=nope&limit=0",
-            Some(&admin),
-            None,
-        )
-        .await;
+    let res = h.get("/api/v1/users?sort=nope&limit=0", &admin).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(res.body["error"]["details"][0]["location"], "query");
 
-    let res = h
-        .json(
-            Method::GET,
-            &format!("/api/v1/users/{id}/"),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let res = h.get(&format!("/api/v1/users/{id}/"), &admin).await;
     assert_eq!(res.status, StatusCode::OK, "trailing slash");
-    let res = h
-        .json(Method::GET, "/api/v1/users/999", Some(&admin), None)
-        .await;
+    let res = h.get("/api/v1/users/999", &admin).await;
+    res.assert_error(StatusCode::NOT_FOUND, "Utilisateur non trouvé.");
     assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Utilisateur non trouvé.")
-    );
-    assert_eq!(
-        h.json(Method::GET, "/api/v1/users/0", Some(&admin), None)
-            .await
-            .status,
+        h.get("/api/v1/users/0", &admin).await.status,
         StatusCode::NOT_FOUND
     );
-    let res = h
-        .json(Method::GET, "/api/v1/users/abc", Some(&admin), None)
-        .await;
+    let res = h.get("/api/v1/users/abc", &admin).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(res.body["error"]["details"][0]["location"], "path");
 
     // A technicien is refused with the roles listed, and the refusal is audited.
     let login = h.login("karim", "Technicien#2026").await;
     let tech = login.body["access_token"].as_str().unwrap().to_owned();
-    let res = h
-        .json(Method::GET, "/api/v1/users", Some(&tech), None)
-        .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::FORBIDDEN, "Accès réservé aux rôles : admin")
-    );
-    let res = h
-        .json(Method::POST, "/api/v1/users", Some(&tech), Some(json!({})))
-        .await;
+    let res = h.get("/api/v1/users", &tech).await;
+    res.assert_error(StatusCode::FORBIDDEN, "Accès réservé aux rôles : admin");
+    let res = h.post("/api/v1/users", &tech, json!({})).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN, "403 before 422");
     let res = h
-        .json(
-            Method::GET,
-            "/api/v1/audit/events?event_type=rbac.violation",
-            Some(&admin),
-            None,
-        )
+        .get("/api/v1/audit/events?event_type=rbac.violation", &admin)
         .await;
     assert_eq!(res.header("x-total-count"), Some("2"));
 }
@@ -613,29 +498,25 @@ async fn role_change_deactivation_and_the_last_admin(h: Harness) {
     let karim = seed_user(&h.db, "karim", UserRole::Technicien, None);
     let (karim_token, _) = h.token("karim").await;
     let res = h
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/users/{}", karim.id),
-            Some(&admin),
-            Some(json!({"role": "responsable", "full_name": null})),
+            &admin,
+            json!({"role": "responsable", "full_name": null}),
         )
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     assert_eq!(res.body["role"], "responsable");
     assert_eq!(res.body["full_name"], Value::Null);
     assert_eq!(
-        h.json(Method::GET, "/api/v1/auth/me", Some(&karim_token), None)
-            .await
-            .status,
+        h.get("/api/v1/auth/me", &karim_token).await.status,
         StatusCode::UNAUTHORIZED,
         "role change ends sessions"
     );
     let res = h
-        .json(
-            Method::PUT,
+        .put(
             &format!("/api/v1/users/{}", karim.id),
-            Some(&admin),
-            Some(json!({"email": null})),
+            &admin,
+            json!({"email": null}),
         )
         .await;
     assert_eq!(
@@ -645,40 +526,24 @@ async fn role_change_deactivation_and_the_last_admin(h: Harness) {
 
     let (karim_token, _) = h.token("karim").await;
     assert_eq!(
-        h.json(
-            Method::DELETE,
-            &format!("/api/v1/users/{}", karim.id),
-            Some(&admin),
-            None
-        )
-        .await
-        .status,
+        h.delete(&format!("/api/v1/users/{}", karim.id), &admin)
+            .await
+            .status,
         StatusCode::NO_CONTENT
     );
     assert_eq!(
-        h.json(
-            Method::DELETE,
-            &format!("/api/v1/users/{}", karim.id),
-            Some(&admin),
-            None
-        )
-        .await
-        .status,
+        h.delete(&format!("/api/v1/users/{}", karim.id), &admin)
+            .await
+            .status,
         StatusCode::NO_CONTENT,
         "idempotent"
     );
+    let res = h.get("/api/v1/auth/me", &karim_token).await;
+    res.assert_error(StatusCode::UNAUTHORIZED, "Utilisateur désactivé");
     let res = h
-        .json(Method::GET, "/api/v1/auth/me", Some(&karim_token), None)
-        .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::UNAUTHORIZED, "Utilisateur désactivé")
-    );
-    let res = h
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/users/{}/activate", karim.id),
-            Some(&admin),
+            &admin,
             None,
         )
         .await;
@@ -687,33 +552,20 @@ async fn role_change_deactivation_and_the_last_admin(h: Harness) {
         (StatusCode::OK, Value::Bool(true))
     );
 
-    let me = h
-        .json(Method::GET, "/api/v1/users/me", Some(&admin), None)
-        .await;
+    let me = h.get("/api/v1/users/me", &admin).await;
     let admin_id = me.body["id"].as_i64().unwrap();
     let res = h
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/users/{admin_id}"),
-            Some(&admin),
-            Some(json!({"role": "responsable"})),
+            &admin,
+            json!({"role": "responsable"}),
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (
-            StatusCode::CONFLICT,
-            "Impossible de retirer le dernier administrateur actif"
-        )
+    res.assert_error(
+        StatusCode::CONFLICT,
+        "Impossible de retirer le dernier administrateur actif",
     );
-    let res = h
-        .json(
-            Method::DELETE,
-            &format!("/api/v1/users/{admin_id}"),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let res = h.delete(&format!("/api/v1/users/{admin_id}"), &admin).await;
     assert_eq!(res.status, StatusCode::CONFLICT);
 }
 
@@ -721,11 +573,10 @@ async fn self_service_updates(h: Harness) {
     seed_user(&h.db, "amal", UserRole::Responsable, None);
     let (token, _) = h.token("amal").await;
     let res = h
-        .json(
-            Method::PUT,
+        .put(
             "/api/v1/users/update",
-            Some(&token),
-            Some(json!({"full_name": "Amal B.", "role": "admin"})),
+            &token,
+            json!({"full_name": "Amal B.", "role": "admin"}),
         )
         .await;
     assert_eq!(
@@ -733,11 +584,10 @@ async fn self_service_updates(h: Harness) {
         vec![("role".into(), "read_only".into())]
     );
     let res = h
-        .json(
-            Method::PUT,
+        .put(
             "/api/v1/users/update",
-            Some(&token),
-            Some(json!({"password": "Nouveau#Passe2026"})),
+            &token,
+            json!({"password": "Nouveau#Passe2026"}),
         )
         .await;
     assert_eq!(
@@ -745,23 +595,18 @@ async fn self_service_updates(h: Harness) {
         vec![("current_password".into(), "required".into())]
     );
     let res = h
-        .json(
-            Method::PUT,
+        .put(
             "/api/v1/users/update",
-            Some(&token),
-            Some(json!({"password": "Nouveau#Passe2026", "current_password": "Wrong#Password1"})),
+            &token,
+            json!({"password": "Nouveau#Passe2026", "current_password": "Wrong#Password1"}),
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::BAD_REQUEST, "Mot de passe actuel incorrect")
-    );
+    res.assert_error(StatusCode::BAD_REQUEST, "Mot de passe actuel incorrect");
     let res = h
-        .json(
-            Method::PUT,
+        .put(
             "/api/v1/users/update",
-            Some(&token),
-            Some(json!({"full_name": "  Amal B.  "})),
+            &token,
+            json!({"full_name": "  Amal B.  "}),
         )
         .await;
     assert_eq!(
@@ -769,18 +614,15 @@ async fn self_service_updates(h: Harness) {
         (StatusCode::OK, json!("Amal B."))
     );
     let res = h
-        .json(
-            Method::PUT,
+        .put(
             "/api/v1/users/update",
-            Some(&token),
-            Some(json!({"password": "Nouveau#Passe2026", "current_password": PASSWORD})),
+            &token,
+            json!({"password": "Nouveau#Passe2026", "current_password": PASSWORD}),
         )
         .await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(
-        h.json(Method::GET, "/api/v1/users/me", Some(&token), None)
-            .await
-            .status,
+        h.get("/api/v1/users/me", &token).await.status,
         StatusCode::UNAUTHORIZED
     );
 }
@@ -788,9 +630,7 @@ async fn self_service_updates(h: Harness) {
 async fn the_audit_trail_records_and_filters(h: Harness) {
     let admin = h.admin().await;
     let _ = h.login("admin", "Wrong#Password1").await;
-    let res = h
-        .json(Method::GET, "/api/v1/audit/events", Some(&admin), None)
-        .await;
+    let res = h.get("/api/v1/audit/events", &admin).await;
     assert_eq!(res.status, StatusCode::OK);
     let events = res.body.as_array().unwrap();
     assert_eq!(events[0]["event_type"], "auth.login.failed", "newest first");
@@ -803,30 +643,16 @@ async fn the_audit_trail_records_and_filters(h: Harness) {
             .any(|e| e["event_type"] == "auth.login.success")
     );
     let res = h
-        .json(
-            Method::GET,
+        .get(
             "/api/v1/audit/events?event_type=auth.login.success&success=true",
-            Some(&admin),
-            None,
+            &admin,
         )
         .await;
     assert_eq!(res.header("x-total-count"), Some("1"));
-    let res = h
-        .json(
-            Method::GET,
-            "/api/v1/audit/events?event_type=nope",
-            Some(&admin),
-            None,
-        )
-        .await;
+    let res = h.get("/api/v1/audit/events?event_type=nope", &admin).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     let res = h
-        .json(
-            Method::GET,
-            "/api/v1/audit/events?date_min=yesterday",
-            Some(&admin),
-            None,
-        )
+        .get("/api/v1/audit/events?date_min=yesterday", &admin)
         .await;
     assert_eq!(
         res.detail_codes(),

@@ -12,69 +12,21 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::test::TestRequest;
 use erp_domain::UserRole;
 use serde_json::{Value, json};
-use support::{Harness, seed_user};
-
-struct World {
-    admin: String,
-    resp: String,
-    tech: String,
-    other_tech: String,
-    technicien_id: i64,
-    other_technicien_id: i64,
-    equipement_id: i64,
-    client: String,
-    client_equipement_id: i64,
-}
+use support::{Harness, World, seed_user};
 
 async fn world(h: &Harness) -> World {
-    let admin = h.admin().await;
-    seed_user(&h.db, "resp", UserRole::Responsable, None);
-    let karim = seed_user(&h.db, "karim", UserRole::Technicien, None);
-    let samir = seed_user(&h.db, "samir", UserRole::Technicien, None);
-    let client_user = seed_user(&h.db, "client1", UserRole::Client, None);
-    let mut ids = Vec::new();
-    for u in [&karim, &samir] {
-        let res = h
-            .json(
-                Method::POST,
-                "/api/v1/techniciens",
-                Some(&admin),
-                Some(json!({"user_id": u.id.get()})),
-            )
-            .await;
-        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-        ids.push(res.body["id"].as_i64().unwrap());
-    }
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/equipements",
-            Some(&admin),
-            Some(json!({"nom": "Pompe", "type": "pompe", "localisation": "A"})),
-        )
-        .await;
-    let equipement_id = res.body["id"].as_i64().unwrap();
-    let res = h
-        .json(Method::POST, "/api/v1/equipements", Some(&admin), Some(json!({"nom": "Chaudière client", "type": "chaudiere", "localisation": "B", "client_id": client_user.client_id.unwrap().get()})))
-        .await;
-    let client_equipement_id = res.body["id"].as_i64().unwrap();
-    World {
-        admin,
-        resp: h.token("resp").await.0,
-        tech: h.token("karim").await.0,
-        other_tech: h.token("samir").await.0,
-        technicien_id: ids[0],
-        other_technicien_id: ids[1],
-        equipement_id,
-        client: h.token("client1").await.0,
-        client_equipement_id,
-    }
+    World::builder()
+        .samir(true)
+        .equipement("Pompe", "pompe", "A")
+        .client_equipement("Chaudière client", "chaudiere", "B")
+        .build(h)
+        .await
 }
 
 /// A creation body on the world's equipment, with `extra`'s fields on top.
 fn intervention_body(w: &World, extra: Value) -> Value {
     let mut body =
-        json!({"titre": "Fuite", "type": "corrective", "equipement_id": w.equipement_id});
+        json!({"titre": "Fuite", "type": "corrective", "equipement_id": w.equipement_id()});
     if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
         b.extend(e);
     }
@@ -83,14 +35,7 @@ fn intervention_body(w: &World, extra: Value) -> Value {
 
 async fn create(h: &Harness, w: &World, extra: Value) -> Value {
     let body = intervention_body(w, extra);
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/interventions",
-            Some(&w.resp),
-            Some(body),
-        )
-        .await;
+    let res = h.post("/api/v1/interventions", &w.resp, body).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     res.body
 }
@@ -102,13 +47,8 @@ async fn post(
     action: &str,
     body: Option<Value>,
 ) -> support::Res {
-    h.json(
-        Method::POST,
-        &format!("/api/v1/interventions/{id}/{action}"),
-        Some(token),
-        body,
-    )
-    .await
+    h.post(&format!("/api/v1/interventions/{id}/{action}"), token, body)
+        .await
 }
 
 async fn creation_and_its_errors(h: Harness) {
@@ -129,27 +69,19 @@ async fn creation_and_its_errors(h: Harness) {
     assert_eq!(assigned["statut"], "affectee");
     assert!(assigned["date_affectation"].is_string());
     let res = h
-        .json(
-            Method::GET,
+        .get(
             &format!("/api/v1/interventions/{}/historique", assigned["id"]),
-            Some(&w.resp),
-            None,
+            &w.resp,
         )
         .await;
-    let actions: Vec<&str> = res
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["action"].as_str().unwrap())
-        .collect();
+    let actions = res.strs("action");
     assert_eq!(actions, vec!["creation", "affectation"]);
     assert_eq!(res.body[0]["remarque"], "Création de l\u{2019}intervention");
     assert_eq!(res.body[0]["from_statut"], Value::Null);
     assert_eq!(res.body[1]["technicien_id"], w.technicien_id);
     assert_eq!(res.body[1]["user"]["username"], "resp");
 
-    let base = json!({"titre": "x", "type": "corrective", "equipement_id": w.equipement_id});
+    let base = json!({"titre": "x", "type": "corrective", "equipement_id": w.equipement_id()});
     let with = |k: &str, v: Value| {
         let mut b = base.clone();
         b[k] = v;
@@ -167,34 +99,19 @@ async fn creation_and_its_errors(h: Harness) {
             "Équipement cible introuvable",
         ),
     ] {
-        let res = h
-            .json(
-                Method::POST,
-                "/api/v1/interventions",
-                Some(&w.resp),
-                Some(body),
-            )
-            .await;
+        let res = h.post("/api/v1/interventions", &w.resp, body).await;
         assert_eq!((res.status, res.message()), (status, message));
     }
     let mut both_missing = with("technicien_id", json!(999));
     both_missing["equipement_id"] = json!(998);
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/interventions",
-            Some(&w.resp),
-            Some(both_missing),
-        )
-        .await;
+    let res = h.post("/api/v1/interventions", &w.resp, both_missing).await;
     assert_eq!(
         res.message(),
         "Technicien assigné introuvable",
         "checked before the équipement"
     );
-    let res = h.json(Method::POST, "/api/v1/interventions", Some(&w.resp), Some(json!({"type": "corrective", "type_intervention": "preventive", "statut": "cloturee", "priorite": "x", "duree_estimee": -5, "date_limite": "demain"}))).await;
-    let codes = res.detail_codes();
-    for expected in [
+    let res = h.post("/api/v1/interventions", &w.resp, json!({"type": "corrective", "type_intervention": "preventive", "statut": "cloturee", "priorite": "x", "duree_estimee": -5, "date_limite": "demain"})).await;
+    res.assert_detail_codes(&[
         ("titre", "required"),
         ("type", "conflicting_fields"),
         ("equipement_id", "required"),
@@ -202,45 +119,28 @@ async fn creation_and_its_errors(h: Harness) {
         ("priorite", "invalid_value"),
         ("duree_estimee", "out_of_range"),
         ("date_limite", "invalid_format"),
-    ] {
-        assert!(
-            codes.contains(&(expected.0.into(), expected.1.into())),
-            "{expected:?} in {codes:?}"
-        );
-    }
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/interventions",
-            Some(&w.tech),
-            Some(base.clone()),
-        )
-        .await;
+    ]);
+    let res = h.post("/api/v1/interventions", &w.tech, base.clone()).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     // An inactive technicien cannot be assigned.
     let res = h
-        .json(
-            Method::PATCH,
-            &format!("/api/v1/techniciens/{}", w.other_technicien_id),
-            Some(&w.admin),
-            Some(json!({"is_active": false})),
+        .patch(
+            &format!("/api/v1/techniciens/{}", w.other_technicien_id()),
+            &w.admin,
+            json!({"is_active": false}),
         )
         .await;
     assert_eq!(res.status, StatusCode::OK);
     let res = h
-        .json(
-            Method::POST,
+        .post(
             "/api/v1/interventions",
-            Some(&w.resp),
-            Some(with("technicien_id", json!(w.other_technicien_id))),
+            &w.resp,
+            with("technicien_id", json!(w.other_technicien_id())),
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (
-            StatusCode::CONFLICT,
-            "Technicien inactif : affectation impossible"
-        )
+    res.assert_error(
+        StatusCode::CONFLICT,
+        "Technicien inactif : affectation impossible",
     );
 }
 
@@ -286,12 +186,9 @@ async fn the_whole_lifecycle(h: Harness) {
         Some(json!({"technicien_id": w.technicien_id})),
     )
     .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (
-            StatusCode::CONFLICT,
-            "Ce technicien est déjà affecté à l'intervention"
-        )
+    res.assert_error(
+        StatusCode::CONFLICT,
+        "Ce technicien est déjà affecté à l'intervention",
     );
     let res = post(&h, &w.resp, id, "affecter", Some(json!({}))).await;
     assert_eq!(
@@ -299,7 +196,7 @@ async fn the_whole_lifecycle(h: Harness) {
         vec![("technicien_id".into(), "required".into())]
     );
 
-    let res = post(&h, &w.other_tech, id, "demarrer", None).await;
+    let res = post(&h, w.other_tech(), id, "demarrer", None).await;
     assert_eq!(
         res.status,
         StatusCode::FORBIDDEN,
@@ -316,12 +213,9 @@ async fn the_whole_lifecycle(h: Harness) {
         json!(["en_cours", "annulee"])
     );
     let res = post(&h, &w.tech, id, "demarrer", Some(json!({"version": 1}))).await;
-    assert_eq!(
-        (res.status, res.message()),
-        (
-            StatusCode::CONFLICT,
-            "L'intervention a été modifiée entre-temps (version actuelle : 2)"
-        )
+    res.assert_error(
+        StatusCode::CONFLICT,
+        "L'intervention a été modifiée entre-temps (version actuelle : 2)",
     );
     assert_eq!(res.body["error"]["details"]["version_actuelle"], 2);
     let req = TestRequest::post()
@@ -396,12 +290,9 @@ async fn the_whole_lifecycle(h: Harness) {
         Some(json!({"satisfaction_client": 5})),
     )
     .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (
-            StatusCode::CONFLICT,
-            "Seule une intervention clôturée peut être validée"
-        )
+    res.assert_error(
+        StatusCode::CONFLICT,
+        "Seule une intervention clôturée peut être validée",
     );
     let res = post(
         &h,
@@ -418,19 +309,15 @@ async fn the_whole_lifecycle(h: Harness) {
     assert_eq!(res.body["duree_reelle"], 90);
     assert!(res.body["date_cloture"].is_string() && res.body["date_fin_travaux"].is_string());
     let res = h
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/interventions/{id}"),
-            Some(&w.resp),
-            Some(json!({"titre": "x"})),
+            &w.resp,
+            json!({"titre": "x"}),
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (
-            StatusCode::CONFLICT,
-            "Intervention non modifiable dans le statut 'cloturee'"
-        )
+    res.assert_error(
+        StatusCode::CONFLICT,
+        "Intervention non modifiable dans le statut 'cloturee'",
     );
     let res = post(
         &h,
@@ -487,20 +374,9 @@ async fn the_whole_lifecycle(h: Harness) {
     );
 
     let res = h
-        .json(
-            Method::GET,
-            &format!("/api/v1/interventions/{id}/historique"),
-            Some(&w.tech),
-            None,
-        )
+        .get(&format!("/api/v1/interventions/{id}/historique"), &w.tech)
         .await;
-    let actions: Vec<&str> = res
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["action"].as_str().unwrap())
-        .collect();
+    let actions = res.strs("action");
     assert_eq!(
         actions,
         vec![
@@ -528,12 +404,12 @@ async fn cancel_reassign_edit_and_statut(h: Harness) {
         &w.resp,
         id,
         "affecter",
-        Some(json!({"technicien_id": w.other_technicien_id})),
+        Some(json!({"technicien_id": w.other_technicien_id()})),
     )
     .await;
     assert_eq!(
         (res.status, res.body["technicien_id"].clone()),
-        (StatusCode::OK, json!(w.other_technicien_id))
+        (StatusCode::OK, json!(w.other_technicien_id()))
     );
     let res = post(&h, &w.resp, id, "annuler", Some(json!({"raison": " "}))).await;
     assert_eq!(
@@ -542,11 +418,10 @@ async fn cancel_reassign_edit_and_statut(h: Harness) {
     );
 
     let res = h
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/interventions/{id}"),
-            Some(&w.resp),
-            Some(json!({"statut": "cloturee", "technicien_id": 1})),
+            &w.resp,
+            json!({"statut": "cloturee", "technicien_id": 1}),
         )
         .await;
     let codes = res.detail_codes();
@@ -554,7 +429,7 @@ async fn cancel_reassign_edit_and_statut(h: Harness) {
         codes.contains(&("statut".into(), "read_only".into()))
             && codes.contains(&("technicien_id".into(), "read_only".into()))
     );
-    let res = h.json(Method::PATCH, &format!("/api/v1/interventions/{id}"), Some(&w.resp), Some(json!({"titre": "Nouvelle", "description": null, "equipement_id": w.client_equipement_id, "version": 2}))).await;
+    let res = h.patch(&format!("/api/v1/interventions/{id}"), &w.resp, json!({"titre": "Nouvelle", "description": null, "equipement_id": w.client_equipement_id(), "version": 2})).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     assert_eq!(
         (res.body["titre"].clone(), res.body["version"].clone()),
@@ -565,87 +440,67 @@ async fn cancel_reassign_edit_and_statut(h: Harness) {
         "client_id re-derived from the new équipement"
     );
     let res = h
-        .json(
-            Method::PUT,
+        .put(
             &format!("/api/v1/interventions/{id}"),
-            Some(&w.resp),
-            Some(json!({"titre": "x", "version": 2})),
+            &w.resp,
+            json!({"titre": "x", "version": 2}),
         )
         .await;
     assert_eq!(res.status, StatusCode::CONFLICT);
     let res = h
-        .json(
-            Method::PUT,
+        .put(
             &format!("/api/v1/interventions/{id}"),
-            Some(&w.resp),
-            Some(json!({"equipement_id": 999})),
+            &w.resp,
+            json!({"equipement_id": 999}),
         )
         .await;
     assert_eq!(res.message(), "Équipement cible introuvable");
 
     // The client of the new équipement now sees it.
     assert_eq!(
-        h.json(
-            Method::GET,
-            &format!("/api/v1/interventions/{id}"),
-            Some(&w.client),
-            None
-        )
-        .await
-        .status,
+        h.get(&format!("/api/v1/interventions/{id}"), &w.client)
+            .await
+            .status,
         StatusCode::OK
     );
 
     // PATCH …/statut maps targets onto actions.
     let statut = |target: &str| format!("/api/v1/interventions/{id}/statut?statut={target}");
-    let res = h
-        .json(Method::PATCH, &statut("en_cours"), Some(&w.tech), None)
-        .await;
+    let res = h.patch(&statut("en_cours"), &w.tech, None).await;
     assert_eq!(
         res.status,
         StatusCode::FORBIDDEN,
         "karim is no longer assigned"
     );
     let (samir, _) = h.token("samir").await;
-    let res = h
-        .json(Method::PATCH, &statut("en_cours"), Some(&samir), None)
-        .await;
+    let res = h.patch(&statut("en_cours"), &samir, None).await;
     assert_eq!(
         (res.status, res.body["statut"].clone()),
         (StatusCode::OK, json!("en_cours")),
         "{}",
         res.body
     );
-    let res = h
-        .json(Method::PATCH, &statut("en_cours"), Some(&samir), None)
-        .await;
+    let res = h.patch(&statut("en_cours"), &samir, None).await;
     assert_eq!(
         res.message(),
         "Transition de 'en_cours' vers 'en_cours' interdite"
     );
-    let res = h
-        .json(Method::PATCH, &statut("ouverte"), Some(&samir), None)
-        .await;
+    let res = h.patch(&statut("ouverte"), &samir, None).await;
     assert_eq!(res.status, StatusCode::CONFLICT);
-    let res = h
-        .json(Method::PATCH, &statut("cloturee"), Some(&samir), None)
-        .await;
+    let res = h.patch(&statut("cloturee"), &samir, None).await;
     assert_eq!(
         res.body["error"]["details"][0]["message"],
         "Un rapport est obligatoire pour clôturer"
     );
-    let res = h
-        .json(Method::PATCH, &statut("annulee"), Some(&w.resp), None)
-        .await;
+    let res = h.patch(&statut("annulee"), &w.resp, None).await;
     assert_eq!(
         res.body["error"]["details"][0]["message"],
         "Un motif est obligatoire pour annuler"
     );
     let res = h
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("{}&remarque=Pi%C3%A8ce%20indisponible", statut("annulee")),
-            Some(&w.resp),
+            &w.resp,
             None,
         )
         .await;
@@ -661,9 +516,7 @@ async fn cancel_reassign_edit_and_statut(h: Harness) {
             json!("Pièce indisponible")
         )
     );
-    let res = h
-        .json(Method::PATCH, &statut("fermee"), Some(&w.resp), None)
-        .await;
+    let res = h.patch(&statut("fermee"), &w.resp, None).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -695,13 +548,7 @@ async fn long_sort_parameters_answer_at_once_and_keep_the_first_occurrence(h: Ha
     assert!(res.is_ok(), "a 26-key sort answers at once");
     let res = res.unwrap();
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-    let ids: Vec<i64> = res
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["id"].as_i64().unwrap())
-        .collect();
+    let ids = res.ids();
     assert_eq!(ids, vec![b, a, c], "by titre");
 }
 
@@ -716,43 +563,20 @@ async fn lists_filters_and_scopes(h: Harness) {
         .as_i64()
         .unwrap();
     let b = create(&h, &w, json!({"titre": "beta", "priorite": "basse", "type": "preventive", "technicien_id": w.technicien_id})).await["id"].as_i64().unwrap();
-    let c = h
-        .json(Method::POST, "/api/v1/interventions", Some(&w.resp), Some(json!({"titre": "Gamma", "type": "diagnostic", "equipement_id": w.client_equipement_id, "urgence": true})))
+    let c = h.post("/api/v1/interventions", &w.resp, json!({"titre": "Gamma", "type": "diagnostic", "equipement_id": w.client_equipement_id(), "urgence": true}))
         .await
         .body["id"]
         .as_i64()
         .unwrap();
-    let ids = |res: &support::Res| -> Vec<i64> {
-        res.body
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["id"].as_i64().unwrap())
-            .collect()
-    };
-    let res = h
-        .json(Method::GET, "/api/v1/interventions", Some(&w.resp), None)
-        .await;
-    assert_eq!(ids(&res), vec![c, b, a], "default -date_creation, then id");
+    let res = h.get("/api/v1/interventions", &w.resp).await;
+    assert_eq!(res.ids(), vec![c, b, a], "default -date_creation, then id");
     assert_eq!(res.header("x-total-count"), Some("3"));
     let res = h
-        .json(
-            Method::GET,
-            "/api/v1/filters/interventions?sort=priorite",
-            Some(&w.resp),
-            None,
-        )
+        .get("/api/v1/filters/interventions?sort=priorite", &w.resp)
         .await;
-    assert_eq!(ids(&res), vec![a, c, b], "declared priority order");
-    let res = h
-        .json(
-            Method::GET,
-            "/api/v1/interventions?sort=titre",
-            Some(&w.resp),
-            None,
-        )
-        .await;
-    assert_eq!(ids(&res), vec![a, b, c], "case-insensitive titles");
+    assert_eq!(res.ids(), vec![a, c, b], "declared priority order");
+    let res = h.get("/api/v1/interventions?sort=titre", &w.resp).await;
+    assert_eq!(res.ids(), vec![a, b, c], "case-insensitive titles");
     for (query, expected) in [
         ("statut=affectee", vec![b]),
         ("statut=ouverte,affectee&type=corrective", vec![a]),
@@ -762,7 +586,7 @@ async fn lists_filters_and_scopes(h: Harness) {
         (&format!("technicien_id={}", w.technicien_id), vec![b]),
         ("technicien_id=0", vec![]),
         (
-            &format!("equipement_id={}", w.client_equipement_id),
+            &format!("equipement_id={}", w.client_equipement_id()),
             vec![c],
         ),
         ("search=50%25", vec![a]),
@@ -774,14 +598,9 @@ async fn lists_filters_and_scopes(h: Harness) {
         ("limit=1&offset=3", vec![]),
     ] {
         let res = h
-            .json(
-                Method::GET,
-                &format!("/api/v1/interventions?{query}"),
-                Some(&w.resp),
-                None,
-            )
+            .get(&format!("/api/v1/interventions?{query}"), &w.resp)
             .await;
-        assert_eq!(ids(&res), expected, "{query}");
+        assert_eq!(res.ids(), expected, "{query}");
     }
     for bad in [
         "statut=fermee",
@@ -791,104 +610,58 @@ async fn lists_filters_and_scopes(h: Harness) {
         "limit=500",
     ] {
         let res = h
-            .json(
-                Method::GET,
-                &format!("/api/v1/interventions?{bad}"),
-                Some(&w.resp),
-                None,
-            )
+            .get(&format!("/api/v1/interventions?{bad}"), &w.resp)
             .await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
     let res = h
-        .json(
-            Method::GET,
-            &format!("/api/v1/equipements/{}/interventions", w.equipement_id),
-            Some(&w.resp),
-            None,
+        .get(
+            &format!("/api/v1/equipements/{}/interventions", w.equipement_id()),
+            &w.resp,
         )
         .await;
-    assert_eq!(ids(&res), vec![b, a]);
+    assert_eq!(res.ids(), vec![b, a]);
     assert_eq!(
-        h.json(
-            Method::GET,
-            "/api/v1/equipements/999/interventions",
-            Some(&w.resp),
-            None
-        )
-        .await
-        .message(),
+        h.get("/api/v1/equipements/999/interventions", &w.resp)
+            .await
+            .message(),
         "Équipement introuvable"
     );
 
     // Clients see only their account's interventions; others are 404.
     let res = h
-        .json(
-            Method::GET,
-            "/api/v1/interventions?client_id=999",
-            Some(&w.client),
-            None,
-        )
+        .get("/api/v1/interventions?client_id=999", &w.client)
         .await;
-    assert_eq!(ids(&res), vec![c]);
+    assert_eq!(res.ids(), vec![c]);
     assert_eq!(
-        h.json(
-            Method::GET,
-            &format!("/api/v1/interventions/{a}"),
-            Some(&w.client),
-            None
-        )
-        .await
-        .status,
+        h.get(&format!("/api/v1/interventions/{a}"), &w.client)
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        h.json(
-            Method::GET,
-            &format!("/api/v1/interventions/{a}/historique"),
-            Some(&w.client),
-            None
-        )
-        .await
-        .status,
+        h.get(&format!("/api/v1/interventions/{a}/historique"), &w.client)
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
     let res = h
-        .json(
-            Method::GET,
-            &format!("/api/v1/interventions/{c}"),
-            Some(&w.client),
-            None,
-        )
+        .get(&format!("/api/v1/interventions/{c}"), &w.client)
         .await;
     assert_eq!(res.header("etag"), Some("\"1\""));
     // Techniciens read everything.
     assert_eq!(
-        h.json(Method::GET, "/api/v1/interventions", Some(&w.tech), None)
+        h.get("/api/v1/interventions", &w.tech)
             .await
             .header("x-total-count"),
         Some("3")
     );
     assert_eq!(
-        h.json(
-            Method::GET,
-            "/api/v1/interventions/abc",
-            Some(&w.tech),
-            None
-        )
-        .await
-        .status,
+        h.get("/api/v1/interventions/abc", &w.tech).await.status,
         StatusCode::UNPROCESSABLE_ENTITY
     );
     assert_eq!(
-        h.json(
-            Method::GET,
-            "/api/v1/interventions/999",
-            Some(&w.tech),
-            None
-        )
-        .await
-        .message(),
+        h.get("/api/v1/interventions/999", &w.tech).await.message(),
         "Intervention introuvable"
     );
 }
@@ -931,34 +704,16 @@ async fn concurrent_transitions_have_one_winner_per_step(h: Harness) {
             results.iter().map(|r| r.status).collect::<Vec<_>>()
         );
     }
-    let res = h
-        .json(
-            Method::GET,
-            &format!("/api/v1/interventions/{id}"),
-            Some(&w.resp),
-            None,
-        )
-        .await;
+    let res = h.get(&format!("/api/v1/interventions/{id}"), &w.resp).await;
     assert_eq!(
         (res.body["statut"].clone(), res.body["version"].clone()),
         (json!("cloturee"), json!(5)),
         "created at version 1, then four actions"
     );
     let res = h
-        .json(
-            Method::GET,
-            &format!("/api/v1/interventions/{id}/historique"),
-            Some(&w.resp),
-            None,
-        )
+        .get(&format!("/api/v1/interventions/{id}/historique"), &w.resp)
         .await;
-    let actions: Vec<&str> = res
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["action"].as_str().unwrap())
-        .collect();
+    let actions = res.strs("action");
     assert_eq!(
         actions,
         vec![
@@ -974,9 +729,7 @@ async fn concurrent_transitions_have_one_winner_per_step(h: Harness) {
 
 async fn the_dashboard_counts_by_scope(h: Harness) {
     let w = world(&h).await;
-    let empty = h
-        .json(Method::GET, "/api/v1/dashboard/stats", Some(&w.resp), None)
-        .await;
+    let empty = h.get("/api/v1/dashboard/stats", &w.resp).await;
     assert_eq!(empty.status, StatusCode::OK, "{}", empty.body);
     assert_eq!(empty.body["taux_resolution"], 0.0);
     assert_eq!(
@@ -994,11 +747,10 @@ async fn the_dashboard_counts_by_scope(h: Harness) {
     let b = create(&h, &w, json!({"technicien_id": w.technicien_id})).await["id"]
         .as_i64()
         .unwrap();
-    h.json(
-        Method::POST,
+    h.post(
         "/api/v1/interventions",
-        Some(&w.resp),
-        Some(json!({"titre": "c", "type": "corrective", "equipement_id": w.client_equipement_id})),
+        &w.resp,
+        json!({"titre": "c", "type": "corrective", "equipement_id": w.client_equipement_id()}),
     )
     .await;
     post(&h, &w.tech, b, "demarrer", None).await;
@@ -1012,9 +764,7 @@ async fn the_dashboard_counts_by_scope(h: Harness) {
     .await;
     let _ = a;
 
-    let res = h
-        .json(Method::GET, "/api/v1/dashboard/stats", Some(&w.resp), None)
-        .await;
+    let res = h.get("/api/v1/dashboard/stats", &w.resp).await;
     let d = &res.body;
     assert_eq!(d["portee"], "global");
     assert_eq!(d["interventions"]["total"], 3);
@@ -1046,9 +796,7 @@ async fn the_dashboard_counts_by_scope(h: Harness) {
     );
     assert_eq!(d["utilisateurs"]["total"], 5);
 
-    let res = h
-        .json(Method::GET, "/api/v1/dashboard/stats", Some(&w.tech), None)
-        .await;
+    let res = h.get("/api/v1/dashboard/stats", &w.tech).await;
     assert_eq!(
         (
             res.body["portee"].clone(),
@@ -1061,14 +809,7 @@ async fn the_dashboard_counts_by_scope(h: Harness) {
         res.body["equipements"]["total"], 2,
         "techniciens count every équipement"
     );
-    let res = h
-        .json(
-            Method::GET,
-            "/api/v1/dashboard/stats",
-            Some(&w.client),
-            None,
-        )
-        .await;
+    let res = h.get("/api/v1/dashboard/stats", &w.client).await;
     assert_eq!(
         (
             res.body["portee"].clone(),
@@ -1095,9 +836,7 @@ async fn the_dashboard_counts_by_scope(h: Harness) {
     let h = &h;
     let answers = futures_util::future::join_all((0..4).flat_map(|_| {
         callers.iter().map(|&(token, portee, total)| async move {
-            let res = h
-                .json(Method::GET, "/api/v1/dashboard/stats", Some(token), None)
-                .await;
+            let res = h.get("/api/v1/dashboard/stats", token).await;
             (
                 (
                     res.body["portee"].clone(),
@@ -1129,7 +868,7 @@ async fn totals_follow_every_change(h: Harness) {
     let open = "/api/v1/interventions?statut=ouverte&priorite=normale,haute";
     let total = |res: &support::Res| res.header("x-total-count").map(str::to_owned);
     let list = async |uri: &str| {
-        let res = h.json(Method::GET, uri, Some(&w.resp), None).await;
+        let res = h.get(uri, &w.resp).await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.body);
         res
     };
@@ -1215,7 +954,7 @@ async fn reads_check_the_caller_before_their_input(h: Harness) {
         format!("/api/v1/interventions/{id}/historique"),
         "/api/v1/interventions".to_owned(),
         "/api/v1/filters/interventions".to_owned(),
-        format!("/api/v1/equipements/{}/interventions", w.equipement_id),
+        format!("/api/v1/equipements/{}/interventions", w.equipement_id()),
     ];
     let bad = [
         (
@@ -1247,11 +986,11 @@ async fn reads_check_the_caller_before_their_input(h: Harness) {
     seed_user(&h.db, "leila", UserRole::Responsable, None);
     let (leila, _) = h.token("leila").await;
     for uri in &reads {
-        let res = h.json(Method::GET, uri, Some(&leila), None).await;
+        let res = h.get(uri, &leila).await;
         assert_eq!(res.status, StatusCode::OK, "{uri}: {}", res.body);
     }
     for (uri, status) in bad {
-        let res = h.json(Method::GET, uri, Some(&leila), None).await;
+        let res = h.get(uri, &leila).await;
         assert_eq!(res.status, status, "{uri}: {}", res.body);
     }
     let everything: Vec<&str> = reads
@@ -1265,40 +1004,31 @@ async fn reads_check_the_caller_before_their_input(h: Harness) {
     };
     for uri in &everything {
         refused(&h.json(Method::GET, uri, None, None).await, uri);
-        refused(
-            &h.json(Method::GET, uri, Some("not-a-jwt"), None).await,
-            uri,
-        );
+        refused(&h.get(uri, "not-a-jwt").await, uri);
     }
     // Logged out: the token still verifies, its session no longer exists.
-    let res = h
-        .json(Method::POST, "/api/v1/auth/logout", Some(&leila), None)
-        .await;
+    let res = h.post("/api/v1/auth/logout", &leila, None).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     for uri in &everything {
-        let res = h.json(Method::GET, uri, Some(&leila), None).await;
+        let res = h.get(uri, &leila).await;
         refused(&res, uri);
         assert_eq!(res.message(), "Token invalide ou expiré", "{uri}");
     }
     // A deactivated user: refused with its own message, whatever the input.
     let (karim, _) = h.token("karim").await;
-    let karim_id = h
-        .json(Method::GET, "/api/v1/auth/me", Some(&karim), None)
-        .await
-        .body["id"]
+    let karim_id = h.get("/api/v1/auth/me", &karim).await.body["id"]
         .as_i64()
         .unwrap();
     let res = h
-        .json(
-            Method::PUT,
+        .put(
             &format!("/api/v1/users/{karim_id}"),
-            Some(&w.admin),
-            Some(json!({"is_active": false})),
+            &w.admin,
+            json!({"is_active": false}),
         )
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     for uri in ["/api/v1/interventions/abc", "/api/v1/interventions"] {
-        let res = h.json(Method::GET, uri, Some(&karim), None).await;
+        let res = h.get(uri, &karim).await;
         refused(&res, uri);
         assert_eq!(res.message(), "Utilisateur désactivé", "{uri}");
     }
@@ -1330,9 +1060,7 @@ async fn unknown_enum_values_in_queries_are_invalid_not_missing(h: Harness) {
             ],
         ),
     ] {
-        let res = h
-            .json(Method::PATCH, &statut(query), Some(&w.admin), None)
-            .await;
+        let res = h.patch(&statut(query), &w.admin, None).await;
         assert_eq!(
             res.status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -1350,10 +1078,9 @@ async fn unknown_enum_values_in_queries_are_invalid_not_missing(h: Harness) {
         );
     }
     let res = h
-        .json(
-            Method::PATCH,
+        .patch(
             &statut("?statut=%20Affectee%20&technicien_id=1"),
-            Some(&w.admin),
+            &w.admin,
             None,
         )
         .await;
@@ -1364,7 +1091,7 @@ async fn unknown_enum_values_in_queries_are_invalid_not_missing(h: Harness) {
         res.body
     );
 
-    let equipement = w.equipement_id;
+    let equipement = w.equipement_id();
     let lists = [
         ("/api/v1/interventions", "statut"),
         ("/api/v1/interventions", "priorite"),
@@ -1389,7 +1116,7 @@ async fn unknown_enum_values_in_queries_are_invalid_not_missing(h: Harness) {
     for (path, name) in lists {
         for value in ["fini", "fini,autre"] {
             let uri = format!("{path}?{name}={value}");
-            let res = h.json(Method::GET, &uri, Some(&w.admin), None).await;
+            let res = h.get(&uri, &w.admin).await;
             assert_eq!(
                 res.status,
                 StatusCode::UNPROCESSABLE_ENTITY,

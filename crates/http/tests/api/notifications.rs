@@ -12,62 +12,19 @@ use crate::support;
 use actix_web::http::{Method, StatusCode};
 use erp_domain::UserRole;
 use serde_json::{Value, json};
-use support::{Harness, seed_user};
-
-struct World {
-    admin: String,
-    resp: String,
-    tech: String,
-    client: String,
-    tech_user: i64,
-    client_user: i64,
-    technicien_id: i64,
-    equipement_id: i64,
-}
+use support::{Harness, World, seed_user};
 
 async fn world(h: &Harness) -> World {
-    let admin = h.admin().await;
-    seed_user(&h.db, "resp", UserRole::Responsable, None);
-    seed_user(&h.db, "resp2", UserRole::Responsable, None);
-    let karim = seed_user(&h.db, "karim", UserRole::Technicien, None);
-    let client = seed_user(&h.db, "client1", UserRole::Client, None);
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/techniciens",
-            Some(&admin),
-            Some(json!({"user_id": karim.id.get()})),
-        )
-        .await;
-    let technicien_id = res.body["id"].as_i64().unwrap();
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/equipements",
-            Some(&admin),
-            Some(json!({"nom": "Compresseur", "type": "compresseur", "localisation": "B", "client_id": client.client_id.unwrap().get()})),
-        )
-        .await;
-    World {
-        admin,
-        resp: h.token("resp").await.0,
-        tech: h.token("karim").await.0,
-        client: h.token("client1").await.0,
-        tech_user: karim.id.get(),
-        client_user: client.id.get(),
-        technicien_id,
-        equipement_id: res.body["id"].as_i64().unwrap(),
-    }
+    World::builder()
+        .resp2()
+        .client_equipement("Compresseur", "compresseur", "B")
+        .build(h)
+        .await
 }
 
 async fn mine(h: &Harness, token: &str, query: &str) -> Vec<Value> {
     let res = h
-        .json(
-            Method::GET,
-            &format!("/api/v1/notifications/me{query}"),
-            Some(token),
-            None,
-        )
+        .get(&format!("/api/v1/notifications/me{query}"), token)
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     res.body.as_array().unwrap().clone()
@@ -75,13 +32,7 @@ async fn mine(h: &Harness, token: &str, query: &str) -> Vec<Value> {
 
 async fn lifecycle_events_notify_once(h: Harness) {
     let w = world(&h).await;
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/interventions",
-            Some(&w.resp),
-            Some(json!({"titre": "Vibration", "type": "corrective", "equipement_id": w.equipement_id})),
-        )
+    let res = h.post("/api/v1/interventions", &w.resp, json!({"titre": "Vibration", "type": "corrective", "equipement_id": w.client_equipement_id()}))
         .await;
     let id = res.body["id"].as_i64().unwrap();
     assert!(
@@ -90,11 +41,10 @@ async fn lifecycle_events_notify_once(h: Harness) {
     );
 
     let res = h
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/v1/interventions/{id}/affecter"),
-            Some(&w.resp),
-            Some(json!({"technicien_id": w.technicien_id})),
+            &w.resp,
+            json!({"technicien_id": w.technicien_id}),
         )
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
@@ -115,11 +65,10 @@ async fn lifecycle_events_notify_once(h: Harness) {
 
     // A failed action (409) notifies nobody.
     let res = h
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/v1/interventions/{id}/affecter"),
-            Some(&w.resp),
-            Some(json!({"technicien_id": w.technicien_id})),
+            &w.resp,
+            json!({"technicien_id": w.technicien_id}),
         )
         .await;
     assert_eq!(res.status, StatusCode::CONFLICT);
@@ -127,21 +76,19 @@ async fn lifecycle_events_notify_once(h: Harness) {
 
     for action in ["demarrer"] {
         let res = h
-            .json(
-                Method::POST,
+            .post(
                 &format!("/api/v1/interventions/{id}/{action}"),
-                Some(&w.tech),
+                &w.tech,
                 None,
             )
             .await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     }
     let res = h
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/v1/interventions/{id}/cloturer"),
-            Some(&w.tech),
-            Some(json!({"rapport_intervention": "Roulement changé"})),
+            &w.tech,
+            json!({"rapport_intervention": "Roulement changé"}),
         )
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
@@ -162,13 +109,7 @@ async fn lifecycle_events_notify_once(h: Harness) {
     assert!(mine(&h, &other, "").await.is_empty());
 
     // Created assigned: the technicien is notified at creation.
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/interventions",
-            Some(&w.resp),
-            Some(json!({"titre": "Fuite", "type": "corrective", "equipement_id": w.equipement_id, "technicien_id": w.technicien_id})),
-        )
+    let res = h.post("/api/v1/interventions", &w.resp, json!({"titre": "Fuite", "type": "corrective", "equipement_id": w.client_equipement_id(), "technicien_id": w.technicien_id}))
         .await;
     assert_eq!(res.status, StatusCode::CREATED);
     assert_eq!(mine(&h, &w.tech, "?type=affectation").await.len(), 2);
@@ -177,13 +118,7 @@ async fn lifecycle_events_notify_once(h: Harness) {
 async fn reading_and_admin_management(h: Harness) {
     let w = world(&h).await;
     // Admin writes by hand.
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/notifications",
-            Some(&w.admin),
-            Some(json!({"type": "information", "canal": "EMAIL", "titre": "  Coupure  ", "contenu": "Coupure électrique samedi", "user_id": w.tech_user})),
-        )
+    let res = h.post("/api/v1/notifications", &w.admin, json!({"type": "information", "canal": "EMAIL", "titre": "  Coupure  ", "contenu": "Coupure électrique samedi", "user_id": w.tech_user}))
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     assert_eq!(
@@ -196,11 +131,10 @@ async fn reading_and_admin_management(h: Harness) {
     let first = res.body["id"].as_i64().unwrap();
     h.clock.advance(chrono::Duration::seconds(1));
     let res = h
-        .json(
-            Method::POST,
+        .post(
             "/api/v1/notifications",
-            Some(&w.admin),
-            Some(json!({"type": "rappel", "canal": "push", "user_id": w.tech_user})),
+            &w.admin,
+            json!({"type": "rappel", "canal": "push", "user_id": w.tech_user}),
         )
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
@@ -232,12 +166,7 @@ async fn reading_and_admin_management(h: Harness) {
         ),
     ] {
         let res = h
-            .json(
-                Method::POST,
-                "/api/v1/notifications",
-                Some(&w.admin),
-                Some(body.clone()),
-            )
+            .post("/api/v1/notifications", &w.admin, body.clone())
             .await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert!(
@@ -247,30 +176,21 @@ async fn reading_and_admin_management(h: Harness) {
         );
     }
     let res = h
-        .json(
-            Method::POST,
+        .post(
             "/api/v1/notifications",
-            Some(&w.admin),
-            Some(json!({"type": "information", "canal": "log", "user_id": 9999})),
+            &w.admin,
+            json!({"type": "information", "canal": "log", "user_id": 9999}),
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Utilisateur cible introuvable")
-    );
-    let res = h
-        .json(Method::POST, "/api/v1/notifications", Some(&w.admin), Some(json!({"type": "information", "canal": "log", "user_id": w.tech_user, "intervention_id": 9999})))
+    res.assert_error(StatusCode::NOT_FOUND, "Utilisateur cible introuvable");
+    let res = h.post("/api/v1/notifications", &w.admin, json!({"type": "information", "canal": "log", "user_id": w.tech_user, "intervention_id": 9999}))
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Intervention introuvable")
-    );
+    res.assert_error(StatusCode::NOT_FOUND, "Intervention introuvable");
     let res = h
-        .json(
-            Method::POST,
+        .post(
             "/api/v1/notifications",
-            Some(&w.resp),
-            Some(json!({"type": "information", "canal": "log", "user_id": w.tech_user})),
+            &w.resp,
+            json!({"type": "information", "canal": "log", "user_id": w.tech_user}),
         )
         .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
@@ -284,43 +204,26 @@ async fn reading_and_admin_management(h: Harness) {
         vec![second, first]
     );
     let res = h
-        .json(
-            Method::GET,
-            "/api/v1/notifications/user/me?type=information",
-            Some(&w.tech),
-            None,
-        )
+        .get("/api/v1/notifications/user/me?type=information", &w.tech)
         .await;
     assert_eq!(res.body.as_array().unwrap().len(), 1);
-    let res = h
-        .json(
-            Method::GET,
-            "/api/v1/notifications/me?lue=maybe",
-            Some(&w.tech),
-            None,
-        )
-        .await;
+    let res = h.get("/api/v1/notifications/me?lue=maybe", &w.tech).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(mine(&h, &w.resp, "").await.is_empty());
 
     // Read receipts: persisted, idempotent, someone else's is 404.
     let res = h
-        .json(
-            Method::PUT,
+        .put(
             &format!("/api/v1/notifications/{first}/read"),
-            Some(&w.resp),
+            &w.resp,
             None,
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Notification non trouvée")
-    );
+    res.assert_error(StatusCode::NOT_FOUND, "Notification non trouvée");
     let res = h
-        .json(
-            Method::PUT,
+        .put(
             &format!("/api/v1/notifications/{first}/read"),
-            Some(&w.tech),
+            &w.tech,
             None,
         )
         .await;
@@ -335,10 +238,9 @@ async fn reading_and_admin_management(h: Harness) {
     assert!(read_at.is_string());
     h.clock.advance(chrono::Duration::seconds(5));
     let res = h
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/notifications/{first}/read"),
-            Some(&w.tech),
+            &w.tech,
             None,
         )
         .await;
@@ -350,132 +252,76 @@ async fn reading_and_admin_management(h: Harness) {
     );
     assert_eq!(mine(&h, &w.tech, "?lue=false").await.len(), 1);
     let res = h
-        .json(
-            Method::PUT,
+        .put(
             &format!("/api/v1/notifications/{second}/read"),
-            Some(&w.admin),
+            &w.admin,
             None,
         )
         .await;
     assert_eq!(res.status, StatusCode::OK, "an admin may mark anyone's");
     let res = h
-        .json(
-            Method::PUT,
-            "/api/v1/notifications/9999/read",
-            Some(&w.tech),
-            None,
-        )
+        .put("/api/v1/notifications/9999/read", &w.tech, None)
         .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
 
     // Admin lists.
     let res = h
-        .json(
-            Method::GET,
+        .get(
             &format!(
                 "/api/v1/notifications?user_id={}&canal=email,push",
                 w.tech_user
             ),
-            Some(&w.admin),
-            None,
+            &w.admin,
         )
         .await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.header("x-total-count"), Some("2"));
     let res = h
-        .json(
-            Method::GET,
-            "/api/v1/notifications?type=information&sort=id",
-            Some(&w.admin),
-            None,
-        )
+        .get("/api/v1/notifications?type=information&sort=id", &w.admin)
         .await;
     assert_eq!(res.body.as_array().unwrap().len(), 1);
-    let res = h
-        .json(
-            Method::GET,
-            "/api/v1/notifications?canal=fax",
-            Some(&w.admin),
-            None,
-        )
-        .await;
+    let res = h.get("/api/v1/notifications?canal=fax", &w.admin).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let res = h
-        .json(Method::GET, "/api/v1/notifications", Some(&w.resp), None)
-        .await;
+    let res = h.get("/api/v1/notifications", &w.resp).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     let res = h
-        .json(
-            Method::GET,
+        .get(
             &format!("/api/v1/notifications/user/{}", w.tech_user),
-            Some(&w.admin),
-            None,
+            &w.admin,
         )
         .await;
     assert_eq!(res.body.as_array().unwrap().len(), 2);
+    let res = h.get("/api/v1/notifications/user/9999", &w.admin).await;
+    res.assert_error(StatusCode::NOT_FOUND, "Utilisateur non trouvé.");
     let res = h
-        .json(
-            Method::GET,
-            "/api/v1/notifications/user/9999",
-            Some(&w.admin),
-            None,
-        )
-        .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Utilisateur non trouvé.")
-    );
-    let res = h
-        .json(
-            Method::GET,
+        .get(
             &format!("/api/v1/notifications/user/{}", w.tech_user),
-            Some(&w.client),
-            None,
+            &w.client,
         )
         .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
 
     // Delete.
     let res = h
-        .json(
-            Method::DELETE,
-            &format!("/api/v1/notifications/{first}"),
-            Some(&w.tech),
-            None,
-        )
+        .delete(&format!("/api/v1/notifications/{first}"), &w.tech)
         .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     let res = h
-        .json(
-            Method::DELETE,
-            &format!("/api/v1/notifications/{first}"),
-            Some(&w.admin),
-            None,
-        )
+        .delete(&format!("/api/v1/notifications/{first}"), &w.admin)
         .await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.body, json!({"detail": "Notification supprimée"}));
     let res = h
-        .json(
-            Method::DELETE,
-            &format!("/api/v1/notifications/{first}"),
-            Some(&w.admin),
-            None,
-        )
+        .delete(&format!("/api/v1/notifications/{first}"), &w.admin)
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Notification non trouvée")
-    );
+    res.assert_error(StatusCode::NOT_FOUND, "Notification non trouvée");
     assert_eq!(mine(&h, &w.tech, "").await.len(), 1);
 
     // Manual notifications and deletions are administrative actions in the audit trail.
     let res = h
-        .json(
-            Method::GET,
+        .get(
             "/api/v1/audit/events?event_type=admin.action&limit=200",
-            Some(&w.admin),
-            None,
+            &w.admin,
         )
         .await;
     let facts: Vec<(String, String)> = res

@@ -12,55 +12,18 @@ use crate::support;
 
 use std::sync::Arc;
 
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::StatusCode;
 use chrono::{TimeZone, Utc};
 use erp_application::Application;
-use erp_domain::UserRole;
 use erp_domain::clock::Clock as _;
 use serde_json::{Value, json};
-use support::{Harness, seed_user};
-
-struct World {
-    admin: String,
-    resp: String,
-    tech: String,
-    client: String,
-    technicien_id: i64,
-    equipement_id: i64,
-}
+use support::{Harness, World};
 
 async fn world(h: &Harness) -> World {
-    let admin = h.admin().await;
-    seed_user(&h.db, "resp", UserRole::Responsable, None);
-    let karim = seed_user(&h.db, "karim", UserRole::Technicien, None);
-    seed_user(&h.db, "client1", UserRole::Client, None);
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/techniciens",
-            Some(&admin),
-            Some(json!({"user_id": karim.id.get()})),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-    let technicien_id = res.body["id"].as_i64().unwrap();
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/equipements",
-            Some(&admin),
-            Some(json!({"nom": "Pompe P-12", "type": "pompe", "localisation": "Atelier A"})),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-    World {
-        admin,
-        resp: h.token("resp").await.0,
-        tech: h.token("karim").await.0,
-        client: h.token("client1").await.0,
-        technicien_id,
-        equipement_id: res.body["id"].as_i64().unwrap(),
-    }
+    World::builder()
+        .equipement("Pompe P-12", "pompe", "Atelier A")
+        .build(h)
+        .await
 }
 
 /// A second application over the harness's database and clock: the scheduler's entry point.
@@ -82,9 +45,7 @@ async fn set_clock(h: &Harness, w: &mut World, t: chrono::DateTime<Utc>) {
 }
 
 async fn create(h: &Harness, token: &str, body: Value) -> Value {
-    let res = h
-        .json(Method::POST, "/api/v1/planning", Some(token), Some(body))
-        .await;
+    let res = h.post("/api/v1/planning", token, body).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     let id = res.body["id"].as_i64().unwrap();
     assert_eq!(
@@ -97,11 +58,9 @@ async fn create(h: &Harness, token: &str, body: Value) -> Value {
 async fn generated_for(h: &Harness, w: &World, pid: &Value) -> Vec<Value> {
     let pid = pid.as_i64().unwrap();
     let res = h
-        .json(
-            Method::GET,
+        .get(
             &format!("/api/v1/interventions?planning_id={pid}&sort=id"),
-            Some(&w.resp),
-            None,
+            &w.resp,
         )
         .await;
     res.body.as_array().unwrap().clone()
@@ -112,7 +71,7 @@ async fn crud_and_its_errors(h: Harness) {
     let p = create(
         &h,
         &w.resp,
-        json!({"equipement_id": w.equipement_id, "frequence": " Mensuel ", "prochaine_date": "2027-01-31T08:00:00Z",
+        json!({"equipement_id": w.equipement_id(), "frequence": " Mensuel ", "prochaine_date": "2027-01-31T08:00:00Z",
                "titre": "Graissage", "priorite": "haute", "avance_jours": 3, "duree_estimee": 45}),
     )
     .await;
@@ -130,7 +89,7 @@ async fn crud_and_its_errors(h: Harness) {
     let q = create(
         &h,
         &w.admin,
-        json!({"equipement_id": w.equipement_id, "frequence": "trimestrielle", "derniere_date": "2026-11-30T08:00:00Z", "statut": "suspendu"}),
+        json!({"equipement_id": w.equipement_id(), "frequence": "trimestrielle", "derniere_date": "2026-11-30T08:00:00Z", "statut": "suspendu"}),
     )
     .await;
     assert_eq!(q["prochaine_date"], "2027-02-28T08:00:00Z");
@@ -141,45 +100,38 @@ async fn crud_and_its_errors(h: Harness) {
     // Errors of POST.
     for (body, field, code) in [
         (
-            json!({"equipement_id": w.equipement_id, "frequence": "bimensuel"}),
+            json!({"equipement_id": w.equipement_id(), "frequence": "bimensuel"}),
             "frequence",
             "invalid_value",
         ),
         (json!({"frequence": "mensuel"}), "equipement_id", "required"),
         (
-            json!({"equipement_id": w.equipement_id}),
+            json!({"equipement_id": w.equipement_id()}),
             "frequence",
             "required",
         ),
         (
-            json!({"equipement_id": w.equipement_id, "frequence": "mensuel", "statut": "en_retard"}),
+            json!({"equipement_id": w.equipement_id(), "frequence": "mensuel", "statut": "en_retard"}),
             "statut",
             "invalid_value",
         ),
         (
-            json!({"equipement_id": w.equipement_id, "frequence": "mensuel", "avance_jours": 366}),
+            json!({"equipement_id": w.equipement_id(), "frequence": "mensuel", "avance_jours": 366}),
             "avance_jours",
             "out_of_range",
         ),
         (
-            json!({"equipement_id": w.equipement_id, "frequence": "mensuel", "prochaine_date": "demain"}),
+            json!({"equipement_id": w.equipement_id(), "frequence": "mensuel", "prochaine_date": "demain"}),
             "prochaine_date",
             "invalid_format",
         ),
         (
-            json!({"equipement_id": w.equipement_id, "frequence": "mensuel", "prochaine_date": "2027-03-01", "date_fin": "2027-02-01"}),
+            json!({"equipement_id": w.equipement_id(), "frequence": "mensuel", "prochaine_date": "2027-03-01", "date_fin": "2027-02-01"}),
             "date_fin",
             "invalid_value",
         ),
     ] {
-        let res = h
-            .json(
-                Method::POST,
-                "/api/v1/planning",
-                Some(&w.resp),
-                Some(body.clone()),
-            )
-            .await;
+        let res = h.post("/api/v1/planning", &w.resp, body.clone()).await;
         assert_eq!(
             res.status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -193,11 +145,10 @@ async fn crud_and_its_errors(h: Harness) {
         );
     }
     let res = h
-        .json(
-            Method::POST,
+        .post(
             "/api/v1/planning",
-            Some(&w.resp),
-            Some(json!({"equipement_id": w.equipement_id, "frequence": "x"})),
+            &w.resp,
+            json!({"equipement_id": w.equipement_id(), "frequence": "x"}),
         )
         .await;
     assert_eq!(
@@ -205,99 +156,54 @@ async fn crud_and_its_errors(h: Harness) {
         "Fréquence invalide"
     );
     let res = h
-        .json(
-            Method::POST,
+        .post(
             "/api/v1/planning",
-            Some(&w.resp),
-            Some(json!({"equipement_id": 9999, "frequence": "annuel"})),
+            &w.resp,
+            json!({"equipement_id": 9999, "frequence": "annuel"}),
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Équipement introuvable")
-    );
-    let res = h
-        .json(Method::POST, "/api/v1/planning", Some(&w.resp), Some(json!({"equipement_id": w.equipement_id, "frequence": "annuel", "technicien_id": 9999})))
+    res.assert_error(StatusCode::NOT_FOUND, "Équipement introuvable");
+    let res = h.post("/api/v1/planning", &w.resp, json!({"equipement_id": w.equipement_id(), "frequence": "annuel", "technicien_id": 9999}))
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Technicien introuvable")
-    );
+    res.assert_error(StatusCode::NOT_FOUND, "Technicien introuvable");
 
     // Roles: technicien reads, cannot write; client has no access.
-    let res = h
-        .json(
-            Method::GET,
-            &format!("/api/v1/planning/{id}"),
-            Some(&w.tech),
-            None,
-        )
-        .await;
+    let res = h.get(&format!("/api/v1/planning/{id}"), &w.tech).await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.body["titre"], "Graissage");
     let res = h
-        .json(
-            Method::POST,
+        .post(
             "/api/v1/planning",
-            Some(&w.tech),
-            Some(json!({"equipement_id": w.equipement_id, "frequence": "annuel"})),
+            &w.tech,
+            json!({"equipement_id": w.equipement_id(), "frequence": "annuel"}),
         )
         .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
-    let res = h
-        .json(Method::GET, "/api/v1/planning", Some(&w.client), None)
-        .await;
+    let res = h.get("/api/v1/planning", &w.client).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
-    let res = h
-        .json(Method::GET, "/api/v1/planning/9999", Some(&w.resp), None)
-        .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Planning introuvable")
-    );
-    let res = h
-        .json(Method::GET, "/api/v1/planning/abc", Some(&w.resp), None)
-        .await;
+    let res = h.get("/api/v1/planning/9999", &w.resp).await;
+    res.assert_error(StatusCode::NOT_FOUND, "Planning introuvable");
+    let res = h.get("/api/v1/planning/abc", &w.resp).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Lists: either label form, statut, sort, dates.
     let res = h
-        .json(
-            Method::GET,
-            "/api/v1/planning?frequence=mensuel,trimestriel",
-            Some(&w.resp),
-            None,
-        )
+        .get("/api/v1/planning?frequence=mensuel,trimestriel", &w.resp)
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     assert_eq!(res.body.as_array().unwrap().len(), 2);
     assert_eq!(res.header("x-total-count"), Some("2"));
     assert_eq!(res.body[0]["id"], id, "default order: prochaine_date");
     let res = h
-        .json(
-            Method::GET,
-            "/api/v1/planning?frequence=mensuelle&statut=actif",
-            Some(&w.resp),
-            None,
-        )
+        .get("/api/v1/planning?frequence=mensuelle&statut=actif", &w.resp)
         .await;
     assert_eq!(res.body.as_array().unwrap().len(), 1);
     let res = h
-        .json(
-            Method::GET,
-            "/api/v1/planning?sort=-prochaine_date",
-            Some(&w.resp),
-            None,
-        )
+        .get("/api/v1/planning?sort=-prochaine_date", &w.resp)
         .await;
     assert_eq!(res.body[0]["id"], q["id"]);
     let res = h
-        .json(
-            Method::GET,
-            "/api/v1/planning?prochaine_date_min=2027-02-01",
-            Some(&w.resp),
-            None,
-        )
+        .get("/api/v1/planning?prochaine_date_min=2027-02-01", &w.resp)
         .await;
     assert_eq!(res.body.as_array().unwrap().len(), 1);
     for bad in [
@@ -307,94 +213,67 @@ async fn crud_and_its_errors(h: Harness) {
         "equipement_id=a",
         "prochaine_date_max=x",
     ] {
-        let res = h
-            .json(
-                Method::GET,
-                &format!("/api/v1/planning?{bad}"),
-                Some(&w.resp),
-                None,
-            )
-            .await;
+        let res = h.get(&format!("/api/v1/planning?{bad}"), &w.resp).await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
 
     // Update: partial, termine allowed, en_retard refused, a new date is the new anchor.
-    let res = h
-        .json(Method::PATCH, &format!("/api/v1/planning/{id}"), Some(&w.resp),
-              Some(json!({"titre": "Graissage paliers", "technicien_id": w.technicien_id, "commentaire": null})))
+    let res = h.patch(&format!("/api/v1/planning/{id}"), &w.resp, json!({"titre": "Graissage paliers", "technicien_id": w.technicien_id, "commentaire": null}))
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     assert_eq!(res.body["titre"], "Graissage paliers");
     assert_eq!(res.body["technicien_id"], w.technicien_id);
     assert_eq!(res.body["frequence"], "mensuelle");
     let res = h
-        .json(
-            Method::PUT,
+        .put(
             &format!("/api/v1/planning/{id}"),
-            Some(&w.resp),
-            Some(json!({"statut": "en_retard"})),
+            &w.resp,
+            json!({"statut": "en_retard"}),
         )
         .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     let res = h
-        .json(
-            Method::PUT,
+        .put(
             &format!("/api/v1/planning/{id}"),
-            Some(&w.resp),
-            Some(json!({"frequence": "hourly"})),
+            &w.resp,
+            json!({"frequence": "hourly"}),
         )
         .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     let res = h
-        .json(
-            Method::PUT,
+        .put(
             &format!("/api/v1/planning/{id}"),
-            Some(&w.resp),
-            Some(json!({"equipement_id": 9999})),
+            &w.resp,
+            json!({"equipement_id": 9999}),
         )
         .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     let res = h
-        .json(
-            Method::PUT,
-            "/api/v1/planning/9999",
-            Some(&w.resp),
-            Some(json!({"titre": "x"})),
-        )
+        .put("/api/v1/planning/9999", &w.resp, json!({"titre": "x"}))
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Planning introuvable")
-    );
+    res.assert_error(StatusCode::NOT_FOUND, "Planning introuvable");
 
     // Rescheduling: query or body (query wins).
     let res = h
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/planning/{id}/dates?nouvelle_date=2027-02-10T08:00:00Z"),
-            Some(&w.resp),
-            Some(json!({"nouvelle_date": "2030-01-01"})),
+            &w.resp,
+            json!({"nouvelle_date": "2030-01-01"}),
         )
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     assert_eq!(res.body["prochaine_date"], "2027-02-10T08:00:00Z");
     assert_eq!(res.body["derniere_date"], "2027-01-31T08:00:00Z");
     let res = h
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/planning/{id}/dates"),
-            Some(&w.resp),
-            Some(json!({"nouvelle_date": "2027-02-12T08:00:00Z"})),
+            &w.resp,
+            json!({"nouvelle_date": "2027-02-12T08:00:00Z"}),
         )
         .await;
     assert_eq!(res.body["prochaine_date"], "2027-02-12T08:00:00Z");
     let res = h
-        .json(
-            Method::PATCH,
-            &format!("/api/v1/planning/{id}/dates"),
-            Some(&w.resp),
-            None,
-        )
+        .patch(&format!("/api/v1/planning/{id}/dates"), &w.resp, None)
         .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
@@ -402,19 +281,17 @@ async fn crud_and_its_errors(h: Harness) {
         vec![("nouvelle_date".to_owned(), "required".to_owned())]
     );
     let res = h
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/planning/{id}/dates?nouvelle_date=x"),
-            Some(&w.resp),
+            &w.resp,
             None,
         )
         .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     let res = h
-        .json(
-            Method::PATCH,
+        .patch(
             "/api/v1/planning/9999/dates?nouvelle_date=2027-01-01",
-            Some(&w.resp),
+            &w.resp,
             None,
         )
         .await;
@@ -422,51 +299,20 @@ async fn crud_and_its_errors(h: Harness) {
 
     // Generation then delete: the intervention stays, unlinked.
     let res = h
-        .json(
-            Method::POST,
-            &format!("/api/v1/planning/{id}/generer"),
-            Some(&w.resp),
-            None,
-        )
+        .post(&format!("/api/v1/planning/{id}/generer"), &w.resp, None)
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     let intervention = res.body["intervention"]["id"].as_i64().unwrap();
-    let res = h
-        .json(
-            Method::DELETE,
-            &format!("/api/v1/planning/{id}"),
-            Some(&w.tech),
-            None,
-        )
-        .await;
+    let res = h.delete(&format!("/api/v1/planning/{id}"), &w.tech).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
-    let res = h
-        .json(
-            Method::DELETE,
-            &format!("/api/v1/planning/{id}"),
-            Some(&w.resp),
-            None,
-        )
-        .await;
+    let res = h.delete(&format!("/api/v1/planning/{id}"), &w.resp).await;
     assert_eq!(res.status, StatusCode::NO_CONTENT);
+    let res = h.delete(&format!("/api/v1/planning/{id}"), &w.resp).await;
+    res.assert_error(StatusCode::NOT_FOUND, "Planning introuvable");
     let res = h
-        .json(
-            Method::DELETE,
-            &format!("/api/v1/planning/{id}"),
-            Some(&w.resp),
-            None,
-        )
-        .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Planning introuvable")
-    );
-    let res = h
-        .json(
-            Method::GET,
+        .get(
             "/api/v1/audit/events?event_type=admin.action&limit=200",
-            Some(&w.admin),
-            None,
+            &w.admin,
         )
         .await;
     let deletions = res
@@ -478,12 +324,7 @@ async fn crud_and_its_errors(h: Harness) {
         .count();
     assert_eq!(deletions, 1, "{}", res.body);
     let res = h
-        .json(
-            Method::GET,
-            &format!("/api/v1/interventions/{intervention}"),
-            Some(&w.resp),
-            None,
-        )
+        .get(&format!("/api/v1/interventions/{intervention}"), &w.resp)
         .await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.body["planning_id"], Value::Null);
@@ -494,17 +335,12 @@ async fn generation_on_demand(h: Harness) {
     let p = create(
         &h,
         &w.resp,
-        json!({"equipement_id": w.equipement_id, "frequence": "mensuel", "prochaine_date": "2027-01-31T08:00:00Z", "technicien_id": w.technicien_id}),
+        json!({"equipement_id": w.equipement_id(), "frequence": "mensuel", "prochaine_date": "2027-01-31T08:00:00Z", "technicien_id": w.technicien_id}),
     )
     .await;
     let id = p["id"].as_i64().unwrap();
     let res = h
-        .json(
-            Method::POST,
-            &format!("/api/v1/planning/{id}/generer"),
-            Some(&w.resp),
-            None,
-        )
+        .post(&format!("/api/v1/planning/{id}/generer"), &w.resp, None)
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     let i = &res.body["intervention"];
@@ -532,20 +368,9 @@ async fn generation_on_demand(h: Harness) {
     assert_eq!(planning["prochaine_date"], "2027-02-28T08:00:00Z");
     assert_eq!(i["date_limite"], "2027-02-28T08:00:00Z");
     let res = h
-        .json(
-            Method::GET,
-            &format!("/api/v1/interventions/{iid}/historique"),
-            Some(&w.resp),
-            None,
-        )
+        .get(&format!("/api/v1/interventions/{iid}/historique"), &w.resp)
         .await;
-    let actions: Vec<&str> = res
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["action"].as_str().unwrap())
-        .collect();
+    let actions = res.strs("action");
     assert_eq!(actions, vec!["generation", "affectation"]);
     assert_eq!(
         res.body[0]["remarque"],
@@ -553,16 +378,8 @@ async fn generation_on_demand(h: Harness) {
     );
     assert_eq!(res.body[0]["from_statut"], Value::Null);
     // The technicien got the assignment and the reminder.
-    let res = h
-        .json(Method::GET, "/api/v1/notifications/me", Some(&w.tech), None)
-        .await;
-    let mut kinds: Vec<&str> = res
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["type"].as_str().unwrap())
-        .collect();
+    let res = h.get("/api/v1/notifications/me", &w.tech).await;
+    let mut kinds = res.strs("type");
     kinds.sort_unstable();
     assert_eq!(kinds, vec!["affectation", "rappel"], "{}", res.body);
     let rappel = res
@@ -586,93 +403,51 @@ async fn generation_on_demand(h: Harness) {
 
     // Moving the date back to an occurrence already generated: 409, nothing changes.
     let res = h
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/planning/{id}/dates?nouvelle_date=2027-01-31T08:00:00Z"),
-            Some(&w.resp),
+            &w.resp,
             None,
         )
         .await;
     assert_eq!(res.status, StatusCode::OK);
     let res = h
-        .json(
-            Method::POST,
-            &format!("/api/v1/planning/{id}/generer"),
-            Some(&w.resp),
-            None,
-        )
+        .post(&format!("/api/v1/planning/{id}/generer"), &w.resp, None)
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (
-            StatusCode::CONFLICT,
-            "Intervention déjà générée pour cette échéance"
-        )
+    res.assert_error(
+        StatusCode::CONFLICT,
+        "Intervention déjà générée pour cette échéance",
     );
-    let res = h
-        .json(
-            Method::GET,
-            &format!("/api/v1/planning/{id}"),
-            Some(&w.resp),
-            None,
-        )
-        .await;
+    let res = h.get(&format!("/api/v1/planning/{id}"), &w.resp).await;
     assert_eq!(
         res.body["prochaine_date"], "2027-01-31T08:00:00Z",
         "the refused generation changed nothing"
     );
     let res = h
-        .json(
-            Method::GET,
-            &format!("/api/v1/interventions?planning_id={id}"),
-            Some(&w.resp),
-            None,
-        )
+        .get(&format!("/api/v1/interventions?planning_id={id}"), &w.resp)
         .await;
     assert_eq!(res.body.as_array().unwrap().len(), 1);
 
     // Suspended: 409. Roles: technicien 403. Unknown: 404.
     let res = h
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/planning/{id}"),
-            Some(&w.resp),
-            Some(json!({"statut": "suspendu"})),
+            &w.resp,
+            json!({"statut": "suspendu"}),
         )
         .await;
     assert_eq!(res.status, StatusCode::OK);
     let res = h
-        .json(
-            Method::POST,
-            &format!("/api/v1/planning/{id}/generer"),
-            Some(&w.resp),
-            None,
-        )
+        .post(&format!("/api/v1/planning/{id}/generer"), &w.resp, None)
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (
-            StatusCode::CONFLICT,
-            "Planning suspendu ou terminé : génération impossible"
-        )
+    res.assert_error(
+        StatusCode::CONFLICT,
+        "Planning suspendu ou terminé : génération impossible",
     );
     let res = h
-        .json(
-            Method::POST,
-            &format!("/api/v1/planning/{id}/generer"),
-            Some(&w.tech),
-            None,
-        )
+        .post(&format!("/api/v1/planning/{id}/generer"), &w.tech, None)
         .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/planning/9999/generer",
-            Some(&w.resp),
-            None,
-        )
-        .await;
+    let res = h.post("/api/v1/planning/9999/generer", &w.resp, None).await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
 }
 
@@ -681,26 +456,26 @@ async fn the_scheduler_follows_the_calendar(h: Harness) {
     let monthly = create(
         &h,
         &w.resp,
-        json!({"equipement_id": w.equipement_id, "frequence": "mensuelle", "prochaine_date": "2027-01-31T08:00:00Z"}),
+        json!({"equipement_id": w.equipement_id(), "frequence": "mensuelle", "prochaine_date": "2027-01-31T08:00:00Z"}),
     )
     .await;
     let id = monthly["id"].as_i64().unwrap();
     let early = create(
         &h,
         &w.resp,
-        json!({"equipement_id": w.equipement_id, "frequence": "annuelle", "prochaine_date": "2027-02-10T08:00:00Z", "avance_jours": 10, "titre": "Révision annuelle"}),
+        json!({"equipement_id": w.equipement_id(), "frequence": "annuelle", "prochaine_date": "2027-02-10T08:00:00Z", "avance_jours": 10, "titre": "Révision annuelle"}),
     )
     .await;
     let suspended = create(
         &h,
         &w.resp,
-        json!({"equipement_id": w.equipement_id, "frequence": "journalier", "prochaine_date": "2027-01-01T08:00:00Z", "statut": "suspendu"}),
+        json!({"equipement_id": w.equipement_id(), "frequence": "journalier", "prochaine_date": "2027-01-01T08:00:00Z", "statut": "suspendu"}),
     )
     .await;
     let ending = create(
         &h,
         &w.resp,
-        json!({"equipement_id": w.equipement_id, "frequence": "hebdomadaire", "prochaine_date": "2027-01-25T08:00:00Z", "date_fin": "2027-01-31T00:00:00Z"}),
+        json!({"equipement_id": w.equipement_id(), "frequence": "hebdomadaire", "prochaine_date": "2027-01-25T08:00:00Z", "date_fin": "2027-01-31T00:00:00Z"}),
     )
     .await;
     let app = scheduler(&h);
@@ -714,14 +489,7 @@ async fn the_scheduler_follows_the_calendar(h: Harness) {
     set_clock(&h, &mut w, at(2027, 1, 31)).await;
     let r = app.run_planning_generation().unwrap();
     assert_eq!(r.generated, 3, "{r:?}");
-    let res = h
-        .json(
-            Method::GET,
-            &format!("/api/v1/planning/{id}"),
-            Some(&w.resp),
-            None,
-        )
-        .await;
+    let res = h.get(&format!("/api/v1/planning/{id}"), &w.resp).await;
     assert_eq!(
         res.body["prochaine_date"], "2027-02-28T08:00:00Z",
         "31 Jan + 1 month = last day of February"
@@ -737,11 +505,9 @@ async fn the_scheduler_follows_the_calendar(h: Harness) {
     );
     assert_eq!(done[0]["date_limite"], "2027-02-28T08:00:00Z");
     let res = h
-        .json(
-            Method::GET,
+        .get(
             &format!("/api/v1/interventions/{}/historique", done[0]["id"]),
-            Some(&w.resp),
-            None,
+            &w.resp,
         )
         .await;
     assert_eq!(res.body[0]["action"], "generation");
@@ -757,12 +523,7 @@ async fn the_scheduler_follows_the_calendar(h: Harness) {
     );
     assert!(generated_for(&h, &w, &suspended["id"]).await.is_empty());
     let weekly = h
-        .json(
-            Method::GET,
-            &format!("/api/v1/planning/{}", ending["id"]),
-            Some(&w.resp),
-            None,
-        )
+        .get(&format!("/api/v1/planning/{}", ending["id"]), &w.resp)
         .await;
     assert_eq!(weekly.body["prochaine_date"], "2027-02-01T08:00:00Z");
     assert_eq!(
@@ -774,41 +535,20 @@ async fn the_scheduler_follows_the_calendar(h: Harness) {
     assert_eq!(app.run_planning_generation().unwrap().generated, 0);
 
     // Without a technicien, the reminder goes to every active responsable.
-    let res = h
-        .json(
-            Method::GET,
-            "/api/v1/notifications/me?type=rappel",
-            Some(&w.resp),
-            None,
-        )
-        .await;
+    let res = h.get("/api/v1/notifications/me?type=rappel", &w.resp).await;
     assert_eq!(res.body.as_array().unwrap().len(), 3, "{}", res.body);
 
     // 28 Feb, then 31 Mar: no drift.
     set_clock(&h, &mut w, at(2027, 2, 28)).await;
     app.run_planning_generation().unwrap();
-    let res = h
-        .json(
-            Method::GET,
-            &format!("/api/v1/planning/{id}"),
-            Some(&w.resp),
-            None,
-        )
-        .await;
+    let res = h.get(&format!("/api/v1/planning/{id}"), &w.resp).await;
     assert_eq!(res.body["prochaine_date"], "2027-03-31T08:00:00Z");
 
     // The server was down from April to mid-July: one intervention for the oldest missed
     // occurrence, and the next date is the first one after now (documented policy).
     set_clock(&h, &mut w, at(2027, 7, 15)).await;
     app.run_planning_generation().unwrap();
-    let res = h
-        .json(
-            Method::GET,
-            &format!("/api/v1/planning/{id}"),
-            Some(&w.resp),
-            None,
-        )
-        .await;
+    let res = h.get(&format!("/api/v1/planning/{id}"), &w.resp).await;
     assert_eq!(res.body["derniere_date"], "2027-03-31T08:00:00Z");
     assert_eq!(res.body["prochaine_date"], "2027-07-31T08:00:00Z");
     assert_eq!(generated_for(&h, &w, &monthly["id"]).await.len(), 3);
@@ -816,14 +556,7 @@ async fn the_scheduler_follows_the_calendar(h: Harness) {
     // Overdue: the generated interventions' due dates passed while they are still open.
     let late = app.run_overdue_scan().unwrap();
     assert!(late >= 2, "{late}");
-    let res = h
-        .json(
-            Method::GET,
-            "/api/v1/notifications/me?type=retard",
-            Some(&w.resp),
-            None,
-        )
-        .await;
+    let res = h.get("/api/v1/notifications/me?type=retard", &w.resp).await;
     let first = res.body.as_array().unwrap().len();
     assert!(first >= 2, "{}", res.body);
     assert!(
@@ -837,14 +570,7 @@ async fn the_scheduler_follows_the_calendar(h: Harness) {
         0,
         "each deadline is notified once"
     );
-    let res = h
-        .json(
-            Method::GET,
-            "/api/v1/notifications/me?type=retard",
-            Some(&w.resp),
-            None,
-        )
-        .await;
+    let res = h.get("/api/v1/notifications/me?type=retard", &w.resp).await;
     assert_eq!(res.body.as_array().unwrap().len(), first);
 }
 
@@ -855,7 +581,7 @@ async fn two_schedulers_generate_each_occurrence_once(h: Harness) {
         let p = create(
             &h,
             &w.resp,
-            json!({"equipement_id": w.equipement_id, "frequence": "hebdomadaire", "prochaine_date": format!("2027-01-0{}T08:00:00Z", k + 1), "avance_jours": 14}),
+            json!({"equipement_id": w.equipement_id(), "frequence": "hebdomadaire", "prochaine_date": format!("2027-01-0{}T08:00:00Z", k + 1), "avance_jours": 14}),
         )
         .await;
         ids.push(p["id"].as_i64().unwrap());
@@ -877,12 +603,7 @@ async fn two_schedulers_generate_each_occurrence_once(h: Harness) {
     // With a 14-day lead on 1 Jan, every occurrence up to 15 Jan is due: three for the planning
     // starting 1 Jan (1, 8, 15), two for the others (D and D + 7).
     let res = h
-        .json(
-            Method::GET,
-            "/api/v1/interventions?type=preventive&limit=200",
-            Some(&w.resp),
-            None,
-        )
+        .get("/api/v1/interventions?type=preventive&limit=200", &w.resp)
         .await;
     let rows = res.body.as_array().unwrap();
     assert_eq!(rows.len(), total, "reported and stored counts agree");

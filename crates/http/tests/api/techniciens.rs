@@ -7,18 +7,17 @@
 
 use crate::support;
 
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::StatusCode;
 use erp_domain::UserRole;
 use serde_json::{Value, json};
 use support::{Harness, seed_user};
 
 async fn competence(h: &Harness, token: &str, nom: &str) -> i64 {
     let res = h
-        .json(
-            Method::POST,
+        .post(
             "/api/v1/techniciens/competences",
-            Some(token),
-            Some(json!({"nom": nom, "domaine": "Électricité"})),
+            token,
+            json!({"nom": nom, "domaine": "Électricité"}),
         )
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
@@ -28,11 +27,10 @@ async fn competence(h: &Harness, token: &str, nom: &str) -> i64 {
 async fn competences_crud(h: Harness) {
     let admin = h.admin().await;
     let res = h
-        .json(
-            Method::POST,
+        .post(
             "/api/v1/techniciens/competences",
-            Some(&admin),
-            Some(json!({"nom": "  Soudure TIG ", "duree_validite_mois": 24})),
+            &admin,
+            json!({"nom": "  Soudure TIG ", "duree_validite_mois": 24}),
         )
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
@@ -42,23 +40,18 @@ async fn competences_crud(h: Harness) {
     assert_eq!(res.body["niveau_requis_minimum"], "intermediaire");
     assert_eq!(res.body["necessite_certification"], false);
     let res = h
-        .json(
-            Method::POST,
+        .post(
             "/api/v1/techniciens/competences",
-            Some(&admin),
-            Some(json!({"nom": "soudure tig"})),
+            &admin,
+            json!({"nom": "soudure tig"}),
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::CONFLICT, "Compétence déjà existante")
-    );
+    res.assert_error(StatusCode::CONFLICT, "Compétence déjà existante");
     let res = h
-        .json(
-            Method::POST,
+        .post(
             "/api/v1/techniciens/competences",
-            Some(&admin),
-            Some(json!({"nom": " ", "duree_validite_mois": 0, "niveau_requis_minimum": "guru"})),
+            &admin,
+            json!({"nom": " ", "duree_validite_mois": 0, "niveau_requis_minimum": "guru"}),
         )
         .await;
     let codes = res.detail_codes();
@@ -70,45 +63,30 @@ async fn competences_crud(h: Harness) {
     assert!(codes.contains(&("niveau_requis_minimum".into(), "invalid_value".into())));
     competence(&h, &admin, "Hydraulique").await;
     let res = h
-        .json(
-            Method::GET,
-            "/api/v1/techniciens/competences?sort=-nom",
-            Some(&admin),
-            None,
-        )
+        .get("/api/v1/techniciens/competences?sort=-nom", &admin)
         .await;
-    let noms: Vec<&str> = res
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["nom"].as_str().unwrap())
-        .collect();
+    let noms = res.strs("nom");
     assert_eq!(noms, vec!["Soudure TIG", "Hydraulique"]);
     let res = h
-        .json(
-            Method::GET,
+        .get(
             "/api/v1/techniciens/competences?domaine=%C3%89LECTRICIT%C3%89",
-            Some(&admin),
-            None,
+            &admin,
         )
         .await;
     assert_eq!(res.header("x-total-count"), Some("1"));
     let res = h
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/techniciens/competences/{id}"),
-            Some(&admin),
-            Some(json!({"nom": "HYDRAULIQUE"})),
+            &admin,
+            json!({"nom": "HYDRAULIQUE"}),
         )
         .await;
     assert_eq!(res.status, StatusCode::CONFLICT);
     let res = h
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/techniciens/competences/{id}"),
-            Some(&admin),
-            Some(json!({"description": "Acier", "duree_validite_mois": null})),
+            &admin,
+            json!({"description": "Acier", "duree_validite_mois": null}),
         )
         .await;
     assert_eq!(
@@ -116,36 +94,21 @@ async fn competences_crud(h: Harness) {
         (StatusCode::OK, Value::Null)
     );
     assert_eq!(
-        h.json(
-            Method::GET,
-            "/api/v1/techniciens/competences/999",
-            Some(&admin),
-            None
-        )
-        .await
-        .message(),
+        h.get("/api/v1/techniciens/competences/999", &admin)
+            .await
+            .message(),
         "Compétence introuvable"
     );
     assert_eq!(
-        h.json(
-            Method::DELETE,
-            &format!("/api/v1/techniciens/competences/{id}"),
-            Some(&admin),
-            None
-        )
-        .await
-        .status,
+        h.delete(&format!("/api/v1/techniciens/competences/{id}"), &admin)
+            .await
+            .status,
         StatusCode::NO_CONTENT
     );
     assert_eq!(
-        h.json(
-            Method::GET,
-            &format!("/api/v1/techniciens/competences/{id}"),
-            Some(&admin),
-            None
-        )
-        .await
-        .status,
+        h.get(&format!("/api/v1/techniciens/competences/{id}"), &admin)
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
 }
@@ -161,14 +124,7 @@ async fn techniciens_crud_and_rules(h: Harness) {
         "user_id": karim.id.get(), "equipe": "Nord", "numero_badge": "B-1", "disponibilite": "Occupe",
         "notes_rh": "confidentiel", "competences": [{"competence_id": soudure, "niveau": "expert", "validee_par": "Chef"}, {"competence_id": elec}]
     });
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/techniciens",
-            Some(&admin),
-            Some(body.clone()),
-        )
-        .await;
+    let res = h.post("/api/v1/techniciens", &admin, body.clone()).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     let id = res.body["id"].as_i64().unwrap();
     let b = &res.body;
@@ -190,27 +146,16 @@ async fn techniciens_crud_and_rules(h: Harness) {
         "sorted by nom"
     );
 
-    let res = h
-        .json(
-            Method::POST,
-            "/api/v1/techniciens",
-            Some(&admin),
-            Some(body.clone()),
-        )
-        .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (
-            StatusCode::CONFLICT,
-            "Un technicien existe déjà pour cet utilisateur"
-        )
+    let res = h.post("/api/v1/techniciens", &admin, body.clone()).await;
+    res.assert_error(
+        StatusCode::CONFLICT,
+        "Un technicien existe déjà pour cet utilisateur",
     );
     let res = h
-        .json(
-            Method::POST,
+        .post(
             "/api/v1/techniciens",
-            Some(&admin),
-            Some(json!({"user_id": resp.id.get()})),
+            &admin,
+            json!({"user_id": resp.id.get()}),
         )
         .await;
     assert_eq!(
@@ -223,78 +168,52 @@ async fn techniciens_crud_and_rules(h: Harness) {
         )
     );
     let res = h
-        .json(
-            Method::POST,
-            "/api/v1/techniciens",
-            Some(&admin),
-            Some(json!({"user_id": 999})),
-        )
+        .post("/api/v1/techniciens", &admin, json!({"user_id": 999}))
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Utilisateur lié introuvable")
-    );
+    res.assert_error(StatusCode::NOT_FOUND, "Utilisateur lié introuvable");
     let other = seed_user(&h.db, "samir", UserRole::Technicien, None);
     let res = h
-        .json(
-            Method::POST,
+        .post(
             "/api/v1/techniciens",
-            Some(&admin),
-            Some(json!({"user_id": other.id.get(), "numero_badge": "B-1"})),
+            &admin,
+            json!({"user_id": other.id.get(), "numero_badge": "B-1"}),
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::CONFLICT, "Numéro de badge déjà utilisé")
-    );
+    res.assert_error(StatusCode::CONFLICT, "Numéro de badge déjà utilisé");
     let res = h
-        .json(
-            Method::POST,
+        .post(
             "/api/v1/techniciens",
-            Some(&admin),
-            Some(json!({"user_id": other.id.get(), "competences_ids": [999]})),
+            &admin,
+            json!({"user_id": other.id.get(), "competences_ids": [999]}),
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (
-            StatusCode::NOT_FOUND,
-            "Une ou plusieurs compétences sont introuvables"
-        )
+    res.assert_error(
+        StatusCode::NOT_FOUND,
+        "Une ou plusieurs compétences sont introuvables",
     );
     let res = h
-        .json(
-            Method::POST,
+        .post(
             "/api/v1/techniciens",
-            Some(&admin),
-            Some(
-                json!({"user_id": other.id.get(), "competences_ids": [soudure], "competences": []}),
-            ),
+            &admin,
+            json!({"user_id": other.id.get(), "competences_ids": [soudure], "competences": []}),
         )
         .await;
     assert_eq!(
         res.detail_codes(),
         vec![("competences".into(), "conflicting_fields".into())]
     );
-    let res = h.json(Method::POST, "/api/v1/techniciens", Some(&admin), Some(json!({"user_id": other.id.get(), "disponibilite": "vacances", "rayon_deplacement_km": -1, "competences": [{"niveau": "guru"}]}))).await;
-    let codes = res.detail_codes();
-    for expected in [
+    let res = h.post("/api/v1/techniciens", &admin, json!({"user_id": other.id.get(), "disponibilite": "vacances", "rayon_deplacement_km": -1, "competences": [{"niveau": "guru"}]})).await;
+    res.assert_detail_codes(&[
         ("disponibilite", "invalid_value"),
         ("rayon_deplacement_km", "out_of_range"),
         ("competences[0].niveau", "invalid_value"),
         ("competences[0].competence_id", "required"),
-    ] {
-        assert!(
-            codes.contains(&(expected.0.into(), expected.1.into())),
-            "{expected:?} in {codes:?}"
-        );
-    }
+    ]);
     let res = h
-        .json(
-            Method::POST,
+        .post(
             "/api/v1/techniciens",
-            Some(&admin),
-            Some(json!({"user_id": other.id.get(), "competences_ids": [soudure, soudure]})),
+            &admin,
+            json!({"user_id": other.id.get(), "competences_ids": [soudure, soudure]}),
         )
         .await;
     assert_eq!(
@@ -306,11 +225,10 @@ async fn techniciens_crud_and_rules(h: Harness) {
     // Update: skills replaced; existing pairs keep their acquisition date; user_id read-only.
     let acquired = b["competences"][1]["date_acquisition"].clone();
     let res = h
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/techniciens/{id}"),
-            Some(&admin),
-            Some(json!({"competences_ids": [soudure], "equipe": null})),
+            &admin,
+            json!({"competences_ids": [soudure], "equipe": null}),
         )
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
@@ -318,11 +236,10 @@ async fn techniciens_crud_and_rules(h: Harness) {
     assert_eq!(res.body["competences"][0]["date_acquisition"], acquired);
     assert_eq!(res.body["equipe"], Value::Null);
     let res = h
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/techniciens/{id}"),
-            Some(&admin),
-            Some(json!({"user_id": 3})),
+            &admin,
+            json!({"user_id": 3}),
         )
         .await;
     assert_eq!(
@@ -332,102 +249,59 @@ async fn techniciens_crud_and_rules(h: Harness) {
 
     // A technicien reads techniciens without HR notes; cannot write.
     let (tech, _) = h.token("karim").await;
-    let res = h
-        .json(
-            Method::GET,
-            &format!("/api/v1/techniciens/{id}"),
-            Some(&tech),
-            None,
-        )
-        .await;
+    let res = h.get(&format!("/api/v1/techniciens/{id}"), &tech).await;
     assert_eq!(
         (res.status, res.body["notes_rh"].clone()),
         (StatusCode::OK, Value::Null)
     );
     assert_eq!(
-        h.json(
-            Method::DELETE,
-            &format!("/api/v1/techniciens/{id}"),
-            Some(&tech),
-            None
-        )
-        .await
-        .status,
+        h.delete(&format!("/api/v1/techniciens/{id}"), &tech)
+            .await
+            .status,
         StatusCode::FORBIDDEN
     );
     seed_user(&h.db, "client9", UserRole::Client, None);
     let (client, _) = h.token("client9").await;
     assert_eq!(
-        h.json(Method::GET, "/api/v1/techniciens", Some(&client), None)
-            .await
-            .status,
+        h.get("/api/v1/techniciens", &client).await.status,
         StatusCode::FORBIDDEN
     );
 
     // Filters.
-    let res = h.json(Method::GET, &format!("/api/v1/techniciens?competence_id={soudure}&disponibilite=occupe,conge&search=KARIM"), Some(&admin), None).await;
+    let res = h.get(&format!("/api/v1/techniciens?competence_id={soudure}&disponibilite=occupe,conge&search=KARIM"), &admin).await;
     assert_eq!(res.header("x-total-count"), Some("1"));
     let res = h
-        .json(
-            Method::GET,
-            "/api/v1/techniciens?competence=automatisme",
-            Some(&admin),
-            None,
-        )
+        .get("/api/v1/techniciens?competence=automatisme", &admin)
         .await;
     assert_eq!(res.header("x-total-count"), Some("0"));
     assert_eq!(
-        h.json(
-            Method::GET,
-            "/api/v1/techniciens?disponibilite=partout",
-            Some(&admin),
-            None
-        )
-        .await
-        .status,
+        h.get("/api/v1/techniciens?disponibilite=partout", &admin)
+            .await
+            .status,
         StatusCode::UNPROCESSABLE_ENTITY
     );
 
     // The user's role cannot leave technicien while the profile exists.
     let res = h
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/users/{}", karim.id),
-            Some(&admin),
-            Some(json!({"role": "responsable"})),
+            &admin,
+            json!({"role": "responsable"}),
         )
         .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (
-            StatusCode::CONFLICT,
-            "Utilisateur lié à une fiche technicien : rôle non modifiable"
-        )
+    res.assert_error(
+        StatusCode::CONFLICT,
+        "Utilisateur lié à une fiche technicien : rôle non modifiable",
     );
 
     assert_eq!(
-        h.json(
-            Method::DELETE,
-            &format!("/api/v1/techniciens/{id}"),
-            Some(&admin),
-            None
-        )
-        .await
-        .status,
+        h.delete(&format!("/api/v1/techniciens/{id}"), &admin)
+            .await
+            .status,
         StatusCode::NO_CONTENT
     );
-    let res = h
-        .json(
-            Method::GET,
-            &format!("/api/v1/techniciens/{id}"),
-            Some(&admin),
-            None,
-        )
-        .await;
-    assert_eq!(
-        (res.status, res.message()),
-        (StatusCode::NOT_FOUND, "Technicien introuvable")
-    );
+    let res = h.get(&format!("/api/v1/techniciens/{id}"), &admin).await;
+    res.assert_error(StatusCode::NOT_FOUND, "Technicien introuvable");
 }
 
 both! {

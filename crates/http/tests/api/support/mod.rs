@@ -32,6 +32,9 @@ use actix_web::test::{self, TestRequest};
 use erp_persistence::testing::{TestBackend, TestDatabase};
 use serde_json::{Value, json};
 
+pub mod world;
+pub use world::World;
+
 pub const ALLOWED_ORIGIN: &str = "http://localhost:5173";
 pub const PASSWORD: &str = "Maintenance#2026x";
 
@@ -296,6 +299,41 @@ impl Res {
     pub fn message(&self) -> &str {
         self.body["error"]["message"].as_str().unwrap_or_default()
     }
+    /// The string field `key` of every row of a JSON array body, in order.
+    pub fn strs(&self, key: &str) -> Vec<&str> {
+        let rows = self.body.as_array().expect("an array body");
+        rows.iter().map(|r| r[key].as_str().unwrap()).collect()
+    }
+
+    /// The `id` of every row of a JSON array body, in order.
+    pub fn ids(&self) -> Vec<i64> {
+        let rows = self.body.as_array().expect("an array body");
+        rows.iter().map(|r| r["id"].as_i64().unwrap()).collect()
+    }
+
+    /// Asserts the response is an error with this status and this message.
+    #[track_caller]
+    pub fn assert_error(&self, status: StatusCode, message: &str) {
+        assert_eq!(
+            (self.status, self.message()),
+            (status, message),
+            "{}",
+            self.body
+        );
+    }
+
+    /// Asserts that every `(field, code)` pair is among the response's error details.
+    #[track_caller]
+    pub fn assert_detail_codes(&self, expected: &[(&str, &str)]) {
+        let codes = self.detail_codes();
+        for &(field, code) in expected {
+            assert!(
+                codes.contains(&(field.into(), code.into())),
+                "{:?} in {codes:?}",
+                (field, code)
+            );
+        }
+    }
     pub fn detail_codes(&self) -> Vec<(String, String)> {
         self.body["error"]["details"]
             .as_array()
@@ -367,6 +405,32 @@ impl Harness {
         body: Option<Value>,
     ) -> Res {
         self.call(json_request(method, uri, token, body)).await
+    }
+
+    /// `GET uri` as `token`.
+    pub async fn get(&self, uri: &str, token: &str) -> Res {
+        self.json(Method::GET, uri, Some(token), None).await
+    }
+
+    /// `DELETE uri` as `token`.
+    pub async fn delete(&self, uri: &str, token: &str) -> Res {
+        self.json(Method::DELETE, uri, Some(token), None).await
+    }
+
+    /// `POST uri` as `token`, with a JSON body (a `Value`) or none (`None`).
+    pub async fn post(&self, uri: &str, token: &str, body: impl Into<Option<Value>>) -> Res {
+        self.json(Method::POST, uri, Some(token), body.into()).await
+    }
+
+    /// `PATCH uri` as `token`, with a JSON body (a `Value`) or none (`None`).
+    pub async fn patch(&self, uri: &str, token: &str, body: impl Into<Option<Value>>) -> Res {
+        self.json(Method::PATCH, uri, Some(token), body.into())
+            .await
+    }
+
+    /// `PUT uri` as `token`, with a JSON body (a `Value`) or none (`None`).
+    pub async fn put(&self, uri: &str, token: &str, body: impl Into<Option<Value>>) -> Res {
+        self.json(Method::PUT, uri, Some(token), body.into()).await
     }
 
     /// A second replica: the real app over its own pool on the same database.
